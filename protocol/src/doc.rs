@@ -1,0 +1,537 @@
+//! Document kinds, headers and the Automerge wrapper.
+//!
+//! A document is identified by the SHA-256 of its header ([`DocHeader::id`]), so its id
+//! commits to its kind and owner: nobody can present a deployment document of Stadt X under
+//! another owner. Layout inside the Automerge document:
+//!
+//! | kind | root map holds |
+//! |---|---|
+//! | profile | the profile's fields |
+//! | product | the product's fields |
+//! | deployments | `deployments` → record id → fields |
+//! | experience | `ratings` → product id → fields; `reuse_reports` → record id → fields |
+//! | trust | `attestations` → organisation id → fields |
+//!
+//! Every field is a scalar string holding the field's JSON text. Whole fields merge
+//! last-writer-wins (Automerge's deterministic conflict rule), nobody co-edits a field
+//! character by character, and fields unknown to this version are kept untouched.
+
+use automerge::transaction::{CommitOptions, Transactable};
+use automerge::{
+    ActorId, AutoCommit, ChangeHash, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value,
+};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::auth::AuthorisedChange;
+use crate::change::{ReplicaId, SignedChange, actor_id};
+use crate::identity::Keypair;
+use crate::ids::{DocId, OrgId};
+use crate::schema::{
+    Attestation, Deployment, OrgProfile, Product, Rating, ReuseReport, SchemaError, UnixTime,
+    Validate,
+};
+use crate::wire::{DecodeError, Reader, Writer};
+
+/// The kinds of document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DocKind {
+    /// An organisation's profile (one per organisation).
+    Profile,
+    /// An organisation's deployments (one per organisation).
+    Deployments,
+    /// An organisation's ratings and Nachnutzung reports (one per organisation).
+    Experience,
+    /// A shared product entry (many; any organisation may edit).
+    Product,
+    /// A trust anchor's attestations (one per anchor).
+    Trust,
+}
+
+impl DocKind {
+    /// Every kind.
+    pub const ALL: &'static [DocKind] = &[
+        DocKind::Profile,
+        DocKind::Deployments,
+        DocKind::Experience,
+        DocKind::Product,
+        DocKind::Trust,
+    ];
+
+    /// The byte on the wire.
+    pub fn tag(&self) -> u8 {
+        match self {
+            DocKind::Profile => 0,
+            DocKind::Deployments => 1,
+            DocKind::Experience => 2,
+            DocKind::Product => 3,
+            DocKind::Trust => 4,
+        }
+    }
+
+    fn from_tag(t: u8) -> Option<Self> {
+        Self::ALL.get(usize::from(t)).copied()
+    }
+
+    /// Documents of this kind belong to one organisation and only it (and its delegates)
+    /// may write them.
+    pub fn is_owned(&self) -> bool {
+        matches!(
+            self,
+            DocKind::Profile | DocKind::Deployments | DocKind::Experience
+        )
+    }
+
+    /// The slug used in exports and logs.
+    pub fn slug(&self) -> &'static str {
+        match self {
+            DocKind::Profile => "profile",
+            DocKind::Deployments => "deployments",
+            DocKind::Experience => "experience",
+            DocKind::Product => "product",
+            DocKind::Trust => "trust",
+        }
+    }
+}
+
+/// What a document is: its kind, its owner and a nonce. Hashing it gives the [`DocId`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct DocHeader {
+    /// Kind.
+    pub kind: DocKind,
+    /// Owner: the organisation for owned kinds and the creator of a product; the anchor's key
+    /// for trust documents.
+    pub owner: OrgId,
+    /// Distinguishes several products by the same creator; zero for the one-per-owner kinds.
+    #[serde(with = "hex16")]
+    pub nonce: [u8; 16],
+}
+
+const HEADER_VERSION: u8 = 1;
+const DOC_ID_DOMAIN: &[u8] = b"allmende/v1/doc\0";
+
+impl DocHeader {
+    /// The header of `owner`'s one document of an owned kind (or trust).
+    pub fn singleton(kind: DocKind, owner: OrgId) -> Self {
+        Self {
+            kind,
+            owner,
+            nonce: [0; 16],
+        }
+    }
+
+    /// The header of a new product created by `creator`; `nonce` comes from a CSPRNG.
+    pub fn product(creator: OrgId, nonce: [u8; 16]) -> Self {
+        Self {
+            kind: DocKind::Product,
+            owner: creator,
+            nonce,
+        }
+    }
+
+    /// The document id.
+    pub fn id(&self) -> DocId {
+        let mut h = Sha256::new();
+        h.update(DOC_ID_DOMAIN);
+        h.update(self.encode());
+        DocId::from_bytes(h.finalize().into())
+    }
+
+    /// Versioned encoding (`AMH`).
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::new(b"AMH", HEADER_VERSION);
+        w.u8(self.kind.tag())
+            .bytes(self.owner.as_bytes())
+            .bytes(&self.nonce);
+        w.finish()
+    }
+
+    /// Decodes a header.
+    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let (mut r, _v) = Reader::open(bytes, b"AMH", "a document header", HEADER_VERSION)?;
+        let tag = r.u8("kind")?;
+        let kind = DocKind::from_tag(tag).ok_or(DecodeError::Invalid {
+            what: "kind",
+            reason: format!("unknown document kind {tag}"),
+        })?;
+        let owner = OrgId::from_root_key(crate::identity::read_key(&mut r, "owner")?);
+        let nonce = r.array::<16>("nonce")?;
+        r.finish()?;
+        if kind != DocKind::Product && nonce != [0; 16] {
+            return Err(DecodeError::Invalid {
+                what: "nonce",
+                reason: "only products carry a nonce".into(),
+            });
+        }
+        Ok(Self { kind, owner, nonce })
+    }
+}
+
+mod hex16 {
+    use serde::{Deserialize, Deserializer, Serializer};
+    pub fn serialize<S: Serializer>(v: &[u8; 16], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(v))
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 16], D::Error> {
+        let s = String::deserialize(d)?;
+        let mut out = [0u8; 16];
+        hex::decode_to_slice(s, &mut out).map_err(serde::de::Error::custom)?;
+        Ok(out)
+    }
+}
+
+/// Where a record type lives in its document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    /// The document's root map is the record (profile, product).
+    Root,
+    /// A map under this root key, one entry per record.
+    Section(&'static str),
+}
+
+/// A record type of the schema and where it lives.
+pub trait Record: Serialize + DeserializeOwned + Validate {
+    /// The document kind that holds it.
+    const KIND: DocKind;
+    /// Its place in that document.
+    const PLACE: Place;
+}
+
+impl Record for OrgProfile {
+    const KIND: DocKind = DocKind::Profile;
+    const PLACE: Place = Place::Root;
+}
+impl Record for Product {
+    const KIND: DocKind = DocKind::Product;
+    const PLACE: Place = Place::Root;
+}
+impl Record for Deployment {
+    const KIND: DocKind = DocKind::Deployments;
+    const PLACE: Place = Place::Section("deployments");
+}
+impl Record for Rating {
+    const KIND: DocKind = DocKind::Experience;
+    const PLACE: Place = Place::Section("ratings");
+}
+impl Record for ReuseReport {
+    const KIND: DocKind = DocKind::Experience;
+    const PLACE: Place = Place::Section("reuse_reports");
+}
+impl Record for Attestation {
+    const KIND: DocKind = DocKind::Trust;
+    const PLACE: Place = Place::Section("attestations");
+}
+
+/// Errors of document operations.
+#[derive(Debug, thiserror::Error)]
+pub enum DocError {
+    /// The record does not belong in this kind of document.
+    #[error("a {record} record does not belong in a {kind} document")]
+    WrongKind {
+        /// The document kind.
+        kind: &'static str,
+        /// The record's kind.
+        record: &'static str,
+    },
+    /// A record failed validation.
+    #[error("invalid record: {0}")]
+    Schema(#[from] SchemaError),
+    /// A change was offered for another document.
+    #[error("change for {found} offered to {expected}")]
+    WrongDocument {
+        /// This document.
+        expected: DocId,
+        /// The change's document.
+        found: DocId,
+    },
+    /// Automerge refused.
+    #[error("automerge: {0}")]
+    Automerge(#[from] automerge::AutomergeError),
+    /// The stored document does not match the header it is filed under.
+    #[error("stored document is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// One document: its header and its Automerge state.
+pub struct Document {
+    header: DocHeader,
+    id: DocId,
+    doc: AutoCommit,
+}
+
+impl std::fmt::Debug for Document {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Document")
+            .field("id", &self.id)
+            .field("kind", &self.header.kind)
+            .finish()
+    }
+}
+
+impl Document {
+    /// An empty document.
+    pub fn new(header: DocHeader) -> Self {
+        Self {
+            header,
+            id: header.id(),
+            doc: AutoCommit::new(),
+        }
+    }
+
+    /// Loads a saved document. Only bytes this node saved itself are loaded this way;
+    /// bytes from peers arrive as signed changes.
+    pub fn load(header: DocHeader, bytes: &[u8]) -> Result<Self, DocError> {
+        let doc = AutoCommit::load(bytes)?;
+        Ok(Self {
+            header,
+            id: header.id(),
+            doc,
+        })
+    }
+
+    /// The header.
+    pub fn header(&self) -> &DocHeader {
+        &self.header
+    }
+
+    /// The id.
+    pub fn id(&self) -> DocId {
+        self.id
+    }
+
+    /// Compact saved form.
+    pub fn save(&mut self) -> Vec<u8> {
+        self.doc.save()
+    }
+
+    /// Current heads, sorted.
+    pub fn heads(&mut self) -> Vec<ChangeHash> {
+        let mut h = self.doc.get_heads();
+        h.sort();
+        h
+    }
+
+    /// Whether the change is part of the document.
+    pub fn has_change(&mut self, hash: &ChangeHash) -> bool {
+        self.doc.get_change_by_hash(hash).is_some()
+    }
+
+    /// Changes the document is waiting for (applied changes whose deps are missing).
+    pub fn missing_deps(&mut self) -> Vec<ChangeHash> {
+        self.doc.get_missing_deps(&[])
+    }
+
+    /// Every change, in causal order, for re-verification or export.
+    pub fn all_changes(&mut self) -> Vec<automerge::Change> {
+        self.doc.get_changes(&[])
+    }
+
+    /// Applies verified and authorised changes. Idempotent; changes whose dependencies are
+    /// missing wait inside Automerge until they arrive (see [`Document::missing_deps`]).
+    pub fn apply(
+        &mut self,
+        changes: impl IntoIterator<Item = AuthorisedChange>,
+    ) -> Result<(), DocError> {
+        let mut batch = Vec::new();
+        for c in changes {
+            let c = c.into_verified();
+            if c.doc() != self.id {
+                return Err(DocError::WrongDocument {
+                    expected: self.id,
+                    found: c.doc(),
+                });
+            }
+            batch.push(c.into_change());
+        }
+        self.doc.apply_changes(batch)?;
+        Ok(())
+    }
+
+    /// Makes a local edit as `author` and returns the signed change, or `None` when the edit
+    /// changed nothing. The actor id is `author ‖ replica`, so two writers never share one.
+    pub fn edit(
+        &mut self,
+        author: &Keypair,
+        replica: ReplicaId,
+        time: UnixTime,
+        f: impl FnOnce(&mut Editor<'_>) -> Result<(), DocError>,
+    ) -> Result<Option<SignedChange>, DocError> {
+        self.doc.set_actor(ActorId::from(
+            actor_id(&author.public(), &replica).as_slice(),
+        ));
+        let result = {
+            let mut ed = Editor {
+                doc: &mut self.doc,
+                kind: self.header.kind,
+            };
+            f(&mut ed)
+        };
+        if let Err(e) = result {
+            self.doc.rollback();
+            return Err(e);
+        }
+        let Some(hash) = self
+            .doc
+            .commit_with(CommitOptions::default().with_time(time.0))
+        else {
+            return Ok(None);
+        };
+        let change = self
+            .doc
+            .get_change_by_hash(&hash)
+            .ok_or_else(|| DocError::Corrupt("the change just committed is missing".into()))?;
+        Ok(Some(SignedChange::sign(author, self.id, change)))
+    }
+
+    /// Reads the root record (profile, product). `None` when the document has no fields yet.
+    pub fn root<T: Record>(&self) -> Option<Result<T, SchemaError>> {
+        if T::KIND != self.header.kind || T::PLACE != Place::Root {
+            return None;
+        }
+        read_map(&self.doc, &ROOT)
+    }
+
+    /// Reads every record of a section, by key, sorted by key.
+    pub fn records<T: Record>(&self) -> Vec<(String, Result<T, SchemaError>)> {
+        let Place::Section(name) = T::PLACE else {
+            return Vec::new();
+        };
+        if T::KIND != self.header.kind {
+            return Vec::new();
+        }
+        let Ok(Some((Value::Object(ObjType::Map), section))) = self.doc.get(ROOT, name) else {
+            return Vec::new();
+        };
+        let mut out: Vec<_> = self
+            .doc
+            .keys(&section)
+            .filter_map(|k| match self.doc.get(&section, k.as_str()) {
+                Ok(Some((Value::Object(ObjType::Map), obj))) => {
+                    read_map(&self.doc, &obj).map(|r| (k, r))
+                }
+                _ => None,
+            })
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+}
+
+fn read_map<T: DeserializeOwned + Validate>(
+    doc: &AutoCommit,
+    obj: &ObjId,
+) -> Option<Result<T, SchemaError>> {
+    let mut map = serde_json::Map::new();
+    for key in doc.keys(obj) {
+        if let Ok(Some((Value::Scalar(s), _))) = doc.get(obj, key.as_str())
+            && let ScalarValue::Str(text) = s.as_ref()
+        {
+            match serde_json::from_str(text) {
+                Ok(v) => {
+                    map.insert(key, v);
+                }
+                Err(e) => {
+                    return Some(Err(SchemaError::new(
+                        key,
+                        format!("stored value is not JSON: {e}"),
+                    )));
+                }
+            }
+        }
+    }
+    if map.is_empty() {
+        return None;
+    }
+    Some(
+        serde_json::from_value::<T>(serde_json::Value::Object(map))
+            .map_err(|e| SchemaError::new("record", e.to_string()))
+            .and_then(|r| r.validate().map(|()| r)),
+    )
+}
+
+/// Writes records into a document during [`Document::edit`].
+pub struct Editor<'a> {
+    doc: &'a mut AutoCommit,
+    kind: DocKind,
+}
+
+impl Editor<'_> {
+    fn check<T: Record>(&self) -> Result<(), DocError> {
+        if T::KIND != self.kind {
+            return Err(DocError::WrongKind {
+                kind: self.kind.slug(),
+                record: T::KIND.slug(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Validates and writes the root record; only fields whose value changed are written.
+    pub fn put_root<T: Record>(&mut self, record: &T) -> Result<(), DocError> {
+        self.check::<T>()?;
+        record.validate()?;
+        write_fields(self.doc, &ROOT, record)
+    }
+
+    /// Validates and writes a record of a section under `key`.
+    pub fn put<T: Record>(&mut self, key: &str, record: &T) -> Result<(), DocError> {
+        self.check::<T>()?;
+        record.validate()?;
+        let Place::Section(name) = T::PLACE else {
+            return Err(DocError::WrongKind {
+                kind: self.kind.slug(),
+                record: "root",
+            });
+        };
+        let section = match self.doc.get(ROOT, name)? {
+            Some((Value::Object(ObjType::Map), id)) => id,
+            _ => self.doc.put_object(ROOT, name, ObjType::Map)?,
+        };
+        let obj = match self.doc.get(&section, key)? {
+            Some((Value::Object(ObjType::Map), id)) => id,
+            _ => self.doc.put_object(&section, key, ObjType::Map)?,
+        };
+        write_fields(self.doc, &obj, record)
+    }
+
+    /// Deletes a record of a section.
+    pub fn delete<T: Record>(&mut self, key: &str) -> Result<(), DocError> {
+        self.check::<T>()?;
+        let Place::Section(name) = T::PLACE else {
+            return Ok(());
+        };
+        if let Some((Value::Object(ObjType::Map), section)) = self.doc.get(ROOT, name)?
+            && self.doc.get(&section, key)?.is_some()
+        {
+            self.doc.delete(&section, key)?;
+        }
+        Ok(())
+    }
+}
+
+fn write_fields<T: Serialize>(
+    doc: &mut AutoCommit,
+    obj: &ObjId,
+    record: &T,
+) -> Result<(), DocError> {
+    let value =
+        serde_json::to_value(record).map_err(|e| SchemaError::new("record", e.to_string()))?;
+    let serde_json::Value::Object(fields) = value else {
+        return Err(SchemaError::new("record", "a record must be a JSON object").into());
+    };
+    // Every field of `T` serialises (unset ones as `null`), so nothing is ever deleted here:
+    // fields a newer version wrote stay untouched.
+    for (key, v) in fields {
+        let text = v.to_string();
+        let same = matches!(
+            doc.get(obj, key.as_str())?,
+            Some((Value::Scalar(s), _)) if matches!(s.as_ref(), ScalarValue::Str(t) if t.as_str() == text)
+        );
+        if !same {
+            doc.put(obj, key.as_str(), text)?;
+        }
+    }
+    Ok(())
+}
