@@ -1,1 +1,38 @@
-//! placeholder
+//! # allmende-node
+//!
+//! The `allmende` binary's library: the local store ([`store`]), the repository that admits
+//! only verified and authorised changes into it ([`repo`]), the data directory
+//! ([`datadir`]), exports ([`export`]) and the command line ([`cli`]). The network actor and
+//! the HTTP API build on these.
+//!
+//! Rule for every write path: bytes from outside become a
+//! [`allmende_protocol::auth::AuthorisedChange`] before they touch storage, and a change and
+//! the document snapshot containing it are committed in one transaction.
+
+pub mod cli;
+pub mod datadir;
+pub mod export;
+pub mod repo;
+pub mod store;
+
+use allmende_protocol::schema::UnixTime;
+
+/// The current time, as the protocol counts it (seconds since the Unix epoch, UTC).
+pub fn now() -> UnixTime {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    UnixTime(i64::try_from(secs).unwrap_or(i64::MAX))
+}
+
+/// Installs the tracing subscriber (logs to standard error).
+pub fn init_tracing(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(filter))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

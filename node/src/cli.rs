@@ -1,0 +1,893 @@
+//! The `allmende` command line.
+//!
+//! Every command works on a data directory (see [`crate::datadir`]). Bad input is refused by
+//! the argument parser or the schema with a message naming the flag and the problem, and exit
+//! code 2; other failures exit with 1.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use allmende_protocol::doc::{DocHeader, DocKind};
+use allmende_protocol::ids::{DocId, OrgId, RecordId};
+use allmende_protocol::schema::{
+    Ags, Date, Deployment, DeploymentStatus, HostingModel, Integration, Licence, Obstacle,
+    OperatedBy, OrgKind, OrgProfile, Product, ProductKind, Rating, RatingDimension, ReuseOutcome,
+    ReuseReport, Score, Task, WebUrl,
+};
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::datadir::{DataDir, Identity, default_data_dir, random_bytes};
+use crate::export::{Export, import_export};
+use crate::now;
+use crate::repo::Repo;
+use crate::store::{KeyRecord, SqliteStore, Store};
+
+/// Allmende: the federated Referenzkatalog for public-administration software.
+#[derive(Debug, Parser)]
+#[command(name = "allmende", version, about, long_about = None)]
+pub struct Cli {
+    /// Data directory (identity and store).
+    #[arg(long, global = true, env = "ALLMENDE_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Log level filter (e.g. `info`, `allmende_node=debug`); also `RUST_LOG`.
+    #[arg(
+        long,
+        global = true,
+        env = "ALLMENDE_LOG",
+        default_value = "warn",
+        value_name = "FILTER"
+    )]
+    pub log: String,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create this node's organisation identity and store.
+    Init(InitArgs),
+    /// Show or edit the local organisation.
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// Add, edit or show products.
+    #[command(subcommand)]
+    Product(ProductCommand),
+    /// Record where the organisation runs a product.
+    #[command(subcommand)]
+    Deployment(DeploymentCommand),
+    /// Rate a product (one rating per organisation and product; setting it again replaces it).
+    #[command(subcommand)]
+    Rating(RatingCommand),
+    /// Report on a Nachnutzung (reuse of another body's solution).
+    #[command(subcommand)]
+    Reuse(ReuseCommand),
+    /// Write the catalog and its signed changes.
+    Export(ExportArgs),
+    /// Verify and store the signed changes of an export.
+    Import(ImportArgs),
+    /// Check the store: structure, signatures, snapshots.
+    Check,
+}
+
+/// `init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Official name, e.g. "Stadt Köln".
+    #[arg(long)]
+    pub name: String,
+    /// Kind of body: kommune, kreis, land, bund, it-dienstleister, sonstige.
+    #[arg(long)]
+    pub kind: OrgKind,
+    /// Amtlicher Gemeindeschlüssel (8 digits).
+    #[arg(long)]
+    pub ags: Option<Ags>,
+    /// Inhabitants.
+    #[arg(long)]
+    pub population: Option<u32>,
+    /// Website.
+    #[arg(long)]
+    pub website: Option<WebUrl>,
+}
+
+/// `org …`.
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// Show the local organisation.
+    Show {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change fields of the profile.
+    Edit(OrgEditArgs),
+}
+
+/// `org edit`.
+#[derive(Debug, Args)]
+pub struct OrgEditArgs {
+    /// Official name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Amtlicher Gemeindeschlüssel.
+    #[arg(long)]
+    pub ags: Option<Ags>,
+    /// Inhabitants.
+    #[arg(long)]
+    pub population: Option<u32>,
+    /// Website.
+    #[arg(long)]
+    pub website: Option<WebUrl>,
+    /// A role to contact (e.g. "IT-Leitung"); never a person's name.
+    #[arg(long)]
+    pub contact_role: Option<String>,
+    /// The IT-Dienstleister (organisation id) the organisation belongs to.
+    #[arg(long)]
+    pub it_dienstleister: Option<OrgId>,
+}
+
+/// Fields of a product, shared by `add` and `edit`.
+#[derive(Debug, Args, Default)]
+pub struct ProductFields {
+    /// Product name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Vendor or providing body.
+    #[arg(long)]
+    pub vendor: Option<String>,
+    /// Kind: software, fachverfahren, onlinedienst, basiskomponente.
+    #[arg(long)]
+    pub kind: Option<ProductKind>,
+    /// Description.
+    #[arg(long)]
+    pub description: Option<String>,
+    /// SPDX licence expression (e.g. EUPL-1.2, LicenseRef-proprietary).
+    #[arg(long)]
+    pub licence: Option<Licence>,
+    /// Source repository URL.
+    #[arg(long)]
+    pub repository: Option<WebUrl>,
+    /// Website URL.
+    #[arg(long)]
+    pub website: Option<WebUrl>,
+    /// Category (repeatable; replaces the list).
+    #[arg(long = "category")]
+    pub categories: Vec<String>,
+    /// Task: 14-digit LeiKa key, ozg:… id or free text (repeatable; replaces the list).
+    #[arg(long = "task")]
+    pub tasks: Vec<Task>,
+    /// Standard or interface, e.g. XMeld, OSCI/XTA, FIT-Connect (repeatable; replaces the list).
+    #[arg(long = "standard")]
+    pub standards: Vec<String>,
+    /// Hosting model: on-premise, it-dienstleister, saas, cloud (repeatable; replaces the list).
+    #[arg(long = "hosting")]
+    pub hosting: Vec<HostingModel>,
+    /// Technical prerequisites.
+    #[arg(long)]
+    pub prerequisites: Option<String>,
+    /// Cost model.
+    #[arg(long)]
+    pub cost_model: Option<String>,
+}
+
+/// `product …`.
+#[derive(Debug, Subcommand)]
+pub enum ProductCommand {
+    /// Create a product entry; prints its id.
+    Add(ProductFields),
+    /// Change fields of a product entry.
+    Edit {
+        /// Product id (or a unique prefix of at least 6 hex characters).
+        id: String,
+        /// The fields to change.
+        #[command(flatten)]
+        fields: ProductFields,
+    },
+    /// Show a product.
+    Show {
+        /// Product id (or a unique prefix).
+        id: String,
+    },
+    /// List products.
+    List,
+}
+
+/// `deployment …`.
+#[derive(Debug, Subcommand)]
+pub enum DeploymentCommand {
+    /// Add a deployment; prints its id.
+    Add(DeploymentArgs),
+}
+
+/// `deployment add`.
+#[derive(Debug, Args)]
+pub struct DeploymentArgs {
+    /// Product id (or a unique prefix).
+    #[arg(long)]
+    pub product: String,
+    /// planned, pilot, production, retired.
+    #[arg(long)]
+    pub status: DeploymentStatus,
+    /// Version in use.
+    #[arg(long)]
+    pub version: Option<String>,
+    /// In use since (YYYY-MM-DD).
+    #[arg(long)]
+    pub since: Option<Date>,
+    /// Task it is used for (repeatable).
+    #[arg(long = "task")]
+    pub tasks: Vec<Task>,
+    /// self, saas, or it-dienstleister:<org id>.
+    #[arg(long, default_value = "self")]
+    pub operated_by: OperatedBy,
+    /// Integration as PRODUCT:STANDARD:STATUS (status works, partly, fails); repeatable.
+    #[arg(long = "integration")]
+    pub integrations: Vec<String>,
+    /// The online front end is connected end to end to the Fachverfahren.
+    #[arg(long)]
+    pub end_to_end: Option<YesNo>,
+    /// One-off cost in euros.
+    #[arg(long)]
+    pub cost_once: Option<u64>,
+    /// Yearly cost in euros.
+    #[arg(long)]
+    pub cost_yearly: Option<u64>,
+}
+
+/// yes / no.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum YesNo {
+    /// Yes.
+    #[value(alias = "ja", alias = "true")]
+    Yes,
+    /// No.
+    #[value(alias = "nein", alias = "false")]
+    No,
+}
+
+impl From<YesNo> for bool {
+    fn from(v: YesNo) -> bool {
+        matches!(v, YesNo::Yes)
+    }
+}
+
+/// `rating …`.
+#[derive(Debug, Subcommand)]
+pub enum RatingCommand {
+    /// Set (or replace) the organisation's rating of a product.
+    Set(RatingArgs),
+}
+
+/// `rating set`.
+#[derive(Debug, Args)]
+pub struct RatingArgs {
+    /// Product id (or a unique prefix).
+    #[arg(long)]
+    pub product: String,
+    /// Score 1–5.
+    #[arg(long)]
+    pub functionality: Option<Score>,
+    /// Score 1–5.
+    #[arg(long)]
+    pub usability: Option<Score>,
+    /// Score 1–5.
+    #[arg(long)]
+    pub interoperability: Option<Score>,
+    /// Score 1–5.
+    #[arg(long)]
+    pub support: Option<Score>,
+    /// Score 1–5.
+    #[arg(long)]
+    pub stability: Option<Score>,
+    /// Score 1–5.
+    #[arg(long)]
+    pub value_for_money: Option<Score>,
+    /// Score 1–5.
+    #[arg(long)]
+    pub accessibility: Option<Score>,
+    /// Would you recommend it?
+    #[arg(long)]
+    pub recommend: Option<YesNo>,
+    /// Free text.
+    #[arg(long)]
+    pub text: Option<String>,
+    /// In use since (YYYY-MM-DD).
+    #[arg(long)]
+    pub since: Option<Date>,
+}
+
+/// `reuse …`.
+#[derive(Debug, Subcommand)]
+pub enum ReuseCommand {
+    /// Add a Nachnutzung report; prints its id.
+    Add(ReuseArgs),
+}
+
+/// `reuse add`.
+#[derive(Debug, Args)]
+pub struct ReuseArgs {
+    /// Product id (or a unique prefix).
+    #[arg(long)]
+    pub product: String,
+    /// production, in-progress, abandoned.
+    #[arg(long)]
+    pub outcome: ReuseOutcome,
+    /// Providing organisation (id).
+    #[arg(long)]
+    pub provider: Option<OrgId>,
+    /// Reused as an EfA ("Einer für Alle") service.
+    #[arg(long)]
+    pub efa: bool,
+    /// Effort in person-days.
+    #[arg(long)]
+    pub effort_days: Option<u32>,
+    /// One-off cost in euros.
+    #[arg(long)]
+    pub cost_once: Option<u64>,
+    /// Yearly cost in euros.
+    #[arg(long)]
+    pub cost_yearly: Option<u64>,
+    /// Weeks from decision to production.
+    #[arg(long)]
+    pub weeks: Option<u32>,
+    /// Obstacle: legal, technical, organisational, financial (repeatable).
+    #[arg(long = "obstacle")]
+    pub obstacles: Vec<Obstacle>,
+    /// Would you recommend the reuse?
+    #[arg(long)]
+    pub recommend: Option<YesNo>,
+    /// Free text.
+    #[arg(long)]
+    pub text: Option<String>,
+}
+
+/// Export formats.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ExportFormat {
+    /// One JSON document: the catalog plus every signed change and certificate.
+    Json,
+}
+
+/// `export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Format.
+    #[arg(long, value_enum, default_value = "json")]
+    pub format: ExportFormat,
+    /// Write to this file instead of standard output.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// `import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Format.
+    #[arg(long, value_enum, default_value = "json")]
+    pub format: ExportFormat,
+    /// The file (`-` for standard input).
+    pub file: PathBuf,
+}
+
+/// Largest import file read, in bytes.
+const MAX_IMPORT_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+
+/// A command failed because the user's input is wrong (exit code 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct BadInput(pub String);
+
+fn bad(msg: impl Into<String>) -> anyhow::Error {
+    BadInput(msg.into()).into()
+}
+
+/// Runs a parsed command line; what it prints goes to `out`.
+pub fn run(cli: Cli, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
+    let dir = match cli.data_dir {
+        Some(d) => d,
+        None => default_data_dir()?,
+    };
+    let dd = DataDir::new(dir);
+    match cli.command {
+        Command::Init(a) => init(&dd, a, out),
+        Command::Org(c) => org(&dd, c, out),
+        Command::Product(c) => product(&dd, c, out),
+        Command::Deployment(DeploymentCommand::Add(a)) => deployment_add(&dd, a, out),
+        Command::Rating(RatingCommand::Set(a)) => rating_set(&dd, a, out),
+        Command::Reuse(ReuseCommand::Add(a)) => reuse_add(&dd, a, out),
+        Command::Export(a) => export(&dd, a, out),
+        Command::Import(a) => import(&dd, a, out),
+        Command::Check => check(&dd, out),
+    }
+}
+
+fn open(dd: &DataDir) -> anyhow::Result<(Identity, Repo<SqliteStore>)> {
+    let id = dd.identity()?;
+    let repo = dd.open_repo()?;
+    Ok((id, repo))
+}
+
+fn init(dd: &DataDir, a: InitArgs, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
+    if dd.is_initialised() {
+        return Err(bad(format!(
+            "{} already holds an identity; refusing to overwrite it (choose another --data-dir)",
+            dd.path().display()
+        )));
+    }
+    let profile = OrgProfile {
+        name: a.name.trim().to_owned(),
+        kind: a.kind,
+        land: a.ags.as_ref().map(Ags::land),
+        ags: a.ags,
+        population: a.population,
+        website: a.website,
+        contact_role: None,
+        it_dienstleister: None,
+    };
+    // Validate before anything touches the disk: a refused init leaves no files behind.
+    allmende_protocol::schema::Validate::validate(&profile)
+        .map_err(|e| bad(format!("invalid --{}", e)))?;
+    let identity = dd.create_identity()?;
+    let mut repo = dd.open_repo()?;
+    repo.put_key(KeyRecord {
+        key: identity.keypair.public(),
+        role: "local".into(),
+        label: profile.name.clone(),
+    })?;
+    let header = DocHeader::singleton(DocKind::Profile, identity.org);
+    repo.edit(&identity.keypair, header, now(), |ed| ed.put_root(&profile))?;
+    writeln!(
+        out,
+        "Initialised {} ({}) in {}",
+        profile.name,
+        profile.kind,
+        dd.path().display()
+    )?;
+    writeln!(out, "Organisation id: {:#}", identity.org)?;
+    Ok(())
+}
+
+fn org(dd: &DataDir, c: OrgCommand, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
+    let (id, mut repo) = open(dd)?;
+    let header = DocHeader::singleton(DocKind::Profile, id.org);
+    let current: Option<OrgProfile> = match repo.document(&header.id())? {
+        Some(d) => d
+            .root::<OrgProfile>()
+            .transpose()
+            .context("stored profile is invalid")?,
+        None => None,
+    };
+    match c {
+        OrgCommand::Show { json } => {
+            let profile = current.context("no profile stored for this organisation")?;
+            let counts = repo.store().counts()?;
+            if json {
+                let v = serde_json::json!({ "org": id.org, "key": id.keypair.public(), "profile": profile });
+                writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
+            } else {
+                writeln!(out, "{}", profile.name)?;
+                writeln!(out, "  Art:              {}", profile.kind)?;
+                if let Some(ags) = &profile.ags {
+                    writeln!(out, "  AGS:              {ags} ({})", ags.land())?;
+                }
+                if let Some(p) = profile.population {
+                    writeln!(out, "  Einwohner:        {p}")?;
+                }
+                if let Some(w) = &profile.website {
+                    writeln!(out, "  Website:          {w}")?;
+                }
+                writeln!(out, "  Organisation id:  {:#}", id.org)?;
+                writeln!(out, "  Signing key:      {:#}", id.keypair.public())?;
+                writeln!(
+                    out,
+                    "  Store:            {} documents, {} signed changes",
+                    counts.documents, counts.changes
+                )?;
+            }
+            Ok(())
+        }
+        OrgCommand::Edit(a) => {
+            let mut p = current.context("no profile stored for this organisation")?;
+            if let Some(v) = a.name {
+                p.name = v.trim().to_owned();
+            }
+            if let Some(v) = a.ags {
+                p.land = Some(v.land());
+                p.ags = Some(v);
+            }
+            if a.population.is_some() {
+                p.population = a.population;
+            }
+            if a.website.is_some() {
+                p.website = a.website;
+            }
+            if a.contact_role.is_some() {
+                p.contact_role = a.contact_role;
+            }
+            if a.it_dienstleister.is_some() {
+                p.it_dienstleister = a.it_dienstleister;
+            }
+            write_record(&mut repo, &id, header, |ed| ed.put_root(&p))?;
+            writeln!(out, "Profile updated.")?;
+            Ok(())
+        }
+    }
+}
+
+/// Runs an edit and turns schema errors into bad-input errors.
+fn write_record(
+    repo: &mut Repo<SqliteStore>,
+    id: &Identity,
+    header: DocHeader,
+    f: impl FnOnce(
+        &mut allmende_protocol::doc::Editor<'_>,
+    ) -> Result<(), allmende_protocol::doc::DocError>,
+) -> anyhow::Result<bool> {
+    match repo.edit(&id.keypair, header, now(), f) {
+        Ok(h) => Ok(h.is_some()),
+        Err(crate::repo::RepoError::Document(allmende_protocol::doc::DocError::Schema(e))) => {
+            Err(bad(format!("invalid {e}")))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Finds a product by full id or unique hex prefix.
+fn resolve_product(repo: &Repo<SqliteStore>, text: &str) -> anyhow::Result<DocId> {
+    let t = text.trim().to_lowercase();
+    if t.len() < 6 || !t.bytes().all(|c| c.is_ascii_hexdigit()) {
+        return Err(bad(format!(
+            "product id {text:?}: give the id or at least its first 6 hex characters"
+        )));
+    }
+    let matches: Vec<DocId> = repo
+        .store()
+        .headers()?
+        .into_iter()
+        .filter(|h| h.kind == DocKind::Product)
+        .map(|h| h.id())
+        .filter(|id| format!("{id:#}").starts_with(&t))
+        .collect();
+    match matches.as_slice() {
+        [one] => Ok(*one),
+        [] => Err(bad(format!(
+            "no product with id {text} in this store (see `allmende product list`)"
+        ))),
+        many => Err(bad(format!(
+            "product id prefix {text} is ambiguous: {} products match",
+            many.len()
+        ))),
+    }
+}
+
+fn product_header(repo: &Repo<SqliteStore>, id: &DocId) -> anyhow::Result<DocHeader> {
+    Ok(repo
+        .store()
+        .document(id)?
+        .context("product vanished")?
+        .header)
+}
+
+fn apply_fields(p: &mut Product, f: ProductFields) {
+    if let Some(v) = f.name {
+        p.name = v.trim().to_owned();
+    }
+    if let Some(v) = f.vendor {
+        p.vendor = v.trim().to_owned();
+    }
+    if let Some(v) = f.kind {
+        p.kind = v;
+    }
+    if f.description.is_some() {
+        p.description = f.description;
+    }
+    if f.licence.is_some() {
+        p.licence = f.licence;
+    }
+    if f.repository.is_some() {
+        p.repository = f.repository;
+    }
+    if f.website.is_some() {
+        p.website = f.website;
+    }
+    if !f.categories.is_empty() {
+        p.categories = f.categories;
+    }
+    if !f.tasks.is_empty() {
+        p.tasks = f.tasks;
+    }
+    if !f.standards.is_empty() {
+        p.standards = f.standards;
+    }
+    if !f.hosting.is_empty() {
+        p.hosting = f.hosting;
+    }
+    if f.prerequisites.is_some() {
+        p.prerequisites = f.prerequisites;
+    }
+    if f.cost_model.is_some() {
+        p.cost_model = f.cost_model;
+    }
+}
+
+fn product(dd: &DataDir, c: ProductCommand, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
+    let (id, mut repo) = open(dd)?;
+    match c {
+        ProductCommand::Add(f) => {
+            let (Some(name), Some(vendor)) = (f.name.clone(), f.vendor.clone()) else {
+                return Err(bad("a new product needs --name and --vendor"));
+            };
+            let mut p = Product {
+                name,
+                vendor,
+                kind: f.kind.unwrap_or(ProductKind::Software),
+                description: None,
+                categories: vec![],
+                tasks: vec![],
+                licence: None,
+                repository: None,
+                website: None,
+                standards: vec![],
+                hosting: vec![],
+                prerequisites: None,
+                cost_model: None,
+                sla: None,
+                efa: None,
+                accessibility_statement: None,
+                dpia_available: None,
+                test_instance: None,
+            };
+            apply_fields(&mut p, f);
+            let header = DocHeader::product(id.org, random_bytes::<16>()?);
+            write_record(&mut repo, &id, header, |ed| ed.put_root(&p))?;
+            writeln!(out, "{:#}", header.id())?;
+            Ok(())
+        }
+        ProductCommand::Edit { id: pid, fields } => {
+            let doc_id = resolve_product(&repo, &pid)?;
+            let header = product_header(&repo, &doc_id)?;
+            let doc = repo.document(&doc_id)?.context("product vanished")?;
+            let mut p = doc
+                .root::<Product>()
+                .context("product has no fields")?
+                .context("stored product is invalid")?;
+            apply_fields(&mut p, fields);
+            let changed = write_record(&mut repo, &id, header, |ed| ed.put_root(&p))?;
+            writeln!(
+                out,
+                "{}",
+                if changed {
+                    "Product updated."
+                } else {
+                    "Nothing changed."
+                }
+            )?;
+            Ok(())
+        }
+        ProductCommand::Show { id: pid } => {
+            let doc_id = resolve_product(&repo, &pid)?;
+            let doc = repo.document(&doc_id)?.context("product vanished")?;
+            let p = doc
+                .root::<Product>()
+                .context("product has no fields")?
+                .context("stored product is invalid")?;
+            let v =
+                serde_json::json!({ "id": doc_id, "created_by": doc.header().owner, "product": p });
+            writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
+            Ok(())
+        }
+        ProductCommand::List => {
+            for e in repo.catalog()?.products {
+                writeln!(out, "{:#}  {} ({})", e.id, e.product.name, e.product.vendor)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+fn parse_integration(repo: &Repo<SqliteStore>, text: &str) -> anyhow::Result<Integration> {
+    let parts: Vec<&str> = text.splitn(3, ':').collect();
+    let [product, standard, status] = parts.as_slice() else {
+        return Err(bad(format!(
+            "--integration {text:?}: expected PRODUCT:STANDARD:STATUS, e.g. 3fa2c1:XMeld:works"
+        )));
+    };
+    Ok(Integration {
+        product: resolve_product(repo, product)?,
+        standard: standard.trim().to_owned(),
+        status: status
+            .parse()
+            .map_err(|e| bad(format!("--integration {text:?}: {e}")))?,
+    })
+}
+
+fn deployment_add(
+    dd: &DataDir,
+    a: DeploymentArgs,
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<()> {
+    let (id, mut repo) = open(dd)?;
+    let product = resolve_product(&repo, &a.product)?;
+    let integrations = a
+        .integrations
+        .iter()
+        .map(|i| parse_integration(&repo, i))
+        .collect::<Result<Vec<_>, _>>()?;
+    let d = Deployment {
+        product,
+        version: a.version,
+        tasks: a.tasks,
+        since: a.since,
+        status: a.status,
+        operated_by: a.operated_by,
+        integrations,
+        end_to_end: a.end_to_end.map(bool::from),
+        cost_once_eur: a.cost_once,
+        cost_yearly_eur: a.cost_yearly,
+    };
+    let key = RecordId::from_bytes(random_bytes::<16>()?);
+    let header = DocHeader::singleton(DocKind::Deployments, id.org);
+    write_record(&mut repo, &id, header, |ed| ed.put(&format!("{key:#}"), &d))?;
+    writeln!(out, "{key:#}")?;
+    Ok(())
+}
+
+fn rating_set(dd: &DataDir, a: RatingArgs, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
+    let (id, mut repo) = open(dd)?;
+    let product = resolve_product(&repo, &a.product)?;
+    let scores = [
+        (RatingDimension::Functionality, a.functionality),
+        (RatingDimension::Usability, a.usability),
+        (RatingDimension::Interoperability, a.interoperability),
+        (RatingDimension::Support, a.support),
+        (RatingDimension::Stability, a.stability),
+        (RatingDimension::ValueForMoney, a.value_for_money),
+        (RatingDimension::Accessibility, a.accessibility),
+    ]
+    .into_iter()
+    .filter_map(|(d, s)| s.map(|s| (d, s)))
+    .collect();
+    let r = Rating {
+        product,
+        scores,
+        recommend: a.recommend.map(bool::from),
+        text: a.text,
+        since: a.since,
+    };
+    let header = DocHeader::singleton(DocKind::Experience, id.org);
+    let changed = write_record(&mut repo, &id, header, |ed| {
+        ed.put(&format!("{product:#}"), &r)
+    })?;
+    writeln!(
+        out,
+        "{}",
+        if changed {
+            "Rating saved."
+        } else {
+            "Rating unchanged."
+        }
+    )?;
+    Ok(())
+}
+
+fn reuse_add(dd: &DataDir, a: ReuseArgs, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
+    let (id, mut repo) = open(dd)?;
+    let product = resolve_product(&repo, &a.product)?;
+    let r = ReuseReport {
+        product,
+        provider: a.provider,
+        efa: a.efa,
+        effort_person_days: a.effort_days,
+        cost_once_eur: a.cost_once,
+        cost_yearly_eur: a.cost_yearly,
+        weeks_to_production: a.weeks,
+        obstacles: a.obstacles,
+        outcome: a.outcome,
+        recommend: a.recommend.map(bool::from),
+        text: a.text,
+    };
+    let key = RecordId::from_bytes(random_bytes::<16>()?);
+    let header = DocHeader::singleton(DocKind::Experience, id.org);
+    write_record(&mut repo, &id, header, |ed| ed.put(&format!("{key:#}"), &r))?;
+    writeln!(out, "{key:#}")?;
+    Ok(())
+}
+
+fn export(dd: &DataDir, a: ExportArgs, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
+    let ExportFormat::Json = a.format;
+    if !dd.db_path().exists() {
+        bail!(
+            "{} holds no store yet: run `allmende init` first",
+            dd.path().display()
+        );
+    }
+    let repo = dd.open_repo()?;
+    let exporter = dd.identity().ok().map(|i| i.org);
+    let export = Export::build(&repo, exporter, now())?;
+    match a.out {
+        Some(path) => {
+            let tmp = path.with_extension("partial");
+            let f = std::fs::File::create(&tmp)
+                .with_context(|| format!("creating {}", tmp.display()))?;
+            let mut w = std::io::BufWriter::new(f);
+            serde_json::to_writer_pretty(&mut w, &export)?;
+            std::io::Write::flush(&mut w)?;
+            std::fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))?;
+            writeln!(
+                out,
+                "Exported {} documents to {}",
+                export.documents.len(),
+                path.display()
+            )?;
+        }
+        None => {
+            serde_json::to_writer_pretty(&mut *out, &export)?;
+            writeln!(out)?;
+        }
+    }
+    Ok(())
+}
+
+fn import(dd: &DataDir, a: ImportArgs, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
+    let ExportFormat::Json = a.format;
+    let mut bytes = Vec::new();
+    if a.file.as_os_str() == "-" {
+        std::io::stdin()
+            .take(MAX_IMPORT_BYTES + 1)
+            .read_to_end(&mut bytes)?;
+    } else {
+        let f = std::fs::File::open(&a.file)
+            .with_context(|| format!("opening {}", a.file.display()))?;
+        f.take(MAX_IMPORT_BYTES + 1).read_to_end(&mut bytes)?;
+    }
+    if bytes.len() as u64 > MAX_IMPORT_BYTES {
+        return Err(bad(format!(
+            "{}: larger than {MAX_IMPORT_BYTES} bytes",
+            a.file.display()
+        )));
+    }
+    let export: Export = serde_json::from_slice(&bytes).map_err(|e| {
+        bad(format!(
+            "{}: not an Allmende JSON export: {e}",
+            a.file.display()
+        ))
+    })?;
+    let mut repo = dd.open_repo()?;
+    let report = import_export(&mut repo, &export, now())
+        .map_err(|e| bad(format!("{}: {e}", a.file.display())))?;
+    writeln!(
+        out,
+        "Imported {} documents: {} new signed changes, {} already present, {} new certificates",
+        report.documents, report.new_changes, report.duplicates, report.new_certs
+    )?;
+    Ok(())
+}
+
+fn check(dd: &DataDir, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
+    if !dd.db_path().exists() {
+        bail!("{} holds no store", dd.path().display());
+    }
+    let repo = dd.open_repo()?;
+    let r = repo.check_integrity()?;
+    writeln!(
+        out,
+        "Store OK: {} documents, {} signed changes and {} certificates verified",
+        r.documents, r.changes, r.certificates
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,284 @@
+//! The node's data directory: its identity (secret key file) and its store.
+//!
+//! ```text
+//! <data dir>/
+//!   identity.key   secret key, mode 0600, written once by `allmende init`
+//!   allmende.db    SQLite store (+ -wal, -shm)
+//! ```
+//!
+//! The data dir comes from `--data-dir`, else `ALLMENDE_DATA_DIR`, else
+//! `$XDG_DATA_HOME/allmende`, else `~/.local/share/allmende`.
+
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+#[cfg(unix)]
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use allmende_protocol::change::ReplicaId;
+use allmende_protocol::identity::Keypair;
+use allmende_protocol::ids::{OrgId, PublicKey};
+
+use crate::repo::{Repo, RepoError};
+use crate::store::SqliteStore;
+
+const KEY_FILE: &str = "identity.key";
+const DB_FILE: &str = "allmende.db";
+const KEY_MAGIC: &str = "allmende-secret-key-v1";
+
+/// Errors of the data directory.
+#[derive(Debug, thiserror::Error)]
+pub enum DataDirError {
+    /// `init` found an identity already.
+    #[error("{0} already holds an identity; refusing to overwrite it (choose another --data-dir)")]
+    AlreadyInitialised(PathBuf),
+    /// No identity yet.
+    #[error("{0} holds no identity yet: run `allmende init --name NAME --kind KIND` first")]
+    NotInitialised(PathBuf),
+    /// The key file is unreadable or malformed.
+    #[error("key file {path}: {reason}")]
+    BadKeyFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// No usable default location.
+    #[error("no data directory: set --data-dir or ALLMENDE_DATA_DIR (HOME is not set)")]
+    NoDefault,
+    /// The operating system's randomness failed.
+    #[error("cannot draw random bytes: {0}")]
+    Random(String),
+    /// File system error.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// Store error.
+    #[error(transparent)]
+    Repo(#[from] RepoError),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> DataDirError + '_ {
+    move |source| DataDirError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// The default data directory for this user.
+pub fn default_data_dir() -> Result<PathBuf, DataDirError> {
+    if let Some(x) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+        return Ok(PathBuf::from(x).join("allmende"));
+    }
+    let home = std::env::var_os("HOME")
+        .filter(|v| !v.is_empty())
+        .ok_or(DataDirError::NoDefault)?;
+    Ok(PathBuf::from(home).join(".local/share/allmende"))
+}
+
+/// Fills `buf` from the operating system's CSPRNG.
+pub fn random_bytes<const N: usize>() -> Result<[u8; N], DataDirError> {
+    let mut buf = [0u8; N];
+    getrandom::fill(&mut buf).map_err(|e| DataDirError::Random(e.to_string()))?;
+    Ok(buf)
+}
+
+/// Who this node signs as.
+#[derive(Debug)]
+pub struct Identity {
+    /// The signing key.
+    pub keypair: Keypair,
+    /// The organisation it acts for.
+    pub org: OrgId,
+}
+
+/// A data directory.
+#[derive(Debug, Clone)]
+pub struct DataDir {
+    root: PathBuf,
+}
+
+impl DataDir {
+    /// The data directory at `root` (nothing is created yet).
+    pub fn new(root: PathBuf) -> Self {
+        Self { root }
+    }
+
+    /// Its path.
+    pub fn path(&self) -> &Path {
+        &self.root
+    }
+
+    /// The key file's path.
+    pub fn key_path(&self) -> PathBuf {
+        self.root.join(KEY_FILE)
+    }
+
+    /// The store's path.
+    pub fn db_path(&self) -> PathBuf {
+        self.root.join(DB_FILE)
+    }
+
+    /// Whether an identity exists.
+    pub fn is_initialised(&self) -> bool {
+        self.key_path().exists()
+    }
+
+    /// Creates a new organisation identity. Refuses when one exists; the key file is created
+    /// with mode 0600 atomically (no window in which it is readable by others).
+    pub fn create_identity(&self) -> Result<Identity, DataDirError> {
+        let path = self.key_path();
+        if path.exists() {
+            return Err(DataDirError::AlreadyInitialised(self.root.clone()));
+        }
+        create_private_dir(&self.root)?;
+        let keypair = Keypair::from_secret_bytes(&random_bytes::<32>()?)
+            .map_err(|e| DataDirError::Random(format!("drew an unusable key: {e}")))?;
+        let org = OrgId::from_root_key(keypair.public());
+        let mut opts = OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        opts.mode(0o600);
+        let mut f = opts.open(&path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                DataDirError::AlreadyInitialised(self.root.clone())
+            } else {
+                DataDirError::Io {
+                    path: path.clone(),
+                    source: e,
+                }
+            }
+        })?;
+        let text = format!(
+            "# Allmende organisation key. Secret: never share, print or commit this file.\n\
+             {KEY_MAGIC}\nsecret {}\norg {:#}\n",
+            hex::encode(keypair.secret_bytes()),
+            org
+        );
+        f.write_all(text.as_bytes()).map_err(io(&path))?;
+        f.sync_all().map_err(io(&path))?;
+        Ok(Identity { keypair, org })
+    }
+
+    /// Reads the identity.
+    pub fn identity(&self) -> Result<Identity, DataDirError> {
+        let path = self.key_path();
+        if !path.exists() {
+            return Err(DataDirError::NotInitialised(self.root.clone()));
+        }
+        let bad = |reason: &str| DataDirError::BadKeyFile {
+            path: path.clone(),
+            reason: reason.to_owned(),
+        };
+        #[cfg(unix)]
+        {
+            let mode = fs::metadata(&path).map_err(io(&path))?.permissions().mode();
+            if mode & 0o077 != 0 {
+                tracing::warn!(path = %path.display(), mode = format!("{:o}", mode & 0o777), "key file is readable by others; run chmod 600 on it");
+            }
+        }
+        let text = fs::read_to_string(&path).map_err(io(&path))?;
+        let mut lines = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'));
+        if lines.next() != Some(KEY_MAGIC) {
+            return Err(bad(
+                "not an Allmende key file (first line must be allmende-secret-key-v1)",
+            ));
+        }
+        let (mut secret, mut org) = (None, None);
+        for line in lines {
+            match line.split_once(' ') {
+                Some(("secret", v)) => {
+                    let mut s = [0u8; 32];
+                    hex::decode_to_slice(v.trim(), &mut s)
+                        .map_err(|_| bad("secret is not 64 hex characters"))?;
+                    secret = Some(s);
+                }
+                Some(("org", v)) => {
+                    org = Some(
+                        v.trim()
+                            .parse::<OrgId>()
+                            .map_err(|e| bad(&format!("org: {e}")))?,
+                    )
+                }
+                _ => return Err(bad("unexpected line")),
+            }
+        }
+        let keypair = Keypair::from_secret_bytes(&secret.ok_or_else(|| bad("no secret line"))?)
+            .map_err(|e| bad(&e.to_string()))?;
+        let org = org.unwrap_or_else(|| OrgId::from_root_key(keypair.public()));
+        Ok(Identity { keypair, org })
+    }
+
+    /// Opens (creating if needed) the store, with a fresh replica id for this process.
+    pub fn open_repo(&self) -> Result<Repo<SqliteStore>, DataDirError> {
+        create_private_dir(&self.root)?;
+        let store = SqliteStore::open(&self.db_path()).map_err(RepoError::from)?;
+        Ok(Repo::open(store, ReplicaId(random_bytes::<16>()?))?)
+    }
+}
+
+fn create_private_dir(dir: &Path) -> Result<(), DataDirError> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    fs::create_dir_all(dir).map_err(io(dir))?;
+    #[cfg(unix)]
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(io(dir))?;
+    Ok(())
+}
+
+/// Whether `key` is the local identity's public key (for display).
+pub fn is_local(identity: &Identity, key: &PublicKey) -> bool {
+    identity.keypair.public() == *key
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identity_is_created_once_with_private_mode() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dd = DataDir::new(tmp.path().join("d"));
+        let id = dd.create_identity().unwrap();
+        assert!(matches!(
+            dd.create_identity(),
+            Err(DataDirError::AlreadyInitialised(_))
+        ));
+        let again = dd.identity().unwrap();
+        assert_eq!(again.org, id.org);
+        assert_eq!(again.keypair.public(), id.keypair.public());
+        #[cfg(unix)]
+        assert_eq!(
+            fs::metadata(dd.key_path()).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+
+    #[test]
+    fn malformed_key_files_are_refused_with_reason() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dd = DataDir::new(tmp.path().to_owned());
+        assert!(matches!(
+            dd.identity(),
+            Err(DataDirError::NotInitialised(_))
+        ));
+        for (content, needle) in [
+            ("hello\n", "not an Allmende key file"),
+            ("allmende-secret-key-v1\nsecret zz\n", "64 hex"),
+            ("allmende-secret-key-v1\n", "no secret"),
+            ("allmende-secret-key-v1\nsecret 00\nfoo bar\n", "64 hex"),
+        ] {
+            fs::write(dd.key_path(), content).unwrap();
+            let e = dd.identity().unwrap_err().to_string();
+            assert!(e.contains(needle), "{content:?}: {e}");
+        }
+    }
+}

@@ -1,0 +1,290 @@
+//! The JSON export (format `allmende-export`, version 1) and its import.
+//!
+//! An export carries the readable catalog *and* the signed material behind it: every
+//! document header, its signed changes (hex of the `AMC` encoding) and every certificate.
+//! Importing verifies and authorises all of it exactly like changes from a peer; the
+//! `catalog` section is for readers and is ignored on import.
+
+use allmende_protocol::catalog::Catalog;
+use allmende_protocol::change::SignedChange;
+use allmende_protocol::doc::DocHeader;
+use allmende_protocol::identity::{SignedDelegation, SignedRevocation};
+use allmende_protocol::ids::OrgId;
+use allmende_protocol::schema::UnixTime;
+use serde::{Deserialize, Serialize};
+
+use crate::repo::{Repo, RepoError};
+use crate::store::{CertKind, Store};
+
+/// The format name written into every export.
+pub const FORMAT: &str = "allmende-export";
+/// The export format version this node writes and reads.
+pub const VERSION: u32 = 1;
+/// The licence of exported data.
+pub const LICENCE: &str = "Datenlizenz Deutschland – Zero – Version 2.0 (dl-de/zero-2-0)";
+
+/// One document's signed material.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportedDoc {
+    /// Document id (hex), for readers; recomputed from the header on import.
+    pub id: String,
+    /// Kind, for readers.
+    pub kind: String,
+    /// The encoded header (hex).
+    pub header: String,
+    /// Signed changes (hex of their encoding), in storage order.
+    pub changes: Vec<String>,
+}
+
+/// A certificate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportedCert {
+    /// `delegation` or `revocation`.
+    pub kind: String,
+    /// Encoded bytes (hex).
+    pub bytes: String,
+}
+
+/// A whole export.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Export {
+    /// Always [`FORMAT`].
+    pub format: String,
+    /// Format version.
+    pub version: u32,
+    /// Licence of the data.
+    pub licence: String,
+    /// When (UTC, ISO 8601).
+    pub exported_at: String,
+    /// Which organisation's node exported it, if initialised.
+    pub exported_by: Option<OrgId>,
+    /// The readable catalog.
+    pub catalog: Catalog,
+    /// Signed material, by document id.
+    pub documents: Vec<ExportedDoc>,
+    /// Certificates.
+    pub certificates: Vec<ExportedCert>,
+}
+
+impl Export {
+    /// Builds the export of everything in `repo`.
+    pub fn build<S: Store>(
+        repo: &Repo<S>,
+        exporter: Option<OrgId>,
+        now: UnixTime,
+    ) -> Result<Self, RepoError> {
+        let mut documents = Vec::new();
+        for header in repo.store().headers()? {
+            let id = header.id();
+            let changes = repo
+                .store()
+                .changes(&id)?
+                .into_iter()
+                .map(|c| hex::encode(c.encoded))
+                .collect();
+            documents.push(ExportedDoc {
+                id: format!("{id:#}"),
+                kind: header.kind.slug().to_owned(),
+                header: hex::encode(header.encode()),
+                changes,
+            });
+        }
+        let certificates = repo
+            .store()
+            .certs()?
+            .into_iter()
+            .map(|c| ExportedCert {
+                kind: match c.kind {
+                    CertKind::Delegation => "delegation",
+                    CertKind::Revocation => "revocation",
+                }
+                .to_owned(),
+                bytes: hex::encode(c.encoded),
+            })
+            .collect();
+        Ok(Export {
+            format: FORMAT.to_owned(),
+            version: VERSION,
+            licence: LICENCE.to_owned(),
+            exported_at: iso8601(now),
+            exported_by: exporter,
+            catalog: repo.catalog()?,
+            documents,
+            certificates,
+        })
+    }
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportReport {
+    /// Documents seen.
+    pub documents: usize,
+    /// Changes newly stored.
+    pub new_changes: usize,
+    /// Changes already present.
+    pub duplicates: usize,
+    /// Certificates newly stored.
+    pub new_certs: usize,
+}
+
+/// Why an import was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// Not this format or version.
+    #[error("format {format:?} version {version} is not {FORMAT:?} version {VERSION}")]
+    Format {
+        /// Format found.
+        format: String,
+        /// Version found.
+        version: u32,
+    },
+    /// A hex field is malformed.
+    #[error("document #{doc}: {what} is not valid hex")]
+    Hex {
+        /// Position.
+        doc: usize,
+        /// Which field.
+        what: &'static str,
+    },
+    /// A header or certificate does not decode.
+    #[error("document #{doc}: {reason}")]
+    Decode {
+        /// Position.
+        doc: usize,
+        /// Why.
+        reason: String,
+    },
+    /// The repository refused.
+    #[error("document #{doc}: {source}")]
+    Repo {
+        /// Position.
+        doc: usize,
+        /// Why.
+        source: Box<RepoError>,
+    },
+}
+
+/// Verifies and stores everything in `export`. Certificates come first (changes may need
+/// them); each document's changes are one all-or-nothing batch.
+pub fn import_export<S: Store>(
+    repo: &mut Repo<S>,
+    export: &Export,
+    now: UnixTime,
+) -> Result<ImportReport, ImportError> {
+    if export.format != FORMAT || export.version != VERSION {
+        return Err(ImportError::Format {
+            format: export.format.clone(),
+            version: export.version,
+        });
+    }
+    let mut report = ImportReport::default();
+    for (i, c) in export.certificates.iter().enumerate() {
+        let bytes = hex::decode(&c.bytes).map_err(|_| ImportError::Hex {
+            doc: i,
+            what: "certificate",
+        })?;
+        let new = match c.kind.as_str() {
+            "delegation" => SignedDelegation::decode(&bytes)
+                .map_err(|e| ImportError::Decode {
+                    doc: i,
+                    reason: format!("delegation: {e}"),
+                })
+                .and_then(|d| {
+                    repo.add_delegation(d).map_err(|source| ImportError::Repo {
+                        doc: i,
+                        source: Box::new(source),
+                    })
+                })?,
+            "revocation" => SignedRevocation::decode(&bytes)
+                .map_err(|e| ImportError::Decode {
+                    doc: i,
+                    reason: format!("revocation: {e}"),
+                })
+                .and_then(|r| {
+                    repo.add_revocation(r).map_err(|source| ImportError::Repo {
+                        doc: i,
+                        source: Box::new(source),
+                    })
+                })?,
+            other => {
+                return Err(ImportError::Decode {
+                    doc: i,
+                    reason: format!("unknown certificate kind {other:?}"),
+                });
+            }
+        };
+        report.new_certs += usize::from(new);
+    }
+    for (i, d) in export.documents.iter().enumerate() {
+        let header_bytes = hex::decode(&d.header).map_err(|_| ImportError::Hex {
+            doc: i,
+            what: "header",
+        })?;
+        let header = DocHeader::decode(&header_bytes).map_err(|e| ImportError::Decode {
+            doc: i,
+            reason: e.to_string(),
+        })?;
+        let mut changes = Vec::with_capacity(d.changes.len());
+        for c in &d.changes {
+            let bytes = hex::decode(c).map_err(|_| ImportError::Hex {
+                doc: i,
+                what: "change",
+            })?;
+            changes.push(
+                SignedChange::decode(&bytes).map_err(|e| ImportError::Decode {
+                    doc: i,
+                    reason: e.to_string(),
+                })?,
+            );
+        }
+        let done = repo
+            .ingest(header, changes, now)
+            .map_err(|source| ImportError::Repo {
+                doc: i,
+                source: Box::new(source),
+            })?;
+        report.documents += 1;
+        report.new_changes += done.new_changes;
+        report.duplicates += done.duplicates;
+    }
+    Ok(report)
+}
+
+/// Formats Unix seconds as `YYYY-MM-DDThh:mm:ssZ` (proleptic Gregorian, UTC).
+pub fn iso8601(t: UnixTime) -> String {
+    let secs = t.0;
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil-from-days (Howard Hinnant's algorithm, public domain description).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso8601_matches_known_instants() {
+        assert_eq!(iso8601(UnixTime(0)), "1970-01-01T00:00:00Z");
+        assert_eq!(iso8601(UnixTime(951_782_400)), "2000-02-29T00:00:00Z");
+        assert_eq!(iso8601(UnixTime(1_795_350_896)), "2026-11-22T12:34:56Z");
+    }
+}

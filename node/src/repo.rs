@@ -1,0 +1,383 @@
+//! The repository: the only way changes get into a [`Store`].
+//!
+//! ```text
+//!   CLI / (later) network, HTTP
+//!          │ signed changes, local edits, certificates
+//!          ▼
+//!   Repo ── decode → verify signature → authorise → apply to Automerge → one Store::commit
+//!          │                                                 (changes + snapshot together)
+//!          ▼
+//!   Store (SQLite | memory)
+//! ```
+//!
+//! A batch is accepted whole or not at all: if any change of it fails a check, nothing of
+//! it is stored and the error names the change's position and reason.
+
+use allmende_protocol::auth::{AuthError, AuthorisedChange, Certificates};
+use allmende_protocol::automerge::ChangeHash;
+use allmende_protocol::catalog::Catalog;
+use allmende_protocol::change::{ReplicaId, SignedChange, VerifyError};
+use allmende_protocol::doc::{DocError, DocHeader, Document, Editor};
+use allmende_protocol::identity::{CertError, Keypair, SignedDelegation, SignedRevocation};
+use allmende_protocol::ids::DocId;
+use allmende_protocol::schema::UnixTime;
+
+use crate::store::{
+    Batch, CertKind, Committed, KeyRecord, Store, StoreError, StoredCert, StoredChange, StoredDoc,
+};
+
+/// Most changes one ingest call takes; larger transfers are split by the sender.
+pub const MAX_BATCH_CHANGES: usize = 10_000;
+
+/// Why the repository refused something.
+#[derive(Debug, thiserror::Error)]
+pub enum RepoError {
+    /// A change failed signature or format checks.
+    #[error("change #{index} refused: {error}")]
+    Verify {
+        /// Position in the batch.
+        index: usize,
+        /// Why.
+        error: VerifyError,
+    },
+    /// A change is not authorised.
+    #[error("change #{index} refused: {error}")]
+    Auth {
+        /// Position in the batch.
+        index: usize,
+        /// Why.
+        error: AuthError,
+    },
+    /// A certificate failed its checks.
+    #[error("certificate refused: {0}")]
+    Cert(#[from] CertError),
+    /// The batch refers to changes this node does not have.
+    #[error("{doc}: {} dependencies are missing, first {}", missing.len(), missing.first().map(|h| h.to_string()).unwrap_or_default())]
+    MissingDependencies {
+        /// The document.
+        doc: DocId,
+        /// The missing change hashes.
+        missing: Vec<ChangeHash>,
+    },
+    /// Too many changes in one batch.
+    #[error("batch of {0} changes exceeds the limit of {MAX_BATCH_CHANGES}")]
+    BatchTooLarge(usize),
+    /// The document refused an edit or a change.
+    #[error(transparent)]
+    Document(#[from] DocError),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Stored data does not pass verification.
+    #[error("store integrity: {0}")]
+    Integrity(String),
+}
+
+/// What an ingest or edit did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Ingested {
+    /// Changes newly stored.
+    pub new_changes: usize,
+    /// Changes that were already there.
+    pub duplicates: usize,
+}
+
+/// What the full integrity check looked at.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IntegrityReport {
+    /// Documents checked.
+    pub documents: usize,
+    /// Changes re-verified.
+    pub changes: usize,
+    /// Certificates re-verified.
+    pub certificates: usize,
+}
+
+/// Verified access to a store.
+#[derive(Debug)]
+pub struct Repo<S: Store> {
+    store: S,
+    certs: Certificates,
+    replica: ReplicaId,
+}
+
+impl<S: Store> Repo<S> {
+    /// Opens the repository over `store`. `replica` must be fresh random bytes for every
+    /// process that writes (see `allmende_protocol::change`).
+    pub fn open(store: S, replica: ReplicaId) -> Result<Self, RepoError> {
+        let certs = load_certs(&store)?;
+        Ok(Self {
+            store,
+            certs,
+            replica,
+        })
+    }
+
+    /// The underlying store (read access).
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The certificates known.
+    pub fn certificates(&self) -> &Certificates {
+        &self.certs
+    }
+
+    /// Records a key in the store.
+    pub fn put_key(&mut self, key: KeyRecord) -> Result<(), RepoError> {
+        self.store.commit(&Batch {
+            keys: vec![key],
+            ..Batch::default()
+        })?;
+        Ok(())
+    }
+
+    /// Verifies and stores a delegation.
+    pub fn add_delegation(&mut self, d: SignedDelegation) -> Result<bool, RepoError> {
+        d.verify()?;
+        let encoded = d.encode();
+        let committed = self.store.commit(&Batch {
+            certs: vec![StoredCert {
+                kind: CertKind::Delegation,
+                encoded,
+            }],
+            ..Batch::default()
+        })?;
+        self.certs.add_delegation(d)?;
+        Ok(committed.new_certs > 0)
+    }
+
+    /// Verifies and stores a revocation.
+    pub fn add_revocation(&mut self, r: SignedRevocation) -> Result<bool, RepoError> {
+        r.verify()?;
+        let encoded = r.encode();
+        let committed = self.store.commit(&Batch {
+            certs: vec![StoredCert {
+                kind: CertKind::Revocation,
+                encoded,
+            }],
+            ..Batch::default()
+        })?;
+        self.certs.add_revocation(r)?;
+        Ok(committed.new_certs > 0)
+    }
+
+    /// Loads a document, if stored.
+    pub fn document(&self, id: &DocId) -> Result<Option<Document>, RepoError> {
+        let Some(stored) = self.store.document(id)? else {
+            return Ok(None);
+        };
+        Ok(Some(Document::load(stored.header, &stored.snapshot)?))
+    }
+
+    /// Loads every document.
+    pub fn documents(&self) -> Result<Vec<Document>, RepoError> {
+        self.store
+            .headers()?
+            .into_iter()
+            .map(|h| {
+                self.document(&h.id())?
+                    .ok_or_else(|| RepoError::Integrity(format!("{} vanished", h.id())))
+            })
+            .collect()
+    }
+
+    /// The catalog of everything stored.
+    pub fn catalog(&self) -> Result<Catalog, RepoError> {
+        Ok(Catalog::from_documents(&self.documents()?))
+    }
+
+    /// A document's signed changes, in storage order.
+    pub fn signed_changes(&self, id: &DocId) -> Result<Vec<SignedChange>, RepoError> {
+        self.store
+            .changes(id)?
+            .into_iter()
+            .map(|c| {
+                SignedChange::decode(&c.encoded).map_err(|e| {
+                    RepoError::Integrity(format!("stored change {} of {id}: {e}", c.hash))
+                })
+            })
+            .collect()
+    }
+
+    /// Verifies, authorises and stores `changes` for the document `header`, all or nothing.
+    pub fn ingest(
+        &mut self,
+        header: DocHeader,
+        changes: Vec<SignedChange>,
+        now: UnixTime,
+    ) -> Result<Ingested, RepoError> {
+        if changes.len() > MAX_BATCH_CHANGES {
+            return Err(RepoError::BatchTooLarge(changes.len()));
+        }
+        let id = header.id();
+        let mut doc = match self.document(&id)? {
+            Some(d) => d,
+            None => Document::new(header),
+        };
+        let mut authorised: Vec<AuthorisedChange> = Vec::with_capacity(changes.len());
+        let mut duplicates = 0;
+        for (index, change) in changes.into_iter().enumerate() {
+            let verified = change
+                .verify(id)
+                .map_err(|error| RepoError::Verify { index, error })?;
+            if doc.has_change(&verified.signed().hash())
+                || authorised
+                    .iter()
+                    .any(|a| a.verified().signed().hash() == verified.signed().hash())
+            {
+                duplicates += 1;
+                continue;
+            }
+            let ok = self
+                .certs
+                .authorise(&header, verified, now)
+                .map_err(|error| RepoError::Auth { index, error })?;
+            authorised.push(ok);
+        }
+        if authorised.is_empty() {
+            return Ok(Ingested {
+                new_changes: 0,
+                duplicates,
+            });
+        }
+        let stored: Vec<StoredChange> = authorised
+            .iter()
+            .map(|a| stored_change(a.verified().signed()))
+            .collect();
+        doc.apply(authorised)?;
+        let missing = doc.missing_deps();
+        if !missing.is_empty() {
+            return Err(RepoError::MissingDependencies { doc: id, missing });
+        }
+        let committed = self.commit_doc(&mut doc, stored)?;
+        Ok(Ingested {
+            new_changes: committed.new_changes,
+            duplicates,
+        })
+    }
+
+    /// Makes a local edit of the document `header` (created if new) as `author`, and stores
+    /// it once it passed the same checks as a change from a peer. Returns the new change's
+    /// hash, or `None` when the edit changed nothing.
+    pub fn edit(
+        &mut self,
+        author: &Keypair,
+        header: DocHeader,
+        now: UnixTime,
+        f: impl FnOnce(&mut Editor<'_>) -> Result<(), DocError>,
+    ) -> Result<Option<ChangeHash>, RepoError> {
+        let id = header.id();
+        let mut doc = match self.document(&id)? {
+            Some(d) => d,
+            None => Document::new(header),
+        };
+        let Some(signed) = doc.edit(author, self.replica, now, f)? else {
+            return Ok(None);
+        };
+        let hash = signed.hash();
+        let verified = signed
+            .verify(id)
+            .map_err(|error| RepoError::Verify { index: 0, error })?;
+        let ok = self
+            .certs
+            .authorise(&header, verified, now)
+            .map_err(|error| RepoError::Auth { index: 0, error })?;
+        let stored = vec![stored_change(ok.verified().signed())];
+        self.commit_doc(&mut doc, stored)?;
+        Ok(Some(hash))
+    }
+
+    fn commit_doc(
+        &mut self,
+        doc: &mut Document,
+        changes: Vec<StoredChange>,
+    ) -> Result<Committed, RepoError> {
+        let batch = Batch {
+            docs: vec![StoredDoc {
+                header: *doc.header(),
+                heads: doc.heads(),
+                snapshot: doc.save(),
+            }],
+            changes,
+            ..Batch::default()
+        };
+        Ok(self.store.commit(&batch)?)
+    }
+
+    /// Full check: storage structure, every certificate and change re-verified, and every
+    /// document snapshot holding exactly the stored changes, with the stored heads.
+    ///
+    /// Authorisation is not re-run: a revocation learnt later does not make stored bytes
+    /// corrupt.
+    pub fn check_integrity(&self) -> Result<IntegrityReport, RepoError> {
+        self.store.integrity_check()?;
+        let mut report = IntegrityReport {
+            certificates: self.store.certs()?.len(),
+            ..Default::default()
+        };
+        load_certs(&self.store)?;
+        for header in self.store.headers()? {
+            let id = header.id();
+            let stored = self
+                .store
+                .document(&id)?
+                .ok_or_else(|| RepoError::Integrity(format!("{id} vanished")))?;
+            let mut stored_hashes = Vec::new();
+            for (index, c) in self.signed_changes(&id)?.into_iter().enumerate() {
+                let v = c
+                    .verify(id)
+                    .map_err(|e| RepoError::Integrity(format!("{id} change #{index}: {e}")))?;
+                stored_hashes.push(v.signed().hash());
+            }
+            let mut snapshot = Document::load(header, &stored.snapshot)
+                .map_err(|e| RepoError::Integrity(format!("{id} snapshot does not load: {e}")))?;
+            let mut in_snapshot: Vec<ChangeHash> =
+                snapshot.all_changes().iter().map(|c| c.hash()).collect();
+            in_snapshot.sort();
+            stored_hashes.sort();
+            if in_snapshot != stored_hashes {
+                return Err(RepoError::Integrity(format!(
+                    "{id}: snapshot holds {} changes, the store {}",
+                    in_snapshot.len(),
+                    stored_hashes.len()
+                )));
+            }
+            if snapshot.heads() != stored.heads {
+                return Err(RepoError::Integrity(format!(
+                    "{id}: stored heads differ from the snapshot's"
+                )));
+            }
+            report.changes += stored_hashes.len();
+            report.documents += 1;
+        }
+        Ok(report)
+    }
+}
+
+fn stored_change(c: &SignedChange) -> StoredChange {
+    StoredChange {
+        doc: c.doc(),
+        hash: c.hash(),
+        signer: c.signer(),
+        encoded: c.encode(),
+    }
+}
+
+fn load_certs<S: Store>(store: &S) -> Result<Certificates, RepoError> {
+    let mut certs = Certificates::new();
+    for c in store.certs()? {
+        let bad = |e: CertError| {
+            RepoError::Integrity(format!("stored {:?} does not verify: {e}", c.kind))
+        };
+        match c.kind {
+            CertKind::Delegation => certs
+                .add_delegation(SignedDelegation::decode(&c.encoded).map_err(bad)?)
+                .map_err(bad)?,
+            CertKind::Revocation => certs
+                .add_revocation(SignedRevocation::decode(&c.encoded).map_err(bad)?)
+                .map_err(bad)?,
+        };
+    }
+    Ok(certs)
+}

@@ -1,0 +1,354 @@
+//! The SQLite backend (bundled SQLite, WAL, `synchronous=FULL`).
+//!
+//! Durability: with WAL and `synchronous=FULL` a transaction is on disk when `COMMIT`
+//! returns, so a change acknowledged to the user survives `kill -9` and power loss.
+//!
+//! Schema versions live in `PRAGMA user_version`; [`MIGRATIONS`] lists the steps from each
+//! version to the next. A store newer than this binary is refused, never downgraded.
+
+use std::path::Path;
+use std::time::Duration;
+
+use allmende_protocol::automerge::ChangeHash;
+use allmende_protocol::doc::DocHeader;
+use allmende_protocol::ids::{DocId, PublicKey};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+
+use super::{
+    Batch, CertKind, Committed, Counts, KeyRecord, Store, StoreError, StoredCert, StoredChange,
+    StoredDoc,
+};
+
+/// Migration `i` takes the store from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[
+    // 0 -> 1: the first schema.
+    "
+    CREATE TABLE documents (
+        id       BLOB PRIMARY KEY NOT NULL CHECK (length(id) = 32),
+        header   BLOB NOT NULL,
+        kind     INTEGER NOT NULL,
+        owner    BLOB NOT NULL CHECK (length(owner) = 32),
+        snapshot BLOB NOT NULL,
+        heads    BLOB NOT NULL CHECK (length(heads) % 32 = 0)
+    ) WITHOUT ROWID;
+    CREATE INDEX documents_owner ON documents (owner, kind);
+    CREATE TABLE changes (
+        seq     INTEGER PRIMARY KEY,
+        doc     BLOB NOT NULL REFERENCES documents (id),
+        hash    BLOB NOT NULL CHECK (length(hash) = 32),
+        signer  BLOB NOT NULL CHECK (length(signer) = 32),
+        encoded BLOB NOT NULL,
+        UNIQUE (doc, hash)
+    );
+    CREATE INDEX changes_signer ON changes (signer);
+    CREATE TABLE certificates (
+        kind    TEXT NOT NULL CHECK (kind IN ('delegation', 'revocation')),
+        encoded BLOB NOT NULL,
+        PRIMARY KEY (kind, encoded)
+    ) WITHOUT ROWID;
+    CREATE TABLE keys (
+        key   BLOB PRIMARY KEY NOT NULL CHECK (length(key) = 32),
+        role  TEXT NOT NULL,
+        label TEXT NOT NULL
+    ) WITHOUT ROWID;
+    ",
+];
+
+/// The schema version this binary writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// A store in one SQLite file.
+#[derive(Debug)]
+pub struct SqliteStore {
+    conn: Connection,
+}
+
+fn map_busy(e: rusqlite::Error) -> StoreError {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DatabaseBusy) | Some(rusqlite::ErrorCode::DatabaseLocked) => {
+            StoreError::Locked
+        }
+        _ => StoreError::Sqlite(e),
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) and migrates the store at `path`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        Self::setup(conn)
+    }
+
+    /// A private in-memory database with the same schema (for tests).
+    pub fn open_in_memory() -> Result<Self, StoreError> {
+        Self::setup(Connection::open_in_memory()?)
+    }
+
+    fn setup(mut conn: Connection) -> Result<Self, StoreError> {
+        conn.busy_timeout(Duration::from_secs(5))?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(map_busy)?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        migrate(&mut conn)?;
+        Ok(Self { conn })
+    }
+
+    /// The schema version of the open store.
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(map_busy)?;
+    let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::TooNew {
+            found: version,
+            known: SCHEMA_VERSION,
+        });
+    }
+    for (i, step) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        tx.execute_batch(step)?;
+        tracing::info!(from = i, to = i + 1, "migrated store schema");
+    }
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    tx.commit()?;
+    Ok(())
+}
+
+fn hash_from(blob: Vec<u8>) -> Result<ChangeHash, StoreError> {
+    ChangeHash::try_from(blob.as_slice())
+        .map_err(|_| StoreError::Corrupt("change hash is not 32 bytes".into()))
+}
+
+fn heads_to_blob(heads: &[ChangeHash]) -> Vec<u8> {
+    heads.iter().flat_map(|h| h.0).collect()
+}
+
+fn heads_from_blob(blob: &[u8]) -> Result<Vec<ChangeHash>, StoreError> {
+    blob.chunks(32).map(|c| hash_from(c.to_vec())).collect()
+}
+
+fn key_from(blob: Vec<u8>) -> Result<PublicKey, StoreError> {
+    let arr: [u8; 32] = blob
+        .try_into()
+        .map_err(|_| StoreError::Corrupt("key is not 32 bytes".into()))?;
+    PublicKey::from_bytes(arr).map_err(|e| StoreError::Corrupt(format!("stored key: {e}")))
+}
+
+fn header_from(blob: &[u8]) -> Result<DocHeader, StoreError> {
+    DocHeader::decode(blob).map_err(|e| StoreError::Corrupt(format!("document header: {e}")))
+}
+
+impl Store for SqliteStore {
+    fn commit(&mut self, batch: &Batch) -> Result<Committed, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(map_busy)?;
+        let mut out = Committed::default();
+        {
+            let mut put_doc = tx.prepare_cached(
+                "INSERT INTO documents (id, header, kind, owner, snapshot, heads) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (id) DO UPDATE SET snapshot = excluded.snapshot, heads = excluded.heads",
+            )?;
+            for d in &batch.docs {
+                put_doc.execute(params![
+                    d.header.id().as_bytes().as_slice(),
+                    d.header.encode(),
+                    d.header.kind.tag(),
+                    d.header.owner.as_bytes().as_slice(),
+                    d.snapshot,
+                    heads_to_blob(&d.heads),
+                ])?;
+            }
+            let mut doc_known = tx.prepare_cached("SELECT 1 FROM documents WHERE id = ?1")?;
+            let mut put_change = tx.prepare_cached(
+                "INSERT INTO changes (doc, hash, signer, encoded) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+            )?;
+            for c in &batch.changes {
+                if !doc_known.exists([c.doc.as_bytes().as_slice()])? {
+                    // Dropping the transaction rolls back everything above.
+                    return Err(StoreError::UnknownDocument(c.doc));
+                }
+                out.new_changes += put_change.execute(params![
+                    c.doc.as_bytes().as_slice(),
+                    c.hash.0.as_slice(),
+                    c.signer.as_bytes().as_slice(),
+                    c.encoded,
+                ])?;
+            }
+            let mut put_cert = tx.prepare_cached(
+                "INSERT INTO certificates (kind, encoded) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            )?;
+            for c in &batch.certs {
+                out.new_certs += put_cert.execute(params![c.kind.as_str(), c.encoded])?;
+            }
+            let mut put_key = tx.prepare_cached(
+                "INSERT INTO keys (key, role, label) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (key) DO UPDATE SET role = excluded.role, label = excluded.label",
+            )?;
+            for k in &batch.keys {
+                put_key.execute(params![k.key.as_bytes().as_slice(), k.role, k.label])?;
+            }
+        }
+        tx.commit()?;
+        Ok(out)
+    }
+
+    fn document(&self, id: &DocId) -> Result<Option<StoredDoc>, StoreError> {
+        let row = self
+            .conn
+            .prepare_cached("SELECT header, snapshot, heads FROM documents WHERE id = ?1")?
+            .query_row([id.as_bytes().as_slice()], |r| {
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    r.get::<_, Vec<u8>>(1)?,
+                    r.get::<_, Vec<u8>>(2)?,
+                ))
+            })
+            .optional()?;
+        let Some((header, snapshot, heads)) = row else {
+            return Ok(None);
+        };
+        let header = header_from(&header)?;
+        if header.id() != *id {
+            return Err(StoreError::Corrupt(format!(
+                "document {id} is filed under the wrong id"
+            )));
+        }
+        Ok(Some(StoredDoc {
+            header,
+            snapshot,
+            heads: heads_from_blob(&heads)?,
+        }))
+    }
+
+    fn headers(&self) -> Result<Vec<DocHeader>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT header FROM documents ORDER BY id")?;
+        let rows = stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
+        rows.map(|r| header_from(&r?)).collect()
+    }
+
+    fn changes(&self, doc: &DocId) -> Result<Vec<StoredChange>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT hash, signer, encoded FROM changes WHERE doc = ?1 ORDER BY seq",
+        )?;
+        let rows = stmt.query_map([doc.as_bytes().as_slice()], |r| {
+            Ok((
+                r.get::<_, Vec<u8>>(0)?,
+                r.get::<_, Vec<u8>>(1)?,
+                r.get::<_, Vec<u8>>(2)?,
+            ))
+        })?;
+        rows.map(|r| {
+            let (hash, signer, encoded) = r?;
+            Ok(StoredChange {
+                doc: *doc,
+                hash: hash_from(hash)?,
+                signer: key_from(signer)?,
+                encoded,
+            })
+        })
+        .collect()
+    }
+
+    fn has_change(&self, doc: &DocId, hash: &ChangeHash) -> Result<bool, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT 1 FROM changes WHERE doc = ?1 AND hash = ?2")?
+            .exists(params![doc.as_bytes().as_slice(), hash.0.as_slice()])?)
+    }
+
+    fn certs(&self) -> Result<Vec<StoredCert>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT kind, encoded FROM certificates ORDER BY kind, encoded")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+        })?;
+        let mut out: Vec<StoredCert> = rows
+            .map(|r| {
+                let (kind, encoded) = r?;
+                Ok(StoredCert {
+                    kind: CertKind::parse(&kind)?,
+                    encoded,
+                })
+            })
+            .collect::<Result<_, StoreError>>()?;
+        out.sort();
+        Ok(out)
+    }
+
+    fn keys(&self) -> Result<Vec<KeyRecord>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT key, role, label FROM keys ORDER BY key")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, Vec<u8>>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?;
+        rows.map(|r| {
+            let (key, role, label) = r?;
+            Ok(KeyRecord {
+                key: key_from(key)?,
+                role,
+                label,
+            })
+        })
+        .collect()
+    }
+
+    fn counts(&self) -> Result<Counts, StoreError> {
+        let count = |table: &str| -> Result<u64, StoreError> {
+            Ok(self
+                .conn
+                .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| {
+                    r.get::<_, i64>(0)
+                })? as u64)
+        };
+        Ok(Counts {
+            documents: count("documents")?,
+            changes: count("changes")?,
+            certificates: count("certificates")?,
+        })
+    }
+
+    fn integrity_check(&self) -> Result<(), StoreError> {
+        let result: String = self
+            .conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+        if result != "ok" {
+            return Err(StoreError::Corrupt(format!(
+                "SQLite integrity check: {result}"
+            )));
+        }
+        let fk_violations: i64 =
+            self.conn
+                .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                    r.get(0)
+                })?;
+        if fk_violations > 0 {
+            return Err(StoreError::Corrupt(format!(
+                "{fk_violations} foreign key violations"
+            )));
+        }
+        Ok(())
+    }
+}
