@@ -1,0 +1,469 @@
+//! The `allmende` binary as a user runs it: exit codes, messages, files.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn allmende(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_allmende"))
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .env_remove("ALLMENDE_DATA_DIR")
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap()
+}
+
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let out = allmende(dir, args);
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Runs a command that must fail with bad input: exit code 2, nothing on stdout, and a
+/// message on stderr containing every needle.
+fn refused(dir: &Path, args: &[&str], needles: &[&str]) {
+    let out = allmende(dir, args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{args:?} should be refused: {stderr}"
+    );
+    for n in needles {
+        assert!(
+            stderr.contains(n),
+            "{args:?}: message {stderr:?} lacks {n:?}"
+        );
+    }
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+fn init(dir: &Path) {
+    ok(
+        dir,
+        &[
+            "init",
+            "--name",
+            "Gemeinde Musterhausen",
+            "--kind",
+            "kommune",
+            "--ags",
+            "09162000",
+        ],
+    );
+}
+
+#[test]
+fn init_creates_a_private_identity_and_refuses_to_run_twice() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("node");
+    let out = ok(
+        &dir,
+        &[
+            "init",
+            "--name",
+            "Stadt Köln",
+            "--kind",
+            "kommune",
+            "--ags",
+            "05315000",
+        ],
+    );
+    assert!(out.contains("Organisation id:"), "{out}");
+    let key = std::fs::read_to_string(dir.join("identity.key")).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(dir.join("identity.key"))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777,
+            0o600
+        );
+    }
+    // The secret is never printed.
+    let secret = key.lines().find_map(|l| l.strip_prefix("secret ")).unwrap();
+    assert!(!out.contains(secret));
+    let show = ok(&dir, &["org", "show"]);
+    assert!(!show.contains(secret));
+    assert!(show.contains("Nordrhein-Westfalen"), "{show}");
+
+    refused(
+        &dir,
+        &["init", "--name", "Stadt Köln", "--kind", "kommune"],
+        &["already holds an identity"],
+    );
+    // The first identity is untouched.
+    assert_eq!(
+        std::fs::read_to_string(dir.join("identity.key")).unwrap(),
+        key
+    );
+}
+
+#[test]
+fn bad_init_input_is_refused_precisely_and_leaves_no_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("node");
+    refused(
+        &dir,
+        &[
+            "init", "--name", "X Stadt", "--kind", "kommune", "--ags", "1234",
+        ],
+        &["--ags", "8 digits"],
+    );
+    refused(
+        &dir,
+        &[
+            "init", "--name", "X Stadt", "--kind", "kommune", "--ags", "17000000",
+        ],
+        &["--ags", "Land"],
+    );
+    refused(
+        &dir,
+        &["init", "--name", "X Stadt", "--kind", "dorf"],
+        &["--kind", "dorf", "kommune"],
+    );
+    refused(
+        &dir,
+        &["init", "--name", "X", "--kind", "kommune"],
+        &["name"],
+    );
+    assert!(!dir.join("identity.key").exists());
+}
+
+#[test]
+fn bad_record_input_is_refused_and_nothing_is_stored() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    init(dir);
+    let product = ok(
+        dir,
+        &[
+            "product",
+            "add",
+            "--name",
+            "OpenRathaus",
+            "--vendor",
+            "Stadt Ulm",
+            "--licence",
+            "EUPL-1.2",
+        ],
+    );
+    let product = product.trim();
+    let before = ok(dir, &["export"]);
+    let before_catalog =
+        serde_json::from_str::<serde_json::Value>(&before).unwrap()["documents"].clone();
+
+    refused(
+        dir,
+        &["rating", "set", "--product", product, "--usability", "0"],
+        &["--usability", "1 to 5"],
+    );
+    refused(
+        dir,
+        &["rating", "set", "--product", product, "--usability", "6"],
+        &["--usability", "1 to 5"],
+    );
+    refused(
+        dir,
+        &[
+            "product",
+            "add",
+            "--name",
+            "A",
+            "--vendor",
+            "B",
+            "--licence",
+            "EUPL 1.2",
+        ],
+        &["--licence", "SPDX"],
+    );
+    refused(
+        dir,
+        &[
+            "product",
+            "add",
+            "--name",
+            "A",
+            "--vendor",
+            "B",
+            "--licence",
+            "GPL-9.0",
+        ],
+        &["--licence"],
+    );
+    refused(
+        dir,
+        &[
+            "deployment",
+            "add",
+            "--product",
+            product,
+            "--status",
+            "läuft",
+        ],
+        &["--status", "production"],
+    );
+    refused(
+        dir,
+        &[
+            "deployment",
+            "add",
+            "--product",
+            "abcdef99",
+            "--status",
+            "pilot",
+        ],
+        &["no product"],
+    );
+    refused(
+        dir,
+        &[
+            "deployment",
+            "add",
+            "--product",
+            product,
+            "--status",
+            "pilot",
+            "--since",
+            "2023-02-29",
+        ],
+        &["--since"],
+    );
+    refused(
+        dir,
+        &["reuse", "add", "--product", product, "--outcome", "great"],
+        &["--outcome"],
+    );
+    refused(
+        dir,
+        &["rating", "set", "--product", product],
+        &["at least one score"],
+    );
+
+    let after = ok(dir, &["export"]);
+    let after_catalog =
+        serde_json::from_str::<serde_json::Value>(&after).unwrap()["documents"].clone();
+    assert_eq!(
+        before_catalog, after_catalog,
+        "a refused command stored something"
+    );
+}
+
+#[test]
+fn commands_need_an_identity() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = allmende(tmp.path(), &["org", "show"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("allmende init"));
+}
+
+#[test]
+fn records_show_up_in_the_export() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    init(dir);
+    let p = ok(
+        dir,
+        &[
+            "product",
+            "add",
+            "--name",
+            "XMeld-Gateway",
+            "--vendor",
+            "Dataport",
+            "--kind",
+            "basiskomponente",
+            "--standard",
+            "XMeld",
+        ],
+    );
+    let q = ok(
+        dir,
+        &[
+            "product",
+            "add",
+            "--name",
+            "VOIS|MESO",
+            "--vendor",
+            "HSH",
+            "--kind",
+            "fachverfahren",
+        ],
+    );
+    let (p, q) = (p.trim(), q.trim());
+    let dep = ok(
+        dir,
+        &[
+            "deployment",
+            "add",
+            "--product",
+            &q[..8],
+            "--status",
+            "production",
+            "--since",
+            "2019-03-01",
+            "--integration",
+            &format!("{}:XMeld:works", &p[..10]),
+            "--cost-yearly",
+            "12000",
+        ],
+    );
+    ok(
+        dir,
+        &[
+            "rating",
+            "set",
+            "--product",
+            q,
+            "--usability",
+            "4",
+            "--stability",
+            "5",
+            "--recommend",
+            "ja",
+        ],
+    );
+    ok(dir, &["rating", "set", "--product", q, "--usability", "3"]);
+    ok(
+        dir,
+        &[
+            "reuse",
+            "add",
+            "--product",
+            p,
+            "--outcome",
+            "production",
+            "--efa",
+            "--effort-days",
+            "20",
+            "--obstacle",
+            "legal",
+        ],
+    );
+    ok(
+        dir,
+        &[
+            "product",
+            "edit",
+            &p[..8],
+            "--description",
+            "Vermittelt XMeld-Nachrichten",
+        ],
+    );
+
+    let export: serde_json::Value =
+        serde_json::from_str(&ok(dir, &["export", "--format", "json"])).unwrap();
+    let catalog = &export["catalog"];
+    assert_eq!(catalog["products"].as_array().unwrap().len(), 2);
+    let deployment = &catalog["deployments"][0];
+    assert_eq!(deployment["key"], dep.trim());
+    assert_eq!(deployment["product"], q);
+    assert_eq!(deployment["integrations"][0]["product"], p);
+    let ratings = catalog["ratings"].as_array().unwrap();
+    assert_eq!(ratings.len(), 1, "one rating per organisation and product");
+    assert_eq!(
+        ratings[0]["scores"],
+        serde_json::json!({"usability": 3}),
+        "the latest rating replaces the first"
+    );
+    assert_eq!(
+        catalog["reuse_reports"][0]["obstacles"],
+        serde_json::json!(["legal"])
+    );
+    let edited = catalog["products"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["id"] == p)
+        .unwrap();
+    assert_eq!(
+        edited["product"]["description"],
+        "Vermittelt XMeld-Nachrichten"
+    );
+    assert!(ok(dir, &["check"]).contains("Store OK"));
+}
+
+#[test]
+fn export_round_trips_through_import() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = tmp.path().join("a");
+    let b = tmp.path().join("b");
+    // A fresh store: just the organisation's profile.
+    init(&a);
+    let file = tmp.path().join("export.json");
+    ok(
+        &a,
+        &[
+            "export",
+            "--format",
+            "json",
+            "--out",
+            file.to_str().unwrap(),
+        ],
+    );
+    let imported = ok(&b, &["import", file.to_str().unwrap()]);
+    assert!(imported.contains("1 new signed changes"), "{imported}");
+    let ea: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let eb: serde_json::Value = serde_json::from_str(&ok(&b, &["export"])).unwrap();
+    assert_eq!(ea["catalog"], eb["catalog"]);
+    assert_eq!(ea["documents"], eb["documents"]);
+    assert!(ea["catalog"]["organisations"][0]["profile"]["name"] == "Gemeinde Musterhausen");
+    // Importing again changes nothing.
+    let again = ok(&b, &["import", file.to_str().unwrap()]);
+    assert!(again.contains("0 new signed changes"), "{again}");
+    assert!(ok(&b, &["check"]).contains("Store OK"));
+}
+
+#[test]
+fn hostile_import_files_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    init(dir);
+    let exported: serde_json::Value = serde_json::from_str(&ok(dir, &["export"])).unwrap();
+    let cases: Vec<(&str, String)> = vec![
+        ("not json", "{{{".to_owned()),
+        (
+            "wrong format",
+            serde_json::json!({"format": "x"}).to_string(),
+        ),
+        ("bad hex", {
+            let mut e = exported.clone();
+            e["documents"][0]["changes"][0] = "zz".into();
+            e.to_string()
+        }),
+        ("truncated change", {
+            let mut e = exported.clone();
+            let c = e["documents"][0]["changes"][0].as_str().unwrap().to_owned();
+            e["documents"][0]["changes"][0] = c[..c.len() - 10].into();
+            e.to_string()
+        }),
+        ("version 2", {
+            let mut e = exported.clone();
+            e["version"] = 2.into();
+            e.to_string()
+        }),
+    ];
+    let other = tmp.path().join("other");
+    for (name, content) in cases {
+        let file = tmp.path().join("bad.json");
+        std::fs::write(&file, content).unwrap();
+        let out = allmende(&other, &["import", file.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {stderr}");
+        assert!(stderr.contains("bad.json"), "{name}: {stderr}");
+    }
+    // Nothing was stored by any refused import.
+    let out = ok(&other, &["export"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["documents"], serde_json::json!([]));
+}

@@ -1,0 +1,393 @@
+//! Every kind of bad change is refused by the repository with its own error, and the SQLite
+//! store is byte-for-byte unchanged afterwards (same counts, same catalog, same changes).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use allmende_node::export::{Export, ImportError, import_export};
+use allmende_node::repo::{Repo, RepoError};
+use allmende_node::store::{SqliteStore, Store};
+use allmende_protocol::auth::AuthError;
+use allmende_protocol::automerge::transaction::{CommitOptions, Transactable};
+use allmende_protocol::automerge::{ActorId, AutoCommit, ROOT};
+use allmende_protocol::change::{ReplicaId, SignedChange, VerifyError};
+use allmende_protocol::doc::{DocHeader, DocKind, Document};
+use allmende_protocol::identity::{Delegation, Keypair, Revocation, Scope};
+use allmende_protocol::ids::{DocId, OrgId};
+use allmende_protocol::schema::{Deployment, DeploymentStatus, OperatedBy, UnixTime};
+
+const T0: i64 = 1_700_000_000;
+const NOW: UnixTime = UnixTime(T0 + 10_000);
+
+fn kp(seed: u8) -> Keypair {
+    Keypair::from_secret_bytes(&[seed; 32]).unwrap()
+}
+
+fn deployment(product_seed: u8, version: &str) -> Deployment {
+    Deployment {
+        product: DocId::from_bytes([product_seed; 32]),
+        version: Some(version.into()),
+        tasks: vec![],
+        since: None,
+        status: DeploymentStatus::Production,
+        operated_by: OperatedBy::Itself,
+        integrations: vec![],
+        end_to_end: None,
+        cost_once_eur: None,
+        cost_yearly_eur: Some(1200),
+    }
+}
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    repo: Repo<SqliteStore>,
+    owner: Keypair,
+    header: DocHeader,
+}
+
+/// A store on disk holding one organisation's deployments document with one change.
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("a.db")).unwrap();
+    let mut repo = Repo::open(store, ReplicaId([1; 16])).unwrap();
+    let owner = kp(1);
+    let header = DocHeader::singleton(DocKind::Deployments, OrgId::from_root_key(owner.public()));
+    repo.edit(&owner, header, UnixTime(T0), |ed| {
+        ed.put("d1", &deployment(9, "1.0"))
+    })
+    .unwrap()
+    .unwrap();
+    Fixture {
+        _dir: dir,
+        repo,
+        owner,
+        header,
+    }
+}
+
+/// Everything observable about a store.
+#[derive(Debug, PartialEq)]
+struct State {
+    counts: allmende_node::store::Counts,
+    catalog: [u8; 32],
+    changes: Vec<Vec<u8>>,
+    heads: Vec<String>,
+}
+
+fn state(repo: &Repo<SqliteStore>) -> State {
+    let mut changes = Vec::new();
+    let mut heads = Vec::new();
+    for h in repo.store().headers().unwrap() {
+        changes.extend(
+            repo.store()
+                .changes(&h.id())
+                .unwrap()
+                .into_iter()
+                .map(|c| c.encoded),
+        );
+        heads.extend(
+            repo.store()
+                .document(&h.id())
+                .unwrap()
+                .unwrap()
+                .heads
+                .iter()
+                .map(|h| h.to_string()),
+        );
+    }
+    State {
+        counts: repo.store().counts().unwrap(),
+        catalog: repo.catalog().unwrap().digest(),
+        changes,
+        heads,
+    }
+}
+
+/// A new change by `author` on top of what the store holds for `header`.
+fn next_change(
+    f: &Fixture,
+    author: &Keypair,
+    header: DocHeader,
+    time: i64,
+    version: &str,
+) -> SignedChange {
+    let mut doc = f
+        .repo
+        .document(&header.id())
+        .unwrap()
+        .unwrap_or_else(|| Document::new(header));
+    doc.edit(author, ReplicaId([7; 16]), UnixTime(time), |ed| {
+        ed.put("d2", &deployment(8, version))
+    })
+    .unwrap()
+    .unwrap()
+}
+
+fn refused(f: &mut Fixture, changes: Vec<SignedChange>) -> RepoError {
+    let before = state(&f.repo);
+    let err = f.repo.ingest(f.header, changes, NOW).unwrap_err();
+    assert_eq!(
+        state(&f.repo),
+        before,
+        "a refused batch changed the store ({err})"
+    );
+    // And what is stored still verifies.
+    f.repo.check_integrity().unwrap();
+    err
+}
+
+#[test]
+fn accepted_change_is_stored_positive_control() {
+    let mut f = fixture();
+    let c = next_change(&f, &kp(1), f.header, T0 + 5, "2.0");
+    let before = state(&f.repo);
+    let done = f.repo.ingest(f.header, vec![c], NOW).unwrap();
+    assert_eq!(done.new_changes, 1);
+    assert_ne!(state(&f.repo), before);
+}
+
+#[test]
+fn forged_signature_is_refused() {
+    let mut f = fixture();
+    let c = next_change(&f, &f.owner, f.header, T0 + 5, "2.0");
+    let mut sig = *c.signature();
+    sig[10] ^= 0x40;
+    let forged = SignedChange::from_parts(c.doc(), c.signer(), sig, c.change().clone());
+    let err = refused(&mut f, vec![forged]);
+    assert!(
+        matches!(
+            err,
+            RepoError::Verify {
+                index: 0,
+                error: VerifyError::BadSignature { .. }
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn signature_for_another_document_is_refused() {
+    let mut f = fixture();
+    let other = DocHeader::singleton(DocKind::Experience, OrgId::from_root_key(f.owner.public()));
+    let mut doc = Document::new(other);
+    let c = doc
+        .edit(&f.owner, ReplicaId([3; 16]), UnixTime(T0), |ed| {
+            ed.put(
+                "x",
+                &allmende_protocol::schema::Rating {
+                    product: DocId::from_bytes([9; 32]),
+                    scores: Default::default(),
+                    recommend: Some(true),
+                    text: None,
+                    since: None,
+                },
+            )
+        })
+        .unwrap()
+        .unwrap();
+    let err = refused(&mut f, vec![c]);
+    assert!(
+        matches!(
+            err,
+            RepoError::Verify {
+                error: VerifyError::WrongDocument { .. },
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn unauthorised_key_is_refused() {
+    let mut f = fixture();
+    let c = next_change(&f, &kp(66), f.header, T0 + 5, "evil");
+    let err = refused(&mut f, vec![c]);
+    assert!(
+        matches!(
+            err,
+            RepoError::Auth {
+                error: AuthError::UnauthorisedKey { .. },
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn revoked_key_is_refused() {
+    let mut f = fixture();
+    let rev = Revocation {
+        issuer: f.owner.public(),
+        subject: f.owner.public(),
+        effective: UnixTime(T0 + 100),
+        reason: "Schlüssel verloren".into(),
+    }
+    .sign(&f.owner)
+    .unwrap();
+    assert!(f.repo.add_revocation(rev).unwrap());
+    let c = next_change(&f, &f.owner, f.header, T0 + 200, "2.0");
+    let err = refused(&mut f, vec![c]);
+    assert!(
+        matches!(
+            err,
+            RepoError::Auth {
+                error: AuthError::RevokedKey { .. },
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn expired_delegation_is_refused_and_valid_one_accepted() {
+    let mut f = fixture();
+    let delegate = kp(2);
+    let d = Delegation {
+        issuer: OrgId::from_root_key(f.owner.public()),
+        delegate: delegate.public(),
+        scope: Scope::all(),
+        not_before: UnixTime(T0),
+        not_after: UnixTime(T0 + 1_000),
+    }
+    .sign(&f.owner)
+    .unwrap();
+    f.repo.add_delegation(d).unwrap();
+    let late = next_change(&f, &delegate, f.header, T0 + 2_000, "late");
+    let err = refused(&mut f, vec![late]);
+    assert!(
+        matches!(
+            err,
+            RepoError::Auth {
+                error: AuthError::DelegationExpired { .. },
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let in_time = next_change(&f, &delegate, f.header, T0 + 500, "in time");
+    assert_eq!(
+        f.repo
+            .ingest(f.header, vec![in_time], NOW)
+            .unwrap()
+            .new_changes,
+        1
+    );
+}
+
+#[test]
+fn actor_not_bound_to_signer_is_refused() {
+    let mut f = fixture();
+    let mut am = AutoCommit::new();
+    // The actor claims to be someone else's key.
+    let mut actor = kp(5).public().as_bytes().to_vec();
+    actor.extend_from_slice(&[0; 16]);
+    am.set_actor(ActorId::from(actor.as_slice()));
+    am.put(ROOT, "x", "\"y\"").unwrap();
+    am.commit_with(CommitOptions::default().with_time(T0 + 5));
+    let change = am.get_last_local_change().unwrap();
+    let c = SignedChange::sign(&f.owner, f.header.id(), change);
+    let err = refused(&mut f, vec![c]);
+    assert!(
+        matches!(
+            err,
+            RepoError::Verify {
+                error: VerifyError::ActorNotBound { .. },
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn batch_with_one_bad_change_is_refused_whole() {
+    let mut f = fixture();
+    let good = next_change(&f, &f.owner, f.header, T0 + 5, "2.0");
+    let bad = next_change(&f, &kp(66), f.header, T0 + 6, "evil");
+    let err = refused(&mut f, vec![good, bad]);
+    assert!(matches!(err, RepoError::Auth { index: 1, .. }), "{err}");
+}
+
+#[test]
+fn change_with_missing_dependencies_is_refused() {
+    let mut f = fixture();
+    let mut doc = f.repo.document(&f.header.id()).unwrap().unwrap();
+    let _first = doc
+        .edit(&f.owner, ReplicaId([4; 16]), UnixTime(T0 + 1), |ed| {
+            ed.put("a", &deployment(1, "a"))
+        })
+        .unwrap();
+    let second = doc
+        .edit(&f.owner, ReplicaId([4; 16]), UnixTime(T0 + 2), |ed| {
+            ed.put("b", &deployment(2, "b"))
+        })
+        .unwrap()
+        .unwrap();
+    let err = refused(&mut f, vec![second]);
+    assert!(
+        matches!(err, RepoError::MissingDependencies { .. }),
+        "{err}"
+    );
+}
+
+fn tampered_export(f: &Fixture, mutate: impl Fn(&mut Vec<u8>)) -> Export {
+    let mut export = Export::build(&f.repo, None, NOW).unwrap();
+    let c = next_change(f, &f.owner, f.header, T0 + 5, "2.0");
+    let mut bytes = c.encode();
+    mutate(&mut bytes);
+    let doc = export
+        .documents
+        .iter_mut()
+        .find(|d| d.id == format!("{:#}", f.header.id()))
+        .unwrap();
+    doc.changes.push(hex::encode(bytes));
+    export
+}
+
+#[test]
+fn tampered_change_bytes_are_refused() {
+    let mut f = fixture();
+    // Flip a byte in the last part of the Automerge change (its operations).
+    let export = tampered_export(&f, |b| {
+        let i = b.len() - 3;
+        b[i] ^= 0x01;
+    });
+    let before = state(&f.repo);
+    let err = import_export(&mut f.repo, &export, NOW).unwrap_err();
+    assert_eq!(state(&f.repo), before);
+    assert!(matches!(err, ImportError::Decode { .. }), "{err}");
+    assert!(
+        err.to_string().contains("not a valid Automerge change"),
+        "{err}"
+    );
+}
+
+#[test]
+fn unknown_encoding_version_is_refused() {
+    let mut f = fixture();
+    let export = tampered_export(&f, |b| b[3] = 2);
+    let before = state(&f.repo);
+    let err = import_export(&mut f.repo, &export, NOW).unwrap_err();
+    assert_eq!(state(&f.repo), before);
+    assert!(
+        err.to_string().contains("unknown encoding version 2"),
+        "{err}"
+    );
+}
+
+#[test]
+fn duplicates_are_idempotent() {
+    let mut f = fixture();
+    let c = next_change(&f, &f.owner, f.header, T0 + 5, "2.0");
+    let first = f
+        .repo
+        .ingest(f.header, vec![c.clone(), c.clone()], NOW)
+        .unwrap();
+    assert_eq!((first.new_changes, first.duplicates), (1, 1));
+    let before = state(&f.repo);
+    let again = f.repo.ingest(f.header, vec![c], NOW).unwrap();
+    assert_eq!((again.new_changes, again.duplicates), (0, 1));
+    assert_eq!(state(&f.repo), before);
+}
