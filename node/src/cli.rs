@@ -72,6 +72,9 @@ pub enum Command {
     Import(ImportArgs),
     /// Check the store: structure, signatures, snapshots.
     Check,
+    /// Fill a local store with demo data (several organisations) and show the catalog.
+    /// Without --data-dir it uses a directory under the system's temp dir.
+    Demo,
 }
 
 /// `init`.
@@ -387,9 +390,11 @@ fn bad(msg: impl Into<String>) -> anyhow::Error {
 
 /// Runs a parsed command line; what it prints goes to `out`.
 pub fn run(cli: Cli, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
-    let dir = match cli.data_dir {
-        Some(d) => d,
-        None => default_data_dir()?,
+    let dir = match (cli.data_dir, &cli.command) {
+        (Some(d), _) => d,
+        // The demo never writes into the user's real data directory by default.
+        (None, Command::Demo) => std::env::temp_dir().join("allmende-demo"),
+        (None, _) => default_data_dir()?,
     };
     let dd = DataDir::new(dir);
     match cli.command {
@@ -402,6 +407,7 @@ pub fn run(cli: Cli, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
         Command::Export(a) => export(&dd, a, out),
         Command::Import(a) => import(&dd, a, out),
         Command::Check => check(&dd, out),
+        Command::Demo => crate::demo::run(&dd, out),
     }
 }
 

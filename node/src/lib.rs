@@ -11,6 +11,7 @@
 
 pub mod cli;
 pub mod datadir;
+pub mod demo;
 pub mod export;
 pub mod repo;
 pub mod store;

@@ -467,3 +467,40 @@ fn hostile_import_files_are_refused() {
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["documents"], serde_json::json!([]));
 }
+
+#[test]
+fn demo_fills_a_store_with_marked_demo_data_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    let first = ok(&dir, &["demo"]);
+    assert!(first.contains("Demo-Daten angelegt"), "{first}");
+    assert!(first.contains("Bauantrag Online"), "{first}");
+    let export: serde_json::Value = serde_json::from_str(&ok(&dir, &["export"])).unwrap();
+    let orgs = export["catalog"]["organisations"].as_array().unwrap();
+    assert_eq!(orgs.len(), 4);
+    assert!(
+        orgs.iter()
+            .all(|o| o["profile"]["name"].as_str().unwrap().starts_with("Demo:"))
+    );
+    let products = export["catalog"]["products"].as_array().unwrap();
+    assert!(products.iter().all(|p| {
+        p["product"]["description"]
+            .as_str()
+            .unwrap()
+            .starts_with("[Demo-Daten]")
+    }));
+    // Signed by four different keys, as four nodes would.
+    let owners: std::collections::BTreeSet<_> = export["catalog"]["deployments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["org"].clone())
+        .collect();
+    assert_eq!(owners.len(), 4);
+    // A second run reuses the store instead of adding the data again.
+    let second = ok(&dir, &["demo"]);
+    assert!(!second.contains("Demo-Daten angelegt"), "{second}");
+    let again: serde_json::Value = serde_json::from_str(&ok(&dir, &["export"])).unwrap();
+    assert_eq!(again["documents"], export["documents"]);
+    assert!(ok(&dir, &["check"]).contains("Store OK"));
+}
