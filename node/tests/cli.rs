@@ -494,7 +494,7 @@ fn demo_fills_a_store_with_marked_demo_data_once() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|d| d["org"].clone())
+        .map(|d| d["org"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(owners.len(), 4);
     // A second run reuses the store instead of adding the data again.

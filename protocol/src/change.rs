@@ -23,6 +23,8 @@ const CHANGE_VERSION: u8 = 1;
 /// Largest change accepted, in bytes. A catalog record is a few KiB; a whole product with a
 /// long description stays far below this.
 pub const MAX_CHANGE_BYTES: usize = 256 * 1024;
+/// Automerge's chunk type of an uncompressed change.
+const CHANGE_CHUNK_TYPE: u8 = 1;
 
 /// The per-session half of an actor id (16 random bytes, drawn by the caller).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -184,8 +186,25 @@ impl SignedChange {
         let signature = r.array::<64>("signature")?;
         let raw = r.var("change", MAX_CHANGE_BYTES)?;
         r.finish()?;
+        // An Automerge chunk is magic (4) ‖ checksum (4) ‖ chunk type (1) ‖ length ‖ body.
+        // Only plain change chunks, as `encode` writes them: Automerge inflates a compressed
+        // chunk (and a document chunk's columns) without a bound while parsing, so a
+        // `MAX_CHANGE_BYTES` input could become hundreds of megabytes.
+        if raw.get(8) != Some(&CHANGE_CHUNK_TYPE) {
+            return Err(VerifyError::MalformedChange(
+                "not an uncompressed change chunk".into(),
+            ));
+        }
         let change =
             Change::try_from(raw).map_err(|e| VerifyError::MalformedChange(e.to_string()))?;
+        // Automerge does not check the checksum when parsing a single change, and the change
+        // hash (which the signature covers) does not include the checksum bytes: without this
+        // check they could be altered and the change would still verify.
+        if raw.get(4..8) != Some(&change.hash().0[..4]) {
+            return Err(VerifyError::MalformedChange(
+                "checksum does not match the change".into(),
+            ));
+        }
         Ok(Self {
             doc,
             signer,

@@ -401,22 +401,37 @@ impl Document {
         if T::KIND != self.header.kind {
             return Vec::new();
         }
-        let Ok(Some((Value::Object(ObjType::Map), section))) = self.doc.get(ROOT, name) else {
-            return Vec::new();
-        };
-        let mut out: Vec<_> = self
-            .doc
-            .keys(&section)
-            .filter_map(|k| match self.doc.get(&section, k.as_str()) {
-                Ok(Some((Value::Object(ObjType::Map), obj))) => {
-                    read_map(&self.doc, &obj).map(|r| (k, r))
+        // Every record of every conflicting copy of the section (see `sections`); a key in
+        // several copies is read from the copy that wins the conflict, as `Editor` writes it.
+        let mut records = std::collections::BTreeMap::new();
+        for section in sections(&self.doc, name) {
+            for k in self.doc.keys(&section) {
+                if let Ok(Some((Value::Object(ObjType::Map), obj))) =
+                    self.doc.get(&section, k.as_str())
+                {
+                    records.insert(k, obj);
                 }
-                _ => None,
-            })
-            .collect();
-        out.sort_by(|a, b| a.0.cmp(&b.0));
-        out
+            }
+        }
+        records
+            .into_iter()
+            .filter_map(|(k, obj)| read_map(&self.doc, &obj).map(|r| (k, r)))
+            .collect()
     }
+}
+
+/// The maps stored under the root key `name`, the conflict's winner last.
+///
+/// Two writers of one document (an organisation and its delegate, or its two nodes) who each
+/// add the first record of a section concurrently each create the section's map: Automerge
+/// keeps both as a conflict on the root key and shows only the winner. Reading and writing
+/// only the winner would silently drop the other writer's records, so every copy is used.
+fn sections(doc: &AutoCommit, name: &str) -> Vec<ObjId> {
+    doc.get_all(ROOT, name)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|(v, id)| matches!(v, Value::Object(ObjType::Map)).then_some(id))
+        .collect()
 }
 
 fn read_map<T: DeserializeOwned + Validate>(
@@ -485,13 +500,23 @@ impl Editor<'_> {
                 record: "root",
             });
         };
-        let section = match self.doc.get(ROOT, name)? {
-            Some((Value::Object(ObjType::Map), id)) => id,
-            _ => self.doc.put_object(ROOT, name, ObjType::Map)?,
-        };
-        let obj = match self.doc.get(&section, key)? {
-            Some((Value::Object(ObjType::Map), id)) => id,
-            _ => self.doc.put_object(&section, key, ObjType::Map)?,
+        let sections = sections(self.doc, name);
+        // The record where `Document::records` reads it: in the winning copy of the section
+        // that holds it.
+        let mut existing = None;
+        for section in sections.iter().rev() {
+            if let Some((Value::Object(ObjType::Map), id)) = self.doc.get(section, key)? {
+                existing = Some(id);
+                break;
+            }
+        }
+        let obj = match (existing, sections.last()) {
+            (Some(id), _) => id,
+            (None, Some(section)) => self.doc.put_object(section, key, ObjType::Map)?,
+            (None, None) => {
+                let section = self.doc.put_object(ROOT, name, ObjType::Map)?;
+                self.doc.put_object(&section, key, ObjType::Map)?
+            }
         };
         write_fields(self.doc, &obj, record)
     }
@@ -502,10 +527,11 @@ impl Editor<'_> {
         let Place::Section(name) = T::PLACE else {
             return Ok(());
         };
-        if let Some((Value::Object(ObjType::Map), section)) = self.doc.get(ROOT, name)?
-            && self.doc.get(&section, key)?.is_some()
-        {
-            self.doc.delete(&section, key)?;
+        // From every copy of the section, or an older copy would show the record again.
+        for section in sections(self.doc, name) {
+            if self.doc.get(&section, key)?.is_some() {
+                self.doc.delete(&section, key)?;
+            }
         }
         Ok(())
     }
