@@ -391,3 +391,44 @@ fn duplicates_are_idempotent() {
     assert_eq!((again.new_changes, again.duplicates), (0, 1));
     assert_eq!(state(&f.repo), before);
 }
+
+#[test]
+fn edit_producing_an_oversized_change_is_refused_and_not_stored() {
+    use allmende_protocol::doc::DocError;
+    use allmende_protocol::schema::{Product, ProductKind};
+    let mut f = fixture();
+    let long = |n: usize| "€".repeat(n);
+    let p = Product {
+        name: "Riesig".into(),
+        vendor: "V".into(),
+        kind: ProductKind::Software,
+        description: Some(long(20_000)),
+        categories: (0..50).map(|i| format!("{i}{}", long(90))).collect(),
+        tasks: (0..500)
+            .map(|i| format!("{i}{}", long(110)).parse().unwrap())
+            .collect(),
+        licence: None,
+        repository: None,
+        website: None,
+        standards: (0..100).map(|i| format!("{i}{}", long(90))).collect(),
+        hosting: vec![],
+        prerequisites: Some(long(5_000)),
+        cost_model: None,
+        sla: None,
+        efa: None,
+        accessibility_statement: None,
+        dpia_available: None,
+        test_instance: None,
+    };
+    let header = DocHeader::product(OrgId::from_root_key(f.owner.public()), [5; 16]);
+    let before = state(&f.repo);
+    let err = f
+        .repo
+        .edit(&f.owner, header, UnixTime(T0 + 5), |ed| ed.put_root(&p))
+        .unwrap_err();
+    assert!(
+        matches!(err, RepoError::Document(DocError::TooLarge { .. })),
+        "{err}"
+    );
+    assert_eq!(state(&f.repo), before);
+}

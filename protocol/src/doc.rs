@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::auth::AuthorisedChange;
-use crate::change::{ReplicaId, SignedChange, actor_id};
+use crate::change::{MAX_CHANGE_BYTES, ReplicaId, SignedChange, actor_id};
 use crate::identity::Keypair;
 use crate::ids::{DocId, OrgId};
 use crate::schema::{
@@ -252,6 +252,17 @@ pub enum DocError {
     /// The stored document does not match the header it is filed under.
     #[error("stored document is corrupt: {0}")]
     Corrupt(String),
+    /// An edit produced a change larger than peers accept. The document that made it holds
+    /// the change in memory only and must be discarded.
+    #[error(
+        "the edit makes a change of {len} bytes; at most {max} are allowed (shorten long texts or lists)"
+    )]
+    TooLarge {
+        /// Size of the change.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
 }
 
 /// One document: its header and its Automerge state.
@@ -382,6 +393,13 @@ impl Document {
             .doc
             .get_change_by_hash(&hash)
             .ok_or_else(|| DocError::Corrupt("the change just committed is missing".into()))?;
+        if change.raw_bytes().len() > MAX_CHANGE_BYTES {
+            // Peers would refuse it; the caller discards this in-memory document.
+            return Err(DocError::TooLarge {
+                len: change.raw_bytes().len(),
+                max: MAX_CHANGE_BYTES,
+            });
+        }
         Ok(Some(SignedChange::sign(author, self.id, change)))
     }
 
