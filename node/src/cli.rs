@@ -224,7 +224,7 @@ pub struct DeploymentArgs {
     /// Task it is used for (repeatable).
     #[arg(long = "task")]
     pub tasks: Vec<Task>,
-    /// self, saas, or it-dienstleister:<org id>.
+    /// `self`, `saas`, or `it-dienstleister:ORG_ID`.
     #[arg(long, default_value = "self")]
     pub operated_by: OperatedBy,
     /// Integration as PRODUCT:STANDARD:STATUS (status works, partly, fails); repeatable.
@@ -538,6 +538,9 @@ fn write_record(
         Err(crate::repo::RepoError::Document(allmende_protocol::doc::DocError::Schema(e))) => {
             Err(bad(format!("invalid {e}")))
         }
+        Err(crate::repo::RepoError::Document(
+            e @ allmende_protocol::doc::DocError::TooLarge { .. },
+        )) => Err(bad(e.to_string())),
         Err(e) => Err(e.into()),
     }
 }
@@ -822,6 +825,8 @@ fn export(dd: &DataDir, a: ExportArgs, out: &mut dyn std::io::Write) -> anyhow::
             let mut w = std::io::BufWriter::new(f);
             serde_json::to_writer_pretty(&mut w, &export)?;
             std::io::Write::flush(&mut w)?;
+            // On disk before it replaces an older export under the same name.
+            w.get_ref().sync_all()?;
             std::fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))?;
             writeln!(
                 out,

@@ -187,11 +187,11 @@ pub fn seed<S: Store>(
         .iter()
         .map(|k| OrgId::from_root_key(k.public()))
         .collect();
-    for (o, k) in ORGS.iter().zip(&keys) {
+    for (i, (o, k)) in ORGS.iter().zip(&keys).enumerate() {
         let p = profile(o)?;
         repo.put_key(KeyRecord {
             key: k.public(),
-            role: "demo".into(),
+            role: if i == 0 { "local" } else { "demo" }.into(),
             label: o.name.into(),
         })?;
         repo.edit(

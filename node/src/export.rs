@@ -142,7 +142,7 @@ pub enum ImportError {
         version: u32,
     },
     /// A hex field is malformed.
-    #[error("document #{doc}: {what} is not valid hex")]
+    #[error("entry #{doc}: {what} is not valid hex")]
     Hex {
         /// Position.
         doc: usize,
@@ -150,7 +150,7 @@ pub enum ImportError {
         what: &'static str,
     },
     /// A header or certificate does not decode.
-    #[error("document #{doc}: {reason}")]
+    #[error("entry #{doc}: {reason}")]
     Decode {
         /// Position.
         doc: usize,
@@ -158,7 +158,7 @@ pub enum ImportError {
         reason: String,
     },
     /// The repository refused.
-    #[error("document #{doc}: {source}")]
+    #[error("entry #{doc}: {source}")]
     Repo {
         /// Position.
         doc: usize,
@@ -240,15 +240,23 @@ pub fn import_export<S: Store>(
                 })?,
             );
         }
-        let done = repo
-            .ingest(header, changes, now)
-            .map_err(|source| ImportError::Repo {
-                doc: i,
-                source: Box::new(source),
-            })?;
+        // Stored order is causal, so each chunk's dependencies are in earlier chunks.
+        let mut changes = changes.into_iter().peekable();
+        while changes.peek().is_some() {
+            let chunk: Vec<SignedChange> = changes
+                .by_ref()
+                .take(crate::repo::MAX_BATCH_CHANGES)
+                .collect();
+            let done = repo
+                .ingest(header, chunk, now)
+                .map_err(|source| ImportError::Repo {
+                    doc: i,
+                    source: Box::new(source),
+                })?;
+            report.new_changes += done.new_changes;
+            report.duplicates += done.duplicates;
+        }
         report.documents += 1;
-        report.new_changes += done.new_changes;
-        report.duplicates += done.duplicates;
     }
     Ok(report)
 }

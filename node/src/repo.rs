@@ -59,6 +59,9 @@ pub enum RepoError {
         /// The missing change hashes.
         missing: Vec<ChangeHash>,
     },
+    /// The document header breaks a rule of its encoding.
+    #[error("invalid document header: {0}")]
+    InvalidHeader(allmende_protocol::wire::DecodeError),
     /// Too many changes in one batch.
     #[error("batch of {0} changes exceeds the limit of {MAX_BATCH_CHANGES}")]
     BatchTooLarge(usize),
@@ -210,6 +213,7 @@ impl<S: Store> Repo<S> {
         if changes.len() > MAX_BATCH_CHANGES {
             return Err(RepoError::BatchTooLarge(changes.len()));
         }
+        header.check().map_err(RepoError::InvalidHeader)?;
         let id = header.id();
         let mut doc = match self.document(&id)? {
             Some(d) => d,
@@ -267,6 +271,7 @@ impl<S: Store> Repo<S> {
         now: UnixTime,
         f: impl FnOnce(&mut Editor<'_>) -> Result<(), DocError>,
     ) -> Result<Option<ChangeHash>, RepoError> {
+        header.check().map_err(RepoError::InvalidHeader)?;
         let id = header.id();
         let mut doc = match self.document(&id)? {
             Some(d) => d,

@@ -432,3 +432,22 @@ fn edit_producing_an_oversized_change_is_refused_and_not_stored() {
     );
     assert_eq!(state(&f.repo), before);
 }
+
+#[test]
+fn header_breaking_the_nonce_rule_is_refused() {
+    let mut f = fixture();
+    let mut header = f.header;
+    header.nonce = [1; 16];
+    let before = state(&f.repo);
+    let owner = kp(1);
+    let err = f
+        .repo
+        .edit(&owner, header, UnixTime(T0 + 5), |ed| {
+            ed.put("x", &deployment(3, "x"))
+        })
+        .unwrap_err();
+    assert!(matches!(err, RepoError::InvalidHeader(_)), "{err}");
+    let err = f.repo.ingest(header, vec![], NOW).unwrap_err();
+    assert!(matches!(err, RepoError::InvalidHeader(_)), "{err}");
+    assert_eq!(state(&f.repo), before);
+}

@@ -131,6 +131,18 @@ impl DocHeader {
         }
     }
 
+    /// Checks the rule the decoder enforces: only products carry a nonce. Headers built in
+    /// code (or deserialised from JSON) go through this before anything is stored.
+    pub fn check(&self) -> Result<(), DecodeError> {
+        if self.kind != DocKind::Product && self.nonce != [0; 16] {
+            return Err(DecodeError::Invalid {
+                what: "nonce",
+                reason: "only products carry a nonce".into(),
+            });
+        }
+        Ok(())
+    }
+
     /// The document id.
     pub fn id(&self) -> DocId {
         let mut h = Sha256::new();

@@ -597,7 +597,7 @@ slug_enum!(
 
 /// Who operates a deployment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "by", rename_all = "kebab-case", deny_unknown_fields)]
+#[serde(tag = "by", rename_all = "kebab-case")]
 pub enum OperatedBy {
     /// The organisation itself.
     #[serde(rename = "self")]
@@ -735,7 +735,6 @@ impl Validate for OrgProfile {
 
 /// EfA ("Einer für Alle") status of a product.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Efa {
     /// The Land that provides the service.
     pub providing_land: Land,
@@ -814,6 +813,7 @@ impl Validate for Product {
         }
         check_list("tasks", &self.tasks, 500)?;
         check_list("standards", &self.standards, 100)?;
+        check_list("hosting", &self.hosting, 10)?;
         for s in &self.standards {
             check_text("standards", s, 1, 100)?;
         }
@@ -829,7 +829,6 @@ impl Validate for Product {
 
 /// An integration of a deployed product with another product.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Integration {
     /// The other product.
     pub product: DocId,

@@ -112,6 +112,11 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .map_err(map_busy)?;
     let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version < 0 {
+        return Err(StoreError::Corrupt(format!(
+            "negative schema version {version}"
+        )));
+    }
     if version > SCHEMA_VERSION {
         return Err(StoreError::TooNew {
             found: version,
