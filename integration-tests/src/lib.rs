@@ -1,3 +1,253 @@
-//! Helpers shared by Allmende's multi-process and end-to-end tests.
+//! Helpers shared by Allmende's multi-node and end-to-end tests.
 //!
-//! The binaries in `src/bin/` are test fixtures driven by the tests in `tests/`.
+//! Every node listens on `127.0.0.1` only, with an OS-chosen port, mDNS off, and a short
+//! reconciliation interval; every wait is bounded.
+//!
+//! The binaries in `src/bin/` are fixtures driven by the tests in `tests/`.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use allmende_node::datadir::DataDir;
+use allmende_node::net::NetConfig;
+use allmende_node::node::{Node, NodeConfig};
+use allmende_protocol::doc::{DocError, DocHeader, DocKind, Editor};
+use allmende_protocol::identity::Keypair;
+use allmende_protocol::ids::OrgId;
+use allmende_protocol::schema::{OrgKind, OrgProfile, Product, ProductKind};
+use anyhow::{Context, bail};
+use libp2p::Multiaddr;
+
+/// A node in a test, with its data directory.
+pub struct TestNode {
+    /// The running node (`None` while stopped).
+    pub node: Option<Node>,
+    /// Its data directory.
+    pub dir: PathBuf,
+    secret: Option<[u8; 32]>,
+    bootstrap: Vec<Multiaddr>,
+}
+
+/// Network settings for tests: loopback, fast reconciliation, no mDNS.
+pub fn test_net(bootstrap: &[Multiaddr]) -> NetConfig {
+    NetConfig {
+        listen: vec![
+            "/ip4/127.0.0.1/tcp/0"
+                .parse()
+                .unwrap_or_else(|_| Multiaddr::empty()),
+        ],
+        bootstrap: bootstrap.to_vec(),
+        mdns: false,
+        reconcile_interval: Duration::from_secs(1),
+        ..NetConfig::default()
+    }
+}
+
+impl TestNode {
+    /// Starts a node in `dir`; with `org` it first creates an organisation identity and profile.
+    pub async fn start(
+        dir: &Path,
+        org: Option<&str>,
+        bootstrap: &[Multiaddr],
+    ) -> anyhow::Result<Self> {
+        let dd = DataDir::new(dir.to_owned());
+        let secret = match org {
+            Some(_) if dd.is_initialised() => Some(dd.identity()?.keypair.secret_bytes()),
+            Some(_) => Some(dd.create_identity()?.keypair.secret_bytes()),
+            None => None,
+        };
+        let mut n = TestNode {
+            node: None,
+            dir: dir.to_owned(),
+            secret,
+            bootstrap: bootstrap.to_vec(),
+        };
+        n.restart().await?;
+        if let Some(name) = org {
+            let profile = OrgProfile {
+                name: name.to_owned(),
+                kind: OrgKind::Kommune,
+                ags: None,
+                land: None,
+                population: Some(10_000),
+                website: None,
+                contact_role: None,
+                it_dienstleister: None,
+            };
+            let header = DocHeader::singleton(DocKind::Profile, n.org()?);
+            n.edit(header, move |ed| ed.put_root(&profile)).await?;
+        }
+        Ok(n)
+    }
+
+    /// Starts the node again from its data directory.
+    pub async fn restart(&mut self) -> anyhow::Result<()> {
+        if self.node.is_some() {
+            bail!("node is running");
+        }
+        let node = Node::spawn(NodeConfig {
+            data_dir: self.dir.clone(),
+            net: test_net(&self.bootstrap),
+            http: None,
+        })
+        .await?;
+        self.node = Some(node);
+        Ok(())
+    }
+
+    /// Stops the node (its data directory stays).
+    pub async fn stop(&mut self) {
+        if let Some(n) = self.node.take() {
+            n.shutdown().await;
+        }
+    }
+
+    /// The running node.
+    pub fn node(&self) -> anyhow::Result<&Node> {
+        self.node.as_ref().context("node is stopped")
+    }
+
+    /// The node's organisation key.
+    pub fn keypair(&self) -> anyhow::Result<Keypair> {
+        Ok(Keypair::from_secret_bytes(
+            &self.secret.context("node has no identity")?,
+        )?)
+    }
+
+    /// The node's organisation.
+    pub fn org(&self) -> anyhow::Result<OrgId> {
+        Ok(OrgId::from_root_key(self.keypair()?.public()))
+    }
+
+    /// A dialable address of the node (with `/p2p/`).
+    pub async fn addr(&self) -> anyhow::Result<Multiaddr> {
+        let addrs = allmende_node::node::dial_addresses(self.node()?).await;
+        let first = addrs
+            .into_iter()
+            .next()
+            .context("node has no listen address")?;
+        Ok(first.parse()?)
+    }
+
+    /// Edits a document as this node's organisation; the change is announced to peers.
+    pub async fn edit(
+        &self,
+        header: DocHeader,
+        f: impl FnOnce(&mut Editor<'_>) -> Result<(), DocError> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let key = self.keypair()?;
+        let now = allmende_node::now();
+        self.node()?
+            .repo
+            .call(move |s| s.edit(&key, header, now, f))
+            .await??;
+        Ok(())
+    }
+
+    /// Creates a product and returns its header.
+    pub async fn add_product(&self, name: &str) -> anyhow::Result<DocHeader> {
+        let nonce: [u8; 16] = allmende_node::datadir::random_bytes()?;
+        let header = DocHeader::product(self.org()?, nonce);
+        let p = product(name);
+        self.edit(header, move |ed| ed.put_root(&p)).await?;
+        Ok(header)
+    }
+
+    /// The digest of the node's catalog and its document count.
+    pub async fn digest(&self) -> anyhow::Result<([u8; 32], u64)> {
+        Ok(self
+            .node()?
+            .repo
+            .call(|s| {
+                let c = s.repo().catalog().map(|c| c.digest());
+                let n = allmende_node::store::Store::counts(s.repo().store()).map(|c| c.documents);
+                (c, n)
+            })
+            .await
+            .map(|(c, n)| (c, n))
+            .map_err(|e| anyhow::anyhow!(e))
+            .and_then(|(c, n)| Ok((c?, n?)))?)
+    }
+}
+
+/// A plausible product record.
+pub fn product(name: &str) -> Product {
+    Product {
+        name: name.to_owned(),
+        vendor: "Testhersteller GmbH".into(),
+        kind: ProductKind::Software,
+        description: Some(format!("Beschreibung von {name}")),
+        categories: vec![],
+        tasks: vec![],
+        licence: None,
+        repository: None,
+        website: None,
+        standards: vec!["XÖV".into()],
+        hosting: vec![],
+        prerequisites: None,
+        cost_model: None,
+        sla: None,
+        efa: None,
+        accessibility_statement: None,
+        dpia_available: None,
+        test_instance: None,
+    }
+}
+
+/// Polls `check` every 100 ms until it returns true or `timeout` passes.
+pub async fn wait_until<F, Fut>(timeout: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if check().await {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until all `nodes` show the same catalog with `docs` documents.
+pub async fn converged(nodes: &[&TestNode], docs: u64, timeout: Duration) -> bool {
+    wait_until(timeout, || async {
+        let mut first = None;
+        for n in nodes {
+            let Ok((digest, count)) = n.digest().await else {
+                return false;
+            };
+            if count != docs {
+                return false;
+            }
+            match first {
+                None => first = Some(digest),
+                Some(d) if d != digest => return false,
+                Some(_) => {}
+            }
+        }
+        true
+    })
+    .await
+}
+
+/// The path of a binary of this workspace built next to the running test.
+pub fn workspace_bin(name: &str) -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    // target/<profile>/deps/<test binary>
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .context("unexpected test binary location")?;
+    let bin = dir.join(name);
+    if !bin.exists() {
+        bail!(
+            "{} is not built; run the tests with `cargo nextest run --workspace`",
+            bin.display()
+        );
+    }
+    Ok(bin)
+}

@@ -72,9 +72,81 @@ pub enum Command {
     Import(ImportArgs),
     /// Check the store: structure, signatures, snapshots.
     Check,
+    /// Run the node: peer-to-peer sync and the HTTP API, until Ctrl-C or SIGTERM.
+    Run(RunArgs),
     /// Fill a local store with demo data (several organisations) and show the catalog.
     /// Without --data-dir it uses a directory under the system's temp dir.
     Demo,
+}
+
+/// Network flags shared by `allmende run` and `allmende-bootstrap`.
+#[derive(Debug, Args, Clone)]
+pub struct NetArgs {
+    /// Address to listen on (repeatable). Default: TCP and QUIC on 7420, WebSocket on 7421.
+    #[arg(
+        long = "listen",
+        env = "ALLMENDE_LISTEN",
+        value_delimiter = ',',
+        value_name = "MULTIADDR"
+    )]
+    pub listen: Vec<libp2p::Multiaddr>,
+    /// Peer to dial at start, with /p2p/<peer id> (repeatable).
+    #[arg(
+        long = "bootstrap",
+        env = "ALLMENDE_BOOTSTRAP",
+        value_delimiter = ',',
+        value_name = "MULTIADDR"
+    )]
+    pub bootstrap: Vec<libp2p::Multiaddr>,
+    /// Relay to listen through when this node is behind NAT (repeatable).
+    #[arg(
+        long = "relay",
+        env = "ALLMENDE_RELAY",
+        value_delimiter = ',',
+        value_name = "MULTIADDR"
+    )]
+    pub relays: Vec<libp2p::Multiaddr>,
+    /// Discover peers on the local network (mDNS).
+    #[arg(long, env = "ALLMENDE_MDNS", default_value_t = false, action = clap::ArgAction::Set)]
+    pub mdns: bool,
+    /// Seconds between reconciliations with each peer.
+    #[arg(long, env = "ALLMENDE_RECONCILE_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub reconcile_secs: u64,
+}
+
+impl NetArgs {
+    /// The network configuration these flags describe.
+    pub fn to_config(&self, relay_server: bool) -> crate::net::NetConfig {
+        crate::net::NetConfig {
+            listen: if self.listen.is_empty() {
+                crate::node::default_listen()
+            } else {
+                self.listen.clone()
+            },
+            bootstrap: self.bootstrap.clone(),
+            relays: self.relays.clone(),
+            mdns: self.mdns,
+            relay_server,
+            reconcile_interval: std::time::Duration::from_secs(self.reconcile_secs),
+            ..crate::net::NetConfig::default()
+        }
+    }
+}
+
+/// `run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Network flags.
+    #[command(flatten)]
+    pub net: NetArgs,
+    /// Where the HTTP API listens (keep it on loopback unless behind a reverse proxy).
+    #[arg(
+        long,
+        env = "ALLMENDE_HTTP",
+        default_value = "127.0.0.1:8080",
+        value_name = "HOST:PORT"
+    )]
+    pub http: std::net::SocketAddr,
 }
 
 /// `init`.
@@ -408,6 +480,7 @@ pub fn run(cli: Cli, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
         Command::Import(a) => import(&dd, a, out),
         Command::Check => check(&dd, out),
         Command::Demo => crate::demo::run(&dd, out),
+        Command::Run(a) => run_node(&dd, a, out),
     }
 }
 
@@ -876,6 +949,42 @@ fn import(dd: &DataDir, a: ImportArgs, out: &mut dyn std::io::Write) -> anyhow::
         report.documents, report.new_changes, report.duplicates, report.new_certs
     )?;
     Ok(())
+}
+
+fn run_node(dd: &DataDir, a: RunArgs, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
+    if !dd.is_initialised() {
+        return Err(crate::datadir::DataDirError::NotInitialised(dd.path().to_owned()).into());
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let cfg = crate::node::NodeConfig {
+            data_dir: dd.path().to_owned(),
+            net: a.net.to_config(false),
+            http: Some(a.http),
+        };
+        let node = crate::node::Node::spawn(cfg).await?;
+        writeln!(
+            out,
+            "Allmende node {} for organisation {}",
+            node.net.peer_id(),
+            node.organisation()
+                .map(|o| format!("{o:#}"))
+                .unwrap_or_default()
+        )?;
+        for addr in crate::node::dial_addresses(&node).await {
+            writeln!(out, "{addr}")?;
+        }
+        if let Some(http) = node.http_addr {
+            writeln!(out, "HTTP API: http://{http}/api/v1/status")?;
+        }
+        out.flush()?;
+        crate::node::shutdown_signal().await;
+        writeln!(out, "Shutting down…")?;
+        node.shutdown().await;
+        Ok(())
+    })
 }
 
 fn check(dd: &DataDir, out: &mut dyn std::io::Write) -> anyhow::Result<()> {

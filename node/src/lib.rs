@@ -13,7 +13,10 @@ pub mod cli;
 pub mod datadir;
 pub mod demo;
 pub mod export;
+pub mod net;
+pub mod node;
 pub mod repo;
+pub mod repo_actor;
 pub mod store;
 
 use allmende_protocol::schema::UnixTime;

@@ -126,6 +126,12 @@ impl<S: Store> Repo<S> {
         &self.certs
     }
 
+    /// Re-reads the certificates from the store (another process may have added some).
+    pub fn reload_certificates(&mut self) -> Result<(), RepoError> {
+        self.certs = load_certs(&self.store)?;
+        Ok(())
+    }
+
     /// Records a key in the store.
     pub fn put_key(&mut self, key: KeyRecord) -> Result<(), RepoError> {
         self.store.commit(&Batch {

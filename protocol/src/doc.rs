@@ -346,6 +346,21 @@ impl Document {
         self.doc.get_missing_deps(&[])
     }
 
+    /// Hashes of the changes a peer that has `have` lacks, in causal order. Hashes in `have`
+    /// that this document does not know are ignored (the peer may be ahead there).
+    pub fn changes_since(&mut self, have: &[ChangeHash]) -> Vec<ChangeHash> {
+        let known: Vec<ChangeHash> = have
+            .iter()
+            .copied()
+            .filter(|h| self.doc.get_change_by_hash(h).is_some())
+            .collect();
+        self.doc
+            .get_changes(&known)
+            .iter()
+            .map(|c| c.hash())
+            .collect()
+    }
+
     /// Every change, in causal order, for re-verification or export.
     pub fn all_changes(&mut self) -> Vec<automerge::Change> {
         self.doc.get_changes(&[])

@@ -17,6 +17,10 @@
 //!    know the same statements decide alike (see [`auth`]).
 //! 5. **Everything that leaves the process is versioned** (see [`wire`]); decoders refuse
 //!    unknown versions, truncation, trailing bytes and oversized fields.
+//! 6. **Reconciliation costs grow with the difference**: [`sync`] compares inventories
+//!    (document id → heads digest, certificate key) by range fingerprints, so two nodes
+//!    exchange bytes in proportion to what differs, not to the catalog's size; its messages
+//!    are versioned and size-limited like everything else.
 //!
 //! ## Merge rules
 //! Records are Automerge maps of fields; a field is one scalar holding its JSON text. Two
@@ -31,6 +35,7 @@ pub mod doc;
 pub mod identity;
 pub mod ids;
 pub mod schema;
+pub mod sync;
 pub mod wire;
 
 pub use automerge;

@@ -8,6 +8,9 @@
 //! | `AMH` | [`crate::doc::DocHeader`] |
 //! | `AMD` | [`crate::identity::SignedDelegation`] |
 //! | `AMR` | [`crate::identity::SignedRevocation`] |
+//! | `AMQ` | [`crate::sync::Request`] |
+//! | `AMP` | [`crate::sync::Response`] |
+//! | `AMG` | [`crate::sync::Gossip`] |
 //!
 //! Integers are big-endian; variable-length fields carry a `u32` length prefix and have a
 //! fixed upper bound checked before any allocation. Decoders refuse unknown versions,

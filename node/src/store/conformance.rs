@@ -76,10 +76,11 @@ fn commit_then_read_back<S: Store>(s: &mut S) {
         .unwrap();
     assert_eq!(out.new_changes, 2);
     assert_eq!(s.document(&h.id()).unwrap(), Some(d));
-    assert_eq!(s.changes(&h.id()).unwrap(), vec![c1.clone(), c2]);
+    assert_eq!(s.changes(&h.id()).unwrap(), vec![c1.clone(), c2.clone()]);
     assert!(s.has_change(&h.id(), &c1.hash).unwrap());
     assert!(!s.has_change(&h.id(), &ChangeHash([9; 32])).unwrap());
     assert_eq!(s.headers().unwrap(), vec![h]);
+    assert_eq!(s.all_heads().unwrap(), vec![(h, vec![c2.hash])]);
     assert_eq!(s.counts().unwrap().changes, 2);
     s.integrity_check().unwrap();
 }

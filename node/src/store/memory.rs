@@ -66,6 +66,14 @@ impl Store for MemStore {
         Ok(self.docs.values().map(|d| d.header).collect())
     }
 
+    fn all_heads(&self) -> Result<Vec<(DocHeader, Vec<ChangeHash>)>, StoreError> {
+        Ok(self
+            .docs
+            .values()
+            .map(|d| (d.header, d.heads.clone()))
+            .collect())
+    }
+
     fn changes(&self, doc: &DocId) -> Result<Vec<StoredChange>, StoreError> {
         Ok(self.changes.get(doc).cloned().unwrap_or_default())
     }

@@ -160,6 +160,8 @@ pub trait Store {
     fn document(&self, id: &DocId) -> Result<Option<StoredDoc>, StoreError>;
     /// All document headers, sorted by id.
     fn headers(&self) -> Result<Vec<DocHeader>, StoreError>;
+    /// Every document's header and heads (without the snapshot), sorted by id.
+    fn all_heads(&self) -> Result<Vec<(DocHeader, Vec<ChangeHash>)>, StoreError>;
     /// A document's changes, in the order they were stored (causal for each writer).
     fn changes(&self, doc: &DocId) -> Result<Vec<StoredChange>, StoreError>;
     /// Whether a change is stored.

@@ -99,6 +99,14 @@ impl SqliteStore {
         Ok(Self { conn })
     }
 
+    /// A number that changes whenever *another* connection (another process, e.g. the CLI
+    /// writing while `allmende run` serves) commits to the database.
+    pub fn data_version(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))?)
+    }
+
     /// The schema version of the open store.
     pub fn schema_version(&self) -> Result<i64, StoreError> {
         Ok(self
@@ -246,6 +254,20 @@ impl Store for SqliteStore {
             .prepare_cached("SELECT header FROM documents ORDER BY id")?;
         let rows = stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
         rows.map(|r| header_from(&r?)).collect()
+    }
+
+    fn all_heads(&self) -> Result<Vec<(DocHeader, Vec<ChangeHash>)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT header, heads FROM documents ORDER BY id")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?))
+        })?;
+        rows.map(|r| {
+            let (header, heads) = r?;
+            Ok((header_from(&header)?, heads_from_blob(&heads)?))
+        })
+        .collect()
     }
 
     fn changes(&self, doc: &DocId) -> Result<Vec<StoredChange>, StoreError> {

@@ -1,0 +1,210 @@
+//! End to end with the real binaries: `allmende-bootstrap` plus three `allmende run`
+//! processes on loopback. A deployment added through the CLI on one node shows up in the
+//! status document counts and the exports of the other two.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use integration_tests::workspace_bin;
+
+struct Proc {
+    child: Child,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl Proc {
+    fn spawn(cmd: &mut Command) -> Proc {
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Proc { child, lines: rx }
+    }
+
+    /// The first stdout line containing `needle`, within 30 s.
+    fn line_with(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(l) = self.lines.recv_timeout(Duration::from_millis(200)) {
+                if l.contains(needle) {
+                    return l;
+                }
+            }
+        }
+        panic!("no output line with {needle:?}");
+    }
+
+    /// SIGTERM, then the exit status within 20 s.
+    fn terminate(mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("process did not stop after SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+fn cli(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new(workspace_bin("allmende").unwrap())
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn status(http: &str) -> serde_json::Value {
+    let mut s = std::net::TcpStream::connect(http).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    write!(
+        s,
+        "GET /api/v1/status HTTP/1.1\r\nHost: {http}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("status is not JSON ({e}): {text}"))
+}
+
+#[test]
+fn deployment_added_by_cli_reaches_the_other_nodes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let boot = Proc::spawn(
+        Command::new(workspace_bin("allmende-bootstrap").unwrap())
+            .arg("--data-dir")
+            .arg(tmp.path().join("boot"))
+            .args([
+                "--listen",
+                "/ip4/127.0.0.1/tcp/0",
+                "--reconcile-secs",
+                "1",
+                "--log",
+                "warn",
+            ]),
+    );
+    let boot_addr = boot.line_with("/p2p/");
+    assert!(boot_addr.starts_with("/ip4/127.0.0.1/tcp/"), "{boot_addr}");
+
+    let mut nodes = Vec::new();
+    for i in 0..3 {
+        let dir = tmp.path().join(format!("n{i}"));
+        cli(
+            &dir,
+            &[
+                "init",
+                "--name",
+                &format!("Gemeinde E2E {i}"),
+                "--kind",
+                "kommune",
+            ],
+        );
+        let p = Proc::spawn(
+            Command::new(workspace_bin("allmende").unwrap())
+                .arg("--data-dir")
+                .arg(&dir)
+                .args([
+                    "run",
+                    "--listen",
+                    "/ip4/127.0.0.1/tcp/0",
+                    "--bootstrap",
+                    &boot_addr,
+                ])
+                .args(["--http", "127.0.0.1:0", "--reconcile-secs", "1"]),
+        );
+        let http = p.line_with("HTTP API:");
+        let http = http
+            .trim_start_matches("HTTP API: http://")
+            .trim_end_matches("/api/v1/status")
+            .to_owned();
+        nodes.push((dir, p, http));
+    }
+
+    let product = cli(
+        &nodes[0].0,
+        &[
+            "product",
+            "add",
+            "--name",
+            "E2E-Fachverfahren",
+            "--vendor",
+            "Test GmbH",
+        ],
+    );
+    let product = product.trim().to_owned();
+    let deployment = cli(
+        &nodes[0].0,
+        &[
+            "deployment",
+            "add",
+            "--product",
+            &product,
+            "--status",
+            "production",
+        ],
+    );
+    let deployment = deployment.trim().to_owned();
+
+    // 3 profiles + 1 product + 1 deployments document everywhere.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for (dir, _, http) in &nodes[1..] {
+        loop {
+            let s = status(http);
+            if s["documents"] == 5 {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "node {} did not get the deployment: {s}",
+                dir.display()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let export: serde_json::Value = serde_json::from_str(&cli(dir, &["export"])).unwrap();
+        let deployments = export["catalog"]["deployments"].as_array().unwrap();
+        assert!(
+            deployments
+                .iter()
+                .any(|d| d["key"] == deployment.as_str() && d["product"] == product.as_str())
+        );
+    }
+    let s = status(&nodes[2].2);
+    assert!(s["network"]["peers"].as_array().unwrap().len() >= 1, "{s}");
+
+    for (_, p, _) in nodes {
+        assert!(p.terminate().success(), "node did not shut down cleanly");
+    }
+    assert!(
+        boot.terminate().success(),
+        "bootstrap did not shut down cleanly"
+    );
+}

@@ -1,0 +1,1312 @@
+//! The network actor: one task owns the libp2p [`Swarm`].
+//!
+//! ```text
+//!                 NetHandle (cloneable)            repo thread (RepoHandle)
+//!                      │ NetCommand                    ▲  │ results (Internal)
+//!                      ▼                               │  ▼
+//!   Swarm events ─▶ NetActor::run ── tokio::select! ── spawned tasks ──┘
+//!                      │
+//!                      └─▶ gossipsub (announce), request-response (/allmende/sync/1),
+//!                          Kademlia + identify (discovery), mDNS, relay, ping, block list
+//! ```
+//!
+//! Sync: on every new connection and every `reconcile_interval` the actor runs a
+//! range-reconciliation session with the peer ([`allmende_protocol::sync`]); what it lacks it
+//! fetches in batches. Gossip carries announcements of new changes, validated (verified,
+//! authorised, stored) before they are forwarded. Peers are penalised for provably bad data
+//! and for request floods, and blocked past a threshold.
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::io;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use allmende_protocol::auth::AuthError;
+use allmende_protocol::sync::{
+    self, Gossip, Key, MAX_GOSSIP_BYTES, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, MAX_WANTS, Object,
+    RefusalCode, Request, Response, Want,
+};
+use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, StreamExt};
+use libp2p::swarm::behaviour::toggle::Toggle;
+use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
+use libp2p::{
+    Multiaddr, PeerId, StreamProtocol, Swarm, allow_block_list, gossipsub, identify, identity, kad,
+    mdns, noise, ping, relay, request_response, tcp, yamux,
+};
+use serde::Serialize;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::repo::RepoError;
+use crate::repo_actor::{Outcome, RepoHandle};
+
+/// The request-response protocol for reconciliation and fetching.
+pub const SYNC_PROTOCOL: &str = "/allmende/sync/1";
+/// Kademlia protocol name: our own, so nodes never join the public IPFS DHT.
+pub const KAD_PROTOCOL: &str = "/allmende/kad/1";
+/// Identify protocol version string.
+pub const IDENTIFY_PROTOCOL: &str = "/allmende/id/1";
+/// Gossipsub topic for announcements.
+pub const TOPIC: &str = "allmende/announce/1";
+
+/// Penalty points for provably bad data (forged, malformed, unauthorised).
+const PENALTY_BAD_DATA: i64 = 50;
+/// Penalty points per request over the rate limit.
+const PENALTY_FLOOD: i64 = 5;
+/// Fetch requests in flight per peer.
+const FETCHES_PER_PEER: usize = 4;
+
+/// Bytes through the sync protocol, for status and the catch-up benchmark.
+#[derive(Debug, Default)]
+pub struct Traffic {
+    /// Bytes written (frames including length prefixes).
+    pub sent: AtomicU64,
+    /// Bytes read.
+    pub received: AtomicU64,
+}
+
+/// Length-prefixed frames with hard size limits; the contents are `allmende_protocol::sync`
+/// messages, decoded by the actor.
+#[derive(Debug, Clone, Default)]
+pub struct SyncCodec {
+    traffic: Arc<Traffic>,
+}
+
+async fn read_frame<T: AsyncRead + Unpin + Send>(
+    io: &mut T,
+    max: usize,
+    traffic: &Traffic,
+) -> io::Result<Vec<u8>> {
+    let mut len = [0u8; 4];
+    io.read_exact(&mut len).await?;
+    let n = u32::from_be_bytes(len) as usize;
+    if n > max {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("frame of {n} bytes exceeds {max}"),
+        ));
+    }
+    let mut buf = vec![0u8; n];
+    io.read_exact(&mut buf).await?;
+    traffic.received.fetch_add(n as u64 + 4, Ordering::Relaxed);
+    Ok(buf)
+}
+
+async fn write_frame<T: AsyncWrite + Unpin + Send>(
+    io: &mut T,
+    data: &[u8],
+    max: usize,
+    traffic: &Traffic,
+) -> io::Result<()> {
+    if data.len() > max {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("frame of {} bytes exceeds {max}", data.len()),
+        ));
+    }
+    let len =
+        u32::try_from(data.len()).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    io.write_all(&len.to_be_bytes()).await?;
+    io.write_all(data).await?;
+    io.flush().await?;
+    traffic
+        .sent
+        .fetch_add(data.len() as u64 + 4, Ordering::Relaxed);
+    Ok(())
+}
+
+impl request_response::Codec for SyncCodec {
+    type Protocol = StreamProtocol;
+    type Request = Vec<u8>;
+    type Response = Vec<u8>;
+
+    async fn read_request<T: AsyncRead + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+    ) -> io::Result<Vec<u8>> {
+        read_frame(io, MAX_REQUEST_BYTES, &self.traffic).await
+    }
+
+    async fn read_response<T: AsyncRead + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+    ) -> io::Result<Vec<u8>> {
+        read_frame(io, MAX_RESPONSE_BYTES, &self.traffic).await
+    }
+
+    async fn write_request<T: AsyncWrite + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        req: Vec<u8>,
+    ) -> io::Result<()> {
+        // The receiver enforces MAX_REQUEST_BYTES; the writer's looser bound lets a
+        // diagnostic raw request test that (honest requests are encoded far below it).
+        write_frame(io, &req, MAX_RESPONSE_BYTES, &self.traffic).await
+    }
+
+    async fn write_response<T: AsyncWrite + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        res: Vec<u8>,
+    ) -> io::Result<()> {
+        write_frame(io, &res, MAX_RESPONSE_BYTES, &self.traffic).await
+    }
+}
+
+mod behaviour {
+    // The derive generates an undocumented event enum.
+    #![allow(missing_docs)]
+    use super::*;
+
+    /// All behaviours of an Allmende node.
+    #[derive(NetworkBehaviour)]
+    pub struct Behaviour {
+        pub(super) blocked: allow_block_list::Behaviour<allow_block_list::BlockedPeers>,
+        pub(super) gossipsub: gossipsub::Behaviour,
+        pub(super) sync: request_response::Behaviour<SyncCodec>,
+        pub(super) kad: kad::Behaviour<kad::store::MemoryStore>,
+        pub(super) identify: identify::Behaviour,
+        pub(super) ping: ping::Behaviour,
+        pub(super) mdns: Toggle<mdns::tokio::Behaviour>,
+        pub(super) relay_client: relay::client::Behaviour,
+        pub(super) relay_server: Toggle<relay::Behaviour>,
+    }
+}
+pub use behaviour::{Behaviour, BehaviourEvent};
+
+/// Network settings.
+#[derive(Debug, Clone)]
+pub struct NetConfig {
+    /// Addresses to listen on.
+    pub listen: Vec<Multiaddr>,
+    /// Peers to dial at start (with `/p2p/<peer id>`).
+    pub bootstrap: Vec<Multiaddr>,
+    /// Discover peers on the local network with mDNS.
+    pub mdns: bool,
+    /// Serve as a relay for peers behind NAT (bootstrap and always-on nodes).
+    pub relay_server: bool,
+    /// Relays to listen through when this node is not reachable directly.
+    pub relays: Vec<Multiaddr>,
+    /// How often to reconcile with each connected peer.
+    pub reconcile_interval: Duration,
+    /// Inbound sync requests per second allowed per peer (sustained).
+    pub requests_per_second: f64,
+    /// Burst of inbound requests allowed per peer.
+    pub request_burst: f64,
+    /// Penalty points at which a peer is disconnected and blocked.
+    pub ban_threshold: i64,
+}
+
+impl Default for NetConfig {
+    fn default() -> Self {
+        Self {
+            listen: vec![],
+            bootstrap: vec![],
+            mdns: false,
+            relay_server: false,
+            relays: vec![],
+            reconcile_interval: Duration::from_secs(30),
+            requests_per_second: 50.0,
+            request_burst: 200.0,
+            ban_threshold: 100,
+        }
+    }
+}
+
+/// Errors starting the network.
+#[derive(Debug, thiserror::Error)]
+pub enum NetError {
+    /// The transport could not be built.
+    #[error("cannot build the libp2p transport: {0}")]
+    Transport(String),
+    /// A listen address is unusable.
+    #[error("cannot listen on {addr}: {reason}")]
+    Listen {
+        /// The address.
+        addr: Multiaddr,
+        /// Why.
+        reason: String,
+    },
+    /// The actor is gone.
+    #[error("the network actor has stopped")]
+    Stopped,
+}
+
+/// A snapshot of the network state.
+#[derive(Debug, Clone, Serialize)]
+pub struct NetStatus {
+    /// This node's peer id.
+    pub peer_id: String,
+    /// Addresses it listens on.
+    pub listen_addrs: Vec<String>,
+    /// Connected peers.
+    pub peers: Vec<String>,
+    /// Peers blocked for misbehaviour.
+    pub blocked: Vec<String>,
+    /// Sync protocol bytes sent.
+    pub bytes_sent: u64,
+    /// Sync protocol bytes received.
+    pub bytes_received: u64,
+    /// Reconciliation sessions completed.
+    pub sessions_completed: u64,
+    /// Objects waiting to be fetched.
+    pub pending_fetches: usize,
+    /// Rejected messages by reason.
+    pub rejected: BTreeMap<String, u64>,
+}
+
+enum NetCommand {
+    Status(oneshot::Sender<NetStatus>),
+    Dial(Multiaddr, oneshot::Sender<Result<(), String>>),
+    SyncNow,
+    RawRequest {
+        peer: PeerId,
+        bytes: Vec<u8>,
+        reply: oneshot::Sender<Result<Vec<u8>, String>>,
+    },
+    RawPublish {
+        bytes: Vec<u8>,
+        reply: oneshot::Sender<Result<(), String>>,
+    },
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// A cloneable handle to the network actor.
+#[derive(Clone, Debug)]
+pub struct NetHandle {
+    tx: mpsc::Sender<NetCommand>,
+    peer_id: PeerId,
+}
+
+impl NetHandle {
+    /// This node's peer id.
+    pub fn peer_id(&self) -> PeerId {
+        self.peer_id
+    }
+
+    async fn ask<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<T>) -> NetCommand,
+    ) -> Result<T, NetError> {
+        let (tx, rx) = oneshot::channel();
+        self.tx
+            .send(make(tx))
+            .await
+            .map_err(|_| NetError::Stopped)?;
+        rx.await.map_err(|_| NetError::Stopped)
+    }
+
+    /// The current network state.
+    pub async fn status(&self) -> Result<NetStatus, NetError> {
+        self.ask(NetCommand::Status).await
+    }
+
+    /// Dials an address.
+    pub async fn dial(&self, addr: Multiaddr) -> Result<(), NetError> {
+        self.ask(|tx| NetCommand::Dial(addr, tx))
+            .await?
+            .map_err(|reason| NetError::Listen {
+                addr: Multiaddr::empty(),
+                reason,
+            })
+    }
+
+    /// Starts a reconciliation session with every connected peer now.
+    pub async fn sync_now(&self) -> Result<(), NetError> {
+        self.tx
+            .send(NetCommand::SyncNow)
+            .await
+            .map_err(|_| NetError::Stopped)
+    }
+
+    /// Sends raw bytes as a sync request and returns the raw response. For diagnostics and
+    /// for tests that play a misbehaving peer; honest code uses the typed protocol.
+    pub async fn raw_request(
+        &self,
+        peer: PeerId,
+        bytes: Vec<u8>,
+    ) -> Result<Result<Vec<u8>, String>, NetError> {
+        self.ask(|reply| NetCommand::RawRequest { peer, bytes, reply })
+            .await
+    }
+
+    /// Publishes raw bytes on the announcement topic (diagnostics and tests, as above).
+    pub async fn raw_publish(&self, bytes: Vec<u8>) -> Result<Result<(), String>, NetError> {
+        self.ask(|reply| NetCommand::RawPublish { bytes, reply })
+            .await
+    }
+
+    /// Stops the actor and waits until the swarm is dropped.
+    pub async fn shutdown(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(NetCommand::Shutdown(tx)).await.is_ok() {
+            let _ = rx.await;
+        }
+    }
+}
+
+/// Results of work done off the actor task.
+enum Internal {
+    Respond(request_response::ResponseChannel<Vec<u8>>, Vec<u8>),
+    Continue {
+        peer: PeerId,
+        reply: Vec<u8>,
+        need: Vec<Key>,
+    },
+    SessionDone {
+        peer: PeerId,
+        need: Vec<Key>,
+    },
+    Need {
+        peer: PeerId,
+        keys: Vec<Key>,
+    },
+    Validated {
+        id: gossipsub::MessageId,
+        source: PeerId,
+        acceptance: gossipsub::MessageAcceptance,
+        fetch: Option<Key>,
+    },
+    Penalise {
+        peer: PeerId,
+        points: i64,
+        reason: &'static str,
+    },
+    Fetched {
+        peer: PeerId,
+    },
+    SendFetch {
+        peer: PeerId,
+        bytes: Vec<u8>,
+    },
+}
+
+struct PeerState {
+    score: i64,
+    tokens: f64,
+    refilled: Instant,
+    queue: VecDeque<Key>,
+    queued: HashSet<Key>,
+    in_flight: usize,
+    session: bool,
+}
+
+impl PeerState {
+    fn new(burst: f64) -> Self {
+        Self {
+            score: 0,
+            tokens: burst,
+            refilled: Instant::now(),
+            queue: VecDeque::new(),
+            queued: HashSet::new(),
+            in_flight: 0,
+            session: false,
+        }
+    }
+}
+
+enum Pending {
+    Reconcile,
+    Fetch,
+    Raw(oneshot::Sender<Result<Vec<u8>, String>>),
+}
+
+/// Builds the swarm, starts listening and dialing, and spawns the actor.
+pub async fn spawn(
+    key: identity::Keypair,
+    cfg: NetConfig,
+    repo: RepoHandle,
+    announcements: mpsc::Receiver<Gossip>,
+) -> Result<NetHandle, NetError> {
+    let traffic = Arc::new(Traffic::default());
+    let codec = SyncCodec {
+        traffic: traffic.clone(),
+    };
+    let mdns_on = cfg.mdns;
+    let relay_on = cfg.relay_server;
+    let mut swarm = libp2p::SwarmBuilder::with_existing_identity(key)
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default().nodelay(true),
+            noise::Config::new,
+            yamux::Config::default,
+        )
+        .map_err(|e| NetError::Transport(e.to_string()))?
+        .with_quic()
+        .with_dns()
+        .map_err(|e| NetError::Transport(e.to_string()))?
+        .with_websocket(noise::Config::new, yamux::Config::default)
+        .await
+        .map_err(|e| NetError::Transport(e.to_string()))?
+        .with_relay_client(noise::Config::new, yamux::Config::default)
+        .map_err(|e| NetError::Transport(e.to_string()))?
+        .with_behaviour(|key, relay_client| {
+            let peer_id = key.public().to_peer_id();
+            let gossip_cfg = gossipsub::ConfigBuilder::default()
+                .validation_mode(gossipsub::ValidationMode::Strict)
+                .validate_messages()
+                .max_transmit_size(MAX_GOSSIP_BYTES + 4096)
+                .heartbeat_interval(Duration::from_millis(700))
+                .message_id_fn(|m: &gossipsub::Message| {
+                    use sha2_hash::hash;
+                    gossipsub::MessageId::from(hash(&m.data))
+                })
+                .build()
+                .map_err(|e| e.to_string())?;
+            let gossipsub = gossipsub::Behaviour::new(
+                gossipsub::MessageAuthenticity::Signed(key.clone()),
+                gossip_cfg,
+            )?;
+            let sync = request_response::Behaviour::with_codec(
+                codec.clone(),
+                [(
+                    StreamProtocol::new(SYNC_PROTOCOL),
+                    request_response::ProtocolSupport::Full,
+                )],
+                request_response::Config::default()
+                    .with_request_timeout(Duration::from_secs(30))
+                    .with_max_concurrent_streams(64),
+            );
+            let mut kad = kad::Behaviour::with_config(
+                peer_id,
+                kad::store::MemoryStore::new(peer_id),
+                kad::Config::new(StreamProtocol::new(KAD_PROTOCOL)),
+            );
+            kad.set_mode(Some(kad::Mode::Server));
+            let identify = identify::Behaviour::new(identify::Config::new(
+                IDENTIFY_PROTOCOL.into(),
+                key.public(),
+            ));
+            let mdns = if mdns_on {
+                Some(mdns::tokio::Behaviour::new(
+                    mdns::Config::default(),
+                    peer_id,
+                )?)
+            } else {
+                None
+            };
+            let relay_server =
+                relay_on.then(|| relay::Behaviour::new(peer_id, relay::Config::default()));
+            Ok(Behaviour {
+                blocked: allow_block_list::Behaviour::default(),
+                gossipsub,
+                sync,
+                kad,
+                identify,
+                ping: ping::Behaviour::default(),
+                mdns: Toggle::from(mdns),
+                relay_client,
+                relay_server: Toggle::from(relay_server),
+            })
+        })
+        .map_err(|e| NetError::Transport(e.to_string()))?
+        // Peers outside the gossip mesh must stay connected for sync and catch-up.
+        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(300)))
+        .build();
+
+    let topic = gossipsub::IdentTopic::new(TOPIC);
+    swarm
+        .behaviour_mut()
+        .gossipsub
+        .subscribe(&topic)
+        .map_err(|e| NetError::Transport(e.to_string()))?;
+    for addr in &cfg.listen {
+        swarm
+            .listen_on(addr.clone())
+            .map_err(|e| NetError::Listen {
+                addr: addr.clone(),
+                reason: e.to_string(),
+            })?;
+    }
+    for relay in &cfg.relays {
+        let circuit = relay.clone().with(libp2p::multiaddr::Protocol::P2pCircuit);
+        if let Err(e) = swarm.listen_on(circuit) {
+            tracing::warn!(%relay, error = %e, "cannot listen through relay");
+        }
+    }
+    for addr in &cfg.bootstrap {
+        if let Some(peer) = peer_of(addr) {
+            swarm.behaviour_mut().kad.add_address(&peer, addr.clone());
+        }
+        if let Err(e) = swarm.dial(addr.clone()) {
+            tracing::warn!(%addr, error = %e, "cannot dial bootstrap peer");
+        }
+    }
+    let peer_id = *swarm.local_peer_id();
+    let (tx, rx) = mpsc::channel(256);
+    let (itx, irx) = mpsc::channel(4096);
+    let actor = NetActor {
+        swarm,
+        repo,
+        commands: rx,
+        internal_tx: itx,
+        internal: irx,
+        announcements,
+        topic,
+        cfg,
+        traffic,
+        peers: HashMap::new(),
+        pending: HashMap::new(),
+        blocked: HashSet::new(),
+        sessions_completed: 0,
+        rejected: BTreeMap::new(),
+    };
+    tokio::spawn(actor.run());
+    Ok(NetHandle { tx, peer_id })
+}
+
+/// Gossip message ids are a hash of the payload, so the same announcement relayed by two
+/// peers is one message.
+mod sha2_hash {
+    use sha2::{Digest, Sha256};
+
+    pub fn hash(data: &[u8]) -> Vec<u8> {
+        Sha256::digest(data)[..20].to_vec()
+    }
+}
+
+fn peer_of(addr: &Multiaddr) -> Option<PeerId> {
+    addr.iter().find_map(|p| match p {
+        libp2p::multiaddr::Protocol::P2p(id) => Some(id),
+        _ => None,
+    })
+}
+
+struct NetActor {
+    swarm: Swarm<Behaviour>,
+    repo: RepoHandle,
+    commands: mpsc::Receiver<NetCommand>,
+    internal_tx: mpsc::Sender<Internal>,
+    internal: mpsc::Receiver<Internal>,
+    announcements: mpsc::Receiver<Gossip>,
+    topic: gossipsub::IdentTopic,
+    cfg: NetConfig,
+    traffic: Arc<Traffic>,
+    peers: HashMap<PeerId, PeerState>,
+    pending: HashMap<request_response::OutboundRequestId, (PeerId, Pending)>,
+    blocked: HashSet<PeerId>,
+    sessions_completed: u64,
+    rejected: BTreeMap<String, u64>,
+}
+
+impl NetActor {
+    async fn run(mut self) {
+        let mut tick = tokio::time::interval(self.cfg.reconcile_interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut kad_tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tokio::select! {
+                cmd = self.commands.recv() => match cmd {
+                    Some(NetCommand::Shutdown(done)) => {
+                        drop(self.swarm);
+                        let _ = done.send(());
+                        return;
+                    }
+                    Some(cmd) => self.command(cmd),
+                    None => return,
+                },
+                event = self.swarm.select_next_some() => self.swarm_event(event),
+                Some(msg) = self.internal.recv() => self.internal(msg),
+                Some(gossip) = self.announcements.recv() => self.publish(gossip),
+                _ = tick.tick() => self.start_sessions(),
+                _ = kad_tick.tick() => {
+                    if !self.cfg.bootstrap.is_empty() {
+                        let _ = self.swarm.behaviour_mut().kad.bootstrap();
+                    }
+                }
+            }
+        }
+    }
+
+    fn command(&mut self, cmd: NetCommand) {
+        match cmd {
+            NetCommand::Status(tx) => {
+                let _ = tx.send(self.status());
+            }
+            NetCommand::Dial(addr, tx) => {
+                let _ = tx.send(self.swarm.dial(addr).map_err(|e| e.to_string()));
+            }
+            NetCommand::SyncNow => self.start_sessions(),
+            NetCommand::RawRequest { peer, bytes, reply } => {
+                let id = self.swarm.behaviour_mut().sync.send_request(&peer, bytes);
+                self.pending.insert(id, (peer, Pending::Raw(reply)));
+            }
+            NetCommand::RawPublish { bytes, reply } => {
+                let r = self
+                    .swarm
+                    .behaviour_mut()
+                    .gossipsub
+                    .publish(self.topic.clone(), bytes);
+                let _ = reply.send(r.map(|_| ()).map_err(|e| e.to_string()));
+            }
+            NetCommand::Shutdown(_) => {}
+        }
+    }
+
+    fn status(&self) -> NetStatus {
+        NetStatus {
+            peer_id: self.swarm.local_peer_id().to_string(),
+            listen_addrs: self.swarm.listeners().map(ToString::to_string).collect(),
+            peers: self
+                .swarm
+                .connected_peers()
+                .map(ToString::to_string)
+                .collect(),
+            blocked: self.blocked.iter().map(ToString::to_string).collect(),
+            bytes_sent: self.traffic.sent.load(Ordering::Relaxed),
+            bytes_received: self.traffic.received.load(Ordering::Relaxed),
+            sessions_completed: self.sessions_completed,
+            pending_fetches: self
+                .peers
+                .values()
+                .map(|p| p.queue.len() + p.in_flight)
+                .sum(),
+            rejected: self.rejected.clone(),
+        }
+    }
+
+    fn publish(&mut self, gossip: Gossip) {
+        let mut bytes = gossip.encode();
+        if bytes.len() > MAX_GOSSIP_BYTES {
+            // Too big for gossip: announce the document without its changes; receivers pull.
+            if let Gossip::Announce(a) = gossip {
+                bytes = Gossip::Announce(sync::Announce {
+                    header: a.header,
+                    changes: vec![],
+                    certs: vec![],
+                })
+                .encode();
+            } else {
+                return;
+            }
+        }
+        match self
+            .swarm
+            .behaviour_mut()
+            .gossipsub
+            .publish(self.topic.clone(), bytes)
+        {
+            Ok(_) => {}
+            // Normal in small or young networks; reconciliation delivers it later.
+            Err(gossipsub::PublishError::NoPeersSubscribedToTopic)
+            | Err(gossipsub::PublishError::Duplicate) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot publish announcement"),
+        }
+    }
+
+    fn start_sessions(&mut self) {
+        let peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
+        for peer in peers {
+            self.start_session(peer);
+        }
+    }
+
+    fn start_session(&mut self, peer: PeerId) {
+        if self.blocked.contains(&peer) {
+            return;
+        }
+        let burst = self.cfg.request_burst;
+        let state = self
+            .peers
+            .entry(peer)
+            .or_insert_with(|| PeerState::new(burst));
+        if state.session {
+            return;
+        }
+        state.session = true;
+        let repo = self.repo.clone();
+        let tx = self.internal_tx.clone();
+        tokio::spawn(async move {
+            if let Ok(ranges) = repo.call(|s| s.initiate()).await {
+                let _ = tx
+                    .send(Internal::Continue {
+                        peer,
+                        reply: Request::Reconcile(ranges).encode(),
+                        need: vec![],
+                    })
+                    .await;
+            }
+        });
+    }
+
+    fn reject(&mut self, reason: &str) {
+        *self.rejected.entry(reason.to_owned()).or_default() += 1;
+    }
+
+    fn penalise(&mut self, peer: PeerId, points: i64, reason: &'static str) {
+        self.reject(reason);
+        let burst = self.cfg.request_burst;
+        let state = self
+            .peers
+            .entry(peer)
+            .or_insert_with(|| PeerState::new(burst));
+        state.score += points;
+        tracing::warn!(%peer, reason, score = state.score, "peer penalised");
+        if state.score >= self.cfg.ban_threshold && self.blocked.insert(peer) {
+            tracing::warn!(%peer, "peer blocked and disconnected");
+            self.swarm.behaviour_mut().blocked.block_peer(peer);
+            let _ = self.swarm.disconnect_peer_id(peer);
+            self.peers.remove(&peer);
+        }
+    }
+
+    /// Token bucket per peer: false when the request is over the limit.
+    fn admit(&mut self, peer: PeerId) -> bool {
+        let (rate, burst) = (self.cfg.requests_per_second, self.cfg.request_burst);
+        let state = self
+            .peers
+            .entry(peer)
+            .or_insert_with(|| PeerState::new(burst));
+        let now = Instant::now();
+        state.tokens =
+            (state.tokens + now.duration_since(state.refilled).as_secs_f64() * rate).min(burst);
+        state.refilled = now;
+        if state.tokens >= 1.0 {
+            state.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
+        match event {
+            SwarmEvent::NewListenAddr { address, .. } => tracing::info!(%address, "listening"),
+            SwarmEvent::ConnectionEstablished {
+                peer_id,
+                endpoint,
+                num_established,
+                ..
+            } => {
+                tracing::debug!(peer = %peer_id, addr = %endpoint.get_remote_address(), "connected");
+                if num_established.get() == 1 {
+                    self.start_session(peer_id);
+                }
+            }
+            SwarmEvent::ConnectionClosed {
+                peer_id,
+                num_established,
+                ..
+            } => {
+                if num_established == 0 {
+                    if let Some(p) = self.peers.get_mut(&peer_id) {
+                        p.session = false;
+                        p.in_flight = 0;
+                    }
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received {
+                peer_id,
+                info,
+                ..
+            })) => {
+                for addr in info.listen_addrs {
+                    self.swarm.behaviour_mut().kad.add_address(&peer_id, addr);
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Mdns(mdns::Event::Discovered(list))) => {
+                for (peer, addr) in list {
+                    self.swarm
+                        .behaviour_mut()
+                        .kad
+                        .add_address(&peer, addr.clone());
+                    if !self.swarm.is_connected(&peer) {
+                        let _ = self.swarm.dial(addr);
+                    }
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Kad(kad::Event::RoutingUpdated {
+                peer,
+                addresses,
+                ..
+            })) => {
+                if !self.swarm.is_connected(&peer) && !self.blocked.contains(&peer) {
+                    let _ = self.swarm.dial(addresses.first().clone());
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message {
+                propagation_source,
+                message_id,
+                message,
+            })) => self.gossip(propagation_source, message_id, message.data),
+            SwarmEvent::Behaviour(BehaviourEvent::Sync(ev)) => self.sync_event(ev),
+            _ => {}
+        }
+    }
+
+    fn gossip(&mut self, source: PeerId, id: gossipsub::MessageId, data: Vec<u8>) {
+        let decoded = Gossip::decode(&data);
+        let repo = self.repo.clone();
+        let tx = self.internal_tx.clone();
+        tokio::spawn(async move {
+            let (acceptance, penalty, fetch) = match decoded {
+                Err(_) => (
+                    gossipsub::MessageAcceptance::Reject,
+                    Some("malformed gossip"),
+                    None,
+                ),
+                Ok(Gossip::Cert(cert)) => match repo.call(move |s| s.add_cert(cert)).await {
+                    Ok(Ok(_)) => (gossipsub::MessageAcceptance::Accept, None, None),
+                    Ok(Err(_)) => (
+                        gossipsub::MessageAcceptance::Reject,
+                        Some("invalid certificate"),
+                        None,
+                    ),
+                    Err(_) => (gossipsub::MessageAcceptance::Ignore, None, None),
+                },
+                Ok(Gossip::Announce(a)) => {
+                    let key = *a.header.id().as_bytes();
+                    if a.changes.is_empty() && a.certs.is_empty() {
+                        (gossipsub::MessageAcceptance::Accept, None, Some(key))
+                    } else {
+                        let now = crate::now();
+                        match repo
+                            .call(move |s| s.ingest(a.header, a.changes, a.certs, now))
+                            .await
+                        {
+                            Ok(Outcome::Stored(_)) => {
+                                (gossipsub::MessageAcceptance::Accept, None, None)
+                            }
+                            Ok(Outcome::Refused(e)) => {
+                                let (acc, pen, fetch) = judge(&e);
+                                (acc, pen, fetch.then_some(key))
+                            }
+                            Err(_) => (gossipsub::MessageAcceptance::Ignore, None, None),
+                        }
+                    }
+                }
+            };
+            if let Some(reason) = penalty {
+                let _ = tx
+                    .send(Internal::Penalise {
+                        peer: source,
+                        points: PENALTY_BAD_DATA,
+                        reason,
+                    })
+                    .await;
+            }
+            let _ = tx
+                .send(Internal::Validated {
+                    id,
+                    source,
+                    acceptance,
+                    fetch,
+                })
+                .await;
+        });
+    }
+
+    fn sync_event(&mut self, ev: request_response::Event<Vec<u8>, Vec<u8>>) {
+        use request_response::{Event, Message};
+        match ev {
+            Event::Message {
+                peer,
+                message:
+                    Message::Request {
+                        request, channel, ..
+                    },
+                ..
+            } => self.inbound(peer, request, channel),
+            Event::Message {
+                peer,
+                message:
+                    Message::Response {
+                        request_id,
+                        response,
+                    },
+                ..
+            } => {
+                let Some((_, pending)) = self.pending.remove(&request_id) else {
+                    return;
+                };
+                self.response(peer, pending, response);
+            }
+            Event::OutboundFailure {
+                peer,
+                request_id,
+                error,
+                ..
+            } => {
+                tracing::debug!(%peer, %error, "sync request failed");
+                if let Some((_, pending)) = self.pending.remove(&request_id) {
+                    match pending {
+                        Pending::Raw(reply) => {
+                            let _ = reply.send(Err(error.to_string()));
+                        }
+                        Pending::Reconcile => {
+                            if let Some(p) = self.peers.get_mut(&peer) {
+                                p.session = false;
+                            }
+                        }
+                        Pending::Fetch => {
+                            if let Some(p) = self.peers.get_mut(&peer) {
+                                p.in_flight = p.in_flight.saturating_sub(1);
+                            }
+                        }
+                    }
+                }
+            }
+            Event::InboundFailure { peer, error, .. } => {
+                tracing::debug!(%peer, %error, "inbound sync request failed");
+                if matches!(error, request_response::InboundFailure::Io(_)) {
+                    // Oversized or truncated frames end up here.
+                    self.penalise(peer, PENALTY_BAD_DATA, "malformed request frame");
+                }
+            }
+            Event::ResponseSent { .. } => {}
+        }
+    }
+
+    fn inbound(
+        &mut self,
+        peer: PeerId,
+        request: Vec<u8>,
+        channel: request_response::ResponseChannel<Vec<u8>>,
+    ) {
+        if self.blocked.contains(&peer) {
+            return;
+        }
+        if !self.admit(peer) {
+            self.penalise(peer, PENALTY_FLOOD, "request flood");
+            let refused = Response::Refused {
+                code: RefusalCode::RateLimited,
+                message: "too many requests".into(),
+            };
+            let _ = self
+                .swarm
+                .behaviour_mut()
+                .sync
+                .send_response(channel, refused.encode());
+            return;
+        }
+        let request = match Request::decode(&request) {
+            Ok(r) => r,
+            Err(e) => {
+                self.penalise(peer, PENALTY_BAD_DATA, "malformed request");
+                let refused = Response::Refused {
+                    code: RefusalCode::Malformed,
+                    message: e.to_string(),
+                };
+                let _ = self
+                    .swarm
+                    .behaviour_mut()
+                    .sync
+                    .send_response(channel, refused.encode());
+                return;
+            }
+        };
+        let repo = self.repo.clone();
+        let tx = self.internal_tx.clone();
+        tokio::spawn(async move {
+            let response = match request {
+                Request::Reconcile(ranges) => {
+                    match repo.call(move |s| s.reconcile(&ranges)).await {
+                        Ok(Ok(step)) => {
+                            if !step.need.is_empty() {
+                                let _ = tx
+                                    .send(Internal::Need {
+                                        peer,
+                                        keys: step.need,
+                                    })
+                                    .await;
+                            }
+                            Response::Reconcile(step.reply)
+                        }
+                        Ok(Err(e)) => {
+                            let _ = tx
+                                .send(Internal::Penalise {
+                                    peer,
+                                    points: PENALTY_BAD_DATA,
+                                    reason: "invalid reconciliation",
+                                })
+                                .await;
+                            Response::Refused {
+                                code: RefusalCode::Malformed,
+                                message: e.to_string(),
+                            }
+                        }
+                        Err(_) => Response::Refused {
+                            code: RefusalCode::Busy,
+                            message: "shutting down".into(),
+                        },
+                    }
+                }
+                Request::Fetch(wants) => match repo.call(move |s| s.fetch(&wants)).await {
+                    Ok(objects) => Response::Fetched(objects),
+                    Err(_) => Response::Refused {
+                        code: RefusalCode::Busy,
+                        message: "shutting down".into(),
+                    },
+                },
+            };
+            let _ = tx.send(Internal::Respond(channel, response.encode())).await;
+        });
+    }
+
+    fn response(&mut self, peer: PeerId, pending: Pending, bytes: Vec<u8>) {
+        match pending {
+            Pending::Raw(reply) => {
+                let _ = reply.send(Ok(bytes));
+            }
+            Pending::Reconcile => {
+                let repo = self.repo.clone();
+                let tx = self.internal_tx.clone();
+                tokio::spawn(async move {
+                    let msg = match Response::decode(&bytes) {
+                        Ok(Response::Reconcile(ranges)) => {
+                            repo.call(move |s| s.reconcile(&ranges)).await.ok()
+                        }
+                        Ok(Response::Refused { .. }) => None,
+                        _ => {
+                            let _ = tx
+                                .send(Internal::Penalise {
+                                    peer,
+                                    points: PENALTY_BAD_DATA,
+                                    reason: "malformed response",
+                                })
+                                .await;
+                            None
+                        }
+                    };
+                    let internal = match msg {
+                        Some(Ok(step)) if !step.reply.is_empty() => Internal::Continue {
+                            peer,
+                            reply: Request::Reconcile(step.reply).encode(),
+                            need: step.need,
+                        },
+                        Some(Ok(step)) => Internal::SessionDone {
+                            peer,
+                            need: step.need,
+                        },
+                        Some(Err(_)) => {
+                            let _ = tx
+                                .send(Internal::Penalise {
+                                    peer,
+                                    points: PENALTY_BAD_DATA,
+                                    reason: "invalid reconciliation",
+                                })
+                                .await;
+                            Internal::SessionDone { peer, need: vec![] }
+                        }
+                        None => Internal::SessionDone { peer, need: vec![] },
+                    };
+                    let _ = tx.send(internal).await;
+                });
+            }
+            Pending::Fetch => {
+                let repo = self.repo.clone();
+                let tx = self.internal_tx.clone();
+                tokio::spawn(async move {
+                    match Response::decode(&bytes) {
+                        Ok(Response::Fetched(objects)) => {
+                            for obj in objects {
+                                let outcome = match obj {
+                                    Object::Doc {
+                                        header,
+                                        changes,
+                                        certs,
+                                    } => {
+                                        let now = crate::now();
+                                        repo.call(move |s| s.ingest(header, changes, certs, now))
+                                            .await
+                                    }
+                                    Object::Cert(c) => {
+                                        repo.call(move |s| match s.add_cert(c) {
+                                            Ok(_) => Outcome::Stored(Default::default()),
+                                            Err(e) => Outcome::Refused(e),
+                                        })
+                                        .await
+                                    }
+                                    Object::Missing(_) => continue,
+                                };
+                                if let Ok(Outcome::Refused(e)) = outcome {
+                                    let (_, penalty, _) = judge(&e);
+                                    tracing::debug!(%peer, error = %e, "fetched object refused");
+                                    if let Some(reason) = penalty {
+                                        let _ = tx
+                                            .send(Internal::Penalise {
+                                                peer,
+                                                points: PENALTY_BAD_DATA,
+                                                reason,
+                                            })
+                                            .await;
+                                    }
+                                }
+                            }
+                        }
+                        Ok(Response::Refused { .. }) => {}
+                        _ => {
+                            let _ = tx
+                                .send(Internal::Penalise {
+                                    peer,
+                                    points: PENALTY_BAD_DATA,
+                                    reason: "malformed response",
+                                })
+                                .await;
+                        }
+                    }
+                    let _ = tx.send(Internal::Fetched { peer }).await;
+                });
+            }
+        }
+    }
+
+    fn internal(&mut self, msg: Internal) {
+        match msg {
+            Internal::Respond(channel, bytes) => {
+                let _ = self
+                    .swarm
+                    .behaviour_mut()
+                    .sync
+                    .send_response(channel, bytes);
+            }
+            Internal::Continue { peer, reply, need } => {
+                self.enqueue(peer, need);
+                if self.swarm.is_connected(&peer) && !self.blocked.contains(&peer) {
+                    let id = self.swarm.behaviour_mut().sync.send_request(&peer, reply);
+                    self.pending.insert(id, (peer, Pending::Reconcile));
+                } else if let Some(p) = self.peers.get_mut(&peer) {
+                    p.session = false;
+                }
+            }
+            Internal::SessionDone { peer, need } => {
+                self.sessions_completed += 1;
+                if let Some(p) = self.peers.get_mut(&peer) {
+                    p.session = false;
+                }
+                self.enqueue(peer, need);
+            }
+            Internal::Need { peer, keys } => self.enqueue(peer, keys),
+            Internal::Validated {
+                id,
+                source,
+                acceptance,
+                fetch,
+            } => {
+                if matches!(acceptance, gossipsub::MessageAcceptance::Reject) {
+                    self.reject("gossip rejected");
+                }
+                self.swarm
+                    .behaviour_mut()
+                    .gossipsub
+                    .report_message_validation_result(&id, &source, acceptance);
+                if let Some(key) = fetch {
+                    self.enqueue(source, vec![key]);
+                }
+            }
+            Internal::Penalise {
+                peer,
+                points,
+                reason,
+            } => self.penalise(peer, points, reason),
+            Internal::SendFetch { peer, bytes } => {
+                if self.swarm.is_connected(&peer) && !self.blocked.contains(&peer) {
+                    let id = self.swarm.behaviour_mut().sync.send_request(&peer, bytes);
+                    self.pending.insert(id, (peer, Pending::Fetch));
+                } else if let Some(p) = self.peers.get_mut(&peer) {
+                    p.in_flight = p.in_flight.saturating_sub(1);
+                }
+            }
+            Internal::Fetched { peer } => {
+                if let Some(p) = self.peers.get_mut(&peer) {
+                    p.in_flight = p.in_flight.saturating_sub(1);
+                }
+                self.dispatch_fetches(peer);
+            }
+        }
+    }
+
+    fn enqueue(&mut self, peer: PeerId, keys: Vec<Key>) {
+        if keys.is_empty() || self.blocked.contains(&peer) {
+            return;
+        }
+        let burst = self.cfg.request_burst;
+        let state = self
+            .peers
+            .entry(peer)
+            .or_insert_with(|| PeerState::new(burst));
+        for k in keys {
+            if state.queued.insert(k) {
+                state.queue.push_back(k);
+            }
+        }
+        self.dispatch_fetches(peer);
+    }
+
+    fn dispatch_fetches(&mut self, peer: PeerId) {
+        if !self.swarm.is_connected(&peer) {
+            return;
+        }
+        loop {
+            let Some(state) = self.peers.get_mut(&peer) else {
+                return;
+            };
+            if state.in_flight >= FETCHES_PER_PEER || state.queue.is_empty() {
+                return;
+            }
+            let mut keys = Vec::new();
+            while keys.len() < MAX_WANTS {
+                let Some(k) = state.queue.pop_front() else {
+                    break;
+                };
+                state.queued.remove(&k);
+                keys.push(k);
+            }
+            state.in_flight += 1;
+            let repo = self.repo.clone();
+            let tx = self.internal_tx.clone();
+            // The wants carry our current heads, read on the repo thread.
+            tokio::spawn(async move {
+                let wants = repo
+                    .call(move |s| {
+                        keys.into_iter()
+                            .map(|key| Want {
+                                key,
+                                have: s.heads_of(&key),
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                    .await;
+                match wants {
+                    Ok(wants) => {
+                        let _ = tx
+                            .send(Internal::SendFetch {
+                                peer,
+                                bytes: Request::Fetch(wants).encode(),
+                            })
+                            .await;
+                    }
+                    Err(_) => {
+                        let _ = tx.send(Internal::Fetched { peer }).await;
+                    }
+                }
+            });
+        }
+    }
+}
+
+/// How to treat a refused object: gossip acceptance, a penalty reason when the data is provably
+/// bad, and whether to fetch the document (missing dependencies).
+fn judge(e: &RepoError) -> (gossipsub::MessageAcceptance, Option<&'static str>, bool) {
+    use gossipsub::MessageAcceptance::{Ignore, Reject};
+    match e {
+        RepoError::Verify { .. } => (Reject, Some("forged or malformed change"), false),
+        RepoError::Cert(_) => (Reject, Some("invalid certificate"), false),
+        RepoError::InvalidHeader(_) | RepoError::BatchTooLarge(_) => {
+            (Reject, Some("invalid document"), false)
+        }
+        RepoError::Auth {
+            error: AuthError::UnauthorisedKey { .. },
+            ..
+        } => (Reject, Some("unauthorised change"), false),
+        // A revocation or clock the sender may not know yet: not provably malicious.
+        RepoError::Auth { .. } => (Ignore, None, false),
+        RepoError::MissingDependencies { .. } => (Ignore, None, true),
+        RepoError::Document(_) => (Reject, Some("change does not apply"), false),
+        RepoError::Store(_) | RepoError::Integrity(_) => (Ignore, None, false),
+    }
+}

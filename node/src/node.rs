@@ -1,0 +1,296 @@
+//! A running node: repository thread, network actor and HTTP server, started and stopped
+//! together.
+//!
+//! ```text
+//!   Node::spawn ──▶ repo thread ◀──▶ NetActor (libp2p) ◀──▶ peers
+//!                       ▲
+//!                       └──── HTTP (/api/v1/status) on 127.0.0.1
+//! ```
+//! Shutdown runs in reverse order: HTTP, network, repository.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use allmende_protocol::ids::OrgId;
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use libp2p::identity;
+use serde::Serialize;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::datadir::DataDir;
+use crate::net::{self, NetConfig, NetHandle, NetStatus};
+use crate::repo_actor::{self, RepoHandle};
+use crate::store::Store;
+
+const NODE_KEY_FILE: &str = "node.key";
+
+/// What a node needs to start.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// The data directory (store, identity, node key).
+    pub data_dir: PathBuf,
+    /// Network settings.
+    pub net: NetConfig,
+    /// Where the HTTP API listens; `None` for no HTTP.
+    pub http: Option<SocketAddr>,
+}
+
+/// Errors starting a node.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// Data directory problem.
+    #[error(transparent)]
+    DataDir(#[from] crate::datadir::DataDirError),
+    /// Repository problem.
+    #[error(transparent)]
+    Repo(#[from] crate::repo::RepoError),
+    /// Network problem.
+    #[error(transparent)]
+    Net(#[from] net::NetError),
+    /// The node key file is unusable.
+    #[error("node key {path}: {reason}")]
+    NodeKey {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The HTTP address is unusable.
+    #[error("cannot serve HTTP on {addr}: {source}")]
+    Http {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The repository thread stopped.
+    #[error(transparent)]
+    RepoGone(#[from] repo_actor::RepoGone),
+}
+
+/// The `/api/v1/status` document.
+#[derive(Debug, Clone, Serialize)]
+pub struct Status {
+    /// Allmende version.
+    pub version: &'static str,
+    /// The organisation this node signs for, if it has an identity.
+    pub organisation: Option<OrgId>,
+    /// Documents stored.
+    pub documents: u64,
+    /// Signed changes stored.
+    pub changes: u64,
+    /// Certificates stored.
+    pub certificates: u64,
+    /// Objects in the sync inventory.
+    pub objects: usize,
+    /// Network state.
+    pub network: NetStatus,
+}
+
+/// A running node.
+#[derive(Debug)]
+pub struct Node {
+    /// The network actor.
+    pub net: NetHandle,
+    /// The repository thread.
+    pub repo: RepoHandle,
+    /// Where HTTP is served (the bound address, also when port 0 was asked for).
+    pub http_addr: Option<SocketAddr>,
+    organisation: Option<OrgId>,
+    http_stop: Option<oneshot::Sender<()>>,
+    http_task: Option<tokio::task::JoinHandle<()>>,
+}
+
+#[derive(Clone)]
+struct HttpState {
+    node: Arc<(NetHandle, RepoHandle, Option<OrgId>)>,
+}
+
+impl Node {
+    /// Opens the data directory and starts everything.
+    pub async fn spawn(cfg: NodeConfig) -> Result<Node, NodeError> {
+        let dd = DataDir::new(cfg.data_dir.clone());
+        let organisation = if dd.is_initialised() {
+            Some(dd.identity()?.org)
+        } else {
+            None
+        };
+        let key = node_key(&dd.path().join(NODE_KEY_FILE), dd.path())?;
+        let repo = dd.open_repo()?;
+        let (gossip_tx, gossip_rx) = mpsc::channel(1024);
+        let repo = repo_actor::spawn(repo, gossip_tx)?;
+        let net = net::spawn(key, cfg.net.clone(), repo.clone(), gossip_rx).await?;
+        let mut node = Node {
+            net,
+            repo,
+            http_addr: None,
+            organisation,
+            http_stop: None,
+            http_task: None,
+        };
+        if let Some(addr) = cfg.http {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|source| NodeError::Http { addr, source })?;
+            let bound = listener
+                .local_addr()
+                .map_err(|source| NodeError::Http { addr, source })?;
+            let state = HttpState {
+                node: Arc::new((node.net.clone(), node.repo.clone(), organisation)),
+            };
+            let router = Router::new()
+                .route("/api/v1/status", get(http_status))
+                .with_state(state);
+            let (stop_tx, stop_rx) = oneshot::channel::<()>();
+            let task = tokio::spawn(async move {
+                let serve = axum::serve(listener, router).with_graceful_shutdown(async {
+                    let _ = stop_rx.await;
+                });
+                if let Err(e) = serve.await {
+                    tracing::error!(error = %e, "HTTP server failed");
+                }
+            });
+            node.http_addr = Some(bound);
+            node.http_stop = Some(stop_tx);
+            node.http_task = Some(task);
+        }
+        Ok(node)
+    }
+
+    /// The organisation this node signs for.
+    pub fn organisation(&self) -> Option<OrgId> {
+        self.organisation
+    }
+
+    /// The node's status.
+    pub async fn status(&self) -> Result<Status, NodeError> {
+        status(&self.net, &self.repo, self.organisation).await
+    }
+
+    /// Stops HTTP, then the network, then the repository thread.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.http_stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.http_task.take() {
+            let _ = task.await;
+        }
+        self.net.shutdown().await;
+        // Dropping the last repo handle ends the repository thread after its queued jobs.
+    }
+}
+
+async fn status(
+    net: &NetHandle,
+    repo: &RepoHandle,
+    organisation: Option<OrgId>,
+) -> Result<Status, NodeError> {
+    let network = net.status().await?;
+    let (counts, objects) = repo
+        .call(|s| (s.repo().store().counts(), s.inventory_len()))
+        .await?;
+    let counts = counts.map_err(crate::repo::RepoError::from)?;
+    Ok(Status {
+        version: env!("CARGO_PKG_VERSION"),
+        organisation,
+        documents: counts.documents,
+        changes: counts.changes,
+        certificates: counts.certificates,
+        objects,
+        network,
+    })
+}
+
+async fn http_status(
+    State(state): State<HttpState>,
+) -> Result<Json<Status>, (axum::http::StatusCode, String)> {
+    let (net, repo, org) = &*state.node;
+    status(net, repo, *org).await.map(Json).map_err(|e| {
+        (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "{{\"error\":\"unavailable\",\"message\":{:?}}}",
+                e.to_string()
+            ),
+        )
+    })
+}
+
+/// Loads the node's libp2p key, creating it (mode 0600) on first start.
+fn node_key(path: &Path, dir: &Path) -> Result<identity::Keypair, NodeError> {
+    let bad = |reason: String| NodeError::NodeKey {
+        path: path.to_owned(),
+        reason,
+    };
+    if path.exists() {
+        let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+        return identity::Keypair::from_protobuf_encoding(&bytes).map_err(|e| bad(e.to_string()));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| bad(e.to_string()))?;
+    let key = identity::Keypair::generate_ed25519();
+    let bytes = key.to_protobuf_encoding().map_err(|e| bad(e.to_string()))?;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f = opts.open(path).map_err(|e| bad(e.to_string()))?;
+    std::io::Write::write_all(&mut f, &bytes).map_err(|e| bad(e.to_string()))?;
+    f.sync_all().map_err(|e| bad(e.to_string()))?;
+    Ok(key)
+}
+
+/// The default listen addresses: TCP, QUIC and WebSocket on all interfaces.
+pub fn default_listen() -> Vec<libp2p::Multiaddr> {
+    [
+        "/ip4/0.0.0.0/tcp/7420",
+        "/ip4/0.0.0.0/udp/7420/quic-v1",
+        "/ip4/0.0.0.0/tcp/7421/ws",
+    ]
+    .iter()
+    .filter_map(|a| a.parse().ok())
+    .collect()
+}
+
+/// Waits for Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// The addresses others should dial, each with `/p2p/<peer id>`, once the listeners are up
+/// (waits up to two seconds for them).
+pub async fn dial_addresses(node: &Node) -> Vec<String> {
+    for _ in 0..40 {
+        if let Ok(s) = node.net.status().await {
+            if !s.listen_addrs.is_empty() {
+                return s
+                    .listen_addrs
+                    .iter()
+                    .map(|a| format!("{a}/p2p/{}", s.peer_id))
+                    .collect();
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    Vec::new()
+}

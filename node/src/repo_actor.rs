@@ -1,0 +1,464 @@
+//! The repository actor: one OS thread owns the [`Repo`] and the sync [`Inventory`].
+//!
+//! ```text
+//!   NetActor / HTTP ──call(closure)──▶ repo thread (owns Repo<SqliteStore>, Inventory)
+//!                   ◀──oneshot result──
+//!   repo thread ──announcements──▶ NetActor (local changes to gossip)
+//! ```
+//!
+//! Automerge and SQLite calls are synchronous and CPU-bound, so they run here, never on the
+//! async runtime's worker threads where they would stall libp2p.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use allmende_protocol::automerge::ChangeHash;
+use allmende_protocol::change::SignedChange;
+use allmende_protocol::doc::{DocHeader, DocKind};
+use allmende_protocol::identity::{SignedDelegation, SignedRevocation};
+use allmende_protocol::ids::DocId;
+use allmende_protocol::schema::UnixTime;
+use allmende_protocol::sync::{
+    self, Announce, CERT_VALUE, Cert, Gossip, Inventory, Key, MAX_RESPONSE_BYTES, Object, Range,
+    Step, SyncError, Want,
+};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::repo::{Ingested, Repo, RepoError};
+use crate::store::{CertKind, SqliteStore, Store};
+
+/// How often the store is checked for commits by other processes (the CLI).
+pub const EXTERNAL_POLL: Duration = Duration::from_millis(300);
+
+type Job = Box<dyn FnOnce(&mut RepoState) + Send>;
+
+/// The repository thread is gone (the node is shutting down).
+#[derive(Debug, thiserror::Error)]
+#[error("the repository thread has stopped")]
+pub struct RepoGone;
+
+/// A cloneable handle to the repository thread.
+#[derive(Clone, Debug)]
+pub struct RepoHandle {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl RepoHandle {
+    /// Runs `f` on the repository thread and returns its result.
+    pub async fn call<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut RepoState) -> T + Send + 'static,
+    ) -> Result<T, RepoGone> {
+        let (tx, rx) = oneshot::channel();
+        let job: Job = Box::new(move |state| {
+            let _ = tx.send(f(state));
+        });
+        self.jobs.send(job).await.map_err(|_| RepoGone)?;
+        rx.await.map_err(|_| RepoGone)
+    }
+}
+
+/// Starts the repository thread. Announcements of changes this node did not receive from the
+/// network (local edits, CLI writes in another process) go to `announce`.
+pub fn spawn(
+    repo: Repo<SqliteStore>,
+    announce: mpsc::Sender<Gossip>,
+) -> Result<RepoHandle, RepoError> {
+    let mut state = RepoState::new(repo, announce)?;
+    let (tx, mut rx) = mpsc::channel::<Job>(1024);
+    std::thread::Builder::new()
+        .name("allmende-repo".into())
+        .spawn(move || {
+            loop {
+                // Poll for other processes' commits while idle.
+                match rx.try_recv() {
+                    Ok(job) => job(&mut state),
+                    Err(mpsc::error::TryRecvError::Disconnected) => break,
+                    Err(mpsc::error::TryRecvError::Empty) => {
+                        state.poll_external();
+                        match recv_timeout(&mut rx, EXTERNAL_POLL) {
+                            Some(Some(job)) => job(&mut state),
+                            Some(None) => break,
+                            None => {}
+                        }
+                    }
+                }
+            }
+            tracing::debug!("repository thread stopped");
+        })
+        .map_err(|e| RepoError::Integrity(format!("cannot start the repository thread: {e}")))?;
+    Ok(RepoHandle { jobs: tx })
+}
+
+/// `Some(Some(job))`, `Some(None)` when closed, `None` on timeout.
+fn recv_timeout(rx: &mut mpsc::Receiver<Job>, timeout: Duration) -> Option<Option<Job>> {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        match rx.try_recv() {
+            Ok(job) => return Some(Some(job)),
+            Err(mpsc::error::TryRecvError::Disconnected) => return Some(None),
+            Err(mpsc::error::TryRecvError::Empty) => {}
+        }
+        if std::time::Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// What the repository thread owns.
+pub struct RepoState {
+    repo: Repo<SqliteStore>,
+    inventory: Inventory,
+    heads: HashMap<DocId, (DocHeader, Vec<ChangeHash>)>,
+    data_version: i64,
+    announce: mpsc::Sender<Gossip>,
+}
+
+impl std::fmt::Debug for RepoState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RepoState")
+            .field("objects", &self.inventory.len())
+            .finish()
+    }
+}
+
+/// The result of ingesting one object from a peer.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Stored (possibly nothing new).
+    Stored(Ingested),
+    /// Refused.
+    Refused(RepoError),
+}
+
+impl RepoState {
+    fn new(repo: Repo<SqliteStore>, announce: mpsc::Sender<Gossip>) -> Result<Self, RepoError> {
+        let mut s = Self {
+            data_version: repo.store().data_version()?,
+            repo,
+            inventory: Inventory::new(),
+            heads: HashMap::new(),
+            announce,
+        };
+        for (header, heads) in s.repo.store().all_heads()? {
+            s.inventory
+                .insert(*header.id().as_bytes(), sync::heads_digest(&heads));
+            s.heads.insert(header.id(), (header, heads));
+        }
+        for c in s.repo.store().certs()? {
+            s.inventory.insert(sync::cert_key(&c.encoded), CERT_VALUE);
+        }
+        Ok(s)
+    }
+
+    /// The repository.
+    pub fn repo(&self) -> &Repo<SqliteStore> {
+        &self.repo
+    }
+
+    /// Objects in the inventory (documents and certificates).
+    pub fn inventory_len(&self) -> usize {
+        self.inventory.len()
+    }
+
+    /// Opening ranges of a reconciliation session.
+    pub fn initiate(&self) -> Vec<Range> {
+        sync::initiate(&self.inventory)
+    }
+
+    /// One reconciliation step.
+    pub fn reconcile(&self, incoming: &[Range]) -> Result<Step, SyncError> {
+        sync::respond(&self.inventory, incoming)
+    }
+
+    /// The heads this node has of the document `key` (empty if none or not a document).
+    pub fn heads_of(&self, key: &Key) -> Vec<ChangeHash> {
+        self.heads
+            .get(&DocId::from_bytes(*key))
+            .map(|(_, h)| h.clone())
+            .unwrap_or_default()
+    }
+
+    /// Answers a fetch: each wanted document's changes the peer lacks (with the delegations
+    /// their signers need), or the certificate, or `Missing`; stops adding objects before the
+    /// response limit.
+    pub fn fetch(&mut self, wants: &[Want]) -> Vec<Object> {
+        let budget = MAX_RESPONSE_BYTES - 64 * 1024;
+        let mut used = 0usize;
+        let mut out = Vec::new();
+        for want in wants {
+            let obj = self.object(want).unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "cannot read an object for a peer");
+                Object::Missing(want.key)
+            });
+            let size = object_size(&obj);
+            if used + size > budget && !out.is_empty() {
+                break;
+            }
+            used += size;
+            out.push(obj);
+        }
+        out
+    }
+
+    fn object(&mut self, want: &Want) -> Result<Object, RepoError> {
+        let id = DocId::from_bytes(want.key);
+        if let Some((header, _)) = self.heads.get(&id).cloned() {
+            let Some(mut doc) = self.repo.document(&id)? else {
+                return Ok(Object::Missing(want.key));
+            };
+            let missing = doc.changes_since(&want.have);
+            let stored: HashMap<ChangeHash, Vec<u8>> = self
+                .repo
+                .store()
+                .changes(&id)?
+                .into_iter()
+                .map(|c| (c.hash, c.encoded))
+                .collect();
+            let budget = MAX_RESPONSE_BYTES - 128 * 1024;
+            let mut used = 0;
+            let mut changes = Vec::with_capacity(missing.len());
+            for h in missing {
+                let Some(bytes) = stored.get(&h) else {
+                    return Err(RepoError::Integrity(format!(
+                        "{id}: change {h} is in the snapshot but not stored"
+                    )));
+                };
+                // Causal order: a prefix is always applicable, the rest follows next round.
+                if used + bytes.len() > budget && !changes.is_empty() {
+                    break;
+                }
+                used += bytes.len();
+                changes.push(
+                    SignedChange::decode(bytes).map_err(|e| RepoError::Integrity(e.to_string()))?,
+                );
+            }
+            let certs = self.certs_for(&header, &changes);
+            return Ok(Object::Doc {
+                header,
+                changes,
+                certs,
+            });
+        }
+        for c in self.repo.store().certs()? {
+            if sync::cert_key(&c.encoded) == want.key {
+                return Ok(Object::Cert(decode_cert(c.kind, &c.encoded)?));
+            }
+        }
+        Ok(Object::Missing(want.key))
+    }
+
+    /// The delegations from the document's owner to the signers of `changes`, so the receiver
+    /// can authorise them without a separate round trip.
+    fn certs_for(&self, header: &DocHeader, changes: &[SignedChange]) -> Vec<Cert> {
+        let mut out: Vec<Cert> = Vec::new();
+        let certs = self.repo.certificates();
+        for c in changes {
+            if c.signer() == header.owner.root_key() {
+                continue;
+            }
+            for d in certs.delegations() {
+                if d.body.delegate == c.signer()
+                    && (header.kind == DocKind::Product || d.body.issuer == header.owner)
+                    && !out
+                        .iter()
+                        .any(|x| matches!(x, Cert::Delegation(y) if y == d))
+                {
+                    out.push(Cert::Delegation(d.clone()));
+                }
+            }
+        }
+        out
+    }
+
+    /// Stores a certificate from a peer.
+    pub fn add_cert(&mut self, cert: Cert) -> Result<bool, RepoError> {
+        let key = cert.key();
+        let new = match cert {
+            Cert::Delegation(d) => self.repo.add_delegation(d)?,
+            Cert::Revocation(r) => self.repo.add_revocation(r)?,
+        };
+        self.inventory.insert(key, CERT_VALUE);
+        Ok(new)
+    }
+
+    /// Verifies, authorises and stores a document's changes from a peer (certificates first).
+    pub fn ingest(
+        &mut self,
+        header: DocHeader,
+        changes: Vec<SignedChange>,
+        certs: Vec<Cert>,
+        now: UnixTime,
+    ) -> Outcome {
+        for c in certs {
+            if let Err(e) = self.add_cert(c) {
+                return Outcome::Refused(e);
+            }
+        }
+        if changes.is_empty() {
+            return Outcome::Stored(Ingested::default());
+        }
+        match self.repo.ingest(header, changes, now) {
+            Ok(done) => {
+                if done.new_changes > 0 {
+                    self.note_heads(header);
+                }
+                Outcome::Stored(done)
+            }
+            Err(e) => Outcome::Refused(e),
+        }
+    }
+
+    fn note_heads(&mut self, header: DocHeader) {
+        let id = header.id();
+        match self.repo.store().document(&id) {
+            Ok(Some(d)) => {
+                self.inventory
+                    .insert(*id.as_bytes(), sync::heads_digest(&d.heads));
+                self.heads.insert(id, (header, d.heads));
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, %id, "cannot read heads"),
+        }
+    }
+
+    /// Makes a local edit (see [`Repo::edit`]) and announces the new change to peers.
+    pub fn edit(
+        &mut self,
+        author: &allmende_protocol::identity::Keypair,
+        header: DocHeader,
+        now: UnixTime,
+        f: impl FnOnce(
+            &mut allmende_protocol::doc::Editor<'_>,
+        ) -> Result<(), allmende_protocol::doc::DocError>,
+    ) -> Result<Option<ChangeHash>, RepoError> {
+        let id = header.id();
+        let old = self
+            .heads
+            .get(&id)
+            .map(|(_, h)| h.clone())
+            .unwrap_or_default();
+        let hash = self.repo.edit(author, header, now, f)?;
+        if hash.is_some() {
+            self.note_heads(header);
+            let announce = self.announcement(header, &old)?;
+            if self.announce.try_send(Gossip::Announce(announce)).is_err() {
+                tracing::debug!(%id, "announcement queue full; peers will reconcile");
+            }
+        }
+        Ok(hash)
+    }
+
+    /// Stores a local certificate and announces it.
+    pub fn publish_cert(&mut self, cert: Cert) -> Result<bool, RepoError> {
+        let new = self.add_cert(cert.clone())?;
+        if new {
+            let _ = self.announce.try_send(Gossip::Cert(cert));
+        }
+        Ok(new)
+    }
+
+    /// Picks up commits made by other processes and announces their changes.
+    pub fn poll_external(&mut self) {
+        let version = match self.repo.store().data_version() {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot poll the store");
+                return;
+            }
+        };
+        if version == self.data_version {
+            return;
+        }
+        self.data_version = version;
+        if let Err(e) = self.rescan() {
+            tracing::warn!(error = %e, "cannot rescan the store");
+        }
+    }
+
+    fn rescan(&mut self) -> Result<(), RepoError> {
+        // Certificates written by another process (the CLI) join the inventory and the
+        // repository's view; reopening the certificate set is cheap.
+        self.repo.reload_certificates()?;
+        for c in self.repo.store().certs()? {
+            let key = sync::cert_key(&c.encoded);
+            if self.inventory.insert(key, CERT_VALUE).is_none() {
+                if let Ok(cert) = decode_cert(c.kind, &c.encoded) {
+                    let _ = self.announce.try_send(Gossip::Cert(cert));
+                }
+            }
+        }
+        for (header, heads) in self.repo.store().all_heads()? {
+            let id = header.id();
+            let old = self
+                .heads
+                .get(&id)
+                .map(|(_, h)| h.clone())
+                .unwrap_or_default();
+            if old == heads {
+                continue;
+            }
+            self.inventory
+                .insert(*id.as_bytes(), sync::heads_digest(&heads));
+            self.heads.insert(id, (header, heads));
+            let announce = self.announcement(header, &old)?;
+            if self.announce.try_send(Gossip::Announce(announce)).is_err() {
+                tracing::debug!(%id, "announcement queue full; peers will reconcile");
+            }
+        }
+        Ok(())
+    }
+
+    /// The announcement of `header`'s changes since `old` heads.
+    fn announcement(
+        &mut self,
+        header: DocHeader,
+        old: &[ChangeHash],
+    ) -> Result<Announce, RepoError> {
+        let want = Want {
+            key: *header.id().as_bytes(),
+            have: old.to_vec(),
+        };
+        match self.object(&want)? {
+            Object::Doc {
+                header,
+                changes,
+                certs,
+            } => Ok(Announce {
+                header,
+                changes,
+                certs,
+            }),
+            _ => Ok(Announce {
+                header,
+                changes: vec![],
+                certs: vec![],
+            }),
+        }
+    }
+}
+
+fn decode_cert(kind: CertKind, bytes: &[u8]) -> Result<Cert, RepoError> {
+    let bad = |e: allmende_protocol::identity::CertError| {
+        RepoError::Integrity(format!("stored certificate: {e}"))
+    };
+    Ok(match kind {
+        CertKind::Delegation => Cert::Delegation(SignedDelegation::decode(bytes).map_err(bad)?),
+        CertKind::Revocation => Cert::Revocation(SignedRevocation::decode(bytes).map_err(bad)?),
+    })
+}
+
+fn object_size(o: &Object) -> usize {
+    match o {
+        Object::Doc { changes, certs, .. } => {
+            64 + changes
+                .iter()
+                .map(|c| c.change().raw_bytes().len() + 140)
+                .sum::<usize>()
+                + certs.len() * 300
+        }
+        Object::Cert(_) => 300,
+        Object::Missing(_) => 40,
+    }
+}
