@@ -1010,13 +1010,12 @@ fn write_ranges(w: &mut Writer, ranges: &[Range]) {
     put_count(w, ranges.len());
     let mut prev: Option<Key> = Some(ZERO_KEY);
     for r in ranges {
-        let (mode, list) = match &r.mode {
-            Mode::Fingerprint(_) => (MODE_FINGERPRINT, None),
-            Mode::IdList(l) => (MODE_IDLIST, Some(l)),
-            Mode::Items(l) => (MODE_ITEMS, Some(l)),
-        };
         let omit_lower = prev == Some(r.lower);
-        let mut flags = mode;
+        let mut flags = match &r.mode {
+            Mode::Fingerprint(_) => MODE_FINGERPRINT,
+            Mode::IdList(_) => MODE_IDLIST,
+            Mode::Items(_) => MODE_ITEMS,
+        };
         if omit_lower {
             flags |= FLAG_LOWER_OMITTED;
         }
@@ -1030,17 +1029,16 @@ fn write_ranges(w: &mut Writer, ranges: &[Range]) {
         if let Some(u) = &r.upper {
             write_bound(w, u);
         }
-        match (&r.mode, list) {
-            (Mode::Fingerprint(fp), _) => {
+        match &r.mode {
+            Mode::Fingerprint(fp) => {
                 w.bytes(fp);
             }
-            (_, Some(l)) => {
-                put_count(w, l.len());
-                for (k, v) in l {
+            Mode::IdList(list) | Mode::Items(list) => {
+                put_count(w, list.len());
+                for (k, v) in list {
                     w.bytes(k).bytes(v);
                 }
             }
-            (_, None) => {}
         }
         prev = r.upper;
     }
