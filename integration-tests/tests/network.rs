@@ -216,6 +216,9 @@ async fn catch_up_of_one_changed_document_costs_a_small_fraction_of_a_full_trans
     tokio::time::sleep(Duration::from_millis(500)).await;
     let delta = b.node().unwrap().net.status().await.unwrap();
     let delta_bytes = delta.bytes_sent + delta.bytes_received;
+    eprintln!(
+        "full transfer: {full_bytes} bytes; catch-up of one changed document: {delta_bytes} bytes"
+    );
     assert!(
         delta_bytes * 20 < full_bytes,
         "catch-up of 1 of 1000 documents took {delta_bytes} bytes, a full transfer {full_bytes}"

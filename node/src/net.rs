@@ -56,6 +56,10 @@ const PENALTY_FLOOD: i64 = 5;
 /// Fetch requests in flight per peer.
 const FETCHES_PER_PEER: usize = 4;
 
+/// What the codec hands the actor in place of an oversized request (no message starts
+/// with a zero byte).
+const OVERSIZED: &[u8] = b"\0oversized";
+
 /// Bytes through the sync protocol, for status and the catch-up benchmark.
 #[derive(Debug, Default)]
 pub struct Traffic {
@@ -125,7 +129,12 @@ impl request_response::Codec for SyncCodec {
         _: &StreamProtocol,
         io: &mut T,
     ) -> io::Result<Vec<u8>> {
-        read_frame(io, MAX_REQUEST_BYTES, &self.traffic).await
+        match read_frame(io, MAX_REQUEST_BYTES, &self.traffic).await {
+            // request-response drops failed inbound reads silently; hand the actor a marker
+            // instead so it can refuse and penalise the sender.
+            Err(e) if e.kind() == io::ErrorKind::InvalidData => Ok(OVERSIZED.to_vec()),
+            other => other,
+        }
     }
 
     async fn read_response<T: AsyncRead + Unpin + Send>(
@@ -932,6 +941,11 @@ impl NetActor {
                 ..
             } => {
                 tracing::debug!(%peer, %error, "sync request failed");
+                if let request_response::OutboundFailure::Io(e) = &error {
+                    if e.kind() == io::ErrorKind::InvalidData {
+                        self.penalise(peer, PENALTY_BAD_DATA, "oversized response");
+                    }
+                }
                 if let Some((_, pending)) = self.pending.remove(&request_id) {
                     match pending {
                         Pending::Raw(reply) => {
@@ -952,10 +966,8 @@ impl NetActor {
             }
             Event::InboundFailure { peer, error, .. } => {
                 tracing::debug!(%peer, %error, "inbound sync request failed");
-                if matches!(error, request_response::InboundFailure::Io(_)) {
-                    // Oversized or truncated frames end up here.
-                    self.penalise(peer, PENALTY_BAD_DATA, "malformed request frame");
-                }
+                // Resets and closed connections are ordinary network trouble and cost
+                // nothing; oversized requests arrive as the OVERSIZED marker instead.
             }
             Event::ResponseSent { .. } => {}
         }
@@ -975,6 +987,19 @@ impl NetActor {
             let refused = Response::Refused {
                 code: RefusalCode::RateLimited,
                 message: "too many requests".into(),
+            };
+            let _ = self
+                .swarm
+                .behaviour_mut()
+                .sync
+                .send_response(channel, refused.encode());
+            return;
+        }
+        if request == OVERSIZED {
+            self.penalise(peer, PENALTY_BAD_DATA, "oversized request");
+            let refused = Response::Refused {
+                code: RefusalCode::TooLarge,
+                message: format!("requests are limited to {MAX_REQUEST_BYTES} bytes"),
             };
             let _ = self
                 .swarm
