@@ -155,8 +155,7 @@ impl TestNode {
 
     /// The digest of the node's catalog and its document count.
     pub async fn digest(&self) -> anyhow::Result<([u8; 32], u64)> {
-        Ok(self
-            .node()?
+        self.node()?
             .repo
             .call(|s| {
                 let c = s.repo().catalog().map(|c| c.digest());
@@ -164,9 +163,8 @@ impl TestNode {
                 (c, n)
             })
             .await
-            .map(|(c, n)| (c, n))
             .map_err(|e| anyhow::anyhow!(e))
-            .and_then(|(c, n)| Ok((c?, n?)))?)
+            .and_then(|(c, n)| Ok((c?, n?)))
     }
 }
 

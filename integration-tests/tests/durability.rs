@@ -4,7 +4,12 @@
 //! test reads a varying number of acknowledgements, kills the child with SIGKILL while it is
 //! in the middle of further writes, reopens the store and checks that every acknowledged
 //! write is there and that the store passes the full integrity check.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::cloned_ref_to_slice_refs
+)]
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};

@@ -1,7 +1,12 @@
 //! End to end with the real binaries: `allmende-bootstrap` plus three `allmende run`
 //! processes on loopback. A deployment added through the CLI on one node shows up in the
 //! status document counts and the exports of the other two.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::cloned_ref_to_slice_refs
+)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
@@ -38,10 +43,10 @@ impl Proc {
     fn line_with(&self, needle: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
-            if let Ok(l) = self.lines.recv_timeout(Duration::from_millis(200)) {
-                if l.contains(needle) {
-                    return l;
-                }
+            if let Ok(l) = self.lines.recv_timeout(Duration::from_millis(200))
+                && l.contains(needle)
+            {
+                return l;
             }
         }
         panic!("no output line with {needle:?}");
@@ -198,7 +203,7 @@ fn deployment_added_by_cli_reaches_the_other_nodes() {
         );
     }
     let s = status(&nodes[2].2);
-    assert!(s["network"]["peers"].as_array().unwrap().len() >= 1, "{s}");
+    assert!(!s["network"]["peers"].as_array().unwrap().is_empty(), "{s}");
 
     for (_, p, _) in nodes {
         assert!(p.terminate().success(), "node did not shut down cleanly");

@@ -1,6 +1,11 @@
 //! A hostile peer sends forged and unauthorised changes, garbage, oversized messages and a
 //! request flood. Honest nodes store none of it, keep serving each other and block it.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::cloned_ref_to_slice_refs
+)]
 
 use std::time::Duration;
 
@@ -245,16 +250,16 @@ async fn a_request_flood_is_rate_limited_and_the_sender_blocked() {
         }
         sent += wave.len();
         for f in wave {
-            if let Ok(Ok(Ok(answer))) = f.await {
-                if matches!(
+            if let Ok(Ok(Ok(answer))) = f.await
+                && matches!(
                     Response::decode(&answer),
                     Ok(Response::Refused {
                         code: RefusalCode::RateLimited,
                         ..
                     })
-                ) {
-                    limited += 1;
-                }
+                )
+            {
+                limited += 1;
             }
         }
     }

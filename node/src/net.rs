@@ -801,11 +801,11 @@ impl NetActor {
                 num_established,
                 ..
             } => {
-                if num_established == 0 {
-                    if let Some(p) = self.peers.get_mut(&peer_id) {
-                        p.session = false;
-                        p.in_flight = 0;
-                    }
+                if num_established == 0
+                    && let Some(p) = self.peers.get_mut(&peer_id)
+                {
+                    p.session = false;
+                    p.in_flight = 0;
                 }
             }
             SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received {
@@ -832,10 +832,8 @@ impl NetActor {
                 peer,
                 addresses,
                 ..
-            })) => {
-                if !self.swarm.is_connected(&peer) && !self.blocked.contains(&peer) {
-                    let _ = self.swarm.dial(addresses.first().clone());
-                }
+            })) if !self.swarm.is_connected(&peer) && !self.blocked.contains(&peer) => {
+                let _ = self.swarm.dial(addresses.first().clone());
             }
             SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message {
                 propagation_source,
@@ -941,10 +939,10 @@ impl NetActor {
                 ..
             } => {
                 tracing::debug!(%peer, %error, "sync request failed");
-                if let request_response::OutboundFailure::Io(e) = &error {
-                    if e.kind() == io::ErrorKind::InvalidData {
-                        self.penalise(peer, PENALTY_BAD_DATA, "oversized response");
-                    }
+                if let request_response::OutboundFailure::Io(e) = &error
+                    && e.kind() == io::ErrorKind::InvalidData
+                {
+                    self.penalise(peer, PENALTY_BAD_DATA, "oversized response");
                 }
                 if let Some((_, pending)) = self.pending.remove(&request_id) {
                     match pending {

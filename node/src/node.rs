@@ -281,14 +281,14 @@ pub async fn shutdown_signal() {
 /// (waits up to two seconds for them).
 pub async fn dial_addresses(node: &Node) -> Vec<String> {
     for _ in 0..40 {
-        if let Ok(s) = node.net.status().await {
-            if !s.listen_addrs.is_empty() {
-                return s
-                    .listen_addrs
-                    .iter()
-                    .map(|a| format!("{a}/p2p/{}", s.peer_id))
-                    .collect();
-            }
+        if let Ok(s) = node.net.status().await
+            && !s.listen_addrs.is_empty()
+        {
+            return s
+                .listen_addrs
+                .iter()
+                .map(|a| format!("{a}/p2p/{}", s.peer_id))
+                .collect();
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }

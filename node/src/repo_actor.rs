@@ -383,10 +383,10 @@ impl RepoState {
         self.repo.reload_certificates()?;
         for c in self.repo.store().certs()? {
             let key = sync::cert_key(&c.encoded);
-            if self.inventory.insert(key, CERT_VALUE).is_none() {
-                if let Ok(cert) = decode_cert(c.kind, &c.encoded) {
-                    let _ = self.announce.try_send(Gossip::Cert(cert));
-                }
+            if self.inventory.insert(key, CERT_VALUE).is_none()
+                && let Ok(cert) = decode_cert(c.kind, &c.encoded)
+            {
+                let _ = self.announce.try_send(Gossip::Cert(cert));
             }
         }
         for (header, heads) in self.repo.store().all_heads()? {
