@@ -90,7 +90,7 @@ pub struct NetArgs {
         value_name = "MULTIADDR"
     )]
     pub listen: Vec<libp2p::Multiaddr>,
-    /// Peer to dial at start, with /p2p/<peer id> (repeatable).
+    /// Peer to dial at start, with `/p2p/PEER_ID` (repeatable).
     #[arg(
         long = "bootstrap",
         env = "ALLMENDE_BOOTSTRAP",
