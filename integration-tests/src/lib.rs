@@ -25,7 +25,7 @@ pub struct TestNode {
     /// Its data directory.
     pub dir: PathBuf,
     secret: Option<[u8; 32]>,
-    bootstrap: Vec<Multiaddr>,
+    net: NetConfig,
 }
 
 /// Network settings for tests: loopback, fast reconciliation, no mDNS.
@@ -50,6 +50,11 @@ impl TestNode {
         org: Option<&str>,
         bootstrap: &[Multiaddr],
     ) -> anyhow::Result<Self> {
+        Self::start_with(dir, org, test_net(bootstrap)).await
+    }
+
+    /// Like [`TestNode::start`], with explicit network settings.
+    pub async fn start_with(dir: &Path, org: Option<&str>, net: NetConfig) -> anyhow::Result<Self> {
         let dd = DataDir::new(dir.to_owned());
         let secret = match org {
             Some(_) if dd.is_initialised() => Some(dd.identity()?.keypair.secret_bytes()),
@@ -60,7 +65,7 @@ impl TestNode {
             node: None,
             dir: dir.to_owned(),
             secret,
-            bootstrap: bootstrap.to_vec(),
+            net,
         };
         n.restart().await?;
         if let Some(name) = org {
@@ -87,7 +92,7 @@ impl TestNode {
         }
         let node = Node::spawn(NodeConfig {
             data_dir: self.dir.clone(),
-            net: test_net(&self.bootstrap),
+            net: self.net.clone(),
             http: None,
         })
         .await?;

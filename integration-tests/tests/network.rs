@@ -247,3 +247,32 @@ async fn shutdown_is_clean_and_restart_keeps_data() {
     .await;
     assert!(ok);
 }
+
+/// Nodes sync over each transport a municipal network may allow.
+async fn sync_over(listen: &str) {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut cfg_a = integration_tests::test_net(&[]);
+    cfg_a.listen = vec![listen.parse().unwrap()];
+    let a = TestNode::start_with(&tmp.path().join("a"), Some("Stadt A"), cfg_a)
+        .await
+        .unwrap();
+    a.add_product("Über alle Transporte").await.unwrap();
+    let a_addr = a.addr().await.unwrap();
+    assert!(a_addr.to_string().starts_with(&listen[..12]), "{a_addr}");
+    let mut cfg_b = integration_tests::test_net(&[a_addr]);
+    cfg_b.listen = vec![listen.parse().unwrap()];
+    let b = TestNode::start_with(&tmp.path().join("b"), Some("Stadt B"), cfg_b)
+        .await
+        .unwrap();
+    assert!(converged(&[&a, &b], 3, WAIT).await, "no sync over {listen}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_sync_over_quic() {
+    sync_over("/ip4/127.0.0.1/udp/0/quic-v1").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_sync_over_websocket() {
+    sync_over("/ip4/127.0.0.1/tcp/0/ws").await;
+}

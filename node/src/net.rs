@@ -55,6 +55,9 @@ const PENALTY_BAD_DATA: i64 = 50;
 const PENALTY_FLOOD: i64 = 5;
 /// Fetch requests in flight per peer.
 const FETCHES_PER_PEER: usize = 4;
+/// Keys waiting to be fetched from one peer. A full catalog has some 35,000 documents; what
+/// does not fit is learnt again in the next reconciliation session.
+const MAX_QUEUED_PER_PEER: usize = 100_000;
 
 /// What the codec hands the actor in place of an oversized request (no message starts
 /// with a zero byte).
@@ -1253,6 +1256,10 @@ impl NetActor {
             .entry(peer)
             .or_insert_with(|| PeerState::new(burst));
         for k in keys {
+            if state.queue.len() >= MAX_QUEUED_PER_PEER {
+                tracing::debug!(%peer, "fetch queue full; the rest waits for the next session");
+                break;
+            }
             if state.queued.insert(k) {
                 state.queue.push_back(k);
             }
