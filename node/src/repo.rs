@@ -157,18 +157,83 @@ impl<S: Store> Repo<S> {
     }
 
     /// Verifies and stores a revocation.
+    ///
+    /// Changes that the revocation makes unauthorised (signed by the revoked key at or after
+    /// the revocation's time), and every change built on them, are removed and their documents
+    /// rebuilt, in the same transaction that stores the revocation. So a node that applied
+    /// such a change before it learnt of the revocation ends with the same state as a node
+    /// that refused it: convergence does not depend on the order of arrival.
     pub fn add_revocation(&mut self, r: SignedRevocation) -> Result<bool, RepoError> {
         r.verify()?;
         let encoded = r.encode();
-        let committed = self.store.commit(&Batch {
+        let mut certs = self.certs.clone();
+        let subject = r.body.subject;
+        certs.add_revocation(r)?;
+        let mut batch = Batch {
             certs: vec![StoredCert {
                 kind: CertKind::Revocation,
                 encoded,
             }],
             ..Batch::default()
-        })?;
-        self.certs.add_revocation(r)?;
+        };
+        for doc in self.store.docs_signed_by(&subject)? {
+            self.prune(&certs, doc, &mut batch)?;
+        }
+        let committed = self.store.commit(&batch)?;
+        self.certs = certs;
+        if !batch.removed.is_empty() {
+            tracing::info!(
+                removed = batch.removed.len(),
+                docs = batch.docs.len(),
+                "revocation removed changes"
+            );
+        }
         Ok(committed.new_certs > 0)
+    }
+
+    /// Adds to `batch` the rebuild of `id` without the changes `certs` no longer authorise
+    /// and their descendants.
+    fn prune(&self, certs: &Certificates, id: DocId, batch: &mut Batch) -> Result<(), RepoError> {
+        let Some(stored) = self.store.document(&id)? else {
+            return Ok(());
+        };
+        let header = stored.header;
+        // Stored time claims are judged as they are; no change is "from the future" here.
+        let far = UnixTime(i64::MAX - allmende_protocol::auth::MAX_CLOCK_SKEW);
+        let mut dropped: std::collections::HashSet<ChangeHash> = std::collections::HashSet::new();
+        let mut keep = Vec::new();
+        for c in self.signed_changes(&id)? {
+            let depends_on_dropped = c.change().deps().iter().any(|d| dropped.contains(d));
+            let authorised = certs.check(&header, c.signer(), c.time(), far).is_ok();
+            if depends_on_dropped || !authorised {
+                dropped.insert(c.hash());
+            } else {
+                keep.push(c);
+            }
+        }
+        if dropped.is_empty() {
+            return Ok(());
+        }
+        let mut doc = Document::new(header);
+        let mut authorised = Vec::with_capacity(keep.len());
+        for (index, c) in keep.into_iter().enumerate() {
+            let v = c
+                .verify(id)
+                .map_err(|error| RepoError::Verify { index, error })?;
+            authorised.push(
+                certs
+                    .authorise(&header, v, far)
+                    .map_err(|error| RepoError::Auth { index, error })?,
+            );
+        }
+        doc.apply(authorised)?;
+        batch.removed.extend(dropped.into_iter().map(|h| (id, h)));
+        batch.docs.push(StoredDoc {
+            header,
+            heads: doc.heads(),
+            snapshot: doc.save(),
+        });
+        Ok(())
     }
 
     /// Loads a document, if stored.

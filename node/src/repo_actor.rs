@@ -277,10 +277,28 @@ impl RepoState {
         let key = cert.key();
         let new = match cert {
             Cert::Delegation(d) => self.repo.add_delegation(d)?,
-            Cert::Revocation(r) => self.repo.add_revocation(r)?,
+            Cert::Revocation(r) => {
+                let new = self.repo.add_revocation(r)?;
+                // A revocation may have removed changes and rebuilt documents.
+                self.resync_heads()?;
+                new
+            }
         };
         self.inventory.insert(key, CERT_VALUE);
         Ok(new)
+    }
+
+    /// Brings the inventory in line with the heads in the store (no announcements: every
+    /// node derives the same rebuilds from the same revocation).
+    fn resync_heads(&mut self) -> Result<(), RepoError> {
+        for (header, heads) in self.repo.store().all_heads()? {
+            let id = header.id();
+            if self.heads.get(&id).map(|(_, h)| h) != Some(&heads) {
+                self.inventory.insert(*id.as_bytes(), sync::heads_digest(&heads));
+                self.heads.insert(id, (header, heads));
+            }
+        }
+        Ok(())
     }
 
     /// Verifies, authorises and stores a document's changes from a peer (certificates first).

@@ -451,3 +451,108 @@ fn header_breaking_the_nonce_rule_is_refused() {
     assert!(matches!(err, RepoError::InvalidHeader(_)), "{err}");
     assert_eq!(state(&f.repo), before);
 }
+
+#[test]
+fn a_late_revocation_removes_what_it_invalidates_so_both_orders_converge() {
+    // Node 1 stores a delegate's change, then learns that the delegation was revoked before
+    // the change was made. Node 2 learns the revocation first and refuses the change. Both
+    // must end with the same document.
+    let owner = kp(1);
+    let delegate = kp(2);
+    let org = OrgId::from_root_key(owner.public());
+    let header = DocHeader::singleton(DocKind::Deployments, org);
+    let delegation = Delegation {
+        issuer: org,
+        delegate: delegate.public(),
+        scope: Scope::all(),
+        not_before: UnixTime(T0),
+        not_after: UnixTime(T0 + 100_000),
+    }
+    .sign(&owner)
+    .unwrap();
+    let revocation = Revocation {
+        issuer: owner.public(),
+        subject: delegate.public(),
+        effective: UnixTime(T0 + 50),
+        reason: "Vertrag beendet".into(),
+    }
+    .sign(&owner)
+    .unwrap();
+    // The history: owner writes, delegate writes after the revocation time, owner builds on it.
+    let mut source = Document::new(header);
+    let c1 = source
+        .edit(&owner, ReplicaId([1; 16]), UnixTime(T0 + 10), |ed| {
+            ed.put("a", &deployment(1, "a"))
+        })
+        .unwrap()
+        .unwrap();
+    let c2 = source
+        .edit(&delegate, ReplicaId([2; 16]), UnixTime(T0 + 60), |ed| {
+            ed.put("b", &deployment(2, "b"))
+        })
+        .unwrap()
+        .unwrap();
+    let c3 = source
+        .edit(&owner, ReplicaId([1; 16]), UnixTime(T0 + 70), |ed| {
+            ed.put("c", &deployment(3, "c"))
+        })
+        .unwrap()
+        .unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let open = |name: &str| {
+        Repo::open(
+            SqliteStore::open(&dir.path().join(name)).unwrap(),
+            ReplicaId([0; 16]),
+        )
+        .unwrap()
+    };
+    let mut first = open("first.db");
+    first.add_delegation(delegation.clone()).unwrap();
+    first
+        .ingest(header, vec![c1.clone(), c2.clone(), c3.clone()], NOW)
+        .unwrap();
+    assert_eq!(first.catalog().unwrap().deployments.len(), 3);
+    first.add_revocation(revocation.clone()).unwrap();
+
+    let mut second = open("second.db");
+    second.add_delegation(delegation).unwrap();
+    second.add_revocation(revocation).unwrap();
+    second.ingest(header, vec![c1.clone()], NOW).unwrap();
+    let err = second.ingest(header, vec![c2.clone()], NOW).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            RepoError::Auth {
+                error: AuthError::DelegationRevoked { .. },
+                ..
+            }
+        ),
+        "{err}"
+    );
+
+    let keys = |r: &Repo<SqliteStore>| {
+        r.catalog()
+            .unwrap()
+            .deployments
+            .iter()
+            .map(|d| d.key.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        keys(&first),
+        vec!["a".to_owned()],
+        "the revoked change and the change built on it are gone"
+    );
+    assert_eq!(keys(&second), keys(&first));
+    assert_eq!(
+        first.catalog().unwrap().digest(),
+        second.catalog().unwrap().digest()
+    );
+    assert_eq!(
+        first.store().counts().unwrap().changes,
+        second.store().counts().unwrap().changes
+    );
+    first.check_integrity().unwrap();
+    second.check_integrity().unwrap();
+}

@@ -20,6 +20,32 @@ pub fn run_all<S: Store>(fresh: impl Fn() -> S) {
     refused_batch_leaves_nothing(&mut fresh());
     snapshot_is_replaced(&mut fresh());
     certs_and_keys(&mut fresh());
+    removal_and_signer_lookup(&mut fresh());
+}
+
+#[allow(clippy::unwrap_used)]
+fn removal_and_signer_lookup<S: Store>(s: &mut S) {
+    let h = header(6, DocKind::Deployments);
+    let (c1, c2) = (change(&h, 8), change(&h, 9));
+    s.commit(&Batch {
+        docs: vec![doc(h, b"v1", vec![c2.hash])],
+        changes: vec![c1.clone(), c2.clone()],
+        ..Batch::default()
+    })
+    .unwrap();
+    assert_eq!(s.docs_signed_by(&key(1)).unwrap(), vec![h.id()]);
+    assert!(s.docs_signed_by(&key(2)).unwrap().is_empty());
+    // Removing a change and replacing the snapshot happen together.
+    s.commit(&Batch {
+        docs: vec![doc(h, b"v0", vec![c1.hash])],
+        removed: vec![(h.id(), c2.hash)],
+        ..Batch::default()
+    })
+    .unwrap();
+    assert_eq!(s.changes(&h.id()).unwrap(), vec![c1.clone()]);
+    assert!(!s.has_change(&h.id(), &c2.hash).unwrap());
+    assert_eq!(s.document(&h.id()).unwrap().unwrap().snapshot, b"v0");
+    assert_eq!(s.counts().unwrap().changes, 1);
 }
 
 fn key(seed: u8) -> PublicKey {
@@ -113,6 +139,7 @@ fn refused_batch_leaves_nothing<S: Store>(s: &mut S) {
             encoded: vec![1, 2, 3],
         }],
         keys: vec![],
+        removed: vec![],
     };
     match s.commit(&batch) {
         Err(StoreError::UnknownDocument(id)) => assert_eq!(id, unknown.id()),

@@ -55,6 +55,13 @@ impl Store for MemStore {
         for k in &batch.keys {
             self.keys.insert(k.key, k.clone());
         }
+        for (doc, hash) in &batch.removed {
+            if self.change_set.remove(&(*doc, *hash)) {
+                if let Some(list) = self.changes.get_mut(doc) {
+                    list.retain(|c| c.hash != *hash);
+                }
+            }
+        }
         Ok(out)
     }
 
@@ -76,6 +83,15 @@ impl Store for MemStore {
 
     fn changes(&self, doc: &DocId) -> Result<Vec<StoredChange>, StoreError> {
         Ok(self.changes.get(doc).cloned().unwrap_or_default())
+    }
+
+    fn docs_signed_by(&self, key: &PublicKey) -> Result<Vec<DocId>, StoreError> {
+        Ok(self
+            .changes
+            .iter()
+            .filter(|(_, list)| list.iter().any(|c| c.signer == *key))
+            .map(|(d, _)| *d)
+            .collect())
     }
 
     fn has_change(&self, doc: &DocId, hash: &ChangeHash) -> Result<bool, StoreError> {

@@ -130,6 +130,9 @@ pub struct Batch {
     pub certs: Vec<StoredCert>,
     /// Keys to record.
     pub keys: Vec<KeyRecord>,
+    /// Changes to delete (they lost their authorisation through a revocation; the batch
+    /// carries the rebuilt document without them).
+    pub removed: Vec<(DocId, ChangeHash)>,
 }
 
 /// What a commit did.
@@ -164,6 +167,8 @@ pub trait Store {
     fn all_heads(&self) -> Result<Vec<(DocHeader, Vec<ChangeHash>)>, StoreError>;
     /// A document's changes, in the order they were stored (causal for each writer).
     fn changes(&self, doc: &DocId) -> Result<Vec<StoredChange>, StoreError>;
+    /// Documents holding at least one change signed by `key`, sorted.
+    fn docs_signed_by(&self, key: &PublicKey) -> Result<Vec<DocId>, StoreError>;
     /// Whether a change is stored.
     fn has_change(&self, doc: &DocId, hash: &ChangeHash) -> Result<bool, StoreError>;
     /// All certificates, sorted.

@@ -216,6 +216,13 @@ impl Store for SqliteStore {
                 put_key.execute(params![k.key.as_bytes().as_slice(), k.role, k.label])?;
             }
         }
+        {
+            let mut remove =
+                tx.prepare_cached("DELETE FROM changes WHERE doc = ?1 AND hash = ?2")?;
+            for (doc, hash) in &batch.removed {
+                remove.execute(params![doc.as_bytes().as_slice(), hash.0.as_slice()])?;
+            }
+        }
         tx.commit()?;
         Ok(out)
     }
@@ -289,6 +296,20 @@ impl Store for SqliteStore {
                 signer: key_from(signer)?,
                 encoded,
             })
+        })
+        .collect()
+    }
+
+    fn docs_signed_by(&self, key: &PublicKey) -> Result<Vec<DocId>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT DISTINCT doc FROM changes WHERE signer = ?1 ORDER BY doc")?;
+        let rows = stmt.query_map([key.as_bytes().as_slice()], |r| r.get::<_, Vec<u8>>(0))?;
+        rows.map(|r| {
+            let arr: [u8; 32] = r?
+                .try_into()
+                .map_err(|_| StoreError::Corrupt("document id is not 32 bytes".into()))?;
+            Ok(DocId::from_bytes(arr))
         })
         .collect()
     }
