@@ -55,6 +55,7 @@ fn run(args: Args) -> anyhow::Result<()> {
             data_dir,
             net: args.net.to_config(true),
             http: args.http,
+            trust_anchors: vec![],
         })
         .await?;
         let mut out = std::io::stdout().lock();

@@ -94,6 +94,7 @@ impl TestNode {
             data_dir: self.dir.clone(),
             net: self.net.clone(),
             http: None,
+            trust_anchors: vec![],
         })
         .await?;
         self.node = Some(node);

@@ -963,6 +963,7 @@ fn run_node(dd: &DataDir, a: RunArgs, out: &mut dyn std::io::Write) -> anyhow::R
             data_dir: dd.path().to_owned(),
             net: a.net.to_config(false),
             http: Some(a.http),
+            trust_anchors: vec![],
         };
         let node = crate::node::Node::spawn(cfg).await?;
         writeln!(

@@ -13,10 +13,14 @@ pub mod cli;
 pub mod datadir;
 pub mod demo;
 pub mod export;
+pub mod http;
+pub mod index;
 pub mod net;
 pub mod node;
+pub mod query;
 pub mod repo;
 pub mod repo_actor;
+pub mod search_text;
 pub mod store;
 
 use allmende_protocol::schema::UnixTime;

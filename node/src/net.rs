@@ -861,11 +861,10 @@ impl NetActor {
                 ),
                 Ok(Gossip::Cert(cert)) => match repo.call(move |s| s.add_cert(cert)).await {
                     Ok(Ok(_)) => (gossipsub::MessageAcceptance::Accept, None, None),
-                    Ok(Err(_)) => (
-                        gossipsub::MessageAcceptance::Reject,
-                        Some("invalid certificate"),
-                        None,
-                    ),
+                    Ok(Err(e)) => {
+                        let (acceptance, penalty, _) = judge(&e);
+                        (acceptance, penalty, None)
+                    }
                     Err(_) => (gossipsub::MessageAcceptance::Ignore, None, None),
                 },
                 Ok(Gossip::Announce(a)) => {
@@ -1296,7 +1295,9 @@ impl NetActor {
                         keys.into_iter()
                             .map(|key| Want {
                                 key,
-                                have: s.heads_of(&key),
+                                // More heads than a request may carry: send a subset;
+                                // the answer then repeats some changes, which is harmless.
+                                have: s.heads_of(&key).into_iter().take(sync::MAX_HAVE).collect(),
                             })
                             .collect::<Vec<_>>()
                     })
@@ -1336,7 +1337,9 @@ fn judge(e: &RepoError) -> (gossipsub::MessageAcceptance, Option<&'static str>, 
         // A revocation or clock the sender may not know yet: not provably malicious.
         RepoError::Auth { .. } => (Ignore, None, false),
         RepoError::MissingDependencies { .. } => (Ignore, None, true),
-        RepoError::Document(_) => (Reject, Some("change does not apply"), false),
+        // Automerge refusing a signed change (e.g. two changes with one actor and sequence
+        // number) cannot be pinned on the peer that forwarded it.
+        RepoError::Document(_) => (Reject, None, false),
         RepoError::Store(_) | RepoError::Integrity(_) => (Ignore, None, false),
     }
 }

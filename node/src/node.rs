@@ -13,9 +13,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use allmende_protocol::ids::OrgId;
-use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
 use libp2p::identity;
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
@@ -36,6 +33,8 @@ pub struct NodeConfig {
     pub net: NetConfig,
     /// Where the HTTP API listens; `None` for no HTTP.
     pub http: Option<SocketAddr>,
+    /// Trust anchors whose attestations mark organisations as verified.
+    pub trust_anchors: Vec<OrgId>,
 }
 
 /// Errors starting a node.
@@ -104,11 +103,6 @@ pub struct Node {
     http_task: Option<tokio::task::JoinHandle<()>>,
 }
 
-#[derive(Clone)]
-struct HttpState {
-    node: Arc<(NetHandle, RepoHandle, Option<OrgId>)>,
-}
-
 impl Node {
     /// Opens the data directory and starts everything.
     pub async fn spawn(cfg: NodeConfig) -> Result<Node, NodeError> {
@@ -138,12 +132,12 @@ impl Node {
             let bound = listener
                 .local_addr()
                 .map_err(|source| NodeError::Http { addr, source })?;
-            let state = HttpState {
-                node: Arc::new((node.net.clone(), node.repo.clone(), organisation)),
-            };
-            let router = Router::new()
-                .route("/api/v1/status", get(http_status))
-                .with_state(state);
+            let router = crate::http::router(crate::http::ApiState {
+                net: node.net.clone(),
+                repo: node.repo.clone(),
+                organisation,
+                anchors: Arc::new(cfg.trust_anchors.clone()),
+            });
             let (stop_tx, stop_rx) = oneshot::channel::<()>();
             let task = tokio::spawn(async move {
                 let serve = axum::serve(listener, router).with_graceful_shutdown(async {
@@ -183,7 +177,8 @@ impl Node {
     }
 }
 
-async fn status(
+/// The node's status (also served at `/api/v1/status`).
+pub async fn status(
     net: &NetHandle,
     repo: &RepoHandle,
     organisation: Option<OrgId>,
@@ -201,21 +196,6 @@ async fn status(
         certificates: counts.certificates,
         objects,
         network,
-    })
-}
-
-async fn http_status(
-    State(state): State<HttpState>,
-) -> Result<Json<Status>, (axum::http::StatusCode, String)> {
-    let (net, repo, org) = &*state.node;
-    status(net, repo, *org).await.map(Json).map_err(|e| {
-        (
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            format!(
-                "{{\"error\":\"unavailable\",\"message\":{:?}}}",
-                e.to_string()
-            ),
-        )
     })
 }
 

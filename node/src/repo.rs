@@ -109,11 +109,33 @@ impl<S: Store> Repo<S> {
     /// process that writes (see `allmende_protocol::change`).
     pub fn open(store: S, replica: ReplicaId) -> Result<Self, RepoError> {
         let certs = load_certs(&store)?;
-        Ok(Self {
+        let mut repo = Self {
             store,
             certs,
             replica,
-        })
+        };
+        if repo.store.needs_reindex()? {
+            let docs = repo.rebuild_index()?;
+            tracing::info!(docs, "rebuilt the catalog index");
+        }
+        Ok(repo)
+    }
+
+    /// Rebuilds the whole catalog index from the documents, in one transaction. Returns the
+    /// number of documents indexed.
+    pub fn rebuild_index(&mut self) -> Result<usize, RepoError> {
+        let mut batch = Batch {
+            reindex_all: true,
+            ..Batch::default()
+        };
+        for header in self.store.headers()? {
+            if let Some(doc) = self.document(&header.id())? {
+                batch.index.push(crate::index::rows(&doc));
+            }
+        }
+        let n = batch.index.len();
+        self.store.commit(&batch)?;
+        Ok(n)
     }
 
     /// The underlying store (read access).
@@ -168,6 +190,7 @@ impl<S: Store> Repo<S> {
         let encoded = r.encode();
         let mut certs = self.certs.clone();
         let subject = r.body.subject;
+        let r_issuer = r.body.issuer;
         certs.add_revocation(r)?;
         let mut batch = Batch {
             certs: vec![StoredCert {
@@ -176,7 +199,23 @@ impl<S: Store> Repo<S> {
             }],
             ..Batch::default()
         };
-        for doc in self.store.docs_signed_by(&subject)? {
+        // A root key that revokes itself also ends the delegations it issued from then on.
+        let mut signers = vec![subject];
+        if r_issuer == subject {
+            signers.extend(
+                certs
+                    .delegations()
+                    .filter(|d| d.body.issuer.root_key() == subject)
+                    .map(|d| d.body.delegate),
+            );
+        }
+        let mut docs: Vec<DocId> = Vec::new();
+        for key in signers {
+            docs.extend(self.store.docs_signed_by(&key)?);
+        }
+        docs.sort();
+        docs.dedup();
+        for doc in docs {
             self.prune(&certs, doc, &mut batch)?;
         }
         let committed = self.store.commit(&batch)?;
@@ -227,6 +266,7 @@ impl<S: Store> Repo<S> {
             );
         }
         doc.apply(authorised)?;
+        batch.index.push(crate::index::rows(&doc));
         batch.removed.extend(dropped.into_iter().map(|h| (id, h)));
         batch.docs.push(StoredDoc {
             header,
@@ -376,6 +416,7 @@ impl<S: Store> Repo<S> {
                 snapshot: doc.save(),
             }],
             changes,
+            index: vec![crate::index::rows(doc)],
             ..Batch::default()
         };
         Ok(self.store.commit(&batch)?)

@@ -187,7 +187,7 @@ impl RepoState {
         let budget = MAX_RESPONSE_BYTES - 64 * 1024;
         let mut used = 0usize;
         let mut out = Vec::new();
-        for want in wants {
+        for want in wants.iter().take(sync::MAX_OBJECTS) {
             let obj = self.object(want).unwrap_or_else(|e| {
                 tracing::warn!(error = %e, "cannot read an object for a peer");
                 Object::Missing(want.key)
@@ -226,7 +226,9 @@ impl RepoState {
                     )));
                 };
                 // Causal order: a prefix is always applicable, the rest follows next round.
-                if used + bytes.len() > budget && !changes.is_empty() {
+                if (used + bytes.len() > budget && !changes.is_empty())
+                    || changes.len() >= sync::MAX_DOC_CHANGES
+                {
                     break;
                 }
                 used += bytes.len();
@@ -234,7 +236,8 @@ impl RepoState {
                     SignedChange::decode(bytes).map_err(|e| RepoError::Integrity(e.to_string()))?,
                 );
             }
-            let certs = self.certs_for(&header, &changes);
+            let mut certs = self.certs_for(&header, &changes);
+            certs.truncate(sync::MAX_DOC_CERTS);
             return Ok(Object::Doc {
                 header,
                 changes,
@@ -294,7 +297,8 @@ impl RepoState {
         for (header, heads) in self.repo.store().all_heads()? {
             let id = header.id();
             if self.heads.get(&id).map(|(_, h)| h) != Some(&heads) {
-                self.inventory.insert(*id.as_bytes(), sync::heads_digest(&heads));
+                self.inventory
+                    .insert(*id.as_bytes(), sync::heads_digest(&heads));
                 self.heads.insert(id, (header, heads));
             }
         }

@@ -78,6 +78,14 @@ pub enum AuthError {
         /// Revocation time.
         since: i64,
     },
+    /// The only delegation for the signer was issued after the issuer's root key was revoked.
+    #[error("delegation of {delegate} by {issuer} was issued after {issuer}'s key was revoked")]
+    IssuerRevoked {
+        /// The delegate.
+        delegate: PublicKey,
+        /// The issuer.
+        issuer: OrgId,
+    },
     /// The change claims a time too far in the future.
     #[error("change time {at} lies more than {MAX_CLOCK_SKEW} s after now ({now})")]
     FromTheFuture {
@@ -284,6 +292,12 @@ impl Certificates {
                         .is_some_and(|t| t <= d.not_before)
                     {
                         // Issued (by its own claim) after the root key was revoked.
+                        if best.is_none() {
+                            best = Some(AuthError::IssuerRevoked {
+                                delegate: signer,
+                                issuer: owner,
+                            });
+                        }
                         continue;
                     }
                     if d.covers(kind, at) {

@@ -34,6 +34,7 @@ pub mod change;
 pub mod doc;
 pub mod identity;
 pub mod ids;
+pub mod reference;
 pub mod schema;
 pub mod sync;
 pub mod wire;

@@ -140,6 +140,8 @@ fn refused_batch_leaves_nothing<S: Store>(s: &mut S) {
         }],
         keys: vec![],
         removed: vec![],
+        index: vec![],
+        reindex_all: false,
     };
     match s.commit(&batch) {
         Err(StoreError::UnknownDocument(id)) => assert_eq!(id, unknown.id()),

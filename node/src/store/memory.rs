@@ -18,6 +18,7 @@ pub struct MemStore {
     change_set: BTreeSet<(DocId, ChangeHash)>,
     certs: BTreeSet<StoredCert>,
     keys: BTreeMap<PublicKey, KeyRecord>,
+    index: BTreeMap<DocId, crate::index::DocIndex>,
 }
 
 impl MemStore {
@@ -55,11 +56,17 @@ impl Store for MemStore {
         for k in &batch.keys {
             self.keys.insert(k.key, k.clone());
         }
+        if batch.reindex_all {
+            self.index.clear();
+        }
+        for idx in &batch.index {
+            self.index.insert(idx.doc, idx.clone());
+        }
         for (doc, hash) in &batch.removed {
-            if self.change_set.remove(&(*doc, *hash)) {
-                if let Some(list) = self.changes.get_mut(doc) {
-                    list.retain(|c| c.hash != *hash);
-                }
+            if self.change_set.remove(&(*doc, *hash))
+                && let Some(list) = self.changes.get_mut(doc)
+            {
+                list.retain(|c| c.hash != *hash);
             }
         }
         Ok(out)
@@ -112,6 +119,10 @@ impl Store for MemStore {
             changes: self.change_set.len() as u64,
             certificates: self.certs.len() as u64,
         })
+    }
+
+    fn needs_reindex(&self) -> Result<bool, StoreError> {
+        Ok(false)
     }
 
     fn integrity_check(&self) -> Result<(), StoreError> {

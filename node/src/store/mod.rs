@@ -14,6 +14,7 @@ use allmende_protocol::ids::{DocId, PublicKey};
 
 mod memory;
 mod sqlite;
+mod sqlite_index;
 
 pub mod conformance;
 
@@ -133,6 +134,10 @@ pub struct Batch {
     /// Changes to delete (they lost their authorisation through a revocation; the batch
     /// carries the rebuilt document without them).
     pub removed: Vec<(DocId, ChangeHash)>,
+    /// Replacement index rows, one entry per document whose state changed.
+    pub index: Vec<crate::index::DocIndex>,
+    /// Drop the whole index before applying `index` (a full rebuild); clears the stale mark.
+    pub reindex_all: bool,
 }
 
 /// What a commit did.
@@ -177,6 +182,9 @@ pub trait Store {
     fn keys(&self) -> Result<Vec<KeyRecord>, StoreError>;
     /// Row counts.
     fn counts(&self) -> Result<Counts, StoreError>;
+    /// Whether the index must be rebuilt from the documents (after an upgrade that added or
+    /// changed index tables).
+    fn needs_reindex(&self) -> Result<bool, StoreError>;
     /// Storage-level consistency check (page structure, foreign keys, every change belongs to
     /// a stored document). The [`crate::repo::Repo`] adds the semantic checks.
     fn integrity_check(&self) -> Result<(), StoreError>;

@@ -52,6 +52,60 @@ const MIGRATIONS: &[&str] = &[
         label TEXT NOT NULL
     ) WITHOUT ROWID;
     ",
+    // 1 -> 2: the catalog index (derived from the documents; rebuilt when marked stale).
+    "
+    CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) WITHOUT ROWID;
+    INSERT INTO meta (key, value) VALUES ('index_stale', '1');
+    CREATE TABLE idx_org (
+        doc BLOB PRIMARY KEY NOT NULL, org BLOB NOT NULL, name TEXT NOT NULL, kind TEXT NOT NULL,
+        ags TEXT, land TEXT, kreis TEXT, population INTEGER, it_dienstleister BLOB, json TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX idx_org_org ON idx_org (org);
+    CREATE TABLE idx_product (
+        id INTEGER PRIMARY KEY, doc BLOB UNIQUE NOT NULL, created_by BLOB NOT NULL, name TEXT NOT NULL,
+        vendor TEXT NOT NULL, kind TEXT NOT NULL, licence TEXT, open_source INTEGER, json TEXT NOT NULL
+    );
+    CREATE VIRTUAL TABLE idx_product_fts USING fts5 (text, tokenize = 'unicode61 remove_diacritics 2');
+    CREATE TABLE idx_product_facet (
+        doc BLOB NOT NULL, facet TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (doc, facet, value)
+    ) WITHOUT ROWID;
+    CREATE INDEX idx_product_facet_value ON idx_product_facet (facet, value);
+    CREATE TABLE idx_deployment (
+        doc BLOB NOT NULL, key TEXT NOT NULL, org BLOB NOT NULL, product BLOB NOT NULL, status TEXT NOT NULL,
+        operated_by TEXT NOT NULL, end_to_end INTEGER, cost_once INTEGER, cost_yearly INTEGER, json TEXT NOT NULL,
+        PRIMARY KEY (doc, key)
+    ) WITHOUT ROWID;
+    CREATE INDEX idx_deployment_product ON idx_deployment (product);
+    CREATE INDEX idx_deployment_org ON idx_deployment (org);
+    CREATE TABLE idx_deployment_task (
+        doc BLOB NOT NULL, key TEXT NOT NULL, task TEXT NOT NULL, PRIMARY KEY (doc, key, task)
+    ) WITHOUT ROWID;
+    CREATE TABLE idx_integration (
+        doc BLOB NOT NULL, key TEXT NOT NULL, product BLOB NOT NULL, other BLOB NOT NULL,
+        standard TEXT NOT NULL, status TEXT NOT NULL, PRIMARY KEY (doc, key, other, standard)
+    ) WITHOUT ROWID;
+    CREATE TABLE idx_rating (
+        doc BLOB NOT NULL, key TEXT NOT NULL, org BLOB NOT NULL, product BLOB NOT NULL, recommend INTEGER,
+        json TEXT NOT NULL, PRIMARY KEY (doc, key)
+    ) WITHOUT ROWID;
+    CREATE INDEX idx_rating_product ON idx_rating (product);
+    CREATE TABLE idx_rating_score (
+        doc BLOB NOT NULL, key TEXT NOT NULL, org BLOB NOT NULL, product BLOB NOT NULL, dimension TEXT NOT NULL,
+        score INTEGER NOT NULL, PRIMARY KEY (doc, key, dimension)
+    ) WITHOUT ROWID;
+    CREATE INDEX idx_rating_score_product ON idx_rating_score (product, dimension);
+    CREATE TABLE idx_reuse (
+        doc BLOB NOT NULL, key TEXT NOT NULL, org BLOB NOT NULL, product BLOB NOT NULL, provider BLOB,
+        efa INTEGER NOT NULL, effort_person_days INTEGER, cost_once INTEGER, cost_yearly INTEGER, weeks INTEGER,
+        outcome TEXT NOT NULL, recommend INTEGER, json TEXT NOT NULL, PRIMARY KEY (doc, key)
+    ) WITHOUT ROWID;
+    CREATE INDEX idx_reuse_product ON idx_reuse (product);
+    CREATE TABLE idx_attestation (
+        doc BLOB NOT NULL, anchor BLOB NOT NULL, org BLOB NOT NULL, name TEXT NOT NULL, kind TEXT NOT NULL,
+        ags TEXT, json TEXT NOT NULL, PRIMARY KEY (doc, org)
+    ) WITHOUT ROWID;
+    CREATE INDEX idx_attestation_org ON idx_attestation (org);
+    ",
 ];
 
 /// The schema version this binary writes.
@@ -105,6 +159,11 @@ impl SqliteStore {
         Ok(self
             .conn
             .query_row("PRAGMA data_version", [], |r| r.get(0))?)
+    }
+
+    /// The connection, for the read-side queries of [`crate::query`].
+    pub fn connection(&self) -> &Connection {
+        &self.conn
     }
 
     /// The schema version of the open store.
@@ -215,6 +274,13 @@ impl Store for SqliteStore {
             for k in &batch.keys {
                 put_key.execute(params![k.key.as_bytes().as_slice(), k.role, k.label])?;
             }
+        }
+        if batch.reindex_all {
+            super::sqlite_index::clear(&tx)?;
+            tx.execute("UPDATE meta SET value = '0' WHERE key = 'index_stale'", [])?;
+        }
+        for idx in &batch.index {
+            super::sqlite_index::replace(&tx, idx)?;
         }
         {
             let mut remove =
@@ -376,6 +442,18 @@ impl Store for SqliteStore {
             changes: count("changes")?,
             certificates: count("certificates")?,
         })
+    }
+
+    fn needs_reindex(&self) -> Result<bool, StoreError> {
+        let stale: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'index_stale'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(stale.as_deref() != Some("0"))
     }
 
     fn integrity_check(&self) -> Result<(), StoreError> {

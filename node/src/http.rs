@@ -1,0 +1,303 @@
+//! The HTTP API (`/api/v1`): all routes in [`router`]; handlers parse input, make one call on
+//! the node, and map the result. Errors are JSON `{"error": CODE, "message": TEXT}` with a
+//! stable code.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use allmende_protocol::ids::{DocId, OrgId};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+
+use crate::net::NetHandle;
+use crate::query::{self, QueryError, SearchQuery};
+use crate::repo_actor::RepoHandle;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct ApiState {
+    /// The network actor.
+    pub net: NetHandle,
+    /// The repository thread.
+    pub repo: RepoHandle,
+    /// The local organisation.
+    pub organisation: Option<OrgId>,
+    /// Trust anchors this node follows.
+    pub anchors: Arc<Vec<OrgId>>,
+}
+
+/// An API error with a stable code.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    fn bad_request(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            code: "bad_request",
+            message: message.into(),
+        }
+    }
+
+    fn not_found(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::NOT_FOUND,
+            code: "not_found",
+            message: message.into(),
+        }
+    }
+
+    fn unavailable(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: "unavailable",
+            message: message.into(),
+        }
+    }
+
+    fn internal(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            code: "internal",
+            message: message.into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            Json(serde_json::json!({ "error": self.code, "message": self.message })),
+        )
+            .into_response()
+    }
+}
+
+impl From<QueryError> for ApiError {
+    fn from(e: QueryError) -> Self {
+        match e {
+            QueryError::UnknownFacet(_) | QueryError::Invalid(_) => {
+                ApiError::bad_request(e.to_string())
+            }
+            QueryError::Store(e) => ApiError::internal(e.to_string()),
+        }
+    }
+}
+
+impl From<crate::repo_actor::RepoGone> for ApiError {
+    fn from(e: crate::repo_actor::RepoGone) -> Self {
+        ApiError::unavailable(e.to_string())
+    }
+}
+
+/// All routes.
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/api/v1/status", get(status))
+        .route("/api/v1/products", get(products))
+        .route("/api/v1/products/{id}", get(product))
+        .route("/api/v1/organizations", get(organizations))
+        .fallback(|| async { ApiError::not_found("no such endpoint") })
+        .with_state(state)
+}
+
+async fn status(State(s): State<ApiState>) -> Result<Json<crate::node::Status>, ApiError> {
+    crate::node::status(&s.net, &s.repo, s.organisation)
+        .await
+        .map(Json)
+        .map_err(|e| ApiError::unavailable(e.to_string()))
+}
+
+/// Longest accepted query string.
+const MAX_QUERY_BYTES: usize = 4096;
+
+fn parse_search(raw: Option<String>) -> Result<SearchQuery, ApiError> {
+    let raw = raw.unwrap_or_default();
+    if raw.len() > MAX_QUERY_BYTES {
+        return Err(ApiError::bad_request(format!(
+            "query string longer than {MAX_QUERY_BYTES} bytes"
+        )));
+    }
+    let mut q = SearchQuery {
+        limit: 20,
+        ..SearchQuery::default()
+    };
+    for (k, v) in url::form_urlencoded::parse(raw.as_bytes()) {
+        match k.as_ref() {
+            "q" => q.q = Some(v.into_owned()),
+            "limit" => {
+                q.limit = v
+                    .parse()
+                    .map_err(|_| ApiError::bad_request(format!("limit {v:?} is not a number")))?;
+                if q.limit == 0 || q.limit > query::MAX_LIMIT {
+                    return Err(ApiError::bad_request(format!(
+                        "limit must be 1–{}",
+                        query::MAX_LIMIT
+                    )));
+                }
+            }
+            "offset" => {
+                q.offset = v
+                    .parse()
+                    .map_err(|_| ApiError::bad_request(format!("offset {v:?} is not a number")))?
+            }
+            "land" => q.land = Some(v.into_owned()),
+            "kreis" => q.kreis = Some(v.into_owned()),
+            facet if query::PRODUCT_FACETS.contains(&facet) => {
+                q.facets.push((facet.to_owned(), v.into_owned()))
+            }
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "unknown parameter {other:?}; use q, limit, offset, land, kreis or a facet: {}",
+                    query::PRODUCT_FACETS.join(", ")
+                )));
+            }
+        }
+    }
+    Ok(q)
+}
+
+async fn products(
+    State(s): State<ApiState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<query::SearchResult>, ApiError> {
+    let q = parse_search(raw)?;
+    let result = s
+        .repo
+        .call(move |st| query::search(st.repo().store().connection(), &q))
+        .await??;
+    Ok(Json(result))
+}
+
+/// A product with what the network knows about it.
+#[derive(Debug, Serialize)]
+pub struct ProductPage {
+    /// Id.
+    pub id: String,
+    /// The entry.
+    pub product: serde_json::Value,
+    /// Who created the entry.
+    pub created_by: String,
+    /// Deployments (organisation, record).
+    pub deployments: Vec<serde_json::Value>,
+    /// Ratings (organisation, record).
+    pub ratings: Vec<serde_json::Value>,
+    /// Nachnutzung reports.
+    pub reuse_reports: Vec<serde_json::Value>,
+    /// Mean score per dimension over all ratings.
+    pub rating_means: BTreeMap<String, f64>,
+}
+
+async fn product(
+    State(s): State<ApiState>,
+    Path(id): Path<String>,
+) -> Result<Json<ProductPage>, ApiError> {
+    let doc: DocId = id
+        .parse()
+        .map_err(|e| ApiError::bad_request(format!("product id: {e}")))?;
+    let page = s
+        .repo
+        .call(move |st| product_page(st.repo().store().connection(), doc))
+        .await??;
+    page.map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("no product {id}")))
+}
+
+fn product_page(
+    conn: &rusqlite::Connection,
+    doc: DocId,
+) -> Result<Option<ProductPage>, QueryError> {
+    let id = doc.as_bytes().as_slice();
+    let row = conn.query_row(
+        "SELECT json, created_by FROM idx_product WHERE doc = ?1",
+        [id],
+        |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)),
+    );
+    let (json, created_by) = match row {
+        Ok(r) => r,
+        Err(rusqlite::Error::QueryReturnedNoRows) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let records = |sql: &str| -> Result<Vec<serde_json::Value>, QueryError> {
+        let mut stmt = conn.prepare(sql)?;
+        let rows = stmt.query_map([id], |r| {
+            Ok((
+                r.get::<_, Vec<u8>>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for r in rows {
+            let (org, key, json) = r?;
+            let record: serde_json::Value =
+                serde_json::from_str(&json).unwrap_or(serde_json::Value::Null);
+            out.push(serde_json::json!({ "org": hex::encode(org), "key": key, "record": record }));
+        }
+        Ok(out)
+    };
+    let mut rating_means = BTreeMap::new();
+    let mut stmt = conn.prepare(
+        "SELECT dimension, avg(score) FROM idx_rating_score WHERE product = ?1 GROUP BY dimension",
+    )?;
+    for r in stmt.query_map([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, f64>(1)?)))? {
+        let (d, m) = r?;
+        rating_means.insert(d, m);
+    }
+    Ok(Some(ProductPage {
+        id: format!("{doc:#}"),
+        product: serde_json::from_str(&json).unwrap_or(serde_json::Value::Null),
+        created_by: hex::encode(created_by),
+        deployments: records(
+            "SELECT org, key, json FROM idx_deployment WHERE product = ?1 ORDER BY org, key",
+        )?,
+        ratings: records(
+            "SELECT org, key, json FROM idx_rating WHERE product = ?1 ORDER BY org, key",
+        )?,
+        reuse_reports: records(
+            "SELECT org, key, json FROM idx_reuse WHERE product = ?1 ORDER BY org, key",
+        )?,
+        rating_means,
+    }))
+}
+
+async fn organizations(
+    State(s): State<ApiState>,
+) -> Result<Json<Vec<serde_json::Value>>, ApiError> {
+    let anchors = s.anchors.clone();
+    let orgs = s
+        .repo
+        .call(move |st| -> Result<Vec<serde_json::Value>, QueryError> {
+            let conn = st.repo().store().connection();
+            let verified = query::verified_orgs(conn, &anchors)?;
+            let mut stmt = conn.prepare("SELECT org, json FROM idx_org ORDER BY name, org")?;
+            let rows = stmt.query_map([], |r| {
+                Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?))
+            })?;
+            let mut out = Vec::new();
+            for r in rows {
+                let (org, json) = r?;
+                let id = hex::encode(&org);
+                let is_verified = verified
+                    .iter()
+                    .any(|v| v.as_bytes().as_slice() == org.as_slice());
+                let profile: serde_json::Value =
+                    serde_json::from_str(&json).unwrap_or(serde_json::Value::Null);
+                out.push(
+                    serde_json::json!({ "id": id, "verified": is_verified, "profile": profile }),
+                );
+            }
+            Ok(out)
+        })
+        .await??;
+    Ok(Json(orgs))
+}

@@ -1,0 +1,289 @@
+//! Read-side queries over the catalog index (SQLite only): search with facets, aggregates.
+//!
+//! Every query reads the `idx_*` tables that [`crate::index`] keeps current; none loads an
+//! Automerge document. Trust: an organisation is *verified* when a configured trust anchor
+//! attested it; aggregates count verified organisations only unless asked otherwise.
+
+use std::collections::BTreeMap;
+
+use allmende_protocol::ids::OrgId;
+use rusqlite::{Connection, params_from_iter, types::Value};
+use serde::Serialize;
+
+use crate::store::StoreError;
+
+/// Facets a product search can filter on (product side).
+pub const PRODUCT_FACETS: &[&str] = &[
+    "kind",
+    "task",
+    "themenfeld",
+    "category",
+    "standard",
+    "licence",
+    "open_source",
+    "hosting",
+    "efa",
+    "efa_land",
+];
+
+/// Largest page.
+pub const MAX_LIMIT: u32 = 200;
+
+/// A product search.
+#[derive(Debug, Clone, Default)]
+pub struct SearchQuery {
+    /// Free text (German-aware; see `search_text`).
+    pub q: Option<String>,
+    /// Product facet filters (facet, value); several values of one facet mean OR.
+    pub facets: Vec<(String, String)>,
+    /// Only products deployed in this Land (two-digit key).
+    pub land: Option<String>,
+    /// Only products deployed in this Kreis (five-digit key).
+    pub kreis: Option<String>,
+    /// Page size (at most [`MAX_LIMIT`]).
+    pub limit: u32,
+    /// Offset.
+    pub offset: u32,
+}
+
+/// One product in a result list.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ProductHit {
+    /// Product id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Vendor.
+    pub vendor: String,
+    /// Kind.
+    pub kind: String,
+    /// Licence.
+    pub licence: Option<String>,
+    /// Deployments in production or pilot.
+    pub deployments: u64,
+}
+
+/// A search result.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SearchResult {
+    /// Matching products in total.
+    pub total: u64,
+    /// This page.
+    pub hits: Vec<ProductHit>,
+    /// Counts per facet value over all matches.
+    pub facets: BTreeMap<String, BTreeMap<String, u64>>,
+}
+
+/// A query that cannot run as given.
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    /// Unknown facet.
+    #[error("unknown facet {0:?}; known facets: {known}", known = PRODUCT_FACETS.join(", "))]
+    UnknownFacet(String),
+    /// A parameter is out of range.
+    #[error("{0}")]
+    Invalid(String),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<rusqlite::Error> for QueryError {
+    fn from(e: rusqlite::Error) -> Self {
+        QueryError::Store(StoreError::Sqlite(e))
+    }
+}
+
+/// Runs a product search.
+pub fn search(conn: &Connection, q: &SearchQuery) -> Result<SearchResult, QueryError> {
+    if q.limit > MAX_LIMIT {
+        return Err(QueryError::Invalid(format!(
+            "limit {} exceeds {MAX_LIMIT}",
+            q.limit
+        )));
+    }
+    let mut sql = String::from("SELECT p.doc FROM idx_product p");
+    let mut args: Vec<Value> = Vec::new();
+    let mut order = "p.name COLLATE NOCASE, p.doc".to_owned();
+    if let Some(text) = q.q.as_deref().filter(|t| !t.trim().is_empty()) {
+        match crate::search_text::fts_query(text) {
+            Some(m) => {
+                sql.push_str(
+                    " JOIN idx_product_fts f ON f.rowid = p.id AND idx_product_fts MATCH ?",
+                );
+                args.push(Value::Text(m));
+                order = "bm25(idx_product_fts), p.name COLLATE NOCASE, p.doc".to_owned();
+            }
+            None => {
+                return Ok(SearchResult {
+                    total: 0,
+                    hits: vec![],
+                    facets: BTreeMap::new(),
+                });
+            }
+        }
+    }
+    sql.push_str(" WHERE 1 = 1");
+    let mut by_facet: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (f, v) in &q.facets {
+        let Some(known) = PRODUCT_FACETS.iter().find(|k| **k == f.as_str()) else {
+            return Err(QueryError::UnknownFacet(f.clone()));
+        };
+        by_facet.entry(known).or_default().push(v);
+    }
+    for (facet, values) in &by_facet {
+        let marks = vec!["?"; values.len()].join(", ");
+        sql.push_str(&format!(
+            " AND EXISTS (SELECT 1 FROM idx_product_facet x WHERE x.doc = p.doc AND x.facet = ? AND x.value IN ({marks}))"
+        ));
+        args.push(Value::Text((*facet).to_owned()));
+        args.extend(values.iter().map(|v| Value::Text((*v).to_owned())));
+    }
+    for (column, value) in [("land", &q.land), ("kreis", &q.kreis)] {
+        if let Some(v) = value {
+            sql.push_str(&format!(
+                " AND EXISTS (SELECT 1 FROM idx_deployment d JOIN idx_org o ON o.org = d.org
+                   WHERE d.product = p.doc AND o.{column} = ?)"
+            ));
+            args.push(Value::Text(v.clone()));
+        }
+    }
+    let matching = format!("{sql} ORDER BY {order}");
+    let total: u64 = conn.query_row(
+        &format!("SELECT count(*) FROM ({sql})"),
+        params_from_iter(args.iter()),
+        |r| r.get::<_, i64>(0),
+    )? as u64;
+    let page_sql = format!(
+        "SELECT p.doc, p.name, p.vendor, p.kind, p.licence,
+           (SELECT count(*) FROM idx_deployment d WHERE d.product = p.doc AND d.status IN ('production', 'pilot'))
+         FROM idx_product p JOIN ({matching} LIMIT ? OFFSET ?) m ON m.doc = p.doc"
+    );
+    let mut page_args = args.clone();
+    page_args.push(Value::Integer(i64::from(if q.limit == 0 {
+        20
+    } else {
+        q.limit
+    })));
+    page_args.push(Value::Integer(i64::from(q.offset)));
+    let mut stmt = conn.prepare(&page_sql)?;
+    let hits = stmt
+        .query_map(params_from_iter(page_args.iter()), |r| {
+            Ok(ProductHit {
+                id: hex::encode(r.get::<_, Vec<u8>>(0)?),
+                name: r.get(1)?,
+                vendor: r.get(2)?,
+                kind: r.get(3)?,
+                licence: r.get(4)?,
+                deployments: r.get::<_, i64>(5)? as u64,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut facets: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+    let facet_sql = format!(
+        "SELECT facet, value, count(*) FROM idx_product_facet WHERE doc IN (SELECT doc FROM ({sql})) GROUP BY facet, value"
+    );
+    let mut stmt = conn.prepare(&facet_sql)?;
+    let rows = stmt.query_map(params_from_iter(args.iter()), |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, i64>(2)? as u64,
+        ))
+    })?;
+    for row in rows {
+        let (f, v, n) = row?;
+        facets.entry(f).or_default().insert(v, n);
+    }
+    Ok(SearchResult {
+        total,
+        hits,
+        facets,
+    })
+}
+
+/// The organisations attested by one of `anchors`.
+pub fn verified_orgs(conn: &Connection, anchors: &[OrgId]) -> Result<Vec<OrgId>, QueryError> {
+    let mut out = Vec::new();
+    let mut stmt =
+        conn.prepare("SELECT DISTINCT org FROM idx_attestation WHERE anchor = ?1 ORDER BY org")?;
+    for a in anchors {
+        let rows = stmt.query_map([a.as_bytes().as_slice()], |r| r.get::<_, Vec<u8>>(0))?;
+        for r in rows {
+            let bytes: [u8; 32] = r?
+                .try_into()
+                .map_err(|_| QueryError::Invalid("stored org id is not 32 bytes".into()))?;
+            if let Ok(key) = allmende_protocol::ids::PublicKey::from_bytes(bytes) {
+                out.push(OrgId::from_root_key(key));
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// Every row of every index table, as text, for comparing two indexes (tests, integrity).
+pub fn dump_index(conn: &Connection) -> Result<Vec<String>, QueryError> {
+    let mut out = Vec::new();
+    for (table, cols) in [
+        (
+            "idx_org",
+            "doc, org, name, kind, ags, land, kreis, population, it_dienstleister, json",
+        ),
+        (
+            "idx_product",
+            "doc, created_by, name, vendor, kind, licence, open_source, json",
+        ),
+        ("idx_product_facet", "doc, facet, value"),
+        (
+            "idx_deployment",
+            "doc, key, org, product, status, operated_by, end_to_end, cost_once, cost_yearly, json",
+        ),
+        ("idx_deployment_task", "doc, key, task"),
+        (
+            "idx_integration",
+            "doc, key, product, other, standard, status",
+        ),
+        ("idx_rating", "doc, key, org, product, recommend, json"),
+        (
+            "idx_rating_score",
+            "doc, key, org, product, dimension, score",
+        ),
+        (
+            "idx_reuse",
+            "doc, key, org, product, provider, efa, effort_person_days, cost_once, cost_yearly, weeks, outcome, recommend, json",
+        ),
+        ("idx_attestation", "doc, anchor, org, name, kind, ags, json"),
+    ] {
+        let mut stmt = conn.prepare(&format!("SELECT {cols} FROM {table}"))?;
+        let n = stmt.column_count();
+        let rows = stmt.query_map([], |r| {
+            let mut s = format!("{table}:");
+            for i in 0..n {
+                let v: Value = r.get(i)?;
+                s.push_str(&format!(" {v:?}"));
+            }
+            Ok(s)
+        })?;
+        for r in rows {
+            out.push(r?);
+        }
+    }
+    // Full-text rows, joined to their product so row ids do not matter.
+    let mut stmt = conn.prepare(
+        "SELECT p.doc, f.text FROM idx_product_fts f JOIN idx_product p ON p.id = f.rowid",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(format!(
+            "fts: {:?} {:?}",
+            r.get::<_, Vec<u8>>(0)?,
+            r.get::<_, String>(1)?
+        ))
+    })?;
+    for r in rows {
+        out.push(r?);
+    }
+    out.sort();
+    Ok(out)
+}
