@@ -195,6 +195,7 @@ pub fn product(name: &str) -> Product {
         accessibility_statement: None,
         dpia_available: None,
         test_instance: None,
+        vendor_org: None,
     }
 }
 

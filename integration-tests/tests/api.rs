@@ -107,7 +107,39 @@ async fn read_endpoints_answer_and_refuse_bad_input_with_a_code() {
         assert_eq!(code, 200);
         assert_eq!(status["documents"], 2);
 
+        let (code, index) = get(addr, "/api/v1/stats");
+        assert_eq!(code, 200);
+        assert_eq!(index["stats"].as_array().unwrap().len(), 6);
+        for name in [
+            "usage",
+            "ratings",
+            "interop",
+            "duplicates",
+            "costs",
+            "coverage",
+        ] {
+            let (code, body) = get(
+                addr,
+                &format!("/api/v1/stats/{name}?include_unverified=true"),
+            );
+            assert_eq!(code, 200, "{name}: {body}");
+            assert!(body.is_array(), "{name}: {body}");
+        }
+        // No trust anchor configured: nobody is verified, so the default view counts nobody.
+        let (_, usage) = get(addr, "/api/v1/stats/usage");
+        assert_eq!(usage, serde_json::json!([]));
+        let (_, usage) = get(addr, "/api/v1/stats/usage?include_unverified=true");
+        assert_eq!(usage[0]["organisations"], 1);
+
         for (path, expected, needle) in [
+            ("/api/v1/stats/nope", 404, "no statistic"),
+            (
+                "/api/v1/stats/usage?include_unverified=maybe",
+                400,
+                "include_unverified",
+            ),
+            ("/api/v1/stats/coverage?by=planet", 400, "coverage by"),
+            ("/api/v1/stats/usage?by=land", 400, "unknown parameter"),
             ("/api/v1/products?colour=red", 400, "unknown parameter"),
             ("/api/v1/products?limit=0", 400, "limit"),
             ("/api/v1/products?limit=abc", 400, "limit"),

@@ -722,6 +722,7 @@ fn product(dd: &DataDir, c: ProductCommand, out: &mut dyn std::io::Write) -> any
                 accessibility_statement: None,
                 dpia_available: None,
                 test_instance: None,
+                vendor_org: None,
             };
             apply_fields(&mut p, f);
             let header = DocHeader::product(id.org, random_bytes::<16>()?);

@@ -159,6 +159,7 @@ fn product(p: &Prod) -> Result<Product, RepoError> {
         accessibility_statement: None,
         dpia_available: None,
         test_instance: None,
+        vendor_org: None,
     })
 }
 

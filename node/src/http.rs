@@ -106,6 +106,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/products", get(products))
         .route("/api/v1/products/{id}", get(product))
         .route("/api/v1/organizations", get(organizations))
+        .route("/api/v1/stats", get(stats_index))
+        .route("/api/v1/stats/{name}", get(stats))
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .with_state(state)
 }
@@ -300,4 +302,100 @@ async fn organizations(
         })
         .await??;
     Ok(Json(orgs))
+}
+
+/// The aggregates, by name.
+const STATS: &[(&str, &str)] = &[
+    (
+        "usage",
+        "who uses which product (pilot or production), per Land",
+    ),
+    (
+        "ratings",
+        "rating means and counts per dimension; vendor self-ratings excluded",
+    ),
+    (
+        "interop",
+        "product × product × standard with evidence from deployments",
+    ),
+    (
+        "duplicates",
+        "tasks served by several open-source or EfA products",
+    ),
+    ("costs", "yearly cost per inhabitant"),
+    (
+        "coverage",
+        "tasks with a deployed product per Land (by=land) or Kreis (by=kreis)",
+    ),
+];
+
+async fn stats_index() -> Json<serde_json::Value> {
+    let list: Vec<serde_json::Value> = STATS
+        .iter()
+        .map(|(name, what)| serde_json::json!({ "name": name, "href": format!("/api/v1/stats/{name}"), "description": what }))
+        .collect();
+    Json(serde_json::json!({
+        "stats": list,
+        "parameters": { "include_unverified": "true to count organisations no trust anchor attested" }
+    }))
+}
+
+async fn stats(
+    State(s): State<ApiState>,
+    Path(name): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    if !STATS.iter().any(|(n, _)| *n == name) {
+        return Err(ApiError::not_found(format!(
+            "no statistic {name:?}; available: {}",
+            STATS.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+        )));
+    }
+    let raw = raw.unwrap_or_default();
+    if raw.len() > MAX_QUERY_BYTES {
+        return Err(ApiError::bad_request(format!(
+            "query string longer than {MAX_QUERY_BYTES} bytes"
+        )));
+    }
+    let mut scope = crate::stats::Scope {
+        anchors: s.anchors.to_vec(),
+        include_unverified: false,
+    };
+    let mut by = "land".to_owned();
+    for (k, v) in url::form_urlencoded::parse(raw.as_bytes()) {
+        match (k.as_ref(), v.as_ref()) {
+            ("include_unverified", "true") => scope.include_unverified = true,
+            ("include_unverified", "false") => scope.include_unverified = false,
+            ("include_unverified", other) => {
+                return Err(ApiError::bad_request(format!(
+                    "include_unverified must be true or false, not {other:?}"
+                )));
+            }
+            ("by", v) if name == "coverage" => by = v.to_owned(),
+            (other, _) => {
+                return Err(ApiError::bad_request(format!(
+                    "unknown parameter {other:?} for stats/{name}"
+                )));
+            }
+        }
+    }
+    let value = s
+        .repo
+        .call(move |st| -> Result<serde_json::Value, QueryError> {
+            use crate::stats;
+            let conn = st.repo().store().connection();
+            let to = |v: Result<serde_json::Value, serde_json::Error>| {
+                v.map_err(|e| QueryError::Invalid(e.to_string()))
+            };
+            match name.as_str() {
+                "usage" => to(serde_json::to_value(stats::usage(conn, &scope)?)),
+                "ratings" => to(serde_json::to_value(stats::ratings(conn, &scope)?)),
+                "interop" => to(serde_json::to_value(stats::interop(conn, &scope)?)),
+                "duplicates" => to(serde_json::to_value(stats::duplicates(conn)?)),
+                "costs" => to(serde_json::to_value(stats::costs(conn, &scope)?)),
+                _ => to(serde_json::to_value(stats::coverage(conn, &scope, &by)?)),
+            }
+        })
+        .await??;
+    Ok(Json(value))
 }

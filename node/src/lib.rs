@@ -21,6 +21,7 @@ pub mod query;
 pub mod repo;
 pub mod repo_actor;
 pub mod search_text;
+pub mod stats;
 pub mod store;
 
 use allmende_protocol::schema::UnixTime;

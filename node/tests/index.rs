@@ -48,6 +48,7 @@ fn product(
         accessibility_statement: None,
         dpia_available: None,
         test_instance: None,
+        vendor_org: None,
     }
 }
 

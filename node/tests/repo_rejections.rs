@@ -419,6 +419,7 @@ fn edit_producing_an_oversized_change_is_refused_and_not_stored() {
         accessibility_statement: None,
         dpia_available: None,
         test_instance: None,
+        vendor_org: None,
     };
     let header = DocHeader::product(OrgId::from_root_key(f.owner.public()), [5; 16]);
     let before = state(&f.repo);

@@ -800,6 +800,11 @@ pub struct Product {
     /// A test instance is available.
     #[serde(default)]
     pub test_instance: Option<bool>,
+    /// The vendor's own organisation in the network, if it has one: its ratings of this
+    /// product do not count (conflict of interest). Added after v1 records were pinned, so it
+    /// is left out of the record when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor_org: Option<OrgId>,
 }
 
 impl Validate for Product {

@@ -251,6 +251,7 @@ fn product_strategy() -> impl Strategy<Value = Product> {
                 accessibility_statement: None,
                 dpia_available: dpia,
                 test_instance: None,
+                vendor_org: None,
             },
         )
 }
@@ -662,6 +663,7 @@ fn concurrent_field_edits_merge_fieldwise() {
         accessibility_statement: None,
         dpia_available: None,
         test_instance: None,
+        vendor_org: None,
     };
     let mut created = Vec::new();
     let c = {

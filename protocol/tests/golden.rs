@@ -66,6 +66,7 @@ fn product() -> Product {
         accessibility_statement: None,
         dpia_available: Some(true),
         test_instance: Some(false),
+        vendor_org: None,
     }
 }
 

@@ -54,6 +54,7 @@ fn product() -> Product {
         accessibility_statement: None,
         dpia_available: None,
         test_instance: None,
+        vendor_org: None,
     }
 }
 

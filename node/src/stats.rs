@@ -1,0 +1,329 @@
+//! Aggregates over the catalog index: who uses what, ratings, interoperability, duplicate
+//! developments, costs, coverage.
+//!
+//! Every aggregate counts *verified* organisations only (attested by a configured trust
+//! anchor) unless `include_unverified` is set; ratings by the product's vendor organisation
+//! never count (conflict of interest). All are SQL over the `idx_*` tables, so they follow the
+//! incrementally maintained index and equal a recomputation from scratch.
+
+use std::collections::BTreeMap;
+
+use allmende_protocol::ids::OrgId;
+use rusqlite::Connection;
+use serde::Serialize;
+
+use crate::query::{QueryError, verified_orgs};
+
+/// Which organisations count.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    /// Trust anchors whose attestations verify organisations.
+    pub anchors: Vec<OrgId>,
+    /// Count unverified organisations too.
+    pub include_unverified: bool,
+}
+
+/// Prepares the temporary table `counted(org)` with the organisations that count.
+fn counted(conn: &Connection, scope: &Scope) -> Result<(), QueryError> {
+    conn.execute_batch("CREATE TEMP TABLE IF NOT EXISTS counted (org BLOB PRIMARY KEY) WITHOUT ROWID; DELETE FROM counted;")?;
+    if scope.include_unverified {
+        conn.execute(
+            "INSERT OR IGNORE INTO counted (org)
+             SELECT org FROM idx_org UNION SELECT org FROM idx_deployment UNION SELECT org FROM idx_rating
+             UNION SELECT org FROM idx_reuse",
+            [],
+        )?;
+    } else {
+        let mut insert = conn.prepare("INSERT OR IGNORE INTO counted (org) VALUES (?1)")?;
+        for org in verified_orgs(conn, &scope.anchors)? {
+            insert.execute([org.as_bytes().as_slice()])?;
+        }
+    }
+    Ok(())
+}
+
+/// Usage of one product.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Usage {
+    /// Product id.
+    pub product: String,
+    /// Product name.
+    pub name: String,
+    /// Organisations running it (pilot or production).
+    pub organisations: u64,
+    /// Per Land key.
+    pub by_land: BTreeMap<String, u64>,
+}
+
+fn hex(b: Vec<u8>) -> String {
+    hex::encode(b)
+}
+
+/// Who uses what: per product, the organisations running it in pilot or production.
+pub fn usage(conn: &Connection, scope: &Scope) -> Result<Vec<Usage>, QueryError> {
+    counted(conn, scope)?;
+    let mut out: BTreeMap<Vec<u8>, Usage> = BTreeMap::new();
+    let mut stmt = conn.prepare(
+        "SELECT p.doc, p.name, coalesce(o.land, '??'), count(DISTINCT d.org)
+         FROM idx_deployment d JOIN idx_product p ON p.doc = d.product
+         JOIN counted c ON c.org = d.org LEFT JOIN idx_org o ON o.org = d.org
+         WHERE d.status IN ('pilot', 'production')
+         GROUP BY p.doc, o.land ORDER BY p.doc",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, Vec<u8>>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, i64>(3)? as u64,
+        ))
+    })?;
+    for row in rows {
+        let (doc, name, land, n) = row?;
+        let e = out.entry(doc.clone()).or_insert_with(|| Usage {
+            product: hex(doc),
+            name,
+            organisations: 0,
+            by_land: BTreeMap::new(),
+        });
+        e.by_land.insert(land, n);
+    }
+    // Distinct organisations over all Länder.
+    let mut total = conn.prepare(
+        "SELECT count(DISTINCT d.org) FROM idx_deployment d JOIN counted c ON c.org = d.org
+         WHERE d.product = ?1 AND d.status IN ('pilot', 'production')",
+    )?;
+    for (doc, u) in out.iter_mut() {
+        u.organisations = total.query_row([doc.as_slice()], |r| r.get::<_, i64>(0))? as u64;
+    }
+    let mut v: Vec<Usage> = out.into_values().collect();
+    v.sort_by(|a, b| {
+        b.organisations
+            .cmp(&a.organisations)
+            .then(a.name.cmp(&b.name))
+    });
+    Ok(v)
+}
+
+/// Rating means of one product.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RatingStats {
+    /// Product id.
+    pub product: String,
+    /// Per dimension: (mean, count).
+    pub dimensions: BTreeMap<String, (f64, u64)>,
+    /// Ratings that recommend it / ratings with a recommendation.
+    pub recommend: (u64, u64),
+}
+
+/// Rating means and counts per dimension, one rating per organisation and product, vendor
+/// self-ratings excluded.
+pub fn ratings(conn: &Connection, scope: &Scope) -> Result<Vec<RatingStats>, QueryError> {
+    counted(conn, scope)?;
+    // A rating by the organisation named as the product's vendor does not count.
+    let filter = "JOIN counted c ON c.org = s.org JOIN idx_product p ON p.doc = s.product
+         WHERE (json_extract(p.json, '$.vendor_org') IS NULL OR json_extract(p.json, '$.vendor_org') != lower(hex(s.org)))";
+    let mut out: BTreeMap<Vec<u8>, RatingStats> = BTreeMap::new();
+    let mut stmt = conn.prepare(&format!(
+        "SELECT s.product, s.dimension, avg(s.score), count(*) FROM idx_rating_score s {filter}
+         GROUP BY s.product, s.dimension"
+    ))?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, Vec<u8>>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, f64>(2)?,
+            r.get::<_, i64>(3)? as u64,
+        ))
+    })?;
+    for row in rows {
+        let (doc, dim, mean, n) = row?;
+        out.entry(doc.clone())
+            .or_insert_with(|| RatingStats {
+                product: hex(doc),
+                dimensions: BTreeMap::new(),
+                recommend: (0, 0),
+            })
+            .dimensions
+            .insert(dim, (mean, n));
+    }
+    let mut stmt = conn.prepare(&format!(
+        "SELECT s.product, sum(s.recommend = 1), count(s.recommend) FROM idx_rating s {filter} GROUP BY s.product"
+    ))?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, Vec<u8>>(0)?,
+            r.get::<_, Option<i64>>(1)?.unwrap_or(0) as u64,
+            r.get::<_, i64>(2)? as u64,
+        ))
+    })?;
+    for row in rows {
+        let (doc, yes, n) = row?;
+        out.entry(doc.clone())
+            .or_insert_with(|| RatingStats {
+                product: hex(doc),
+                dimensions: BTreeMap::new(),
+                recommend: (0, 0),
+            })
+            .recommend = (yes, n);
+    }
+    Ok(out.into_values().collect())
+}
+
+/// One cell of the interoperability matrix.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Interop {
+    /// The deployed product.
+    pub product: String,
+    /// The product it talks to.
+    pub other: String,
+    /// Standard or interface.
+    pub standard: String,
+    /// Deployments reporting it works.
+    pub works: u64,
+    /// … partly works.
+    pub partly: u64,
+    /// … fails.
+    pub fails: u64,
+}
+
+/// Product × product × standard with evidence from deployments.
+pub fn interop(conn: &Connection, scope: &Scope) -> Result<Vec<Interop>, QueryError> {
+    counted(conn, scope)?;
+    let mut stmt = conn.prepare(
+        "SELECT i.product, i.other, i.standard, sum(i.status = 'works'), sum(i.status = 'partly'), sum(i.status = 'fails')
+         FROM idx_integration i JOIN idx_deployment d ON d.doc = i.doc AND d.key = i.key
+         JOIN counted c ON c.org = d.org
+         GROUP BY i.product, i.other, i.standard ORDER BY i.product, i.other, i.standard",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(Interop {
+            product: hex(r.get(0)?),
+            other: hex(r.get(1)?),
+            standard: r.get(2)?,
+            works: r.get::<_, i64>(3)? as u64,
+            partly: r.get::<_, i64>(4)? as u64,
+            fails: r.get::<_, i64>(5)? as u64,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Several publicly funded products for one task.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Duplicate {
+    /// The task.
+    pub task: String,
+    /// The products (ids) serving it that are open source or EfA (developed with public money).
+    pub products: Vec<String>,
+}
+
+/// Duplicate developments: tasks served by two or more open-source or EfA products.
+pub fn duplicates(conn: &Connection) -> Result<Vec<Duplicate>, QueryError> {
+    let mut stmt = conn.prepare(
+        "SELECT t.value, group_concat(lower(hex(t.doc)), ',')
+         FROM idx_product_facet t
+         WHERE t.facet = 'task' AND EXISTS (
+             SELECT 1 FROM idx_product_facet x WHERE x.doc = t.doc
+             AND ((x.facet = 'open_source' AND x.value = 'yes') OR x.facet = 'efa'))
+         GROUP BY t.value HAVING count(DISTINCT t.doc) >= 2 ORDER BY t.value",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        let mut products: Vec<String> = r
+            .get::<_, String>(1)?
+            .split(',')
+            .map(str::to_owned)
+            .collect();
+        products.sort();
+        Ok(Duplicate {
+            task: r.get(0)?,
+            products,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Costs of one product.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Costs {
+    /// Product id.
+    pub product: String,
+    /// Deployments reporting a yearly cost.
+    pub deployments: u64,
+    /// Sum of yearly costs (euros).
+    pub yearly_eur: u64,
+    /// Inhabitants of the organisations reporting them.
+    pub population: u64,
+    /// Yearly euros per inhabitant.
+    pub per_inhabitant_eur: Option<f64>,
+}
+
+/// Yearly cost per inhabitant, from deployments that report a cost and organisations that
+/// report a population.
+pub fn costs(conn: &Connection, scope: &Scope) -> Result<Vec<Costs>, QueryError> {
+    counted(conn, scope)?;
+    let mut stmt = conn.prepare(
+        "SELECT d.product, count(*), sum(d.cost_yearly), sum(o.population)
+         FROM idx_deployment d JOIN counted c ON c.org = d.org JOIN idx_org o ON o.org = d.org
+         WHERE d.cost_yearly IS NOT NULL AND o.population IS NOT NULL
+         GROUP BY d.product ORDER BY d.product",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        let yearly = r.get::<_, i64>(2)? as u64;
+        let population = r.get::<_, i64>(3)? as u64;
+        Ok(Costs {
+            product: hex(r.get(0)?),
+            deployments: r.get::<_, i64>(1)? as u64,
+            yearly_eur: yearly,
+            population,
+            per_inhabitant_eur: (population > 0).then(|| yearly as f64 / population as f64),
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Coverage of one region.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Coverage {
+    /// Land key or Kreis key.
+    pub region: String,
+    /// Tasks with at least one product in pilot or production there.
+    pub tasks_covered: Vec<String>,
+}
+
+/// Which tasks have a deployed product, per Land (`by = "land"`) or Kreis (`by = "kreis"`).
+pub fn coverage(conn: &Connection, scope: &Scope, by: &str) -> Result<Vec<Coverage>, QueryError> {
+    let column = match by {
+        "land" => "land",
+        "kreis" => "kreis",
+        other => {
+            return Err(QueryError::Invalid(format!(
+                "coverage by {other:?}: use land or kreis"
+            )));
+        }
+    };
+    counted(conn, scope)?;
+    let mut stmt = conn.prepare(&format!(
+        "SELECT o.{column}, group_concat(DISTINCT t.task)
+         FROM idx_deployment d JOIN counted c ON c.org = d.org JOIN idx_org o ON o.org = d.org
+         JOIN (SELECT doc, key, task FROM idx_deployment_task
+               UNION SELECT d2.doc, d2.key, f.value FROM idx_deployment d2
+               JOIN idx_product_facet f ON f.doc = d2.product AND f.facet = 'task') t
+           ON t.doc = d.doc AND t.key = d.key
+         WHERE d.status IN ('pilot', 'production') AND o.{column} IS NOT NULL
+         GROUP BY o.{column} ORDER BY o.{column}"
+    ))?;
+    let rows = stmt.query_map([], |r| {
+        let mut tasks: Vec<String> = r
+            .get::<_, String>(1)?
+            .split(',')
+            .map(str::to_owned)
+            .collect();
+        tasks.sort();
+        Ok(Coverage {
+            region: r.get(0)?,
+            tasks_covered: tasks,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

@@ -1,0 +1,316 @@
+//! Aggregates: verified organisations only, vendor self-ratings excluded, attestations
+//! withdrawn take effect, and each aggregate's numbers match a hand count.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use allmende_node::repo::Repo;
+use allmende_node::stats::{self, Scope};
+use allmende_node::store::SqliteStore;
+use allmende_protocol::change::ReplicaId;
+use allmende_protocol::doc::{DocHeader, DocKind};
+use allmende_protocol::identity::Keypair;
+use allmende_protocol::ids::{DocId, OrgId};
+use allmende_protocol::schema::{
+    Attestation, Deployment, DeploymentStatus, Integration, IntegrationStatus, OperatedBy, OrgKind,
+    OrgProfile, Product, ProductKind, Rating, RatingDimension, Score, UnixTime,
+};
+
+const NOW: UnixTime = UnixTime(1_750_000_000);
+
+fn kp(seed: u8) -> Keypair {
+    Keypair::from_secret_bytes(&[seed; 32]).unwrap()
+}
+
+fn org(seed: u8) -> OrgId {
+    OrgId::from_root_key(kp(seed).public())
+}
+
+struct World {
+    _dir: tempfile::TempDir,
+    repo: Repo<SqliteStore>,
+    p: DocId,
+    q: DocId,
+}
+
+const ANCHOR: u8 = 50;
+const VENDOR: u8 = 40;
+
+fn product(name: &str, vendor_org: Option<OrgId>, licence: &str, tasks: &[&str]) -> Product {
+    Product {
+        name: name.into(),
+        vendor: "V GmbH".into(),
+        kind: ProductKind::Fachverfahren,
+        description: None,
+        categories: vec![],
+        tasks: tasks.iter().map(|t| t.parse().unwrap()).collect(),
+        licence: Some(licence.parse().unwrap()),
+        repository: None,
+        website: None,
+        standards: vec![],
+        hosting: vec![],
+        prerequisites: None,
+        cost_model: None,
+        sla: None,
+        efa: None,
+        accessibility_statement: None,
+        dpia_available: None,
+        test_instance: None,
+        vendor_org,
+    }
+}
+
+fn attest(repo: &mut Repo<SqliteStore>, seed: u8) {
+    let a = Attestation {
+        org: org(seed),
+        name: format!("Org {seed}"),
+        kind: OrgKind::Kommune,
+        ags: None,
+        attested_at: NOW,
+    };
+    let header = DocHeader::singleton(DocKind::Trust, org(ANCHOR));
+    repo.edit(&kp(ANCHOR), header, NOW, |ed| {
+        ed.put(&format!("{:#}", org(seed)), &a)
+    })
+    .unwrap();
+}
+
+fn rate(repo: &mut Repo<SqliteStore>, seed: u8, product: DocId, usability: u8) {
+    let r = Rating {
+        product,
+        scores: [(
+            RatingDimension::Usability,
+            Score::try_from(usability).unwrap(),
+        )]
+        .into_iter()
+        .collect(),
+        recommend: Some(usability >= 3),
+        text: None,
+        since: None,
+    };
+    let header = DocHeader::singleton(DocKind::Experience, org(seed));
+    repo.edit(&kp(seed), header, NOW, |ed| {
+        ed.put(&format!("{product:#}"), &r)
+    })
+    .unwrap();
+}
+
+fn deploy(
+    repo: &mut Repo<SqliteStore>,
+    seed: u8,
+    key: &str,
+    product: DocId,
+    yearly: u64,
+    with: Option<(DocId, IntegrationStatus)>,
+) {
+    let d = Deployment {
+        product,
+        version: None,
+        tasks: vec![],
+        since: None,
+        status: DeploymentStatus::Production,
+        operated_by: OperatedBy::Itself,
+        integrations: with
+            .map(|(other, status)| {
+                vec![Integration {
+                    product: other,
+                    standard: "X Meld".into(),
+                    status,
+                }]
+            })
+            .unwrap_or_default(),
+        end_to_end: None,
+        cost_once_eur: None,
+        cost_yearly_eur: Some(yearly),
+    };
+    let header = DocHeader::singleton(DocKind::Deployments, org(seed));
+    repo.edit(&kp(seed), header, NOW, |ed| ed.put(key, &d))
+        .unwrap();
+}
+
+fn profile(repo: &mut Repo<SqliteStore>, seed: u8, ags: &str, population: u32) {
+    let p = OrgProfile {
+        name: format!("Org {seed}"),
+        kind: OrgKind::Kommune,
+        ags: Some(ags.parse().unwrap()),
+        land: Some(ags[..2].parse().unwrap()),
+        population: Some(population),
+        website: None,
+        contact_role: None,
+        it_dienstleister: None,
+    };
+    repo.edit(
+        &kp(seed),
+        DocHeader::singleton(DocKind::Profile, org(seed)),
+        NOW,
+        |ed| ed.put_root(&p),
+    )
+    .unwrap();
+}
+
+/// Orgs 1 and 2 attested (NRW and Bayern), 3 not; the vendor (40) attested and rating its
+/// own product.
+fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let mut repo = Repo::open(
+        SqliteStore::open(&dir.path().join("s.db")).unwrap(),
+        ReplicaId([1; 16]),
+    )
+    .unwrap();
+    let p_header = DocHeader::product(org(1), [1; 16]);
+    let q_header = DocHeader::product(org(2), [2; 16]);
+    let p = product(
+        "Melde-Suite",
+        Some(org(VENDOR)),
+        "EUPL-1.2",
+        &["Meldewesen"],
+    );
+    let q = product("Melde-Frei", None, "MIT", &["Meldewesen"]);
+    repo.edit(&kp(1), p_header, NOW, |ed| ed.put_root(&p))
+        .unwrap();
+    repo.edit(&kp(2), q_header, NOW, |ed| ed.put_root(&q))
+        .unwrap();
+    let (p, q) = (p_header.id(), q_header.id());
+    profile(&mut repo, 1, "05315000", 1_000_000);
+    profile(&mut repo, 2, "09162000", 1_500_000);
+    profile(&mut repo, 3, "05111000", 600_000);
+    for seed in [1, 2, VENDOR] {
+        attest(&mut repo, seed);
+    }
+    rate(&mut repo, 1, p, 4);
+    rate(&mut repo, 2, p, 2);
+    rate(&mut repo, 3, p, 1);
+    rate(&mut repo, VENDOR, p, 5);
+    deploy(
+        &mut repo,
+        1,
+        "a",
+        p,
+        100_000,
+        Some((q, IntegrationStatus::Works)),
+    );
+    deploy(
+        &mut repo,
+        2,
+        "b",
+        p,
+        300_000,
+        Some((q, IntegrationStatus::Fails)),
+    );
+    deploy(
+        &mut repo,
+        3,
+        "c",
+        p,
+        999_999,
+        Some((q, IntegrationStatus::Works)),
+    );
+    deploy(&mut repo, 2, "d", q, 50_000, None);
+    World {
+        _dir: dir,
+        repo,
+        p,
+        q,
+    }
+}
+
+fn scope(all: bool) -> Scope {
+    Scope {
+        anchors: vec![org(ANCHOR)],
+        include_unverified: all,
+    }
+}
+
+fn usability(w: &World, all: bool) -> (f64, u64) {
+    let r = stats::ratings(w.repo.store().connection(), &scope(all)).unwrap();
+    let p = r
+        .iter()
+        .find(|x| x.product == format!("{:#}", w.p))
+        .unwrap();
+    p.dimensions["usability"]
+}
+
+#[test]
+fn unattested_ratings_are_kept_but_left_out_and_vendor_ratings_never_count() {
+    let w = world();
+    // Verified only: orgs 1 and 2 → (4 + 2) / 2; the vendor's 5 never counts.
+    assert_eq!(usability(&w, false), (3.0, 2));
+    // With unverified organisations: org 3's 1 joins; still no vendor.
+    let (mean, n) = usability(&w, true);
+    assert_eq!(n, 3);
+    assert!((mean - 7.0 / 3.0).abs() < 1e-9, "{mean}");
+    // The unattested rating is stored.
+    assert_eq!(w.repo.catalog().unwrap().ratings.len(), 4);
+}
+
+#[test]
+fn withdrawing_an_attestation_removes_the_organisation_from_aggregates() {
+    let mut w = world();
+    let header = DocHeader::singleton(DocKind::Trust, org(ANCHOR));
+    w.repo
+        .edit(&kp(ANCHOR), header, NOW, |ed| {
+            ed.delete::<Attestation>(&format!("{:#}", org(2)))
+        })
+        .unwrap();
+    assert_eq!(usability(&w, false), (4.0, 1));
+    let usage = stats::usage(w.repo.store().connection(), &scope(false)).unwrap();
+    let p = usage
+        .iter()
+        .find(|u| u.product == format!("{:#}", w.p))
+        .unwrap();
+    assert_eq!(p.organisations, 1);
+}
+
+#[test]
+fn usage_interop_costs_coverage_and_duplicates_match_a_hand_count() {
+    let w = world();
+    let conn = w.repo.store().connection();
+    let usage = stats::usage(conn, &scope(false)).unwrap();
+    let p = usage
+        .iter()
+        .find(|u| u.product == format!("{:#}", w.p))
+        .unwrap();
+    assert_eq!(p.organisations, 2);
+    assert_eq!(p.by_land.get("05"), Some(&1));
+    assert_eq!(p.by_land.get("09"), Some(&1));
+
+    let interop = stats::interop(conn, &scope(false)).unwrap();
+    assert_eq!(interop.len(), 1);
+    assert_eq!(
+        (
+            interop[0].standard.as_str(),
+            interop[0].works,
+            interop[0].fails
+        ),
+        ("XMeld", 1, 1)
+    );
+    let all = stats::interop(conn, &scope(true)).unwrap();
+    assert_eq!(all[0].works, 2);
+
+    let costs = stats::costs(conn, &scope(false)).unwrap();
+    let c = costs
+        .iter()
+        .find(|c| c.product == format!("{:#}", w.p))
+        .unwrap();
+    assert_eq!(
+        (c.deployments, c.yearly_eur, c.population),
+        (2, 400_000, 2_500_000)
+    );
+    assert!((c.per_inhabitant_eur.unwrap() - 0.16).abs() < 1e-9);
+
+    let coverage = stats::coverage(conn, &scope(false), "land").unwrap();
+    let regions: Vec<&str> = coverage.iter().map(|c| c.region.as_str()).collect();
+    assert_eq!(regions, vec!["05", "09"]);
+    assert!(
+        coverage
+            .iter()
+            .all(|c| c.tasks_covered == vec!["Meldewesen".to_owned()])
+    );
+    assert!(stats::coverage(conn, &scope(false), "planet").is_err());
+
+    // Two open-source products for the same task: a duplicate development.
+    let dups = stats::duplicates(conn).unwrap();
+    assert_eq!(dups.len(), 1);
+    assert_eq!(dups[0].task, "Meldewesen");
+    let mut expected = vec![format!("{:#}", w.p), format!("{:#}", w.q)];
+    expected.sort();
+    assert_eq!(dups[0].products, expected);
+}
