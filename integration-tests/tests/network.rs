@@ -276,3 +276,182 @@ async fn nodes_sync_over_quic() {
 async fn nodes_sync_over_websocket() {
     sync_over("/ip4/127.0.0.1/tcp/0/ws").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_delegate_is_refused_on_every_node() {
+    use allmende_protocol::change::ReplicaId;
+    use allmende_protocol::doc::Document;
+    use allmende_protocol::identity::{Delegation, Revocation, Scope};
+    use allmende_protocol::schema::UnixTime;
+    use allmende_protocol::sync::{Announce, Cert, Gossip};
+
+    let tmp = tempfile::tempdir().unwrap();
+    let m = TestNode::start(&tmp.path().join("m"), Some("Gemeinde Mitglied"), &[])
+        .await
+        .unwrap();
+    let m_addr = m.addr().await.unwrap();
+    let d = TestNode::start(
+        &tmp.path().join("d"),
+        Some("IT-Dienstleister"),
+        &[m_addr.clone()],
+    )
+    .await
+    .unwrap();
+    let n = TestNode::start(
+        &tmp.path().join("n"),
+        Some("Nachbarstadt"),
+        &[m_addr.clone()],
+    )
+    .await
+    .unwrap();
+    assert!(converged(&[&m, &d, &n], 3, WAIT).await);
+    let now = allmende_node::now();
+
+    // The member delegates to the Dienstleister's key; the delegation spreads.
+    let delegation = Delegation {
+        issuer: m.org().unwrap(),
+        delegate: d.keypair().unwrap().public(),
+        scope: Scope::all(),
+        not_before: UnixTime(now.0 - 60),
+        not_after: UnixTime(now.0 + 86_400),
+    }
+    .sign(&m.keypair().unwrap())
+    .unwrap();
+    m.node()
+        .unwrap()
+        .repo
+        .call(move |s| s.publish_cert(Cert::Delegation(delegation)))
+        .await
+        .unwrap()
+        .unwrap();
+    let certs = |n: &TestNode| {
+        let repo = n.node().unwrap().repo.clone();
+        async move {
+            repo.call(|s| {
+                allmende_node::store::Store::counts(s.repo().store())
+                    .unwrap()
+                    .certificates
+            })
+            .await
+            .unwrap()
+        }
+    };
+    assert!(
+        wait_until(WAIT, || async {
+            certs(&d).await == 1 && certs(&n).await == 1
+        })
+        .await
+    );
+
+    // The Dienstleister publishes a deployment for the member; everyone gets it.
+    let member_deployments = DocHeader::singleton(DocKind::Deployments, m.org().unwrap());
+    let p = m.add_product("Fachverfahren").await.unwrap();
+    let dep = deployment(&p);
+    let dkey = d.keypair().unwrap();
+    d.node()
+        .unwrap()
+        .repo
+        .call(move |s| {
+            s.edit(&dkey, member_deployments, allmende_node::now(), |ed| {
+                ed.put("by-provider", &dep)
+            })
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(converged(&[&m, &d, &n], 5, WAIT).await);
+
+    // The member revokes; the revocation spreads.
+    let revocation = Revocation {
+        issuer: m.keypair().unwrap().public(),
+        subject: d.keypair().unwrap().public(),
+        effective: UnixTime(allmende_node::now().0 + 1),
+        reason: "Vertrag beendet".into(),
+    }
+    .sign(&m.keypair().unwrap())
+    .unwrap();
+    m.node()
+        .unwrap()
+        .repo
+        .call(move |s| s.publish_cert(Cert::Revocation(revocation)))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        wait_until(WAIT, || async {
+            certs(&d).await == 2 && certs(&n).await == 2
+        })
+        .await
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    // The Dienstleister's own node now refuses to make such a change…
+    let dep2 = deployment(&p);
+    let dkey = d.keypair().unwrap();
+    let local = d
+        .node()
+        .unwrap()
+        .repo
+        .call(move |s| {
+            s.edit(&dkey, member_deployments, allmende_node::now(), |ed| {
+                ed.put("after-revocation", &dep2)
+            })
+        })
+        .await
+        .unwrap();
+    assert!(
+        local.is_err(),
+        "the provider's node accepted its own revoked change"
+    );
+    // …and a change made anyway (by a node that ignores the revocation) is refused everywhere.
+    let mut doc: Document = d
+        .node()
+        .unwrap()
+        .repo
+        .call(move |s| {
+            s.repo()
+                .document(&member_deployments.id())
+                .unwrap()
+                .unwrap()
+        })
+        .await
+        .unwrap();
+    let dep3 = deployment(&p);
+    let sneaky = doc
+        .edit(
+            &d.keypair().unwrap(),
+            ReplicaId([7; 16]),
+            allmende_node::now(),
+            |ed| ed.put("sneaky", &dep3),
+        )
+        .unwrap()
+        .unwrap();
+    let gossip = Gossip::Announce(Announce {
+        header: member_deployments,
+        changes: vec![sneaky],
+        certs: vec![],
+    });
+    d.node()
+        .unwrap()
+        .net
+        .raw_publish(gossip.encode())
+        .await
+        .unwrap()
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    for node in [&m, &n, &d] {
+        let catalog = node
+            .node()
+            .unwrap()
+            .repo
+            .call(|s| s.repo().catalog().unwrap())
+            .await
+            .unwrap();
+        let keys: Vec<&str> = catalog.deployments.iter().map(|d| d.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            vec!["by-provider"],
+            "a revoked delegate's change was stored"
+        );
+    }
+}

@@ -70,6 +70,12 @@ pub enum Command {
     Export(ExportArgs),
     /// Verify and store the signed changes of an export.
     Import(ImportArgs),
+    /// Act as a trust anchor: attest or withdraw which organisation a key belongs to.
+    #[command(subcommand)]
+    Trust(TrustCommand),
+    /// Delegate publishing to another key (e.g. your IT-Dienstleister), or revoke a key.
+    #[command(subcommand)]
+    Key(KeyCommand),
     /// Check the store: structure, signatures, snapshots.
     Check,
     /// Run the node: peer-to-peer sync and the HTTP API, until Ctrl-C or SIGTERM.
@@ -147,6 +153,66 @@ pub struct RunArgs {
         value_name = "HOST:PORT"
     )]
     pub http: std::net::SocketAddr,
+    /// Trust anchor (organisation id) whose attestations mark organisations as verified
+    /// (repeatable).
+    #[arg(
+        long = "trust-anchor",
+        env = "ALLMENDE_TRUST_ANCHORS",
+        value_delimiter = ',',
+        value_name = "ORG_ID"
+    )]
+    pub trust_anchors: Vec<OrgId>,
+}
+
+/// `trust …`.
+#[derive(Debug, Subcommand)]
+pub enum TrustCommand {
+    /// Attest that an organisation id belongs to a real organisation.
+    Attest {
+        /// The organisation id.
+        #[arg(long)]
+        org: OrgId,
+        /// Its official name.
+        #[arg(long)]
+        name: String,
+        /// Its kind.
+        #[arg(long)]
+        kind: OrgKind,
+        /// Its AGS.
+        #[arg(long)]
+        ags: Option<Ags>,
+    },
+    /// Withdraw an attestation.
+    Withdraw {
+        /// The organisation id.
+        #[arg(long)]
+        org: OrgId,
+    },
+}
+
+/// `key …`.
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Authorise another key to publish this organisation's documents.
+    Delegate {
+        /// The key (hex) to authorise.
+        #[arg(long)]
+        to: allmende_protocol::ids::PublicKey,
+        /// Days the delegation is valid.
+        #[arg(long, default_value_t = 365, value_parser = clap::value_parser!(u32).range(1..=3650))]
+        days: u32,
+    },
+    /// Revoke a key from now on: a delegate of this organisation, or this node's own key.
+    Revoke {
+        /// The key (hex) to revoke.
+        #[arg(long)]
+        key: allmende_protocol::ids::PublicKey,
+        /// Why (kept with the revocation).
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Print this node's public signing key and organisation id.
+    ExportPublic,
 }
 
 /// `init`.
@@ -284,6 +350,10 @@ pub struct DeploymentArgs {
     /// Product id (or a unique prefix).
     #[arg(long)]
     pub product: String,
+    /// Publish for this organisation (id) under a delegation it gave this node's key,
+    /// e.g. as its IT-Dienstleister. Default: this node's own organisation.
+    #[arg(long, value_name = "ORG_ID")]
+    pub on_behalf_of: Option<OrgId>,
     /// planned, pilot, production, retired.
     #[arg(long)]
     pub status: DeploymentStatus,
@@ -343,6 +413,10 @@ pub struct RatingArgs {
     /// Product id (or a unique prefix).
     #[arg(long)]
     pub product: String,
+    /// Publish for this organisation (id) under a delegation it gave this node's key,
+    /// e.g. as its IT-Dienstleister. Default: this node's own organisation.
+    #[arg(long, value_name = "ORG_ID")]
+    pub on_behalf_of: Option<OrgId>,
     /// Score 1–5.
     #[arg(long)]
     pub functionality: Option<Score>,
@@ -388,6 +462,10 @@ pub struct ReuseArgs {
     /// Product id (or a unique prefix).
     #[arg(long)]
     pub product: String,
+    /// Publish for this organisation (id) under a delegation it gave this node's key,
+    /// e.g. as its IT-Dienstleister. Default: this node's own organisation.
+    #[arg(long, value_name = "ORG_ID")]
+    pub on_behalf_of: Option<OrgId>,
     /// production, in-progress, abandoned.
     #[arg(long)]
     pub outcome: ReuseOutcome,
@@ -481,6 +559,8 @@ pub fn run(cli: Cli, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
         Command::Check => check(&dd, out),
         Command::Demo => crate::demo::run(&dd, out),
         Command::Run(a) => run_node(&dd, a, out),
+        Command::Trust(c) => trust(&dd, c, out),
+        Command::Key(c) => key(&dd, c, out),
     }
 }
 
@@ -614,6 +694,8 @@ fn write_record(
         Err(crate::repo::RepoError::Document(
             e @ allmende_protocol::doc::DocError::TooLarge { .. },
         )) => Err(bad(e.to_string())),
+        // Publishing for an organisation that gave no (or no longer a) delegation.
+        Err(e @ crate::repo::RepoError::Auth { .. }) => Err(bad(e.to_string())),
         Err(e) => Err(e.into()),
     }
 }
@@ -813,7 +895,7 @@ fn deployment_add(
         cost_yearly_eur: a.cost_yearly,
     };
     let key = RecordId::from_bytes(random_bytes::<16>()?);
-    let header = DocHeader::singleton(DocKind::Deployments, id.org);
+    let header = DocHeader::singleton(DocKind::Deployments, a.on_behalf_of.unwrap_or(id.org));
     write_record(&mut repo, &id, header, |ed| ed.put(&format!("{key:#}"), &d))?;
     writeln!(out, "{key:#}")?;
     Ok(())
@@ -841,7 +923,7 @@ fn rating_set(dd: &DataDir, a: RatingArgs, out: &mut dyn std::io::Write) -> anyh
         text: a.text,
         since: a.since,
     };
-    let header = DocHeader::singleton(DocKind::Experience, id.org);
+    let header = DocHeader::singleton(DocKind::Experience, a.on_behalf_of.unwrap_or(id.org));
     let changed = write_record(&mut repo, &id, header, |ed| {
         ed.put(&format!("{product:#}"), &r)
     })?;
@@ -874,7 +956,7 @@ fn reuse_add(dd: &DataDir, a: ReuseArgs, out: &mut dyn std::io::Write) -> anyhow
         text: a.text,
     };
     let key = RecordId::from_bytes(random_bytes::<16>()?);
-    let header = DocHeader::singleton(DocKind::Experience, id.org);
+    let header = DocHeader::singleton(DocKind::Experience, a.on_behalf_of.unwrap_or(id.org));
     write_record(&mut repo, &id, header, |ed| ed.put(&format!("{key:#}"), &r))?;
     writeln!(out, "{key:#}")?;
     Ok(())
@@ -952,6 +1034,86 @@ fn import(dd: &DataDir, a: ImportArgs, out: &mut dyn std::io::Write) -> anyhow::
     Ok(())
 }
 
+fn trust(dd: &DataDir, c: TrustCommand, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
+    let (id, mut repo) = open(dd)?;
+    let header = DocHeader::singleton(DocKind::Trust, id.org);
+    match c {
+        TrustCommand::Attest {
+            org,
+            name,
+            kind,
+            ags,
+        } => {
+            let a = allmende_protocol::schema::Attestation {
+                org,
+                name,
+                kind,
+                ags,
+                attested_at: now(),
+            };
+            write_record(&mut repo, &id, header, |ed| ed.put(&format!("{org:#}"), &a))?;
+            writeln!(out, "Attested {org:#}.")?;
+        }
+        TrustCommand::Withdraw { org } => {
+            let changed = write_record(&mut repo, &id, header, |ed| {
+                ed.delete::<allmende_protocol::schema::Attestation>(&format!("{org:#}"))
+            })?;
+            writeln!(
+                out,
+                "{}",
+                if changed {
+                    "Attestation withdrawn."
+                } else {
+                    "No attestation for that organisation."
+                }
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn key(dd: &DataDir, c: KeyCommand, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
+    let (id, mut repo) = open(dd)?;
+    match c {
+        KeyCommand::Delegate { to, days } => {
+            if id.keypair.public() != id.org.root_key() {
+                return Err(bad(
+                    "only the organisation's root key can delegate; this node holds a delegated key",
+                ));
+            }
+            let start = now();
+            let d = allmende_protocol::identity::Delegation {
+                issuer: id.org,
+                delegate: to,
+                scope: allmende_protocol::identity::Scope::all(),
+                not_before: start,
+                not_after: allmende_protocol::schema::UnixTime(start.0 + i64::from(days) * 86_400),
+            }
+            .sign(&id.keypair)
+            .map_err(|e| bad(e.to_string()))?;
+            repo.add_delegation(d)?;
+            writeln!(out, "Delegated to {to:#} for {days} days.")?;
+        }
+        KeyCommand::Revoke { key, reason } => {
+            let r = allmende_protocol::identity::Revocation {
+                issuer: id.keypair.public(),
+                subject: key,
+                effective: now(),
+                reason,
+            }
+            .sign(&id.keypair)
+            .map_err(|e| bad(e.to_string()))?;
+            repo.add_revocation(r)?;
+            writeln!(out, "Revoked {key:#}.")?;
+        }
+        KeyCommand::ExportPublic => {
+            writeln!(out, "key {:#}", id.keypair.public())?;
+            writeln!(out, "org {:#}", id.org)?;
+        }
+    }
+    Ok(())
+}
+
 fn run_node(dd: &DataDir, a: RunArgs, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     if !dd.is_initialised() {
         return Err(crate::datadir::DataDirError::NotInitialised(dd.path().to_owned()).into());
@@ -964,7 +1126,7 @@ fn run_node(dd: &DataDir, a: RunArgs, out: &mut dyn std::io::Write) -> anyhow::R
             data_dir: dd.path().to_owned(),
             net: a.net.to_config(false),
             http: Some(a.http),
-            trust_anchors: vec![],
+            trust_anchors: a.trust_anchors.clone(),
         };
         let node = crate::node::Node::spawn(cfg).await?;
         writeln!(

@@ -504,3 +504,126 @@ fn demo_fills_a_store_with_marked_demo_data_once() {
     assert_eq!(again["documents"], export["documents"]);
     assert!(ok(&dir, &["check"]).contains("Store OK"));
 }
+
+#[test]
+fn an_it_dienstleister_publishes_for_a_member_until_the_delegation_is_revoked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let member = tmp.path().join("member");
+    let provider = tmp.path().join("provider");
+    init(&member);
+    ok(
+        &provider,
+        &[
+            "init",
+            "--name",
+            "Kommunales Rechenzentrum",
+            "--kind",
+            "it-dienstleister",
+        ],
+    );
+    let key_of = |dir: &Path| {
+        let out = ok(dir, &["key", "export-public"]);
+        let key = out
+            .lines()
+            .find_map(|l| l.strip_prefix("key "))
+            .unwrap()
+            .to_owned();
+        let org = out
+            .lines()
+            .find_map(|l| l.strip_prefix("org "))
+            .unwrap()
+            .to_owned();
+        (key, org)
+    };
+    let (provider_key, _) = key_of(&provider);
+    let (_, member_org) = key_of(&member);
+    // Without a delegation the provider may not publish for the member.
+    let product = ok(
+        &provider,
+        &[
+            "product",
+            "add",
+            "--name",
+            "Fachverfahren X",
+            "--vendor",
+            "Y",
+        ],
+    );
+    let product = product.trim();
+    refused(
+        &provider,
+        &[
+            "deployment",
+            "add",
+            "--product",
+            product,
+            "--status",
+            "production",
+            "--on-behalf-of",
+            &member_org,
+        ],
+        &["may not write"],
+    );
+    // The member delegates; the provider learns of it (here: by importing the member's export).
+    ok(
+        &member,
+        &["key", "delegate", "--to", &provider_key, "--days", "30"],
+    );
+    let file = tmp.path().join("member.json");
+    ok(&member, &["export", "--out", file.to_str().unwrap()]);
+    ok(&provider, &["import", file.to_str().unwrap()]);
+    let dep = ok(
+        &provider,
+        &[
+            "deployment",
+            "add",
+            "--product",
+            product,
+            "--status",
+            "production",
+            "--on-behalf-of",
+            &member_org,
+        ],
+    );
+    let export: serde_json::Value = serde_json::from_str(&ok(&provider, &["export"])).unwrap();
+    let d = export["catalog"]["deployments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["key"] == dep.trim())
+        .unwrap()
+        .clone();
+    assert_eq!(
+        d["org"],
+        member_org.as_str(),
+        "the deployment belongs to the member"
+    );
+    // The member revokes; once the provider knows, it can no longer publish for the member.
+    ok(
+        &member,
+        &[
+            "key",
+            "revoke",
+            "--key",
+            &provider_key,
+            "--reason",
+            "Vertrag beendet",
+        ],
+    );
+    ok(&member, &["export", "--out", file.to_str().unwrap()]);
+    ok(&provider, &["import", file.to_str().unwrap()]);
+    refused(
+        &provider,
+        &[
+            "deployment",
+            "add",
+            "--product",
+            product,
+            "--status",
+            "pilot",
+            "--on-behalf-of",
+            &member_org,
+        ],
+        &["revoked"],
+    );
+}
