@@ -173,3 +173,127 @@ async fn read_endpoints_answer_and_refuse_bad_input_with_a_code() {
     .unwrap();
     node.shutdown().await;
 }
+
+/// POST `body` to `path` with an optional bearer token; returns (status code, JSON body).
+fn post(
+    addr: std::net::SocketAddr,
+    path: &str,
+    token: Option<&str>,
+    body: &str,
+) -> (u16, serde_json::Value) {
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n{auth}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let code: u16 = text.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    (
+        code,
+        serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn write_endpoints_need_the_token_and_store_nothing_on_bad_input() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dd = DataDir::new(tmp.path().join("n"));
+    let id = dd.create_identity().unwrap();
+    let token = dd.admin_token().unwrap();
+    let node = Node::spawn(NodeConfig {
+        data_dir: dd.path().to_owned(),
+        net: test_net(&[]),
+        http: Some("127.0.0.1:0".parse().unwrap()),
+        trust_anchors: vec![],
+    })
+    .await
+    .unwrap();
+    let addr = node.http_addr.unwrap();
+    let org = format!("{:#}", id.org);
+    tokio::task::spawn_blocking(move || {
+        let t = Some(token.as_str());
+        let product = serde_json::json!({"name": "OpenRathaus", "vendor": "Stadt Ulm", "kind": "software", "licence": "EUPL-1.2"});
+        let documents = || get(addr, "/api/v1/status").1["documents"].as_u64().unwrap();
+        let before = documents();
+
+        // No token, a wrong token, a token for a page from elsewhere: refused, nothing stored.
+        for bad in [None, Some("wrong"), Some(&"0".repeat(64)[..])] {
+            let (code, body) = post(addr, "/api/v1/products", bad, &product.to_string());
+            assert_eq!(code, 401, "{body}");
+            assert_eq!(body["error"], "unauthorized");
+        }
+        // Bad bodies: precise 400s, nothing stored.
+        for (body, needle) in [
+            ("{not json", "invalid JSON"),
+            (r#"{"name": "X"}"#, "missing field"),
+            (r#"{"name": "X", "vendor": "Y", "kind": "software", "licence": "EUPL 1.2"}"#, "SPDX"),
+            (r#"{"name": "", "vendor": "Y", "kind": "software"}"#, "name"),
+        ] {
+            let (code, resp) = post(addr, "/api/v1/products", t, body);
+            assert_eq!(code, 400, "{body}: {resp}");
+            assert!(resp["message"].as_str().unwrap().contains(needle), "{body}: {resp}");
+        }
+        let (code, resp) = post(addr, "/api/v1/products", t, &"x".repeat(300 * 1024));
+        assert_eq!(code, 413, "{resp}");
+        assert_eq!(documents(), before, "a refused request stored something");
+
+        // The happy path.
+        let (code, created) = post(addr, "/api/v1/products", t, &product.to_string());
+        assert_eq!(code, 201, "{created}");
+        let pid = created["id"].as_str().unwrap().to_owned();
+        let (code, dep) = post(
+            addr,
+            "/api/v1/deployments",
+            t,
+            &serde_json::json!({"product": pid, "status": "production", "operated_by": {"by": "self"}}).to_string(),
+        );
+        assert_eq!(code, 201, "{dep}");
+        let (code, bad) = post(addr, "/api/v1/ratings", t, &serde_json::json!({"product": pid, "scores": {"usability": 6}}).to_string());
+        assert_eq!(code, 400, "{bad}");
+        let (code, rating) =
+            post(addr, "/api/v1/ratings", t, &serde_json::json!({"product": pid, "scores": {"usability": 4}}).to_string());
+        assert_eq!(code, 201, "{rating}");
+        let (code, reuse) = post(
+            addr,
+            "/api/v1/reuse-reports",
+            t,
+            &serde_json::json!({"product": pid, "outcome": "production", "efa": true, "effort_person_days": 12}).to_string(),
+        );
+        assert_eq!(code, 201, "{reuse}");
+
+        for (path, n) in [
+            (format!("/api/v1/deployments?product={pid}"), 1),
+            (format!("/api/v1/ratings?product={pid}&org={org}"), 1),
+            (format!("/api/v1/reuse-reports?product={pid}"), 1),
+            (format!("/api/v1/deployments?product={}", "cd".repeat(32)), 0),
+        ] {
+            let (code, list) = get(addr, &path);
+            assert_eq!(code, 200, "{path}: {list}");
+            assert_eq!(list.as_array().unwrap().len(), n, "{path}: {list}");
+        }
+        let (code, page) = get(addr, &format!("/api/v1/organizations/{org}"));
+        assert_eq!(code, 200, "{page}");
+        assert_eq!(page["deployments"].as_array().unwrap().len(), 1);
+        assert_eq!(page["verified"], false);
+        for (path, expected) in [
+            ("/api/v1/deployments?product=xyz".to_owned(), 400),
+            ("/api/v1/ratings?colour=red".to_owned(), 400),
+            ("/api/v1/organizations/nope".to_owned(), 400),
+            (format!("/api/v1/organizations/{}", "ee".repeat(32)), 404),
+        ] {
+            let (code, body) = get(addr, &path);
+            assert_eq!(code, expected, "{path}: {body}");
+        }
+    })
+    .await
+    .unwrap();
+    node.shutdown().await;
+}

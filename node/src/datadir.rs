@@ -25,6 +25,7 @@ use crate::store::SqliteStore;
 const KEY_FILE: &str = "identity.key";
 const DB_FILE: &str = "allmende.db";
 const KEY_MAGIC: &str = "allmende-secret-key-v1";
+const TOKEN_FILE: &str = "admin.token";
 
 /// Errors of the data directory.
 #[derive(Debug, thiserror::Error)]
@@ -214,6 +215,36 @@ impl DataDir {
             .map_err(|e| bad(&e.to_string()))?;
         let org = org.unwrap_or_else(|| OrgId::from_root_key(keypair.public()));
         Ok(Identity { keypair, org })
+    }
+
+    /// The admin token for write requests to the HTTP API, created (mode 0600) on first use.
+    /// The CLI and the local UI read it from here; a web page from another site cannot.
+    pub fn admin_token(&self) -> Result<String, DataDirError> {
+        let path = self.root.join(TOKEN_FILE);
+        if path.exists() {
+            let t = fs::read_to_string(&path)
+                .map_err(io(&path))?
+                .trim()
+                .to_owned();
+            if t.len() < 32 {
+                return Err(DataDirError::BadKeyFile {
+                    path,
+                    reason: "admin token is shorter than 32 characters".into(),
+                });
+            }
+            return Ok(t);
+        }
+        create_private_dir(&self.root)?;
+        let token = hex::encode(random_bytes::<32>()?);
+        let mut opts = OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        opts.mode(0o600);
+        let mut f = opts.open(&path).map_err(io(&path))?;
+        f.write_all(format!("{token}\n").as_bytes())
+            .map_err(io(&path))?;
+        f.sync_all().map_err(io(&path))?;
+        Ok(token)
     }
 
     /// Opens (creating if needed) the store, with a fresh replica id for this process.

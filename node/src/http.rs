@@ -28,6 +28,10 @@ pub struct ApiState {
     pub organisation: Option<OrgId>,
     /// Trust anchors this node follows.
     pub anchors: Arc<Vec<OrgId>>,
+    /// The key local writes are signed with (none on a node without identity).
+    pub signer: Option<Arc<allmende_protocol::identity::Keypair>>,
+    /// The token every write request must carry (`Authorization: Bearer …`).
+    pub admin_token: Arc<String>,
 }
 
 /// An API error with a stable code.
@@ -59,6 +63,30 @@ impl ApiError {
         Self {
             status: StatusCode::SERVICE_UNAVAILABLE,
             code: "unavailable",
+            message: message.into(),
+        }
+    }
+
+    fn unauthorised() -> Self {
+        Self {
+            status: StatusCode::UNAUTHORIZED,
+            code: "unauthorized",
+            message: "write requests need the node's admin token: Authorization: Bearer <token from admin.token>".into(),
+        }
+    }
+
+    fn forbidden(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::FORBIDDEN,
+            code: "forbidden",
+            message: message.into(),
+        }
+    }
+
+    fn conflict(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::CONFLICT,
+            code: "conflict",
             message: message.into(),
         }
     }
@@ -103,12 +131,23 @@ impl From<crate::repo_actor::RepoGone> for ApiError {
 pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/api/v1/status", get(status))
-        .route("/api/v1/products", get(products))
+        .route("/api/v1/products", get(products).post(create_product))
+        .route(
+            "/api/v1/deployments",
+            get(deployments).post(create_deployment),
+        )
+        .route("/api/v1/ratings", get(ratings).post(set_rating))
+        .route(
+            "/api/v1/reuse-reports",
+            get(reuse_reports).post(create_reuse_report),
+        )
+        .route("/api/v1/organizations/{id}", get(organization))
         .route("/api/v1/products/{id}", get(product))
         .route("/api/v1/organizations", get(organizations))
         .route("/api/v1/stats", get(stats_index))
         .route("/api/v1/stats/{name}", get(stats))
         .fallback(|| async { ApiError::not_found("no such endpoint") })
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
 
@@ -398,4 +437,294 @@ async fn stats(
         })
         .await??;
     Ok(Json(value))
+}
+
+/// Largest request body.
+const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// Checks the bearer token in constant time.
+fn require_token(headers: &axum::http::HeaderMap, s: &ApiState) -> Result<(), ApiError> {
+    let given = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    let want = s.admin_token.as_bytes();
+    let ok = given.len() == want.len()
+        && given
+            .bytes()
+            .zip(want)
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::unauthorised())
+    }
+}
+
+fn parse_body<T: serde::de::DeserializeOwned + allmende_protocol::schema::Validate>(
+    body: &[u8],
+) -> Result<T, ApiError> {
+    let v: T = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))?;
+    v.validate()
+        .map_err(|e| ApiError::bad_request(format!("invalid {e}")))?;
+    Ok(v)
+}
+
+fn map_repo(e: crate::repo::RepoError) -> ApiError {
+    use crate::repo::RepoError;
+    match e {
+        RepoError::Document(allmende_protocol::doc::DocError::Schema(e)) => {
+            ApiError::bad_request(format!("invalid {e}"))
+        }
+        RepoError::Document(e @ allmende_protocol::doc::DocError::TooLarge { .. }) => {
+            ApiError::bad_request(e.to_string())
+        }
+        RepoError::Auth { error, .. } => ApiError::forbidden(error.to_string()),
+        other => ApiError::internal(other.to_string()),
+    }
+}
+
+/// Runs a local edit of `header` signed by the node's key; returns whether it changed anything.
+async fn write(
+    s: &ApiState,
+    header: allmende_protocol::doc::DocHeader,
+    f: impl FnOnce(
+        &mut allmende_protocol::doc::Editor<'_>,
+    ) -> Result<(), allmende_protocol::doc::DocError>
+    + Send
+    + 'static,
+) -> Result<bool, ApiError> {
+    let signer = s
+        .signer
+        .clone()
+        .ok_or_else(|| ApiError::conflict("this node has no organisation identity"))?;
+    let now = crate::now();
+    let r = s
+        .repo
+        .call(move |st| st.edit(&signer, header, now, f))
+        .await?;
+    r.map(|h| h.is_some()).map_err(map_repo)
+}
+
+fn own_org(s: &ApiState) -> Result<OrgId, ApiError> {
+    s.organisation
+        .ok_or_else(|| ApiError::conflict("this node has no organisation identity"))
+}
+
+fn record_key() -> Result<String, ApiError> {
+    let bytes =
+        crate::datadir::random_bytes::<16>().map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok(format!(
+        "{:#}",
+        allmende_protocol::ids::RecordId::from_bytes(bytes)
+    ))
+}
+
+async fn create_product(
+    State(s): State<ApiState>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    require_token(&headers, &s)?;
+    let product: allmende_protocol::schema::Product = parse_body(&body)?;
+    let nonce =
+        crate::datadir::random_bytes::<16>().map_err(|e| ApiError::internal(e.to_string()))?;
+    let header = allmende_protocol::doc::DocHeader::product(own_org(&s)?, nonce);
+    write(&s, header, move |ed| ed.put_root(&product)).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({ "id": format!("{:#}", header.id()) })),
+    ))
+}
+
+async fn create_deployment(
+    State(s): State<ApiState>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    require_token(&headers, &s)?;
+    let d: allmende_protocol::schema::Deployment = parse_body(&body)?;
+    let key = record_key()?;
+    let header = allmende_protocol::doc::DocHeader::singleton(
+        allmende_protocol::doc::DocKind::Deployments,
+        own_org(&s)?,
+    );
+    let k = key.clone();
+    write(&s, header, move |ed| ed.put(&k, &d)).await?;
+    Ok((StatusCode::CREATED, Json(serde_json::json!({ "key": key }))))
+}
+
+async fn set_rating(
+    State(s): State<ApiState>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    require_token(&headers, &s)?;
+    let r: allmende_protocol::schema::Rating = parse_body(&body)?;
+    // One rating per organisation and product: keyed by the product.
+    let key = format!("{:#}", r.product);
+    let header = allmende_protocol::doc::DocHeader::singleton(
+        allmende_protocol::doc::DocKind::Experience,
+        own_org(&s)?,
+    );
+    let k = key.clone();
+    write(&s, header, move |ed| ed.put(&k, &r)).await?;
+    Ok((StatusCode::CREATED, Json(serde_json::json!({ "key": key }))))
+}
+
+async fn create_reuse_report(
+    State(s): State<ApiState>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    require_token(&headers, &s)?;
+    let r: allmende_protocol::schema::ReuseReport = parse_body(&body)?;
+    let key = record_key()?;
+    let header = allmende_protocol::doc::DocHeader::singleton(
+        allmende_protocol::doc::DocKind::Experience,
+        own_org(&s)?,
+    );
+    let k = key.clone();
+    write(&s, header, move |ed| ed.put(&k, &r)).await?;
+    Ok((StatusCode::CREATED, Json(serde_json::json!({ "key": key }))))
+}
+
+/// Raw id bytes to filter a list by, if given.
+type IdFilter = Option<Vec<u8>>;
+
+/// Filters of the record lists: `product` and `org` (ids).
+fn parse_filters(raw: Option<String>) -> Result<(IdFilter, IdFilter), ApiError> {
+    let raw = raw.unwrap_or_default();
+    if raw.len() > MAX_QUERY_BYTES {
+        return Err(ApiError::bad_request(format!(
+            "query string longer than {MAX_QUERY_BYTES} bytes"
+        )));
+    }
+    let (mut product, mut org) = (None, None);
+    for (k, v) in url::form_urlencoded::parse(raw.as_bytes()) {
+        match k.as_ref() {
+            "product" => {
+                let id: DocId = v
+                    .parse()
+                    .map_err(|e| ApiError::bad_request(format!("product: {e}")))?;
+                product = Some(id.as_bytes().to_vec());
+            }
+            "org" => {
+                let id: OrgId = v
+                    .parse()
+                    .map_err(|e| ApiError::bad_request(format!("org: {e}")))?;
+                org = Some(id.as_bytes().to_vec());
+            }
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "unknown parameter {other:?}; use product or org"
+                )));
+            }
+        }
+    }
+    Ok((product, org))
+}
+
+async fn list(
+    s: &ApiState,
+    table: &'static str,
+    raw: Option<String>,
+) -> Result<Json<Vec<serde_json::Value>>, ApiError> {
+    let (product, org) = parse_filters(raw)?;
+    let rows = s
+        .repo
+        .call(move |st| -> Result<Vec<serde_json::Value>, QueryError> {
+            let conn = st.repo().store().connection();
+            let mut stmt = conn.prepare(&format!(
+                "SELECT org, key, product, json FROM {table}
+                 WHERE (?1 IS NULL OR product = ?1) AND (?2 IS NULL OR org = ?2) ORDER BY org, key LIMIT 10000"
+            ))?;
+            let rows = stmt.query_map(rusqlite::params![product, org], |r| {
+                Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?, r.get::<_, Vec<u8>>(2)?, r.get::<_, String>(3)?))
+            })?;
+            let mut out = Vec::new();
+            for r in rows {
+                let (org, key, product, json) = r?;
+                let record: serde_json::Value = serde_json::from_str(&json).unwrap_or(serde_json::Value::Null);
+                out.push(serde_json::json!({
+                    "org": hex::encode(org), "key": key, "product": hex::encode(product), "record": record
+                }));
+            }
+            Ok(out)
+        })
+        .await??;
+    Ok(Json(rows))
+}
+
+async fn deployments(
+    State(s): State<ApiState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Vec<serde_json::Value>>, ApiError> {
+    list(&s, "idx_deployment", raw).await
+}
+
+async fn ratings(
+    State(s): State<ApiState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Vec<serde_json::Value>>, ApiError> {
+    list(&s, "idx_rating", raw).await
+}
+
+async fn reuse_reports(
+    State(s): State<ApiState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Vec<serde_json::Value>>, ApiError> {
+    list(&s, "idx_reuse", raw).await
+}
+
+async fn organization(
+    State(s): State<ApiState>,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let org: OrgId = id
+        .parse()
+        .map_err(|e| ApiError::bad_request(format!("organisation id: {e}")))?;
+    let anchors = s.anchors.clone();
+    let page = s
+        .repo
+        .call(move |st| -> Result<Option<serde_json::Value>, QueryError> {
+            let conn = st.repo().store().connection();
+            let key = org.as_bytes().as_slice();
+            let profile: Option<String> = match conn.query_row("SELECT json FROM idx_org WHERE org = ?1", [key], |r| r.get(0)) {
+                Ok(j) => Some(j),
+                Err(rusqlite::Error::QueryReturnedNoRows) => None,
+                Err(e) => return Err(e.into()),
+            };
+            let stack = |sql: &str| -> Result<Vec<serde_json::Value>, QueryError> {
+                let mut stmt = conn.prepare(sql)?;
+                let rows = stmt.query_map([key], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+                let mut out = Vec::new();
+                for r in rows {
+                    let (k, json) = r?;
+                    out.push(serde_json::json!({ "key": k, "record": serde_json::from_str::<serde_json::Value>(&json).unwrap_or_default() }));
+                }
+                Ok(out)
+            };
+            let deployments = stack("SELECT key, json FROM idx_deployment WHERE org = ?1 ORDER BY key")?;
+            let ratings = stack("SELECT key, json FROM idx_rating WHERE org = ?1 ORDER BY key")?;
+            let reports = stack("SELECT key, json FROM idx_reuse WHERE org = ?1 ORDER BY key")?;
+            if profile.is_none() && deployments.is_empty() && ratings.is_empty() && reports.is_empty() {
+                return Ok(None);
+            }
+            let verified = query::verified_orgs(conn, &anchors)?.contains(&org);
+            Ok(Some(serde_json::json!({
+                "id": format!("{org:#}"),
+                "verified": verified,
+                "profile": profile.map(|p| serde_json::from_str::<serde_json::Value>(&p).unwrap_or_default()),
+                "deployments": deployments,
+                "ratings": ratings,
+                "reuse_reports": reports,
+            })))
+        })
+        .await??;
+    page.map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("no organisation {id}")))
 }

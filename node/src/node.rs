@@ -107,11 +107,12 @@ impl Node {
     /// Opens the data directory and starts everything.
     pub async fn spawn(cfg: NodeConfig) -> Result<Node, NodeError> {
         let dd = DataDir::new(cfg.data_dir.clone());
-        let organisation = if dd.is_initialised() {
-            Some(dd.identity()?.org)
+        let identity = if dd.is_initialised() {
+            Some(dd.identity()?)
         } else {
             None
         };
+        let organisation = identity.as_ref().map(|i| i.org);
         let key = node_key(&dd.path().join(NODE_KEY_FILE), dd.path())?;
         let repo = dd.open_repo()?;
         let (gossip_tx, gossip_rx) = mpsc::channel(1024);
@@ -137,6 +138,8 @@ impl Node {
                 repo: node.repo.clone(),
                 organisation,
                 anchors: Arc::new(cfg.trust_anchors.clone()),
+                signer: identity.map(|i| Arc::new(i.keypair)),
+                admin_token: Arc::new(dd.admin_token()?),
             });
             let (stop_tx, stop_rx) = oneshot::channel::<()>();
             let task = tokio::spawn(async move {
