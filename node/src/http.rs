@@ -540,21 +540,32 @@ async fn create_product(
     ))
 }
 
+/// Stores one record of the local organisation's own documents under the key `key_of` picks.
+async fn post_record<T>(
+    s: &ApiState,
+    headers: &axum::http::HeaderMap,
+    body: &[u8],
+    key_of: impl FnOnce(&T) -> Result<String, ApiError>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError>
+where
+    T: allmende_protocol::doc::Record + Send + 'static,
+{
+    require_token(headers, s)?;
+    let record: T = parse_body(body)?;
+    let key = key_of(&record)?;
+    let header = allmende_protocol::doc::DocHeader::singleton(T::KIND, own_org(s)?);
+    let k = key.clone();
+    write(s, header, move |ed| ed.put(&k, &record)).await?;
+    Ok((StatusCode::CREATED, Json(serde_json::json!({ "key": key }))))
+}
+
 async fn create_deployment(
     State(s): State<ApiState>,
     headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    require_token(&headers, &s)?;
-    let d: allmende_protocol::schema::Deployment = parse_body(&body)?;
-    let key = record_key()?;
-    let header = allmende_protocol::doc::DocHeader::singleton(
-        allmende_protocol::doc::DocKind::Deployments,
-        own_org(&s)?,
-    );
-    let k = key.clone();
-    write(&s, header, move |ed| ed.put(&k, &d)).await?;
-    Ok((StatusCode::CREATED, Json(serde_json::json!({ "key": key }))))
+    post_record::<allmende_protocol::schema::Deployment>(&s, &headers, &body, |_| record_key())
+        .await
 }
 
 async fn set_rating(
@@ -562,17 +573,11 @@ async fn set_rating(
     headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    require_token(&headers, &s)?;
-    let r: allmende_protocol::schema::Rating = parse_body(&body)?;
     // One rating per organisation and product: keyed by the product.
-    let key = format!("{:#}", r.product);
-    let header = allmende_protocol::doc::DocHeader::singleton(
-        allmende_protocol::doc::DocKind::Experience,
-        own_org(&s)?,
-    );
-    let k = key.clone();
-    write(&s, header, move |ed| ed.put(&k, &r)).await?;
-    Ok((StatusCode::CREATED, Json(serde_json::json!({ "key": key }))))
+    post_record::<allmende_protocol::schema::Rating>(&s, &headers, &body, |r| {
+        Ok(format!("{:#}", r.product))
+    })
+    .await
 }
 
 async fn create_reuse_report(
@@ -580,16 +585,8 @@ async fn create_reuse_report(
     headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    require_token(&headers, &s)?;
-    let r: allmende_protocol::schema::ReuseReport = parse_body(&body)?;
-    let key = record_key()?;
-    let header = allmende_protocol::doc::DocHeader::singleton(
-        allmende_protocol::doc::DocKind::Experience,
-        own_org(&s)?,
-    );
-    let k = key.clone();
-    write(&s, header, move |ed| ed.put(&k, &r)).await?;
-    Ok((StatusCode::CREATED, Json(serde_json::json!({ "key": key }))))
+    post_record::<allmende_protocol::schema::ReuseReport>(&s, &headers, &body, |_| record_key())
+        .await
 }
 
 /// Raw id bytes to filter a list by, if given.
