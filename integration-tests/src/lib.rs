@@ -177,25 +177,9 @@ impl TestNode {
 /// A plausible product record.
 pub fn product(name: &str) -> Product {
     Product {
-        name: name.to_owned(),
-        vendor: "Testhersteller GmbH".into(),
-        kind: ProductKind::Software,
         description: Some(format!("Beschreibung von {name}")),
-        categories: vec![],
-        tasks: vec![],
-        licence: None,
-        repository: None,
-        website: None,
         standards: vec!["XÖV".into()],
-        hosting: vec![],
-        prerequisites: None,
-        cost_model: None,
-        sla: None,
-        efa: None,
-        accessibility_statement: None,
-        dpia_available: None,
-        test_instance: None,
-        vendor_org: None,
+        ..Product::new(name, "Testhersteller GmbH", ProductKind::Software)
     }
 }
 

@@ -785,27 +785,7 @@ fn product(dd: &DataDir, c: ProductCommand, out: &mut dyn std::io::Write) -> any
             let (Some(name), Some(vendor)) = (f.name.clone(), f.vendor.clone()) else {
                 return Err(bad("a new product needs --name and --vendor"));
             };
-            let mut p = Product {
-                name,
-                vendor,
-                kind: f.kind.unwrap_or(ProductKind::Software),
-                description: None,
-                categories: vec![],
-                tasks: vec![],
-                licence: None,
-                repository: None,
-                website: None,
-                standards: vec![],
-                hosting: vec![],
-                prerequisites: None,
-                cost_model: None,
-                sla: None,
-                efa: None,
-                accessibility_statement: None,
-                dpia_available: None,
-                test_instance: None,
-                vendor_org: None,
-            };
+            let mut p = Product::new(name, vendor, f.kind.unwrap_or(ProductKind::Software));
             apply_fields(&mut p, f);
             let header = DocHeader::product(id.org, random_bytes::<16>()?);
             write_record(&mut repo, &id, header, |ed| ed.put_root(&p))?;

@@ -136,11 +136,7 @@ fn product(p: &Prod) -> Result<Product, RepoError> {
     let demo =
         |e: allmende_protocol::schema::SchemaError| RepoError::Integrity(format!("demo data: {e}"));
     Ok(Product {
-        name: p.name.into(),
-        vendor: p.vendor.into(),
-        kind: p.kind,
         description: Some(format!("[Demo-Daten] {}", p.description)),
-        categories: vec![],
         tasks: p
             .tasks
             .iter()
@@ -148,18 +144,9 @@ fn product(p: &Prod) -> Result<Product, RepoError> {
             .collect::<Result<_, _>>()
             .map_err(demo)?,
         licence: Some(p.licence.parse().map_err(demo)?),
-        repository: None,
-        website: None,
         standards: p.standards.iter().map(|s| (*s).to_owned()).collect(),
         hosting: vec![HostingModel::OnPremise, HostingModel::ItDienstleister],
-        prerequisites: None,
-        cost_model: None,
-        sla: None,
-        efa: None,
-        accessibility_statement: None,
-        dpia_available: None,
-        test_instance: None,
-        vendor_org: None,
+        ..Product::new(p.name, p.vendor, p.kind)
     })
 }
 

@@ -30,25 +30,11 @@ fn product(
     licence: &str,
 ) -> Product {
     Product {
-        name: name.into(),
-        vendor: "Hersteller".into(),
-        kind: ProductKind::Fachverfahren,
         description: Some(description.into()),
-        categories: vec![],
         tasks: tasks.iter().map(|t| t.parse().unwrap()).collect(),
         licence: Some(licence.parse().unwrap()),
-        repository: None,
-        website: None,
         standards: standards.iter().map(|s| (*s).to_owned()).collect(),
-        hosting: vec![],
-        prerequisites: None,
-        cost_model: None,
-        sla: None,
-        efa: None,
-        accessibility_statement: None,
-        dpia_available: None,
-        test_instance: None,
-        vendor_org: None,
+        ..Product::new(name, "Hersteller", ProductKind::Fachverfahren)
     }
 }
 

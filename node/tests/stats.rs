@@ -36,25 +36,10 @@ const VENDOR: u8 = 40;
 
 fn product(name: &str, vendor_org: Option<OrgId>, licence: &str, tasks: &[&str]) -> Product {
     Product {
-        name: name.into(),
-        vendor: "V GmbH".into(),
-        kind: ProductKind::Fachverfahren,
-        description: None,
-        categories: vec![],
         tasks: tasks.iter().map(|t| t.parse().unwrap()).collect(),
         licence: Some(licence.parse().unwrap()),
-        repository: None,
-        website: None,
-        standards: vec![],
-        hosting: vec![],
-        prerequisites: None,
-        cost_model: None,
-        sla: None,
-        efa: None,
-        accessibility_statement: None,
-        dpia_available: None,
-        test_instance: None,
         vendor_org,
+        ..Product::new(name, "V GmbH", ProductKind::Fachverfahren)
     }
 }
 

@@ -807,6 +807,33 @@ pub struct Product {
     pub vendor_org: Option<OrgId>,
 }
 
+impl Product {
+    /// A product with a name, a vendor and a kind, every other field unset.
+    pub fn new(name: impl Into<String>, vendor: impl Into<String>, kind: ProductKind) -> Self {
+        Self {
+            name: name.into(),
+            vendor: vendor.into(),
+            kind,
+            description: None,
+            categories: vec![],
+            tasks: vec![],
+            licence: None,
+            repository: None,
+            website: None,
+            standards: vec![],
+            hosting: vec![],
+            prerequisites: None,
+            cost_model: None,
+            sla: None,
+            efa: None,
+            accessibility_statement: None,
+            dpia_available: None,
+            test_instance: None,
+            vendor_org: None,
+        }
+    }
+}
+
 impl Validate for Product {
     fn validate(&self) -> Result<(), SchemaError> {
         check_text("name", &self.name, 1, 200)?;
