@@ -249,6 +249,14 @@ async fn write_endpoints_need_the_token_and_store_nothing_on_bad_input() {
         let (code, created) = post(addr, "/api/v1/products", t, &product.to_string());
         assert_eq!(code, 201, "{created}");
         let pid = created["id"].as_str().unwrap().to_owned();
+        // The same product again is offered, not duplicated; ?new=true insists.
+        let (code, again) = post(addr, "/api/v1/products", t, &product.to_string());
+        assert_eq!(code, 409, "{again}");
+        assert!(again["message"].as_str().unwrap().contains(&pid), "{again}");
+        let (code, _) = post(addr, "/api/v1/products?new=true", t, &product.to_string());
+        assert_eq!(code, 201);
+        let (code, _) = post(addr, "/api/v1/products?force=1", t, &product.to_string());
+        assert_eq!(code, 400);
         let (code, dep) = post(
             addr,
             "/api/v1/deployments",

@@ -318,8 +318,24 @@ pub struct ProductFields {
 /// `product …`.
 #[derive(Debug, Subcommand)]
 pub enum ProductCommand {
-    /// Create a product entry; prints its id.
-    Add(ProductFields),
+    /// Create a product entry; prints its id. When the product likely exists already, the
+    /// existing entries are shown instead (use `--new` to create a separate entry anyway).
+    Add {
+        /// The product's fields.
+        #[command(flatten)]
+        fields: ProductFields,
+        /// Create the entry even if a similar one exists.
+        #[arg(long)]
+        new: bool,
+    },
+    /// Mark an entry as the same product as another ("same as"); every node merges them.
+    Merge {
+        /// The duplicate entry (id or unique prefix).
+        duplicate: String,
+        /// The entry it is the same as.
+        #[arg(long)]
+        into: String,
+    },
     /// Change fields of a product entry.
     Edit {
         /// Product id (or a unique prefix of at least 6 hex characters).
@@ -781,10 +797,23 @@ fn apply_fields(p: &mut Product, f: ProductFields) {
 fn product(dd: &DataDir, c: ProductCommand, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     let (id, mut repo) = open(dd)?;
     match c {
-        ProductCommand::Add(f) => {
+        ProductCommand::Add { fields: f, new } => {
             let (Some(name), Some(vendor)) = (f.name.clone(), f.vendor.clone()) else {
                 return Err(bad("a new product needs --name and --vendor"));
             };
+            if !new {
+                let similar = crate::query::similar(repo.store().connection(), &name, &vendor)?;
+                if !similar.is_empty() {
+                    let list: Vec<String> = similar
+                        .iter()
+                        .map(|h| format!("  {}  {} ({})", h.id, h.name, h.vendor))
+                        .collect();
+                    return Err(bad(format!(
+                        "this product likely exists already:\n{}\nuse the existing entry, or add --new to create a separate one",
+                        list.join("\n")
+                    )));
+                }
+            }
             let mut p = Product::new(name, vendor, f.kind.unwrap_or(ProductKind::Software));
             apply_fields(&mut p, f);
             let header = DocHeader::product(id.org, random_bytes::<16>()?);
@@ -811,6 +840,23 @@ fn product(dd: &DataDir, c: ProductCommand, out: &mut dyn std::io::Write) -> any
                     "Nothing changed."
                 }
             )?;
+            Ok(())
+        }
+        ProductCommand::Merge { duplicate, into } => {
+            let dup = resolve_product(&repo, &duplicate)?;
+            let target = resolve_product(&repo, &into)?;
+            if dup == target {
+                return Err(bad("an entry cannot be merged into itself"));
+            }
+            let header = product_header(&repo, &dup)?;
+            let doc = repo.document(&dup)?.context("product vanished")?;
+            let mut p = doc
+                .root::<Product>()
+                .context("product has no fields")?
+                .context("stored product is invalid")?;
+            p.same_as = Some(target);
+            write_record(&mut repo, &id, header, |ed| ed.put_root(&p))?;
+            writeln!(out, "{dup:#} is now the same as {target:#}.")?;
             Ok(())
         }
         ProductCommand::Show { id: pid } => {

@@ -236,6 +236,8 @@ pub struct ProductPage {
     pub reuse_reports: Vec<serde_json::Value>,
     /// Mean score per dimension over all ratings.
     pub rating_means: BTreeMap<String, f64>,
+    /// The canonical entry when this one was merged into another ("same as").
+    pub merged_into: Option<String>,
 }
 
 async fn product(
@@ -286,6 +288,12 @@ fn product_page(
         }
         Ok(out)
     };
+    query::prepare_canon(conn)?;
+    let canonical: Vec<u8> =
+        conn.query_row("SELECT canonical FROM canon WHERE doc = ?1", [id], |r| {
+            r.get(0)
+        })?;
+    let merged_into = (canonical.as_slice() != id).then(|| hex::encode(&canonical));
     let mut rating_means = BTreeMap::new();
     let mut stmt = conn.prepare(
         "SELECT dimension, avg(score) FROM idx_rating_score WHERE product = ?1 GROUP BY dimension",
@@ -308,6 +316,7 @@ fn product_page(
             "SELECT org, key, json FROM idx_reuse WHERE product = ?1 ORDER BY org, key",
         )?,
         rating_means,
+        merged_into,
     }))
 }
 
@@ -525,11 +534,38 @@ fn record_key() -> Result<String, ApiError> {
 
 async fn create_product(
     State(s): State<ApiState>,
+    RawQuery(raw): RawQuery,
     headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     require_token(&headers, &s)?;
     let product: allmende_protocol::schema::Product = parse_body(&body)?;
+    let force = match raw.as_deref() {
+        None | Some("") => false,
+        Some("new=true") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "unknown parameter {other:?}; only new=true"
+            )));
+        }
+    };
+    if !force {
+        let (name, vendor) = (product.name.clone(), product.vendor.clone());
+        let similar = s
+            .repo
+            .call(move |st| query::similar(st.repo().store().connection(), &name, &vendor))
+            .await??;
+        if !similar.is_empty() {
+            let list: Vec<String> = similar
+                .iter()
+                .map(|h| format!("{} ({}, {})", h.id, h.name, h.vendor))
+                .collect();
+            return Err(ApiError::conflict(format!(
+                "this product likely exists already: {}; use it, or POST with ?new=true to create a separate entry",
+                list.join("; ")
+            )));
+        }
+    }
     let nonce =
         crate::datadir::random_bytes::<16>().map_err(|e| ApiError::internal(e.to_string()))?;
     let header = allmende_protocol::doc::DocHeader::product(own_org(&s)?, nonce);

@@ -102,6 +102,7 @@ pub fn search(conn: &Connection, q: &SearchQuery) -> Result<SearchResult, QueryE
             q.limit
         )));
     }
+    prepare_canon(conn)?;
     let mut sql = String::from("SELECT p.doc FROM idx_product p");
     let mut args: Vec<Value> = Vec::new();
     let mut order = "p.name COLLATE NOCASE, p.doc".to_owned();
@@ -123,7 +124,8 @@ pub fn search(conn: &Connection, q: &SearchQuery) -> Result<SearchResult, QueryE
             }
         }
     }
-    sql.push_str(" WHERE 1 = 1");
+    // Entries merged into another ("same as") are listed under their canonical entry.
+    sql.push_str(" WHERE p.doc IN (SELECT doc FROM canon WHERE canonical = doc)");
     let mut by_facet: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for (f, v) in &q.facets {
         let Some(known) = PRODUCT_FACETS.iter().find(|k| **k == f.as_str()) else {
@@ -156,7 +158,8 @@ pub fn search(conn: &Connection, q: &SearchQuery) -> Result<SearchResult, QueryE
     )? as u64;
     let page_sql = format!(
         "SELECT p.doc, p.name, p.vendor, p.kind, p.licence,
-           (SELECT count(*) FROM idx_deployment d WHERE d.product = p.doc AND d.status IN ('production', 'pilot'))
+           (SELECT count(*) FROM idx_deployment d JOIN canon k ON k.doc = d.product
+             WHERE k.canonical = p.doc AND d.status IN ('production', 'pilot'))
          FROM idx_product p JOIN ({matching} LIMIT ? OFFSET ?) m ON m.doc = p.doc"
     );
     let mut page_args = args.clone();
@@ -202,6 +205,55 @@ pub fn search(conn: &Connection, q: &SearchQuery) -> Result<SearchResult, QueryE
     })
 }
 
+/// Fills the temporary table `canon(doc, canonical)`: every product and the entry it resolves
+/// to. Entries joined by "same as" (in either direction, transitively) form one product whose
+/// canonical entry is the one with the smallest id, so every node resolves a merge alike.
+/// Links to entries this node does not hold are ignored until they arrive.
+pub fn prepare_canon(conn: &Connection) -> Result<(), QueryError> {
+    conn.execute_batch(
+        "CREATE TEMP TABLE IF NOT EXISTS canon (doc BLOB PRIMARY KEY, canonical BLOB NOT NULL) WITHOUT ROWID;
+         DELETE FROM canon;
+         INSERT INTO canon (doc, canonical)
+         WITH RECURSIVE
+           edges(a, b) AS (
+             SELECT doc, same FROM idx_product_same WHERE same IN (SELECT doc FROM idx_product)
+             UNION SELECT same, doc FROM idx_product_same WHERE same IN (SELECT doc FROM idx_product)),
+           reach(start, node) AS (
+             SELECT doc, doc FROM idx_product
+             UNION SELECT r.start, e.b FROM reach r JOIN edges e ON e.a = r.node)
+         SELECT start, min(node) FROM reach GROUP BY start;",
+    )?;
+    Ok(())
+}
+
+/// Existing (canonical) entries that are likely the product `name` by `vendor`: the same
+/// name after German normalisation, or every word of the name plus the same vendor.
+pub fn similar(conn: &Connection, name: &str, vendor: &str) -> Result<Vec<ProductHit>, QueryError> {
+    if crate::search_text::fts_query(name).is_none() {
+        return Ok(Vec::new());
+    }
+    let (want_name, want_vendor) = (
+        crate::search_text::normalise(name),
+        crate::search_text::normalise(vendor),
+    );
+    let result = search(
+        conn,
+        &SearchQuery {
+            q: Some(name.to_owned()),
+            limit: MAX_LIMIT,
+            ..SearchQuery::default()
+        },
+    )?;
+    Ok(result
+        .hits
+        .into_iter()
+        .filter(|h| {
+            crate::search_text::normalise(&h.name) == want_name
+                || crate::search_text::normalise(&h.vendor) == want_vendor
+        })
+        .collect())
+}
+
 /// The organisations attested by one of `anchors`.
 pub fn verified_orgs(conn: &Connection, anchors: &[OrgId]) -> Result<Vec<OrgId>, QueryError> {
     let mut out = Vec::new();
@@ -236,6 +288,7 @@ pub fn dump_index(conn: &Connection) -> Result<Vec<String>, QueryError> {
             "doc, created_by, name, vendor, kind, licence, open_source, json",
         ),
         ("idx_product_facet", "doc, facet, value"),
+        ("idx_product_same", "doc, same"),
         (
             "idx_deployment",
             "doc, key, org, product, status, operated_by, end_to_end, cost_once, cost_yearly, json",

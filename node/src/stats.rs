@@ -25,6 +25,8 @@ pub struct Scope {
 
 /// Prepares the temporary table `counted(org)` with the organisations that count.
 fn counted(conn: &Connection, scope: &Scope) -> Result<(), QueryError> {
+    // Merged product entries count as their canonical entry.
+    crate::query::prepare_canon(conn)?;
     conn.execute_batch("CREATE TEMP TABLE IF NOT EXISTS counted (org BLOB PRIMARY KEY) WITHOUT ROWID; DELETE FROM counted;")?;
     if scope.include_unverified {
         conn.execute(
@@ -65,7 +67,7 @@ pub fn usage(conn: &Connection, scope: &Scope) -> Result<Vec<Usage>, QueryError>
     let mut out: BTreeMap<Vec<u8>, Usage> = BTreeMap::new();
     let mut stmt = conn.prepare(
         "SELECT p.doc, p.name, coalesce(o.land, '??'), count(DISTINCT d.org)
-         FROM idx_deployment d JOIN idx_product p ON p.doc = d.product
+         FROM idx_deployment d JOIN canon k ON k.doc = d.product JOIN idx_product p ON p.doc = k.canonical
          JOIN counted c ON c.org = d.org LEFT JOIN idx_org o ON o.org = d.org
          WHERE d.status IN ('pilot', 'production')
          GROUP BY p.doc, o.land ORDER BY p.doc",
@@ -91,7 +93,8 @@ pub fn usage(conn: &Connection, scope: &Scope) -> Result<Vec<Usage>, QueryError>
     // Distinct organisations over all Länder.
     let mut total = conn.prepare(
         "SELECT count(DISTINCT d.org) FROM idx_deployment d JOIN counted c ON c.org = d.org
-         WHERE d.product = ?1 AND d.status IN ('pilot', 'production')",
+         JOIN canon k ON k.doc = d.product
+         WHERE k.canonical = ?1 AND d.status IN ('pilot', 'production')",
     )?;
     for (doc, u) in out.iter_mut() {
         u.organisations = total.query_row([doc.as_slice()], |r| r.get::<_, i64>(0))? as u64;
@@ -122,11 +125,12 @@ pub fn ratings(conn: &Connection, scope: &Scope) -> Result<Vec<RatingStats>, Que
     counted(conn, scope)?;
     // A rating by the organisation named as the product's vendor does not count.
     let filter = "JOIN counted c ON c.org = s.org JOIN idx_product p ON p.doc = s.product
+         JOIN canon k ON k.doc = s.product
          WHERE (json_extract(p.json, '$.vendor_org') IS NULL OR json_extract(p.json, '$.vendor_org') != lower(hex(s.org)))";
     let mut out: BTreeMap<Vec<u8>, RatingStats> = BTreeMap::new();
     let mut stmt = conn.prepare(&format!(
-        "SELECT s.product, s.dimension, avg(s.score), count(*) FROM idx_rating_score s {filter}
-         GROUP BY s.product, s.dimension"
+        "SELECT k.canonical, s.dimension, avg(s.score), count(*) FROM idx_rating_score s {filter}
+         GROUP BY k.canonical, s.dimension"
     ))?;
     let rows = stmt.query_map([], |r| {
         Ok((
@@ -148,7 +152,8 @@ pub fn ratings(conn: &Connection, scope: &Scope) -> Result<Vec<RatingStats>, Que
             .insert(dim, (mean, n));
     }
     let mut stmt = conn.prepare(&format!(
-        "SELECT s.product, sum(s.recommend = 1), count(s.recommend) FROM idx_rating s {filter} GROUP BY s.product"
+        "SELECT k.canonical, sum(s.recommend = 1), count(s.recommend) FROM idx_rating s {filter}
+         GROUP BY k.canonical"
     ))?;
     let rows = stmt.query_map([], |r| {
         Ok((
@@ -191,10 +196,12 @@ pub struct Interop {
 pub fn interop(conn: &Connection, scope: &Scope) -> Result<Vec<Interop>, QueryError> {
     counted(conn, scope)?;
     let mut stmt = conn.prepare(
-        "SELECT i.product, i.other, i.standard, sum(i.status = 'works'), sum(i.status = 'partly'), sum(i.status = 'fails')
+        "SELECT coalesce(k1.canonical, i.product) AS a, coalesce(k2.canonical, i.other) AS b, i.standard,
+           sum(i.status = 'works'), sum(i.status = 'partly'), sum(i.status = 'fails')
          FROM idx_integration i JOIN idx_deployment d ON d.doc = i.doc AND d.key = i.key
          JOIN counted c ON c.org = d.org
-         GROUP BY i.product, i.other, i.standard ORDER BY i.product, i.other, i.standard",
+         LEFT JOIN canon k1 ON k1.doc = i.product LEFT JOIN canon k2 ON k2.doc = i.other
+         GROUP BY a, b, i.standard ORDER BY a, b, i.standard",
     )?;
     let rows = stmt.query_map([], |r| {
         Ok(Interop {
@@ -220,10 +227,12 @@ pub struct Duplicate {
 
 /// Duplicate developments: tasks served by two or more open-source or EfA products.
 pub fn duplicates(conn: &Connection) -> Result<Vec<Duplicate>, QueryError> {
+    // Entries merged as "same as" are one product, not a duplicate development.
+    crate::query::prepare_canon(conn)?;
     let mut stmt = conn.prepare(
         "SELECT t.value, group_concat(lower(hex(t.doc)), ',')
          FROM idx_product_facet t
-         WHERE t.facet = 'task' AND EXISTS (
+         WHERE t.facet = 'task' AND t.doc IN (SELECT doc FROM canon WHERE canonical = doc) AND EXISTS (
              SELECT 1 FROM idx_product_facet x WHERE x.doc = t.doc
              AND ((x.facet = 'open_source' AND x.value = 'yes') OR x.facet = 'efa'))
          GROUP BY t.value HAVING count(DISTINCT t.doc) >= 2 ORDER BY t.value",
@@ -263,10 +272,11 @@ pub struct Costs {
 pub fn costs(conn: &Connection, scope: &Scope) -> Result<Vec<Costs>, QueryError> {
     counted(conn, scope)?;
     let mut stmt = conn.prepare(
-        "SELECT d.product, count(*), sum(d.cost_yearly), sum(o.population)
+        "SELECT coalesce(k.canonical, d.product) AS prod, count(*), sum(d.cost_yearly), sum(o.population)
          FROM idx_deployment d JOIN counted c ON c.org = d.org JOIN idx_org o ON o.org = d.org
+         LEFT JOIN canon k ON k.doc = d.product
          WHERE d.cost_yearly IS NOT NULL AND o.population IS NOT NULL
-         GROUP BY d.product ORDER BY d.product",
+         GROUP BY prod ORDER BY prod",
     )?;
     let rows = stmt.query_map([], |r| {
         let yearly = r.get::<_, i64>(2)? as u64;

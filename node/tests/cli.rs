@@ -627,3 +627,92 @@ fn an_it_dienstleister_publishes_for_a_member_until_the_delegation_is_revoked() 
         &["revoked"],
     );
 }
+
+#[test]
+fn a_likely_duplicate_is_offered_and_entries_can_be_merged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    init(dir);
+    let first = ok(
+        dir,
+        &[
+            "product",
+            "add",
+            "--name",
+            "Bauantrag Online",
+            "--vendor",
+            "Land NRW",
+            "--licence",
+            "EUPL-1.2",
+        ],
+    );
+    let first = first.trim().to_owned();
+    // Same name in another spelling: offered the existing entry, nothing created.
+    refused(
+        dir,
+        &[
+            "product",
+            "add",
+            "--name",
+            "BAUANTRAG online",
+            "--vendor",
+            "Dataport",
+        ],
+        &["likely exists", &first],
+    );
+    // Same vendor and every word of the name: offered too.
+    refused(
+        dir,
+        &[
+            "product",
+            "add",
+            "--name",
+            "Bauantrag",
+            "--vendor",
+            "Land NRW",
+        ],
+        &["likely exists"],
+    );
+    // A deliberate separate entry.
+    let second = ok(
+        dir,
+        &[
+            "product",
+            "add",
+            "--name",
+            "Bauantrag Online",
+            "--vendor",
+            "Dataport",
+            "--new",
+        ],
+    );
+    let second = second.trim().to_owned();
+    assert_ne!(first, second);
+    ok(
+        dir,
+        &[
+            "deployment",
+            "add",
+            "--product",
+            &second,
+            "--status",
+            "production",
+        ],
+    );
+    // Merge: the second entry is the same as the first.
+    ok(dir, &["product", "merge", &second, "--into", &first]);
+    refused(
+        dir,
+        &["product", "merge", &first, "--into", &first],
+        &["into itself"],
+    );
+    let export: serde_json::Value = serde_json::from_str(&ok(dir, &["export"])).unwrap();
+    let merged = export["catalog"]["products"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == second.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(merged["product"]["same_as"], first.as_str());
+}

@@ -484,3 +484,85 @@ fn german_search_and_facets_on_five_thousand_products() {
     }
     assert_eq!(run("", &[]).total, 5_000);
 }
+
+#[test]
+fn same_as_merges_resolve_to_the_smallest_id_whatever_the_order() {
+    use allmende_node::stats::{Scope, usage};
+    let headers: Vec<DocHeader> = (0..3u8).map(|i| product_header(0, i)).collect();
+    let ids: Vec<DocId> = headers.iter().map(|h| h.id()).collect();
+    let smallest = *ids.iter().min().unwrap();
+    // Links: 1 → 0 and 2 → 1 (a chain), created in two different orders on two stores.
+    let orders: [&[(usize, usize)]; 2] = [&[(1, 0), (2, 1)], &[(2, 1), (1, 0)]];
+    let mut results = Vec::new();
+    for order in orders {
+        let dir = tempfile::tempdir().unwrap();
+        let mut r = repo(dir.path());
+        for (i, h) in headers.iter().enumerate() {
+            let p = product(
+                &format!("Meldewesen {i}"),
+                "Meldewesen",
+                &["Meldewesen"],
+                &["XMeld"],
+                "EUPL-1.2",
+            );
+            r.edit(&kp(10), *h, NOW, |ed| ed.put_root(&p)).unwrap();
+            let d = Deployment {
+                product: h.id(),
+                version: None,
+                tasks: vec![],
+                since: None,
+                status: DeploymentStatus::Production,
+                operated_by: OperatedBy::Itself,
+                integrations: vec![],
+                end_to_end: None,
+                cost_once_eur: None,
+                cost_yearly_eur: None,
+            };
+            let header = DocHeader::singleton(
+                DocKind::Deployments,
+                OrgId::from_root_key(kp(11 + i as u8).public()),
+            );
+            r.edit(&kp(11 + i as u8), header, NOW, |ed| ed.put("d", &d))
+                .unwrap();
+        }
+        for &(from, to) in order {
+            let mut p = product(
+                &format!("Meldewesen {from}"),
+                "Meldewesen",
+                &["Meldewesen"],
+                &["XMeld"],
+                "EUPL-1.2",
+            );
+            p.same_as = Some(ids[to]);
+            r.edit(&kp(20), headers[from], NOW, |ed| ed.put_root(&p))
+                .unwrap();
+        }
+        let listed = search(
+            r.store().connection(),
+            &SearchQuery {
+                q: Some("Meldewesen".into()),
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(listed.total, 1, "merged entries are listed once");
+        assert_eq!(listed.hits[0].id, format!("{smallest:#}"));
+        assert_eq!(
+            listed.hits[0].deployments, 3,
+            "deployments of all entries count for the merged product"
+        );
+        let u = usage(
+            r.store().connection(),
+            &Scope {
+                anchors: vec![],
+                include_unverified: true,
+            },
+        )
+        .unwrap();
+        assert_eq!(u.len(), 1);
+        assert_eq!(u[0].organisations, 3);
+        results.push(dump_index(r.store().connection()).unwrap());
+    }
+    assert_eq!(results[0], results[1]);
+}

@@ -805,6 +805,11 @@ pub struct Product {
     /// is left out of the record when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vendor_org: Option<OrgId>,
+    /// This entry describes the same product as another entry ("same as"): every node merges
+    /// the two, and all entries connected by "same as" resolve to the one with the smallest
+    /// id. Omitted when unset, like `vendor_org`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub same_as: Option<DocId>,
 }
 
 impl Product {
@@ -830,6 +835,7 @@ impl Product {
             dpia_available: None,
             test_instance: None,
             vendor_org: None,
+            same_as: None,
         }
     }
 }

@@ -252,6 +252,7 @@ fn product_strategy() -> impl Strategy<Value = Product> {
                 dpia_available: dpia,
                 test_instance: None,
                 vendor_org: None,
+                same_as: None,
             },
         )
 }
@@ -664,6 +665,7 @@ fn concurrent_field_edits_merge_fieldwise() {
         dpia_available: None,
         test_instance: None,
         vendor_org: None,
+        same_as: None,
     };
     let mut created = Vec::new();
     let c = {

@@ -67,6 +67,7 @@ fn product() -> Product {
         dpia_available: Some(true),
         test_instance: Some(false),
         vendor_org: None,
+        same_as: None,
     }
 }
 

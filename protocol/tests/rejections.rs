@@ -55,6 +55,7 @@ fn product() -> Product {
         dpia_available: None,
         test_instance: None,
         vendor_org: None,
+        same_as: None,
     }
 }
 

@@ -70,6 +70,7 @@ const MIGRATIONS: &[&str] = &[
         doc BLOB NOT NULL, facet TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (doc, facet, value)
     ) WITHOUT ROWID;
     CREATE INDEX idx_product_facet_value ON idx_product_facet (facet, value);
+    CREATE TABLE idx_product_same (doc BLOB PRIMARY KEY NOT NULL, same BLOB NOT NULL) WITHOUT ROWID;
     CREATE TABLE idx_deployment (
         doc BLOB NOT NULL, key TEXT NOT NULL, org BLOB NOT NULL, product BLOB NOT NULL, status TEXT NOT NULL,
         operated_by TEXT NOT NULL, end_to_end INTEGER, cost_once INTEGER, cost_yearly INTEGER, json TEXT NOT NULL,

@@ -9,6 +9,7 @@ use crate::index::{DocIndex, Row};
 const DOC_TABLES: &[&str] = &[
     "idx_org",
     "idx_product_facet",
+    "idx_product_same",
     "idx_deployment",
     "idx_deployment_task",
     "idx_integration",
@@ -101,6 +102,10 @@ fn insert(tx: &Transaction<'_>, doc: &[u8], row: &Row) -> Result<(), StoreError>
                 json(product)?,
             ])?;
             let id = tx.last_insert_rowid();
+            if let Some(same) = &product.same_as {
+                tx.prepare_cached("INSERT INTO idx_product_same (doc, same) VALUES (?1, ?2)")?
+                    .execute(params![doc, b(same.as_bytes())])?;
+            }
             tx.prepare_cached("INSERT INTO idx_product_fts (rowid, text) VALUES (?1, ?2)")?
                 .execute(params![id, text])?;
             let mut facet = tx.prepare_cached(
