@@ -305,3 +305,51 @@ async fn write_endpoints_need_the_token_and_store_nothing_on_bad_input() {
     .unwrap();
     node.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_member_token_publishes_for_its_own_organisation_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dd = DataDir::new(tmp.path().join("rz"));
+    let host = dd.create_identity().unwrap();
+    let (a, token_a) = dd.add_member().unwrap();
+    let (b, token_b) = dd.add_member().unwrap();
+    assert_ne!(token_a, token_b);
+    assert_eq!(dd.members().unwrap().len(), 2);
+    let node = Node::spawn(NodeConfig {
+        data_dir: dd.path().to_owned(),
+        net: test_net(&[]),
+        http: Some("127.0.0.1:0".parse().unwrap()),
+        trust_anchors: vec![],
+    })
+    .await
+    .unwrap();
+    let addr = node.http_addr.unwrap();
+    let (host, a, b) = (
+        format!("{:#}", host.org),
+        format!("{:#}", a.org),
+        format!("{:#}", b.org),
+    );
+    tokio::task::spawn_blocking(move || {
+        let (code, created) = post(
+            addr,
+            "/api/v1/products",
+            Some(&token_a),
+            &serde_json::json!({"name": "Friedhofsverwaltung", "vendor": "X", "kind": "fachverfahren"}).to_string(),
+        );
+        assert_eq!(code, 201, "{created}");
+        let pid = created["id"].as_str().unwrap().to_owned();
+        let deployment = serde_json::json!({"product": pid, "status": "pilot", "operated_by": {"by": "self"}}).to_string();
+        assert_eq!(post(addr, "/api/v1/deployments", Some(&token_a), &deployment).0, 201);
+        assert_eq!(post(addr, "/api/v1/deployments", Some("not-a-token"), &deployment).0, 401);
+        let count = |org: &str| get(addr, &format!("/api/v1/deployments?org={org}")).1.as_array().unwrap().len();
+        assert_eq!((count(&a), count(&b), count(&host)), (1, 0, 0), "member A's token wrote elsewhere");
+        assert_eq!(post(addr, "/api/v1/deployments", Some(&token_b), &deployment).0, 201);
+        assert_eq!((count(&a), count(&b), count(&host)), (1, 1, 0));
+        // The product was created by member A, signed by A's own key.
+        let (_, page) = get(addr, &format!("/api/v1/products/{pid}"));
+        assert_eq!(page["created_by"], a.as_str());
+    })
+    .await
+    .unwrap();
+    node.shutdown().await;
+}

@@ -41,6 +41,10 @@ pub struct Cli {
     )]
     pub log: String,
 
+    /// Act as this member organisation hosted by the node (IT-Dienstleister mode).
+    #[arg(long, global = true, env = "ALLMENDE_MEMBER", value_name = "ORG_ID")]
+    pub member: Option<OrgId>,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -70,6 +74,9 @@ pub enum Command {
     Export(ExportArgs),
     /// Verify and store the signed changes of an export.
     Import(ImportArgs),
+    /// IT-Dienstleister mode: host member organisations, each with its own key and token.
+    #[command(subcommand)]
+    Member(MemberCommand),
     /// Act as a trust anchor: attest or withdraw which organisation a key belongs to.
     #[command(subcommand)]
     Trust(TrustCommand),
@@ -162,6 +169,15 @@ pub struct RunArgs {
         value_name = "ORG_ID"
     )]
     pub trust_anchors: Vec<OrgId>,
+}
+
+/// `member …`.
+#[derive(Debug, Subcommand)]
+pub enum MemberCommand {
+    /// Create a member organisation hosted on this node; prints its id and token file.
+    Add(InitArgs),
+    /// List the hosted member organisations.
+    List,
 }
 
 /// `trust …`.
@@ -562,7 +578,7 @@ pub fn run(cli: Cli, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
         (None, Command::Demo) => std::env::temp_dir().join("allmende-demo"),
         (None, _) => default_data_dir()?,
     };
-    let dd = DataDir::new(dir);
+    let dd = DataDir::new(dir).for_member(cli.member);
     match cli.command {
         Command::Init(a) => init(&dd, a, out),
         Command::Org(c) => org(&dd, c, out),
@@ -576,6 +592,7 @@ pub fn run(cli: Cli, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
         Command::Demo => crate::demo::run(&dd, out),
         Command::Run(a) => run_node(&dd, a, out),
         Command::Trust(c) => trust(&dd, c, out),
+        Command::Member(c) => member(&dd, c, out),
         Command::Key(c) => key(&dd, c, out),
     }
 }
@@ -1057,6 +1074,57 @@ fn import(dd: &DataDir, a: ImportArgs, out: &mut dyn std::io::Write) -> anyhow::
         "Imported {} documents: {} new signed changes, {} already present, {} new certificates",
         report.documents, report.new_changes, report.duplicates, report.new_certs
     )?;
+    Ok(())
+}
+
+fn member(dd: &DataDir, c: MemberCommand, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
+    let host = DataDir::new(dd.path().to_owned());
+    if !host.is_initialised() {
+        return Err(crate::datadir::DataDirError::NotInitialised(host.path().to_owned()).into());
+    }
+    match c {
+        MemberCommand::Add(a) => {
+            let profile = OrgProfile {
+                name: a.name.trim().to_owned(),
+                kind: a.kind,
+                land: a.ags.as_ref().map(Ags::land),
+                ags: a.ags,
+                population: a.population,
+                website: a.website,
+                contact_role: None,
+                it_dienstleister: Some(host.identity()?.org),
+            };
+            allmende_protocol::schema::Validate::validate(&profile)
+                .map_err(|e| bad(format!("invalid --{e}")))?;
+            let (identity, _token) = host.add_member()?;
+            let mut repo = host.open_repo()?;
+            let header = DocHeader::singleton(DocKind::Profile, identity.org);
+            repo.edit(&identity.keypair, header, now(), |ed| ed.put_root(&profile))?;
+            writeln!(out, "Member {} added.", profile.name)?;
+            writeln!(out, "Organisation id: {:#}", identity.org)?;
+            writeln!(
+                out,
+                "Write token: {} (give it to the member's staff; it publishes for this member only)",
+                host.path()
+                    .join("members")
+                    .join(format!("{:#}.token", identity.org))
+                    .display()
+            )?;
+        }
+        MemberCommand::List => {
+            let repo = host.open_repo()?;
+            for (identity, _) in host.members()? {
+                let header = DocHeader::singleton(DocKind::Profile, identity.org);
+                let name = repo
+                    .document(&header.id())?
+                    .and_then(|d| d.root::<OrgProfile>())
+                    .and_then(Result::ok)
+                    .map(|p| p.name)
+                    .unwrap_or_else(|| "(no profile)".into());
+                writeln!(out, "{:#}  {name}", identity.org)?;
+            }
+        }
+    }
     Ok(())
 }
 

@@ -26,6 +26,7 @@ const KEY_FILE: &str = "identity.key";
 const DB_FILE: &str = "allmende.db";
 const KEY_MAGIC: &str = "allmende-secret-key-v1";
 const TOKEN_FILE: &str = "admin.token";
+const MEMBERS_DIR: &str = "members";
 
 /// Errors of the data directory.
 #[derive(Debug, thiserror::Error)]
@@ -101,12 +102,24 @@ pub struct Identity {
 #[derive(Debug, Clone)]
 pub struct DataDir {
     root: PathBuf,
+    member: Option<OrgId>,
 }
 
 impl DataDir {
     /// The data directory at `root` (nothing is created yet).
     pub fn new(root: PathBuf) -> Self {
-        Self { root }
+        Self { root, member: None }
+    }
+
+    /// The same data directory acting as one of the member organisations it hosts
+    /// (IT-Dienstleister mode): identity and token are the member's, the store is shared.
+    pub fn for_member(mut self, member: Option<OrgId>) -> Self {
+        self.member = member;
+        self
+    }
+
+    fn members_dir(&self) -> PathBuf {
+        self.root.join(MEMBERS_DIR)
     }
 
     /// Its path.
@@ -114,9 +127,49 @@ impl DataDir {
         &self.root
     }
 
-    /// The key file's path.
+    /// The key file's path (the member's, when acting as a member).
     pub fn key_path(&self) -> PathBuf {
-        self.root.join(KEY_FILE)
+        match &self.member {
+            Some(m) => self.members_dir().join(format!("{m:#}.key")),
+            None => self.root.join(KEY_FILE),
+        }
+    }
+
+    /// Creates a new member organisation hosted in this data directory, with its own key and
+    /// its own write token. Returns the identity and the token.
+    pub fn add_member(&self) -> Result<(Identity, String), DataDirError> {
+        create_private_dir(&self.root)?;
+        create_private_dir(&self.members_dir())?;
+        let keypair = Keypair::from_secret_bytes(&random_bytes::<32>()?)
+            .map_err(|e| DataDirError::Random(format!("drew an unusable key: {e}")))?;
+        let org = OrgId::from_root_key(keypair.public());
+        let dd = self.clone().for_member(Some(org));
+        write_key_file(&dd.key_path(), &keypair, org, &self.root)?;
+        let token = dd.admin_token()?;
+        Ok((Identity { keypair, org }, token))
+    }
+
+    /// The member organisations hosted here, with their tokens.
+    pub fn members(&self) -> Result<Vec<(Identity, String)>, DataDirError> {
+        let dir = self.members_dir();
+        if !dir.is_dir() {
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::new();
+        let mut entries: Vec<PathBuf> = fs::read_dir(&dir)
+            .map_err(io(&dir))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        entries.sort();
+        for path in entries {
+            if path.extension().and_then(|e| e.to_str()) != Some("key") {
+                continue;
+            }
+            let identity = read_key_file(&path, &self.root)?;
+            let token = self.clone().for_member(Some(identity.org)).admin_token()?;
+            out.push((identity, token));
+        }
+        Ok(out)
     }
 
     /// The store's path.
@@ -137,90 +190,28 @@ impl DataDir {
             return Err(DataDirError::AlreadyInitialised(self.root.clone()));
         }
         create_private_dir(&self.root)?;
+        if let Some(parent) = path.parent() {
+            create_private_dir(parent)?;
+        }
         let keypair = Keypair::from_secret_bytes(&random_bytes::<32>()?)
             .map_err(|e| DataDirError::Random(format!("drew an unusable key: {e}")))?;
         let org = OrgId::from_root_key(keypair.public());
-        let mut opts = OpenOptions::new();
-        opts.write(true).create_new(true);
-        #[cfg(unix)]
-        opts.mode(0o600);
-        let mut f = opts.open(&path).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::AlreadyExists {
-                DataDirError::AlreadyInitialised(self.root.clone())
-            } else {
-                DataDirError::Io {
-                    path: path.clone(),
-                    source: e,
-                }
-            }
-        })?;
-        let text = format!(
-            "# Allmende organisation key. Secret: never share, print or commit this file.\n\
-             {KEY_MAGIC}\nsecret {}\norg {:#}\n",
-            hex::encode(keypair.secret_bytes()),
-            org
-        );
-        f.write_all(text.as_bytes()).map_err(io(&path))?;
-        f.sync_all().map_err(io(&path))?;
+        write_key_file(&path, &keypair, org, &self.root)?;
         Ok(Identity { keypair, org })
     }
 
     /// Reads the identity.
     pub fn identity(&self) -> Result<Identity, DataDirError> {
-        let path = self.key_path();
-        if !path.exists() {
-            return Err(DataDirError::NotInitialised(self.root.clone()));
-        }
-        let bad = |reason: &str| DataDirError::BadKeyFile {
-            path: path.clone(),
-            reason: reason.to_owned(),
-        };
-        #[cfg(unix)]
-        {
-            let mode = fs::metadata(&path).map_err(io(&path))?.permissions().mode();
-            if mode & 0o077 != 0 {
-                tracing::warn!(path = %path.display(), mode = format!("{:o}", mode & 0o777), "key file is readable by others; run chmod 600 on it");
-            }
-        }
-        let text = fs::read_to_string(&path).map_err(io(&path))?;
-        let mut lines = text
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('#'));
-        if lines.next() != Some(KEY_MAGIC) {
-            return Err(bad(
-                "not an Allmende key file (first line must be allmende-secret-key-v1)",
-            ));
-        }
-        let (mut secret, mut org) = (None, None);
-        for line in lines {
-            match line.split_once(' ') {
-                Some(("secret", v)) => {
-                    let mut s = [0u8; 32];
-                    hex::decode_to_slice(v.trim(), &mut s)
-                        .map_err(|_| bad("secret is not 64 hex characters"))?;
-                    secret = Some(s);
-                }
-                Some(("org", v)) => {
-                    org = Some(
-                        v.trim()
-                            .parse::<OrgId>()
-                            .map_err(|e| bad(&format!("org: {e}")))?,
-                    )
-                }
-                _ => return Err(bad("unexpected line")),
-            }
-        }
-        let keypair = Keypair::from_secret_bytes(&secret.ok_or_else(|| bad("no secret line"))?)
-            .map_err(|e| bad(&e.to_string()))?;
-        let org = org.unwrap_or_else(|| OrgId::from_root_key(keypair.public()));
-        Ok(Identity { keypair, org })
+        read_key_file(&self.key_path(), &self.root)
     }
 
     /// The admin token for write requests to the HTTP API, created (mode 0600) on first use.
     /// The CLI and the local UI read it from here; a web page from another site cannot.
     pub fn admin_token(&self) -> Result<String, DataDirError> {
-        let path = self.root.join(TOKEN_FILE);
+        let path = match &self.member {
+            Some(m) => self.members_dir().join(format!("{m:#}.token")),
+            None => self.root.join(TOKEN_FILE),
+        };
         if path.exists() {
             let t = fs::read_to_string(&path)
                 .map_err(io(&path))?
@@ -253,6 +244,89 @@ impl DataDir {
         let store = SqliteStore::open(&self.db_path()).map_err(RepoError::from)?;
         Ok(Repo::open(store, ReplicaId(random_bytes::<16>()?))?)
     }
+}
+
+/// Writes a new key file with mode 0600, refusing to overwrite one.
+fn write_key_file(
+    path: &Path,
+    keypair: &Keypair,
+    org: OrgId,
+    root: &Path,
+) -> Result<(), DataDirError> {
+    let mut opts = OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    opts.mode(0o600);
+    let mut f = opts.open(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            DataDirError::AlreadyInitialised(root.to_owned())
+        } else {
+            DataDirError::Io {
+                path: path.to_owned(),
+                source: e,
+            }
+        }
+    })?;
+    let text = format!(
+        "# Allmende organisation key. Secret: never share, print or commit this file.\n\
+         {KEY_MAGIC}\nsecret {}\norg {:#}\n",
+        hex::encode(keypair.secret_bytes()),
+        org
+    );
+    f.write_all(text.as_bytes()).map_err(io(path))?;
+    f.sync_all().map_err(io(path))?;
+    Ok(())
+}
+
+/// Reads a key file.
+fn read_key_file(path: &Path, root: &Path) -> Result<Identity, DataDirError> {
+    if !path.exists() {
+        return Err(DataDirError::NotInitialised(root.to_owned()));
+    }
+    let bad = |reason: &str| DataDirError::BadKeyFile {
+        path: path.to_owned(),
+        reason: reason.to_owned(),
+    };
+    #[cfg(unix)]
+    {
+        let mode = fs::metadata(path).map_err(io(path))?.permissions().mode();
+        if mode & 0o077 != 0 {
+            tracing::warn!(path = %path.display(), mode = format!("{:o}", mode & 0o777), "key file is readable by others; run chmod 600 on it");
+        }
+    }
+    let text = fs::read_to_string(path).map_err(io(path))?;
+    let mut lines = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'));
+    if lines.next() != Some(KEY_MAGIC) {
+        return Err(bad(
+            "not an Allmende key file (first line must be allmende-secret-key-v1)",
+        ));
+    }
+    let (mut secret, mut org) = (None, None);
+    for line in lines {
+        match line.split_once(' ') {
+            Some(("secret", v)) => {
+                let mut s = [0u8; 32];
+                hex::decode_to_slice(v.trim(), &mut s)
+                    .map_err(|_| bad("secret is not 64 hex characters"))?;
+                secret = Some(s);
+            }
+            Some(("org", v)) => {
+                org = Some(
+                    v.trim()
+                        .parse::<OrgId>()
+                        .map_err(|e| bad(&format!("org: {e}")))?,
+                )
+            }
+            _ => return Err(bad("unexpected line")),
+        }
+    }
+    let keypair = Keypair::from_secret_bytes(&secret.ok_or_else(|| bad("no secret line"))?)
+        .map_err(|e| bad(&e.to_string()))?;
+    let org = org.unwrap_or_else(|| OrgId::from_root_key(keypair.public()));
+    Ok(Identity { keypair, org })
 }
 
 fn create_private_dir(dir: &Path) -> Result<(), DataDirError> {

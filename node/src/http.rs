@@ -28,10 +28,27 @@ pub struct ApiState {
     pub organisation: Option<OrgId>,
     /// Trust anchors this node follows.
     pub anchors: Arc<Vec<OrgId>>,
-    /// The key local writes are signed with (none on a node without identity).
-    pub signer: Option<Arc<allmende_protocol::identity::Keypair>>,
-    /// The token every write request must carry (`Authorization: Bearer …`).
-    pub admin_token: Arc<String>,
+    /// Who may write: the node's own organisation (admin token) and, in IT-Dienstleister mode,
+    /// each hosted member with its own token. A token writes for its organisation only.
+    pub tenants: Arc<Vec<Tenant>>,
+}
+
+/// An organisation this node writes for, and the token that authorises it.
+pub struct Tenant {
+    /// `Authorization: Bearer` value.
+    pub token: String,
+    /// The organisation.
+    pub org: OrgId,
+    /// Its signing key.
+    pub keypair: Arc<allmende_protocol::identity::Keypair>,
+}
+
+impl std::fmt::Debug for Tenant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tenant")
+            .field("org", &self.org)
+            .finish_non_exhaustive()
+    }
 }
 
 /// An API error with a stable code.
@@ -451,25 +468,29 @@ async fn stats(
 /// Largest request body.
 const MAX_BODY_BYTES: usize = 256 * 1024;
 
-/// Checks the bearer token in constant time.
-fn require_token(headers: &axum::http::HeaderMap, s: &ApiState) -> Result<(), ApiError> {
+/// Finds the tenant whose token the request carries (compared in constant time).
+fn require_token<'a>(
+    headers: &axum::http::HeaderMap,
+    s: &'a ApiState,
+) -> Result<&'a Tenant, ApiError> {
     let given = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    let want = s.admin_token.as_bytes();
-    let ok = given.len() == want.len()
-        && given
-            .bytes()
-            .zip(want)
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0;
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::unauthorised())
-    }
+        .unwrap_or("")
+        .as_bytes();
+    let same = |want: &[u8]| {
+        given.len() == want.len()
+            && given
+                .iter()
+                .zip(want)
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+    };
+    s.tenants
+        .iter()
+        .find(|t| same(t.token.as_bytes()))
+        .ok_or_else(ApiError::unauthorised)
 }
 
 fn parse_body<T: serde::de::DeserializeOwned + allmende_protocol::schema::Validate>(
@@ -496,9 +517,10 @@ fn map_repo(e: crate::repo::RepoError) -> ApiError {
     }
 }
 
-/// Runs a local edit of `header` signed by the node's key; returns whether it changed anything.
+/// Runs a local edit of `header` signed by the tenant's key; returns whether it changed anything.
 async fn write(
     s: &ApiState,
+    tenant: &Tenant,
     header: allmende_protocol::doc::DocHeader,
     f: impl FnOnce(
         &mut allmende_protocol::doc::Editor<'_>,
@@ -506,21 +528,13 @@ async fn write(
     + Send
     + 'static,
 ) -> Result<bool, ApiError> {
-    let signer = s
-        .signer
-        .clone()
-        .ok_or_else(|| ApiError::conflict("this node has no organisation identity"))?;
+    let signer = tenant.keypair.clone();
     let now = crate::now();
     let r = s
         .repo
         .call(move |st| st.edit(&signer, header, now, f))
         .await?;
     r.map(|h| h.is_some()).map_err(map_repo)
-}
-
-fn own_org(s: &ApiState) -> Result<OrgId, ApiError> {
-    s.organisation
-        .ok_or_else(|| ApiError::conflict("this node has no organisation identity"))
 }
 
 fn record_key() -> Result<String, ApiError> {
@@ -538,7 +552,7 @@ async fn create_product(
     headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    require_token(&headers, &s)?;
+    let tenant = require_token(&headers, &s)?;
     let product: allmende_protocol::schema::Product = parse_body(&body)?;
     let force = match raw.as_deref() {
         None | Some("") => false,
@@ -568,8 +582,8 @@ async fn create_product(
     }
     let nonce =
         crate::datadir::random_bytes::<16>().map_err(|e| ApiError::internal(e.to_string()))?;
-    let header = allmende_protocol::doc::DocHeader::product(own_org(&s)?, nonce);
-    write(&s, header, move |ed| ed.put_root(&product)).await?;
+    let header = allmende_protocol::doc::DocHeader::product(tenant.org, nonce);
+    write(&s, tenant, header, move |ed| ed.put_root(&product)).await?;
     Ok((
         StatusCode::CREATED,
         Json(serde_json::json!({ "id": format!("{:#}", header.id()) })),
@@ -586,12 +600,12 @@ async fn post_record<T>(
 where
     T: allmende_protocol::doc::Record + Send + 'static,
 {
-    require_token(headers, s)?;
+    let tenant = require_token(headers, s)?;
     let record: T = parse_body(body)?;
     let key = key_of(&record)?;
-    let header = allmende_protocol::doc::DocHeader::singleton(T::KIND, own_org(s)?);
+    let header = allmende_protocol::doc::DocHeader::singleton(T::KIND, tenant.org);
     let k = key.clone();
-    write(s, header, move |ed| ed.put(&k, &record)).await?;
+    write(s, tenant, header, move |ed| ed.put(&k, &record)).await?;
     Ok((StatusCode::CREATED, Json(serde_json::json!({ "key": key }))))
 }
 

@@ -716,3 +716,94 @@ fn a_likely_duplicate_is_offered_and_entries_can_be_merged() {
         .clone();
     assert_eq!(merged["product"]["same_as"], first.as_str());
 }
+
+#[test]
+fn an_it_dienstleister_hosts_members_that_publish_with_their_own_keys() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    ok(
+        dir,
+        &[
+            "init",
+            "--name",
+            "Kommunales Rechenzentrum",
+            "--kind",
+            "it-dienstleister",
+        ],
+    );
+    let added = ok(
+        dir,
+        &[
+            "member",
+            "add",
+            "--name",
+            "Gemeinde Klein",
+            "--kind",
+            "kommune",
+            "--ags",
+            "09162000",
+        ],
+    );
+    let member = added
+        .lines()
+        .find_map(|l| l.strip_prefix("Organisation id: "))
+        .unwrap()
+        .to_owned();
+    assert!(ok(dir, &["member", "list"]).contains("Gemeinde Klein"));
+    let product = ok(
+        dir,
+        &[
+            "--member",
+            &member,
+            "product",
+            "add",
+            "--name",
+            "Kita-Portal",
+            "--vendor",
+            "Y",
+        ],
+    );
+    ok(
+        dir,
+        &[
+            "--member",
+            &member,
+            "deployment",
+            "add",
+            "--product",
+            product.trim(),
+            "--status",
+            "production",
+        ],
+    );
+    let export: serde_json::Value = serde_json::from_str(&ok(dir, &["export"])).unwrap();
+    let c = &export["catalog"];
+    assert_eq!(c["deployments"][0]["org"], member.as_str());
+    let profile = c["organisations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["org"] == member.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(profile["profile"]["name"], "Gemeinde Klein");
+    assert!(
+        profile["profile"]["it_dienstleister"].is_string(),
+        "{profile}"
+    );
+    // An unknown member is an error, not a silent write as the host.
+    let out = allmende(
+        dir,
+        &[
+            "--member",
+            &"ab".repeat(32),
+            "deployment",
+            "add",
+            "--product",
+            product.trim(),
+            "--status",
+            "pilot",
+        ],
+    );
+    assert_ne!(out.status.code(), Some(0));
+}
