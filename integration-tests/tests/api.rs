@@ -95,6 +95,7 @@ async fn read_endpoints_answer_and_refuse_bad_input_with_a_code() {
         assert_eq!(code, 200, "{page}");
         assert_eq!(page["product"]["name"], "Bauantrag Online");
         assert_eq!(page["deployments"].as_array().unwrap().len(), 1);
+        assert_eq!(page["integrations"], serde_json::json!([]));
 
         let (code, orgs) = get(addr, "/api/v1/organizations");
         assert_eq!(code, 200);

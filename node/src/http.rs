@@ -255,6 +255,8 @@ pub struct ProductPage {
     pub rating_means: BTreeMap<String, f64>,
     /// The canonical entry when this one was merged into another ("same as").
     pub merged_into: Option<String>,
+    /// Integrations reported by deployments, in either direction, with evidence counts.
+    pub integrations: Vec<serde_json::Value>,
 }
 
 async fn product(
@@ -305,6 +307,25 @@ fn product_page(
         }
         Ok(out)
     };
+    let mut integrations = Vec::new();
+    let mut stmt = conn.prepare(
+        "SELECT product, other, standard, sum(status = 'works'), sum(status = 'partly'), sum(status = 'fails')
+         FROM idx_integration WHERE product = ?1 OR other = ?1 GROUP BY product, other, standard
+         ORDER BY product, other, standard",
+    )?;
+    let rows = stmt.query_map([id], |r| {
+        Ok(serde_json::json!({
+            "product": hex::encode(r.get::<_, Vec<u8>>(0)?),
+            "other": hex::encode(r.get::<_, Vec<u8>>(1)?),
+            "standard": r.get::<_, String>(2)?,
+            "works": r.get::<_, i64>(3)?,
+            "partly": r.get::<_, i64>(4)?,
+            "fails": r.get::<_, i64>(5)?,
+        }))
+    })?;
+    for r in rows {
+        integrations.push(r?);
+    }
     query::prepare_canon(conn)?;
     let canonical: Vec<u8> =
         conn.query_row("SELECT canonical FROM canon WHERE doc = ?1", [id], |r| {
@@ -334,6 +355,7 @@ fn product_page(
         )?,
         rating_means,
         merged_into,
+        integrations,
     }))
 }
 
