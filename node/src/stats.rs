@@ -53,8 +53,10 @@ pub struct Usage {
     pub name: String,
     /// Organisations running it (pilot or production).
     pub organisations: u64,
-    /// Per Land key.
+    /// Per Land key (`??` for organisations without AGS).
     pub by_land: BTreeMap<String, u64>,
+    /// Per Kreis key (`?????` for organisations without AGS).
+    pub by_kreis: BTreeMap<String, u64>,
 }
 
 fn hex(b: Vec<u8>) -> String {
@@ -66,29 +68,32 @@ pub fn usage(conn: &Connection, scope: &Scope) -> Result<Vec<Usage>, QueryError>
     counted(conn, scope)?;
     let mut out: BTreeMap<Vec<u8>, Usage> = BTreeMap::new();
     let mut stmt = conn.prepare(
-        "SELECT p.doc, p.name, coalesce(o.land, '??'), count(DISTINCT d.org)
+        "SELECT p.doc, p.name, coalesce(o.land, '??'), coalesce(o.kreis, '?????'), count(DISTINCT d.org)
          FROM idx_deployment d JOIN canon k ON k.doc = d.product JOIN idx_product p ON p.doc = k.canonical
          JOIN counted c ON c.org = d.org LEFT JOIN idx_org o ON o.org = d.org
          WHERE d.status IN ('pilot', 'production')
-         GROUP BY p.doc, o.land ORDER BY p.doc",
+         GROUP BY p.doc, o.land, o.kreis ORDER BY p.doc",
     )?;
     let rows = stmt.query_map([], |r| {
         Ok((
             r.get::<_, Vec<u8>>(0)?,
             r.get::<_, String>(1)?,
             r.get::<_, String>(2)?,
-            r.get::<_, i64>(3)? as u64,
+            r.get::<_, String>(3)?,
+            r.get::<_, i64>(4)? as u64,
         ))
     })?;
     for row in rows {
-        let (doc, name, land, n) = row?;
+        let (doc, name, land, kreis, n) = row?;
         let e = out.entry(doc.clone()).or_insert_with(|| Usage {
             product: hex(doc),
             name,
             organisations: 0,
             by_land: BTreeMap::new(),
+            by_kreis: BTreeMap::new(),
         });
-        e.by_land.insert(land, n);
+        *e.by_land.entry(land).or_default() += n;
+        *e.by_kreis.entry(kreis).or_default() += n;
     }
     // Distinct organisations over all Länder.
     let mut total = conn.prepare(

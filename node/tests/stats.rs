@@ -256,6 +256,8 @@ fn usage_interop_costs_coverage_and_duplicates_match_a_hand_count() {
     assert_eq!(p.organisations, 2);
     assert_eq!(p.by_land.get("05"), Some(&1));
     assert_eq!(p.by_land.get("09"), Some(&1));
+    assert_eq!(p.by_kreis.get("05315"), Some(&1));
+    assert_eq!(p.by_kreis.get("09162"), Some(&1));
 
     let interop = stats::interop(conn, &scope(false)).unwrap();
     assert_eq!(interop.len(), 1);
