@@ -578,6 +578,16 @@ pub fn run(cli: Cli, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
         (None, Command::Demo) => std::env::temp_dir().join("allmende-demo"),
         (None, _) => default_data_dir()?,
     };
+    if cli.member.is_some()
+        && matches!(
+            cli.command,
+            Command::Init(_) | Command::Member(_) | Command::Run(_)
+        )
+    {
+        return Err(bad(
+            "--member selects a hosted member for publishing; it does not apply to init, member or run",
+        ));
+    }
     let dd = DataDir::new(dir).for_member(cli.member);
     match cli.command {
         Command::Init(a) => init(&dd, a, out),

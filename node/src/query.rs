@@ -126,12 +126,18 @@ pub fn search(conn: &Connection, q: &SearchQuery) -> Result<SearchResult, QueryE
     }
     // Entries merged into another ("same as") are listed under their canonical entry.
     sql.push_str(" WHERE p.doc IN (SELECT doc FROM canon WHERE canonical = doc)");
-    let mut by_facet: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    let mut by_facet: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for (f, v) in &q.facets {
         let Some(known) = PRODUCT_FACETS.iter().find(|k| **k == f.as_str()) else {
             return Err(QueryError::UnknownFacet(f.clone()));
         };
-        by_facet.entry(known).or_default().push(v);
+        // Standards are indexed under their canonical names ("X Meld" → "XMeld").
+        let value = if *known == "standard" {
+            allmende_protocol::reference::normalise_standard(v)
+        } else {
+            v.clone()
+        };
+        by_facet.entry(known).or_default().push(value);
     }
     for (facet, values) in &by_facet {
         let marks = vec!["?"; values.len()].join(", ");
@@ -139,7 +145,7 @@ pub fn search(conn: &Connection, q: &SearchQuery) -> Result<SearchResult, QueryE
             " AND EXISTS (SELECT 1 FROM idx_product_facet x WHERE x.doc = p.doc AND x.facet = ? AND x.value IN ({marks}))"
         ));
         args.push(Value::Text((*facet).to_owned()));
-        args.extend(values.iter().map(|v| Value::Text((*v).to_owned())));
+        args.extend(values.iter().map(|v| Value::Text(v.clone())));
     }
     for (column, value) in [("land", &q.land), ("kreis", &q.kreis)] {
         if let Some(v) = value {

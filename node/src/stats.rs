@@ -1,8 +1,9 @@
 //! Aggregates over the catalog index: who uses what, ratings, interoperability, duplicate
 //! developments, costs, coverage.
 //!
-//! Every aggregate counts *verified* organisations only (attested by a configured trust
-//! anchor) unless `include_unverified` is set; ratings by the product's vendor organisation
+//! Every aggregate about organisations' data counts *verified* organisations only (attested
+//! by a configured trust anchor) unless `include_unverified` is set (duplicate developments
+//! are about product entries and count all of them); ratings by the product's vendor organisation
 //! never count (conflict of interest). All are SQL over the `idx_*` tables, so they follow the
 //! incrementally maintained index and equal a recomputation from scratch.
 
@@ -53,9 +54,9 @@ pub struct Usage {
     pub name: String,
     /// Organisations running it (pilot or production).
     pub organisations: u64,
-    /// Per Land key (`??` for organisations without AGS).
+    /// Per Land key (`??` for organisations without a Land).
     pub by_land: BTreeMap<String, u64>,
-    /// Per Kreis key (`?????` for organisations without AGS).
+    /// Per Kreis key (`?????` for organisations without an AGS).
     pub by_kreis: BTreeMap<String, u64>,
 }
 
@@ -277,11 +278,17 @@ pub struct Costs {
 pub fn costs(conn: &Connection, scope: &Scope) -> Result<Vec<Costs>, QueryError> {
     counted(conn, scope)?;
     let mut stmt = conn.prepare(
-        "SELECT coalesce(k.canonical, d.product) AS prod, count(*), sum(d.cost_yearly), sum(o.population)
-         FROM idx_deployment d JOIN counted c ON c.org = d.org JOIN idx_org o ON o.org = d.org
-         LEFT JOIN canon k ON k.doc = d.product
-         WHERE d.cost_yearly IS NOT NULL AND o.population IS NOT NULL
-         GROUP BY prod ORDER BY prod",
+        // Per product: deployments in use that report a yearly cost; each organisation's
+        // population counts once however many such deployments it reports.
+        "WITH used AS (
+           SELECT coalesce(k.canonical, d.product) AS prod, d.org, d.cost_yearly
+           FROM idx_deployment d JOIN counted c ON c.org = d.org JOIN idx_org o ON o.org = d.org
+           LEFT JOIN canon k ON k.doc = d.product
+           WHERE d.cost_yearly IS NOT NULL AND o.population IS NOT NULL
+             AND d.status IN ('pilot', 'production'))
+         SELECT u.prod, count(*), sum(u.cost_yearly),
+           (SELECT sum(o.population) FROM idx_org o WHERE o.org IN (SELECT org FROM used WHERE prod = u.prod))
+         FROM used u GROUP BY u.prod ORDER BY u.prod",
     )?;
     let rows = stmt.query_map([], |r| {
         let yearly = r.get::<_, i64>(2)? as u64;
@@ -319,7 +326,7 @@ pub fn coverage(conn: &Connection, scope: &Scope, by: &str) -> Result<Vec<Covera
     };
     counted(conn, scope)?;
     let mut stmt = conn.prepare(&format!(
-        "SELECT o.{column}, group_concat(DISTINCT t.task)
+        "SELECT o.{column}, group_concat(t.task, char(31))
          FROM idx_deployment d JOIN counted c ON c.org = d.org JOIN idx_org o ON o.org = d.org
          JOIN (SELECT doc, key, task FROM idx_deployment_task
                UNION SELECT d2.doc, d2.key, f.value FROM idx_deployment d2
@@ -331,10 +338,11 @@ pub fn coverage(conn: &Connection, scope: &Scope, by: &str) -> Result<Vec<Covera
     let rows = stmt.query_map([], |r| {
         let mut tasks: Vec<String> = r
             .get::<_, String>(1)?
-            .split(',')
+            .split('\u{1f}')
             .map(str::to_owned)
             .collect();
         tasks.sort();
+        tasks.dedup();
         Ok(Coverage {
             region: r.get(0)?,
             tasks_covered: tasks,

@@ -563,6 +563,38 @@ fn same_as_merges_resolve_to_the_smallest_id_whatever_the_order() {
         assert_eq!(u.len(), 1);
         assert_eq!(u[0].organisations, 3);
         results.push(dump_index(r.store().connection()).unwrap());
+        // Unmerging: writing the entries without "same as" separates them again.
+        for (i, h) in headers.iter().enumerate() {
+            let p = product(
+                &format!("Meldewesen {i}"),
+                "Meldewesen",
+                &["Meldewesen"],
+                &["XMeld"],
+                "EUPL-1.2",
+            );
+            r.edit(&kp(20), *h, NOW, |ed| ed.put_root(&p)).unwrap();
+        }
+        let listed = search(
+            r.store().connection(),
+            &SearchQuery {
+                q: Some("Meldewesen".into()),
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(listed.total, 3, "cleared same_as links still merge");
+        // Facet values are matched under the canonical standard name.
+        let spelled = search(
+            r.store().connection(),
+            &SearchQuery {
+                facets: vec![("standard".into(), "X Meld".into())],
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(spelled.total, 3);
     }
     assert_eq!(results[0], results[1]);
 }

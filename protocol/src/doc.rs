@@ -209,6 +209,9 @@ pub trait Record: Serialize + DeserializeOwned + Validate {
     const KIND: DocKind;
     /// Its place in that document.
     const PLACE: Place;
+    /// Fields left out of the record when unset (added after the v1 encoding was pinned, so
+    /// they are not written as `null`). Writing a record without one deletes a stored value.
+    const OMITTED_WHEN_UNSET: &'static [&'static str] = &[];
 }
 
 impl Record for OrgProfile {
@@ -218,6 +221,7 @@ impl Record for OrgProfile {
 impl Record for Product {
     const KIND: DocKind = DocKind::Product;
     const PLACE: Place = Place::Root;
+    const OMITTED_WHEN_UNSET: &'static [&'static str] = &["vendor_org", "same_as"];
 }
 impl Record for Deployment {
     const KIND: DocKind = DocKind::Deployments;
@@ -582,18 +586,20 @@ impl Editor<'_> {
     }
 }
 
-fn write_fields<T: Serialize>(
-    doc: &mut AutoCommit,
-    obj: &ObjId,
-    record: &T,
-) -> Result<(), DocError> {
+fn write_fields<T: Record>(doc: &mut AutoCommit, obj: &ObjId, record: &T) -> Result<(), DocError> {
     let value =
         serde_json::to_value(record).map_err(|e| SchemaError::new("record", e.to_string()))?;
     let serde_json::Value::Object(fields) = value else {
         return Err(SchemaError::new("record", "a record must be a JSON object").into());
     };
-    // Every field of `T` serialises (unset ones as `null`), so nothing is ever deleted here:
-    // fields a newer version wrote stay untouched.
+    // Every field of `T` serialises (unset ones as `null`) except the few listed in
+    // OMITTED_WHEN_UNSET, which are deleted when unset; fields a newer version wrote stay
+    // untouched.
+    for key in T::OMITTED_WHEN_UNSET {
+        if !fields.contains_key(*key) && doc.get(obj, *key)?.is_some() {
+            doc.delete(obj, *key)?;
+        }
+    }
     for (key, v) in fields {
         let text = v.to_string();
         let same = matches!(
