@@ -17,7 +17,7 @@ use clap::Parser;
 #[command(name = "allmende-bootstrap", version, about)]
 struct Args {
     /// Data directory (store and node key).
-    #[arg(long, env = "ALLMENDE_DATA_DIR", value_name = "DIR")]
+    #[arg(long, env = "ALLMENDE_BOOTSTRAP_DATA_DIR", value_name = "DIR")]
     data_dir: Option<PathBuf>,
     /// Network flags.
     #[command(flatten)]

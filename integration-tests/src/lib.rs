@@ -223,20 +223,47 @@ pub async fn converged(nodes: &[&TestNode], docs: u64, timeout: Duration) -> boo
     .await
 }
 
-/// The path of a binary of this workspace built next to the running test.
+/// The path of a binary of this workspace (`allmende`, `allmende-bootstrap`), built next to
+/// the running test. Test runners build only the test targets, so the binaries are built here
+/// on first use (a no-op when they are current; cargo's lock serialises concurrent calls).
 pub fn workspace_bin(name: &str) -> anyhow::Result<PathBuf> {
+    static BUILD: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
     let exe = std::env::current_exe()?;
     // target/<profile>/deps/<test binary>
-    let dir = exe
+    let profile_dir = exe
         .parent()
         .and_then(Path::parent)
         .context("unexpected test binary location")?;
-    let bin = dir.join(name);
+    let target_dir = profile_dir
+        .parent()
+        .context("unexpected test binary location")?;
+    let built = BUILD.get_or_init(|| {
+        let mut cmd = std::process::Command::new(env!("CARGO"));
+        cmd.args([
+            "build",
+            "--bins",
+            "-p",
+            "allmende-node",
+            "-p",
+            "allmende-bootstrap",
+            "--target-dir",
+        ])
+        .arg(target_dir);
+        if profile_dir.file_name().is_some_and(|n| n == "release") {
+            cmd.arg("--release");
+        }
+        match cmd.status() {
+            Ok(s) if s.success() => Ok(()),
+            Ok(s) => Err(format!("cargo build of the binaries failed: {s}")),
+            Err(e) => Err(format!("cannot run cargo: {e}")),
+        }
+    });
+    if let Err(e) = built {
+        bail!("{e}");
+    }
+    let bin = profile_dir.join(name);
     if !bin.exists() {
-        bail!(
-            "{} is not built; run the tests with `cargo nextest run --workspace`",
-            bin.display()
-        );
+        bail!("{} was not built", bin.display());
     }
     Ok(bin)
 }
