@@ -6,7 +6,6 @@
     clippy::cloned_ref_to_slice_refs
 )]
 
-use std::io::{Read, Write};
 use std::time::Duration;
 
 use allmende_node::datadir::DataDir;
@@ -14,23 +13,21 @@ use allmende_node::node::{Node, NodeConfig};
 use allmende_protocol::doc::{DocHeader, DocKind};
 use allmende_protocol::ids::OrgId;
 use allmende_protocol::schema::{Deployment, DeploymentStatus, OperatedBy};
-use integration_tests::{product, test_net};
+use integration_tests::{http, product, test_net};
 
 /// GET `path`; returns (status code, JSON body).
 fn get(addr: std::net::SocketAddr, path: &str) -> (u16, serde_json::Value) {
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    let (code, body) = http(
+        &addr.to_string(),
+        "GET",
+        path,
+        None,
+        "",
+        Duration::from_secs(10),
     )
     .unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).unwrap();
-    let code: u16 = text.split_whitespace().nth(1).unwrap().parse().unwrap();
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
-    let json = serde_json::from_str(body)
-        .unwrap_or_else(|e| panic!("{path}: body is not JSON ({e}): {text}"));
+    let json = serde_json::from_str(&body)
+        .unwrap_or_else(|e| panic!("{path}: body is not JSON ({e}): {body}"));
     (code, json)
 }
 
@@ -182,24 +179,18 @@ fn post(
     token: Option<&str>,
     body: &str,
 ) -> (u16, serde_json::Value) {
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let auth = token
-        .map(|t| format!("Authorization: Bearer {t}\r\n"))
-        .unwrap_or_default();
-    write!(
-        s,
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n{auth}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
+    let (code, body) = http(
+        &addr.to_string(),
+        "POST",
+        path,
+        token,
+        body,
+        Duration::from_secs(10),
     )
     .unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).unwrap();
-    let code: u16 = text.split_whitespace().nth(1).unwrap().parse().unwrap();
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
     (
         code,
-        serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
+        serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
     )
 }
 

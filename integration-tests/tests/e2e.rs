@@ -8,12 +8,12 @@
     clippy::cloned_ref_to_slice_refs
 )]
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use integration_tests::workspace_bin;
+use integration_tests::{http, workspace_bin};
 
 struct Proc {
     child: Child,
@@ -87,18 +87,17 @@ fn cli(dir: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-fn status(http: &str) -> serde_json::Value {
-    let mut s = std::net::TcpStream::connect(http).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    write!(
-        s,
-        "GET /api/v1/status HTTP/1.1\r\nHost: {http}\r\nConnection: close\r\n\r\n"
+fn status(addr: &str) -> serde_json::Value {
+    let (_, body) = http(
+        addr,
+        "GET",
+        "/api/v1/status",
+        None,
+        "",
+        Duration::from_secs(5),
     )
     .unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).unwrap();
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
-    serde_json::from_str(body).unwrap_or_else(|e| panic!("status is not JSON ({e}): {text}"))
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("status is not JSON ({e}): {body}"))
 }
 
 #[test]

@@ -142,9 +142,7 @@ impl RepoState {
             announce,
         };
         for (header, heads) in s.repo.store().all_heads()? {
-            s.inventory
-                .insert(*header.id().as_bytes(), sync::heads_digest(&heads));
-            s.heads.insert(header.id(), (header, heads));
+            s.set_heads(header, heads);
         }
         for c in s.repo.store().certs()? {
             s.inventory.insert(sync::cert_key(&c.encoded), CERT_VALUE);
@@ -297,9 +295,7 @@ impl RepoState {
         for (header, heads) in self.repo.store().all_heads()? {
             let id = header.id();
             if self.heads.get(&id).map(|(_, h)| h) != Some(&heads) {
-                self.inventory
-                    .insert(*id.as_bytes(), sync::heads_digest(&heads));
-                self.heads.insert(id, (header, heads));
+                self.set_heads(header, heads);
             }
         }
         Ok(())
@@ -332,14 +328,18 @@ impl RepoState {
         }
     }
 
+    /// Records a document's heads in the heads map and the sync inventory.
+    fn set_heads(&mut self, header: DocHeader, heads: Vec<ChangeHash>) {
+        let id = header.id();
+        self.inventory
+            .insert(*id.as_bytes(), sync::heads_digest(&heads));
+        self.heads.insert(id, (header, heads));
+    }
+
     fn note_heads(&mut self, header: DocHeader) {
         let id = header.id();
         match self.repo.store().document(&id) {
-            Ok(Some(d)) => {
-                self.inventory
-                    .insert(*id.as_bytes(), sync::heads_digest(&d.heads));
-                self.heads.insert(id, (header, d.heads));
-            }
+            Ok(Some(d)) => self.set_heads(header, d.heads),
             Ok(None) => {}
             Err(e) => tracing::warn!(error = %e, %id, "cannot read heads"),
         }
@@ -421,9 +421,7 @@ impl RepoState {
             if old == heads {
                 continue;
             }
-            self.inventory
-                .insert(*id.as_bytes(), sync::heads_digest(&heads));
-            self.heads.insert(id, (header, heads));
+            self.set_heads(header, heads);
             let announce = self.announcement(header, &old)?;
             if self.announce.try_send(Gossip::Announce(announce)).is_err() {
                 tracing::debug!(%id, "announcement queue full; peers will reconcile");
