@@ -56,6 +56,7 @@ fn run(args: Args) -> anyhow::Result<()> {
             net: args.net.to_config(true),
             http: args.http,
             trust_anchors: vec![],
+            demo: false,
         })
         .await?;
         let mut out = std::io::stdout().lock();

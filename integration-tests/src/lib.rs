@@ -95,6 +95,7 @@ impl TestNode {
             net: self.net.clone(),
             http: None,
             trust_anchors: vec![],
+            demo: false,
         })
         .await?;
         self.node = Some(node);

@@ -41,6 +41,7 @@ async fn read_endpoints_answer_and_refuse_bad_input_with_a_code() {
         net: test_net(&[]),
         http: Some("127.0.0.1:0".parse().unwrap()),
         trust_anchors: vec![],
+        demo: false,
     })
     .await
     .unwrap();
@@ -205,6 +206,7 @@ async fn write_endpoints_need_the_token_and_store_nothing_on_bad_input() {
         net: test_net(&[]),
         http: Some("127.0.0.1:0".parse().unwrap()),
         trust_anchors: vec![],
+        demo: false,
     })
     .await
     .unwrap();
@@ -312,6 +314,7 @@ async fn each_member_token_publishes_for_its_own_organisation_only() {
         net: test_net(&[]),
         http: Some("127.0.0.1:0".parse().unwrap()),
         trust_anchors: vec![],
+        demo: false,
     })
     .await
     .unwrap();

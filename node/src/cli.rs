@@ -87,9 +87,10 @@ pub enum Command {
     Check,
     /// Run the node: peer-to-peer sync and the HTTP API, until Ctrl-C or SIGTERM.
     Run(RunArgs),
-    /// Fill a local store with demo data (several organisations) and show the catalog.
-    /// Without --data-dir it uses a directory under the system's temp dir.
-    Demo,
+    /// Start a local demo network on 127.0.0.1 (a bootstrap node and nodes of several
+    /// organisations, filled with demo data) and serve the web UI of one of them, until
+    /// Ctrl-C. Without --data-dir it keeps its data under the system's temp dir.
+    Demo(DemoArgs),
 }
 
 /// Network flags shared by `allmende run` and `allmende-bootstrap`.
@@ -537,6 +538,14 @@ pub enum ExportFormat {
     Json,
 }
 
+/// `demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Where the web UI listens.
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "HOST:PORT")]
+    pub http: std::net::SocketAddr,
+}
+
 /// `export`.
 #[derive(Debug, Args)]
 pub struct ExportArgs {
@@ -575,13 +584,13 @@ pub fn run(cli: Cli, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     let dir = match (cli.data_dir, &cli.command) {
         (Some(d), _) => d,
         // The demo never writes into the user's real data directory by default.
-        (None, Command::Demo) => std::env::temp_dir().join("allmende-demo"),
+        (None, Command::Demo(_)) => std::env::temp_dir().join("allmende-demo"),
         (None, _) => default_data_dir()?,
     };
     if cli.member.is_some()
         && matches!(
             cli.command,
-            Command::Init(_) | Command::Member(_) | Command::Run(_)
+            Command::Init(_) | Command::Member(_) | Command::Run(_) | Command::Demo(_)
         )
     {
         return Err(bad(
@@ -599,7 +608,13 @@ pub fn run(cli: Cli, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
         Command::Export(a) => export(&dd, a, out),
         Command::Import(a) => import(&dd, a, out),
         Command::Check => check(&dd, out),
-        Command::Demo => crate::demo::run(&dd, out),
+        Command::Demo(a) => crate::demo::run(
+            &crate::demo::DemoOptions {
+                dir: dd.path().to_owned(),
+                http: a.http,
+            },
+            out,
+        ),
         Command::Run(a) => run_node(&dd, a, out),
         Command::Trust(c) => trust(&dd, c, out),
         Command::Member(c) => member(&dd, c, out),
@@ -1231,6 +1246,7 @@ fn run_node(dd: &DataDir, a: RunArgs, out: &mut dyn std::io::Write) -> anyhow::R
             net: a.net.to_config(false),
             http: Some(a.http),
             trust_anchors: a.trust_anchors.clone(),
+            demo: false,
         };
         let node = crate::node::Node::spawn(cfg).await?;
         writeln!(

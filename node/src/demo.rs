@@ -1,140 +1,672 @@
-//! `allmende demo`: a local store filled with plausible, clearly marked demo data.
+//! `allmende demo`: a local demo network on loopback, filled with plausible, clearly marked
+//! demo data, whose web UI the user opens in a browser.
 //!
-//! Several organisations (a large city, a small municipality, a Kreis, an IT-Dienstleister)
-//! each sign their own documents with their own key, exactly as separate nodes would; the
-//! demo store then holds what a node would hold after syncing with them. Every organisation
-//! name starts with "Demo:" and every product description with "[Demo-Daten]".
+//! ```text
+//!   bootstrap node (no organisation)
+//!      ▲      ▲        ▲           ▲              ▲
+//!   Land NRW  Köln  München  Kreis Euskirchen  KRZ West ── hosts Hellenthal, Dahlem
+//!   (anchor)                  (delegates to KRZ)   └── serves the web UI
+//! ```
+//!
+//! Every organisation signs its own documents with its own key, in its own node's store
+//! (hosted members in their IT-Dienstleister's store), exactly as real nodes would; the nodes
+//! then find each other through the bootstrap node and sync over real libp2p connections on
+//! 127.0.0.1. The Land body is the trust anchor and attests the organisations in NRW; the
+//! Munich demo city stays unattested, so the UI shows both states. Every organisation name
+//! starts with "Demo:" and every product description with "[Demo-Daten]".
+//!
+//! The data lives in one directory (by default under the system's temp dir), marked by a file
+//! so the demo never writes into a directory it did not create; a second run reuses it.
 
-use std::collections::BTreeMap;
 use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use allmende_protocol::catalog::Catalog;
 use allmende_protocol::doc::{DocHeader, DocKind};
-use allmende_protocol::identity::Keypair;
-use allmende_protocol::ids::{DocId, OrgId, RecordId};
+use allmende_protocol::identity::{Delegation, Keypair, Scope};
+use allmende_protocol::ids::{OrgId, RecordId};
 use allmende_protocol::schema::{
-    Deployment, DeploymentStatus, HostingModel, Integration, IntegrationStatus, OperatedBy,
-    OrgKind, OrgProfile, Product, ProductKind, Rating, RatingDimension, ReuseOutcome, ReuseReport,
-    Score, UnixTime,
+    Attestation, Date, Deployment, DeploymentStatus, Efa, HostingModel, Integration,
+    IntegrationStatus, Land, Obstacle, OperatedBy, OrgKind, OrgProfile, Product, ProductKind,
+    Rating, RatingDimension, ReuseOutcome, ReuseReport, Score, UnixTime,
 };
+use anyhow::{Context, bail};
 
 use crate::datadir::{DataDir, random_bytes};
-use crate::repo::{Repo, RepoError};
-use crate::store::{KeyRecord, Store};
+use crate::net::NetConfig;
+use crate::node::{Node, NodeConfig};
+use crate::repo::Repo;
+use crate::store::{KeyRecord, SqliteStore};
 
+/// Marks a directory as made by `allmende demo` (and the layout version of its contents).
+const MARKER: &str = "allmende-demo-v2";
+
+/// An organisation of the demo.
 struct Org {
+    /// Directory of its node (for hosted members: ignored, they live with their host).
+    slug: &'static str,
     name: &'static str,
     kind: OrgKind,
     ags: Option<&'static str>,
+    land: Option<&'static str>,
     population: Option<u32>,
+    /// The IT-Dienstleister hosting it as a member (index into [`ORGS`]).
+    hosted_by: Option<usize>,
+    /// Its IT-Dienstleister (shown in the profile).
+    it_dienstleister: Option<usize>,
+    /// Attested by the Land trust anchor.
+    attested: bool,
 }
+
+const LAND: usize = 0;
+const KOELN: usize = 1;
+const MUENCHEN: usize = 2;
+const KREIS: usize = 3;
+const KRZ: usize = 4;
+const HELLENTHAL: usize = 5;
+const DAHLEM: usize = 6;
+
+/// The node whose web UI the demo serves.
+const SERVED: usize = KRZ;
 
 const ORGS: &[Org] = &[
     Org {
+        slug: "land-nrw",
+        name: "Demo: Ministerium für Digitalisierung NRW",
+        kind: OrgKind::Land,
+        ags: None,
+        land: Some("05"),
+        population: None,
+        hosted_by: None,
+        it_dienstleister: None,
+        attested: true,
+    },
+    Org {
+        slug: "koeln",
         name: "Demo: Stadt Köln",
         kind: OrgKind::Kommune,
         ags: Some("05315000"),
+        land: None,
         population: Some(1_084_831),
+        hosted_by: None,
+        it_dienstleister: None,
+        attested: true,
     },
     Org {
-        name: "Demo: Gemeinde Hellenthal",
+        slug: "muenchen",
+        name: "Demo: Landeshauptstadt München",
         kind: OrgKind::Kommune,
-        ags: Some("05366024"),
-        population: Some(7_900),
+        ags: Some("09162000"),
+        land: None,
+        population: Some(1_512_491),
+        hosted_by: None,
+        it_dienstleister: None,
+        attested: false,
     },
     Org {
+        slug: "kreis-euskirchen",
         name: "Demo: Kreis Euskirchen",
         kind: OrgKind::Kreis,
         ags: Some("05366000"),
+        land: None,
         population: Some(195_000),
+        hosted_by: None,
+        it_dienstleister: Some(KRZ),
+        attested: true,
     },
     Org {
+        slug: "krz-west",
         name: "Demo: Kommunales Rechenzentrum West",
         kind: OrgKind::ItDienstleister,
         ags: None,
+        land: Some("05"),
         population: None,
+        hosted_by: None,
+        it_dienstleister: None,
+        attested: true,
+    },
+    Org {
+        slug: "hellenthal",
+        name: "Demo: Gemeinde Hellenthal",
+        kind: OrgKind::Kommune,
+        ags: Some("05366024"),
+        land: None,
+        population: Some(7_900),
+        hosted_by: Some(KRZ),
+        it_dienstleister: Some(KRZ),
+        attested: true,
+    },
+    Org {
+        slug: "dahlem",
+        name: "Demo: Gemeinde Dahlem",
+        kind: OrgKind::Kommune,
+        ags: Some("05366012"),
+        land: None,
+        population: Some(4_200),
+        hosted_by: Some(KRZ),
+        it_dienstleister: Some(KRZ),
+        attested: true,
     },
 ];
 
 struct Prod {
+    creator: usize,
     name: &'static str,
     vendor: &'static str,
     kind: ProductKind,
     licence: &'static str,
     standards: &'static [&'static str],
     tasks: &'static [&'static str],
+    themenfeld: &'static str,
+    hosting: &'static [HostingModel],
+    efa_land: Option<&'static str>,
     description: &'static str,
 }
 
+use HostingModel::{Cloud, ItDienstleister as AtDl, OnPremise, Saas};
+
 const PRODUCTS: &[Prod] = &[
     Prod {
+        creator: KOELN,
         name: "Meldewesen Plus",
         vendor: "Beispiel Software GmbH",
         kind: ProductKind::Fachverfahren,
         licence: "LicenseRef-proprietary",
-        standards: &["XMeld", "OSCI/XTA"],
-        tasks: &["Meldewesen", "99115001000000"],
-        description: "Fachverfahren für das Einwohnermeldewesen.",
+        standards: &["XMeld", "OSCI-Transport"],
+        tasks: &["Meldewesen"],
+        themenfeld: "Recht & Ordnung",
+        hosting: &[OnPremise, AtDl],
+        efa_land: None,
+        description: "Fachverfahren für das Einwohnermeldewesen mit Anbindung an die Meldedatenübermittlung.",
     },
     Prod {
+        creator: LAND,
         name: "Bauantrag Online",
         vendor: "Land NRW (EfA)",
         kind: ProductKind::Onlinedienst,
         licence: "EUPL-1.2",
         standards: &["XBau", "FIT-Connect", "BundID"],
         tasks: &["Bauantrag", "99009001001000"],
-        description: "Online-Dienst für Bauanträge nach dem Prinzip Einer für Alle.",
+        themenfeld: "Bauen & Wohnen",
+        hosting: &[Cloud],
+        efa_land: Some("05"),
+        description: "Online-Dienst für Bauanträge und Baugenehmigungen nach dem Prinzip Einer für Alle.",
     },
     Prod {
+        creator: KREIS,
+        name: "Baugenehmigung Digital",
+        vendor: "Muster-IT AG",
+        kind: ProductKind::Fachverfahren,
+        licence: "LicenseRef-proprietary",
+        standards: &["XBau"],
+        tasks: &["Bauantrag"],
+        themenfeld: "Bauen & Wohnen",
+        hosting: &[OnPremise, AtDl],
+        efa_land: None,
+        description: "Fachverfahren der Bauaufsicht: Vorgänge, Beteiligung der Fachstellen, Bescheide.",
+    },
+    Prod {
+        creator: KREIS,
         name: "Ratsinfo Offen",
         vendor: "Beispiel-Genossenschaft eG",
         kind: ProductKind::Software,
         licence: "AGPL-3.0-or-later",
         standards: &["OParl"],
         tasks: &["Ratsinformation"],
-        description: "Ratsinformationssystem für Sitzungen, Vorlagen und Beschlüsse.",
+        themenfeld: "Querschnitt",
+        hosting: &[OnPremise, AtDl],
+        efa_land: None,
+        description: "Ratsinformationssystem für Sitzungen, Vorlagen und Beschlüsse, quelloffen.",
     },
     Prod {
+        creator: KRZ,
+        name: "Sitzungsdienst Kommunal",
+        vendor: "Kommunal-Soft GmbH",
+        kind: ProductKind::Software,
+        licence: "LicenseRef-proprietary",
+        standards: &["OParl"],
+        tasks: &["Ratsinformation"],
+        themenfeld: "Querschnitt",
+        hosting: &[Saas],
+        efa_land: None,
+        description: "Sitzungsmanagement als Software as a Service.",
+    },
+    Prod {
+        creator: KRZ,
         name: "ePayBL-Anbindung",
         vendor: "Kommunales Rechenzentrum West",
         kind: ProductKind::Basiskomponente,
         licence: "LicenseRef-proprietary",
         standards: &["ePayBL"],
         tasks: &["Bezahlen"],
-        description: "Anbindung an die Zahlungsverkehrsplattform ePayBL.",
+        themenfeld: "Querschnitt",
+        hosting: &[AtDl],
+        efa_land: None,
+        description: "Anbindung kommunaler Online-Dienste an die Zahlungsverkehrsplattform ePayBL.",
+    },
+    Prod {
+        creator: MUENCHEN,
+        name: "Hundesteuer Online",
+        vendor: "Freistaat Bayern (EfA)",
+        kind: ProductKind::Onlinedienst,
+        licence: "EUPL-1.2",
+        standards: &["FIT-Connect", "XBezahldienste"],
+        tasks: &["Hundesteuer"],
+        themenfeld: "Steuern & Zoll",
+        hosting: &[Cloud],
+        efa_land: Some("09"),
+        description: "An- und Abmeldung von Hunden zur Hundesteuer, Einer-für-Alle-Dienst.",
+    },
+    Prod {
+        creator: MUENCHEN,
+        name: "Hundesteuer Digital",
+        vendor: "Open-Source-Gemeinschaft Kommunal",
+        kind: ProductKind::Onlinedienst,
+        licence: "MIT",
+        standards: &["FIT-Connect"],
+        tasks: &["Hundesteuer"],
+        themenfeld: "Steuern & Zoll",
+        hosting: &[OnPremise],
+        efa_land: None,
+        description: "Quelloffener Online-Dienst zur Hundesteuer, parallel zum EfA-Dienst entstanden.",
+    },
+    Prod {
+        creator: KRZ,
+        name: "Kita-Navigator Offen",
+        vendor: "Beispiel-Genossenschaft eG",
+        kind: ProductKind::Onlinedienst,
+        licence: "EUPL-1.2",
+        standards: &["FIT-Connect"],
+        tasks: &["Kita-Platz-Vergabe"],
+        themenfeld: "Familie & Kind",
+        hosting: &[Cloud, AtDl],
+        efa_land: None,
+        description: "Vormerkung und Vergabe von Kita-Plätzen für Eltern und Jugendämter.",
+    },
+    Prod {
+        creator: KRZ,
+        name: "Kita-Portal Kommunal",
+        vendor: "Kommunal-Soft GmbH",
+        kind: ProductKind::Onlinedienst,
+        licence: "LicenseRef-proprietary",
+        standards: &["FIT-Connect"],
+        tasks: &["Kita-Platz-Vergabe"],
+        themenfeld: "Familie & Kind",
+        hosting: &[Saas],
+        efa_land: None,
+        description: "Kita-Portal mit Elternkonto, als Software as a Service.",
+    },
+    Prod {
+        creator: KOELN,
+        name: "E-Akte Kommunal",
+        vendor: "Aktenwerk GmbH",
+        kind: ProductKind::Software,
+        licence: "LicenseRef-proprietary",
+        standards: &["XDOMEA"],
+        tasks: &["E-Akte"],
+        themenfeld: "Querschnitt",
+        hosting: &[OnPremise, AtDl],
+        efa_land: None,
+        description: "Dokumentenmanagement und elektronische Akte für Kommunalverwaltungen.",
+    },
+    Prod {
+        creator: LAND,
+        name: "Wohngeld-Antrag",
+        vendor: "Land Schleswig-Holstein (EfA)",
+        kind: ProductKind::Onlinedienst,
+        licence: "EUPL-1.2",
+        standards: &["FIT-Connect", "BundID"],
+        tasks: &["Wohngeld"],
+        themenfeld: "Bauen & Wohnen",
+        hosting: &[Cloud],
+        efa_land: Some("01"),
+        description: "Antrag auf Wohngeld, Einer-für-Alle-Dienst.",
     },
 ];
 
-/// What the demo did.
-#[derive(Debug, Clone, Copy)]
-pub struct DemoReport {
-    /// Organisations created.
-    pub organisations: usize,
-    /// Signed changes stored.
-    pub changes: u64,
+/// Who runs what.
+struct Use {
+    org: usize,
+    product: usize,
+    status: DeploymentStatus,
+    since: &'static str,
+    yearly: u64,
+    /// Operated by the KRZ West.
+    at_krz: bool,
+    /// Integration: (other product, standard, status).
+    integration: Option<(usize, &'static str, IntegrationStatus)>,
+    /// Functionality, usability, interoperability, support, stability (0 = not rated).
+    scores: [u8; 5],
+    text: &'static str,
 }
 
-fn profile(o: &Org) -> Result<OrgProfile, RepoError> {
-    let ags = o
-        .ags
-        .map(str::parse)
-        .transpose()
-        .map_err(|e| RepoError::Integrity(format!("demo data: {e}")))?;
+use DeploymentStatus::{Pilot, Planned, Production};
+use IntegrationStatus::{Partly, Works};
+
+const USES: &[Use] = &[
+    Use {
+        org: KOELN,
+        product: 0,
+        status: Production,
+        since: "2015-04-01",
+        yearly: 180_000,
+        at_krz: false,
+        integration: Some((10, "XDOMEA", Partly)),
+        scores: [4, 3, 4, 3, 4],
+        text: "Stabil im Betrieb; die Schnittstelle zur E-Akte braucht noch Handarbeit.",
+    },
+    Use {
+        org: KOELN,
+        product: 1,
+        status: Production,
+        since: "2022-09-01",
+        yearly: 0,
+        at_krz: false,
+        integration: Some((2, "XBau", Works)),
+        scores: [5, 4, 5, 4, 4],
+        text: "Anträge kommen vollständig und strukturiert im Fachverfahren an.",
+    },
+    Use {
+        org: KOELN,
+        product: 3,
+        status: Pilot,
+        since: "2024-02-01",
+        yearly: 12_000,
+        at_krz: false,
+        integration: None,
+        scores: [4, 5, 3, 0, 4],
+        text: "Pilot im Rat; die Fraktionen kommen gut zurecht.",
+    },
+    Use {
+        org: KOELN,
+        product: 10,
+        status: Production,
+        since: "2019-01-01",
+        yearly: 95_000,
+        at_krz: false,
+        integration: None,
+        scores: [4, 2, 3, 3, 4],
+        text: "Funktional umfassend, aber die Oberfläche braucht Schulung.",
+    },
+    Use {
+        org: KOELN,
+        product: 8,
+        status: Production,
+        since: "2021-08-01",
+        yearly: 15_000,
+        at_krz: false,
+        integration: None,
+        scores: [4, 4, 4, 4, 5],
+        text: "Eltern nutzen die Vormerkung rege.",
+    },
+    Use {
+        org: MUENCHEN,
+        product: 0,
+        status: Production,
+        since: "2016-01-01",
+        yearly: 210_000,
+        at_krz: false,
+        integration: None,
+        scores: [3, 3, 3, 2, 4],
+        text: "Tut, was es soll; Updates kommen langsam.",
+    },
+    Use {
+        org: MUENCHEN,
+        product: 6,
+        status: Production,
+        since: "2023-03-01",
+        yearly: 0,
+        at_krz: false,
+        integration: Some((5, "ePayBL", Partly)),
+        scores: [4, 4, 3, 4, 4],
+        text: "Bezahlung funktioniert, Rückbuchungen noch manuell.",
+    },
+    Use {
+        org: MUENCHEN,
+        product: 4,
+        status: Production,
+        since: "2020-05-01",
+        yearly: 30_000,
+        at_krz: false,
+        integration: None,
+        scores: [3, 4, 3, 4, 4],
+        text: "",
+    },
+    Use {
+        org: MUENCHEN,
+        product: 9,
+        status: Pilot,
+        since: "2024-06-01",
+        yearly: 24_000,
+        at_krz: false,
+        integration: None,
+        scores: [3, 3, 2, 3, 3],
+        text: "Pilot in zwei Stadtbezirken.",
+    },
+    Use {
+        org: KREIS,
+        product: 1,
+        status: Production,
+        since: "2023-01-15",
+        yearly: 0,
+        at_krz: false,
+        integration: Some((2, "XBau", Works)),
+        scores: [4, 4, 4, 4, 4],
+        text: "Nachnutzung über den FIT-Store, Anbindung an das Fachverfahren klappt.",
+    },
+    Use {
+        org: KREIS,
+        product: 2,
+        status: Production,
+        since: "2018-07-01",
+        yearly: 25_000,
+        at_krz: false,
+        integration: None,
+        scores: [4, 3, 4, 4, 5],
+        text: "",
+    },
+    Use {
+        org: KREIS,
+        product: 3,
+        status: Production,
+        since: "2020-01-01",
+        yearly: 9_000,
+        at_krz: true,
+        integration: None,
+        scores: [5, 4, 4, 0, 4],
+        text: "Quelloffen und beim Rechenzentrum gut aufgehoben.",
+    },
+    Use {
+        org: KREIS,
+        product: 10,
+        status: Production,
+        since: "2021-01-01",
+        yearly: 20_000,
+        at_krz: true,
+        integration: None,
+        scores: [4, 3, 4, 4, 4],
+        text: "",
+    },
+    Use {
+        org: KRZ,
+        product: 5,
+        status: Production,
+        since: "2019-03-01",
+        yearly: 40_000,
+        at_krz: false,
+        integration: None,
+        scores: [4, 4, 5, 0, 4],
+        text: "",
+    },
+    Use {
+        org: KRZ,
+        product: 10,
+        status: Production,
+        since: "2017-01-01",
+        yearly: 60_000,
+        at_krz: false,
+        integration: None,
+        scores: [4, 3, 4, 3, 4],
+        text: "Mandantenfähig für unsere Mitgliedskommunen.",
+    },
+    Use {
+        org: HELLENTHAL,
+        product: 0,
+        status: Production,
+        since: "2017-01-01",
+        yearly: 6_500,
+        at_krz: true,
+        integration: Some((10, "XDOMEA", Works)),
+        scores: [3, 3, 2, 4, 4],
+        text: "Für eine kleine Gemeinde zu umfangreich, der Betrieb beim Rechenzentrum entlastet uns.",
+    },
+    Use {
+        org: HELLENTHAL,
+        product: 5,
+        status: Production,
+        since: "2021-06-01",
+        yearly: 1_200,
+        at_krz: true,
+        integration: None,
+        scores: [4, 4, 5, 4, 5],
+        text: "",
+    },
+    Use {
+        org: HELLENTHAL,
+        product: 3,
+        status: Production,
+        since: "2022-01-01",
+        yearly: 1_500,
+        at_krz: true,
+        integration: None,
+        scores: [4, 4, 4, 0, 4],
+        text: "Gemeinsam mit dem Kreis betrieben.",
+    },
+    Use {
+        org: HELLENTHAL,
+        product: 7,
+        status: Pilot,
+        since: "2024-04-01",
+        yearly: 0,
+        at_krz: false,
+        integration: None,
+        scores: [3, 4, 3, 0, 3],
+        text: "Im Test; die Bescheiderstellung fehlt noch.",
+    },
+    Use {
+        org: DAHLEM,
+        product: 0,
+        status: Production,
+        since: "2017-01-01",
+        yearly: 4_200,
+        at_krz: true,
+        integration: None,
+        scores: [3, 3, 3, 4, 4],
+        text: "",
+    },
+    Use {
+        org: DAHLEM,
+        product: 5,
+        status: Production,
+        since: "2021-06-01",
+        yearly: 900,
+        at_krz: true,
+        integration: None,
+        scores: [4, 4, 4, 4, 4],
+        text: "",
+    },
+    Use {
+        org: DAHLEM,
+        product: 8,
+        status: Planned,
+        since: "2025-01-01",
+        yearly: 0,
+        at_krz: true,
+        integration: None,
+        scores: [0, 0, 0, 0, 0],
+        text: "",
+    },
+];
+
+/// Nachnutzung reports: (org, product, provider, efa, person days, once €, weeks, obstacles, outcome, text).
+type Report = (
+    usize,
+    usize,
+    usize,
+    bool,
+    u32,
+    u64,
+    u32,
+    &'static [Obstacle],
+    ReuseOutcome,
+    &'static str,
+);
+
+const REPORTS: &[Report] = &[
+    (
+        KREIS,
+        1,
+        LAND,
+        true,
+        15,
+        8_000,
+        10,
+        &[Obstacle::Technical],
+        ReuseOutcome::Production,
+        "Die Anbindung an das Fachverfahren dauerte länger als geplant, danach lief es.",
+    ),
+    (
+        HELLENTHAL,
+        7,
+        MUENCHEN,
+        false,
+        6,
+        0,
+        8,
+        &[Obstacle::Technical, Obstacle::Organisational],
+        ReuseOutcome::InProgress,
+        "Installation beim Rechenzentrum klappte; die Abstimmung mit der Kasse läuft noch.",
+    ),
+    (
+        DAHLEM,
+        8,
+        KOELN,
+        false,
+        4,
+        2_500,
+        0,
+        &[Obstacle::Financial],
+        ReuseOutcome::Abandoned,
+        "Die Betriebskosten waren für unsere Größe zu hoch; wir warten auf ein gemeinsames Angebot des Rechenzentrums.",
+    ),
+];
+
+fn demo_err(e: impl std::fmt::Display) -> anyhow::Error {
+    anyhow::anyhow!("demo data: {e}")
+}
+
+fn profile(o: &Org, orgs: &[OrgId]) -> anyhow::Result<OrgProfile> {
+    let ags: Option<allmende_protocol::schema::Ags> =
+        o.ags.map(str::parse).transpose().map_err(demo_err)?;
+    let land = match (&ags, o.land) {
+        (Some(a), _) => Some(a.land()),
+        (None, Some(code)) => Some(code.parse::<Land>().map_err(demo_err)?),
+        (None, None) => None,
+    };
     Ok(OrgProfile {
         name: o.name.into(),
         kind: o.kind,
-        land: ags.as_ref().map(allmende_protocol::schema::Ags::land),
+        land,
         ags,
         population: o.population,
         website: None,
         contact_role: Some("IT-Leitung".into()),
-        it_dienstleister: None,
+        it_dienstleister: o.it_dienstleister.map(|i| orgs[i]),
     })
 }
 
-fn product(p: &Prod) -> Result<Product, RepoError> {
-    let demo =
-        |e: allmende_protocol::schema::SchemaError| RepoError::Integrity(format!("demo data: {e}"));
+fn product(p: &Prod) -> anyhow::Result<Product> {
     Ok(Product {
         description: Some(format!("[Demo-Daten] {}", p.description)),
         tasks: p
@@ -142,237 +674,431 @@ fn product(p: &Prod) -> Result<Product, RepoError> {
             .iter()
             .map(|t| t.parse())
             .collect::<Result<_, _>>()
-            .map_err(demo)?,
-        licence: Some(p.licence.parse().map_err(demo)?),
+            .map_err(demo_err)?,
+        categories: vec![p.themenfeld.to_owned()],
+        licence: Some(p.licence.parse().map_err(demo_err)?),
         standards: p.standards.iter().map(|s| (*s).to_owned()).collect(),
-        hosting: vec![HostingModel::OnPremise, HostingModel::ItDienstleister],
+        hosting: p.hosting.to_vec(),
+        efa: p
+            .efa_land
+            .map(|l| -> anyhow::Result<Efa> {
+                Ok(Efa {
+                    providing_land: l.parse().map_err(demo_err)?,
+                    reuse_route: Some("FIT-Store".into()),
+                    available_from: None,
+                })
+            })
+            .transpose()?,
+        prerequisites: Some("Anbindung an das Servicekonto (BundID); aktueller Browser.".into()),
+        cost_model: Some("Demo: Lizenz je Einwohner oder Pauschale je Jahr.".into()),
         ..Product::new(p.name, p.vendor, p.kind)
     })
 }
 
-fn score(n: u8) -> Result<Score, RepoError> {
-    Score::try_from(n).map_err(|e| RepoError::Integrity(format!("demo data: {e}")))
+fn record_id() -> anyhow::Result<String> {
+    Ok(format!("{:#}", RecordId::from_bytes(random_bytes::<16>()?)))
 }
 
-/// Fills `repo` with the demo organisations and their records. `local` becomes the first
-/// organisation (the data dir's own identity); the others get fresh keys.
-pub fn seed<S: Store>(
-    repo: &mut Repo<S>,
-    local: &Keypair,
-    now: UnixTime,
-) -> Result<DemoReport, RepoError> {
-    let mut keys = vec![
-        Keypair::from_secret_bytes(&local.secret_bytes())
-            .map_err(|e| RepoError::Integrity(e.to_string()))?,
-    ];
-    for _ in 1..ORGS.len() {
-        let secret = random_bytes::<32>().map_err(|e| RepoError::Integrity(e.to_string()))?;
-        keys.push(
-            Keypair::from_secret_bytes(&secret).map_err(|e| RepoError::Integrity(e.to_string()))?,
-        );
+/// The organisations' keys and ids, and where each one's node directory is.
+struct Layout {
+    keys: Vec<Keypair>,
+    orgs: Vec<OrgId>,
+}
+
+/// Creates the identities and writes every organisation's signed documents into its node's store.
+fn seed(base: &Path, now: UnixTime) -> anyhow::Result<Layout> {
+    let mut keys: Vec<Option<Keypair>> = (0..ORGS.len()).map(|_| None).collect();
+    for (i, o) in ORGS
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| o.hosted_by.is_none())
+    {
+        let id = DataDir::new(base.join(o.slug)).create_identity()?;
+        keys[i] = Some(id.keypair);
     }
+    for (i, o) in ORGS.iter().enumerate() {
+        if let Some(host) = o.hosted_by {
+            let (id, _token) = DataDir::new(base.join(ORGS[host].slug)).add_member()?;
+            keys[i] = Some(id.keypair);
+        }
+    }
+    let keys: Vec<Keypair> = keys
+        .into_iter()
+        .map(|k| k.context("demo organisation without key"))
+        .collect::<anyhow::Result<_>>()?;
     let orgs: Vec<OrgId> = keys
         .iter()
         .map(|k| OrgId::from_root_key(k.public()))
         .collect();
-    for (i, (o, k)) in ORGS.iter().zip(&keys).enumerate() {
-        let p = profile(o)?;
+    let mut repos: Vec<(usize, Repo<SqliteStore>)> = Vec::new();
+    for (i, o) in ORGS
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| o.hosted_by.is_none())
+    {
+        repos.push((i, DataDir::new(base.join(o.slug)).open_repo()?));
+    }
+    let repo_of =
+        |repos: &mut Vec<(usize, Repo<SqliteStore>)>, org: usize| -> anyhow::Result<usize> {
+            let host = ORGS[org].hosted_by.unwrap_or(org);
+            repos
+                .iter()
+                .position(|(i, _)| *i == host)
+                .context("demo organisation without node")
+        };
+    // Profiles and key labels.
+    for (i, o) in ORGS.iter().enumerate() {
+        let r = repo_of(&mut repos, i)?;
+        let repo = &mut repos[r].1;
         repo.put_key(KeyRecord {
-            key: k.public(),
-            role: if i == 0 { "local" } else { "demo" }.into(),
+            key: keys[i].public(),
+            role: if o.hosted_by.is_some() {
+                "member"
+            } else {
+                "local"
+            }
+            .into(),
             label: o.name.into(),
         })?;
+        let p = profile(o, &orgs)?;
         repo.edit(
-            k,
-            DocHeader::singleton(DocKind::Profile, OrgId::from_root_key(k.public())),
+            &keys[i],
+            DocHeader::singleton(DocKind::Profile, orgs[i]),
             now,
             |ed| ed.put_root(&p),
         )?;
     }
-    // Products are created by different organisations.
-    let mut ids: Vec<DocId> = Vec::new();
-    for (i, p) in PRODUCTS.iter().enumerate() {
-        let creator = &keys[i % keys.len()];
-        let nonce = random_bytes::<16>().map_err(|e| RepoError::Integrity(e.to_string()))?;
-        let header = DocHeader::product(OrgId::from_root_key(creator.public()), nonce);
+    let layout = Layout { keys, orgs };
+    write_catalog(&layout, &mut repos, now, &repo_of)?;
+    Ok(layout)
+}
+
+type RepoOf = dyn Fn(&mut Vec<(usize, Repo<SqliteStore>)>, usize) -> anyhow::Result<usize>;
+
+fn write_catalog(
+    l: &Layout,
+    repos: &mut Vec<(usize, Repo<SqliteStore>)>,
+    now: UnixTime,
+    repo_of: &RepoOf,
+) -> anyhow::Result<()> {
+    let mut ids = Vec::new();
+    for p in PRODUCTS {
+        let header = DocHeader::product(l.orgs[p.creator], random_bytes::<16>()?);
         let record = product(p)?;
-        repo.edit(creator, header, now, |ed| ed.put_root(&record))?;
+        let r = repo_of(repos, p.creator)?;
+        repos[r]
+            .1
+            .edit(&l.keys[p.creator], header, now, |ed| ed.put_root(&record))?;
         ids.push(header.id());
     }
-    let it = orgs[3];
-    // Who runs what: (org index, product index, status, yearly cost, scores).
-    let usage: &[(usize, usize, DeploymentStatus, u64, [u8; 3])] = &[
-        (0, 0, DeploymentStatus::Production, 180_000, [4, 3, 4]),
-        (0, 1, DeploymentStatus::Production, 0, [5, 4, 4]),
-        (0, 2, DeploymentStatus::Pilot, 12_000, [4, 5, 3]),
-        (1, 0, DeploymentStatus::Production, 6_500, [3, 3, 2]),
-        (1, 3, DeploymentStatus::Production, 1_200, [4, 4, 5]),
-        (2, 1, DeploymentStatus::Production, 0, [4, 4, 4]),
-        (2, 2, DeploymentStatus::Production, 9_000, [5, 4, 4]),
-        (3, 3, DeploymentStatus::Production, 40_000, [4, 4, 4]),
-    ];
-    for &(o, p, status, yearly, [f, u, i]) in usage {
-        let key = &keys[o];
-        let operated_by = if o == 1 {
-            OperatedBy::ItDienstleister { org: it }
-        } else {
-            OperatedBy::Itself
-        };
-        let integrations = if p == 1 {
-            vec![Integration {
-                product: ids[3],
-                standard: "ePayBL".into(),
-                status: IntegrationStatus::Works,
-            }]
-        } else {
-            vec![]
-        };
+    let score = |n: u8| Score::try_from(n).map_err(demo_err);
+    for u in USES {
         let d = Deployment {
-            product: ids[p],
+            product: ids[u.product],
             version: None,
             tasks: vec![],
-            since: Some(
-                "2021-01-01"
-                    .parse()
-                    .map_err(|e| RepoError::Integrity(format!("demo data: {e}")))?,
-            ),
-            status,
-            operated_by,
-            integrations,
-            end_to_end: (p == 1).then_some(true),
+            since: Some(u.since.parse::<Date>().map_err(demo_err)?),
+            status: u.status,
+            operated_by: if u.at_krz {
+                OperatedBy::ItDienstleister { org: l.orgs[KRZ] }
+            } else {
+                OperatedBy::Itself
+            },
+            integrations: u
+                .integration
+                .map(|(other, standard, status)| Integration {
+                    product: ids[other],
+                    standard: standard.into(),
+                    status,
+                })
+                .into_iter()
+                .collect(),
+            end_to_end: (u.product == 1 || u.product == 6).then_some(true),
             cost_once_eur: None,
-            cost_yearly_eur: Some(yearly),
+            cost_yearly_eur: Some(u.yearly),
         };
-        let rec = RecordId::from_bytes(
-            random_bytes::<16>().map_err(|e| RepoError::Integrity(e.to_string()))?,
-        );
-        let owner = OrgId::from_root_key(key.public());
+        let r = repo_of(repos, u.org)?;
+        let repo = &mut repos[r].1;
+        let owner = l.orgs[u.org];
+        let key = record_id()?;
         repo.edit(
-            key,
+            &l.keys[u.org],
             DocHeader::singleton(DocKind::Deployments, owner),
             now,
-            |ed| ed.put(&format!("{rec:#}"), &d),
+            |ed| ed.put(&key, &d),
         )?;
-        let scores: BTreeMap<RatingDimension, Score> = [
-            (RatingDimension::Functionality, score(f)?),
-            (RatingDimension::Usability, score(u)?),
-            (RatingDimension::Interoperability, score(i)?),
-        ]
-        .into_iter()
-        .collect();
-        let r = Rating {
-            product: ids[p],
+        if u.scores.iter().all(|s| *s == 0) {
+            continue;
+        }
+        let dims = [
+            RatingDimension::Functionality,
+            RatingDimension::Usability,
+            RatingDimension::Interoperability,
+            RatingDimension::Support,
+            RatingDimension::Stability,
+        ];
+        let mut scores = std::collections::BTreeMap::new();
+        for (dim, s) in dims.iter().zip(u.scores) {
+            if s > 0 {
+                scores.insert(*dim, score(s)?);
+            }
+        }
+        let rating = Rating {
+            product: ids[u.product],
             scores,
-            recommend: Some(f >= 4),
-            text: Some("[Demo-Daten] Erfahrungsbericht".into()),
+            recommend: Some(u.scores[0] >= 4),
+            text: (!u.text.is_empty()).then(|| format!("[Demo-Daten] {}", u.text)),
             since: None,
         };
+        let key = format!("{:#}", ids[u.product]);
         repo.edit(
-            key,
+            &l.keys[u.org],
             DocHeader::singleton(DocKind::Experience, owner),
             now,
-            |ed| ed.put(&format!("{:#}", ids[p]), &r),
+            |ed| ed.put(&key, &rating),
         )?;
     }
-    let report = ReuseReport {
-        product: ids[1],
-        provider: None,
-        efa: true,
-        effort_person_days: Some(15),
-        cost_once_eur: Some(8_000),
-        cost_yearly_eur: Some(0),
-        weeks_to_production: Some(10),
-        obstacles: vec![allmende_protocol::schema::Obstacle::Technical],
-        outcome: ReuseOutcome::Production,
-        recommend: Some(true),
-        text: Some(
-            "[Demo-Daten] Anbindung an das Fachverfahren dauerte länger als geplant.".into(),
-        ),
-    };
-    let rec = RecordId::from_bytes(
-        random_bytes::<16>().map_err(|e| RepoError::Integrity(e.to_string()))?,
-    );
-    let owner = OrgId::from_root_key(keys[2].public());
-    repo.edit(
-        &keys[2],
-        DocHeader::singleton(DocKind::Experience, owner),
-        now,
-        |ed| ed.put(&format!("{rec:#}"), &report),
-    )?;
-    Ok(DemoReport {
-        organisations: ORGS.len(),
-        changes: repo.store().counts()?.changes,
+    for &(org, p, provider, efa, days, once, weeks, obstacles, outcome, text) in REPORTS {
+        let report = ReuseReport {
+            product: ids[p],
+            provider: Some(l.orgs[provider]),
+            efa,
+            effort_person_days: Some(days),
+            cost_once_eur: Some(once),
+            cost_yearly_eur: None,
+            weeks_to_production: (weeks > 0).then_some(weeks),
+            obstacles: obstacles.to_vec(),
+            outcome,
+            recommend: Some(outcome == ReuseOutcome::Production),
+            text: Some(format!("[Demo-Daten] {text}")),
+        };
+        let r = repo_of(repos, org)?;
+        let key = record_id()?;
+        repos[r].1.edit(
+            &l.keys[org],
+            DocHeader::singleton(DocKind::Experience, l.orgs[org]),
+            now,
+            |ed| ed.put(&key, &report),
+        )?;
+    }
+    // The Land body attests the organisations it knows.
+    let r = repo_of(repos, LAND)?;
+    for (i, o) in ORGS.iter().enumerate().filter(|(_, o)| o.attested) {
+        let a = Attestation {
+            org: l.orgs[i],
+            name: o.name.into(),
+            kind: o.kind,
+            ags: o.ags.map(str::parse).transpose().map_err(demo_err)?,
+            attested_at: now,
+        };
+        let key = format!("{:#}", l.orgs[i]);
+        repos[r].1.edit(
+            &l.keys[LAND],
+            DocHeader::singleton(DocKind::Trust, l.orgs[LAND]),
+            now,
+            |ed| ed.put(&key, &a),
+        )?;
+    }
+    // The Kreis lets its IT-Dienstleister's key publish for it.
+    let d = Delegation {
+        issuer: l.orgs[KREIS],
+        delegate: l.keys[KRZ].public(),
+        scope: Scope::all(),
+        not_before: now,
+        not_after: UnixTime(now.0 + 365 * 86_400),
+    }
+    .sign(&l.keys[KREIS])
+    .map_err(demo_err)?;
+    let r = repo_of(repos, KREIS)?;
+    repos[r].1.add_delegation(d)?;
+    Ok(())
+}
+
+/// `allmende demo` options.
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    /// Where the demo's nodes keep their data.
+    pub dir: PathBuf,
+    /// Where the web UI listens.
+    pub http: SocketAddr,
+}
+
+fn loopback_net(bootstrap: Vec<libp2p::Multiaddr>) -> anyhow::Result<NetConfig> {
+    Ok(NetConfig {
+        listen: vec!["/ip4/127.0.0.1/tcp/0".parse()?],
+        bootstrap,
+        mdns: false,
+        reconcile_interval: Duration::from_secs(2),
+        ..NetConfig::default()
     })
 }
 
-/// Prints a short overview of a catalog: who uses which product, and mean scores.
-pub fn print_overview(catalog: &Catalog, out: &mut dyn Write) -> std::io::Result<()> {
+/// Prepares the demo directory: seeds it on first use, refuses directories it did not make.
+fn prepare(dir: &Path, out: &mut dyn Write) -> anyhow::Result<OrgId> {
+    let marker = dir.join(MARKER);
+    let anchor_file = dir.join("trust-anchor");
+    if marker.exists() {
+        let anchor = std::fs::read_to_string(&anchor_file)
+            .with_context(|| format!("reading {}", anchor_file.display()))?;
+        writeln!(out, "Demo-Daten vorhanden in {}", dir.display())?;
+        return anchor
+            .trim()
+            .parse()
+            .map_err(|e| anyhow::anyhow!("{}: {e}", anchor_file.display()));
+    }
+    if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
+        bail!(
+            "{} exists and was not made by `allmende demo` (or by an older version of it); \
+             choose another directory with --data-dir or remove it",
+            dir.display()
+        );
+    }
+    std::fs::create_dir_all(dir)?;
+    let layout = seed(dir, crate::now())?;
+    std::fs::write(&anchor_file, format!("{:#}\n", layout.orgs[LAND]))?;
+    std::fs::write(&marker, "made by allmende demo; safe to delete\n")?;
     writeln!(
         out,
-        "Produkt                        Einsätze  Bewertungen  Ø Funktionalität"
+        "Demo-Daten angelegt in {}: {} Organisationen, {} Produkte, {} Einsätze, {} Nachnutzungsberichte.",
+        dir.display(),
+        ORGS.len(),
+        PRODUCTS.len(),
+        USES.len(),
+        REPORTS.len()
     )?;
-    for p in &catalog.products {
-        let uses = catalog
-            .deployments
-            .iter()
-            .filter(|d| d.record.product == p.id)
-            .count();
-        let ratings: Vec<u8> = catalog
-            .ratings
-            .iter()
-            .filter(|r| r.record.product == p.id)
-            .filter_map(|r| {
-                r.record
-                    .scores
-                    .get(&RatingDimension::Functionality)
-                    .map(Score::get)
-            })
-            .collect();
-        let mean = if ratings.is_empty() {
-            "–".to_owned()
-        } else {
-            format!(
-                "{:.1}",
-                ratings.iter().map(|&s| f64::from(s)).sum::<f64>() / ratings.len() as f64
-            )
-        };
-        writeln!(
-            out,
-            "{:<30} {:>8}  {:>11}  {:>16}",
-            p.product.name,
-            uses,
-            ratings.len(),
-            mean
-        )?;
-    }
-    Ok(())
+    Ok(layout.orgs[LAND])
 }
 
-/// Runs the demo in `dd`: seeds it on first use, then prints the overview.
-pub fn run(dd: &DataDir, out: &mut dyn Write) -> anyhow::Result<()> {
-    let fresh = !dd.is_initialised();
-    let identity = if fresh {
-        dd.create_identity()?
-    } else {
-        dd.identity()?
-    };
-    let mut repo = dd.open_repo()?;
-    if fresh {
-        let r = seed(&mut repo, &identity.keypair, crate::now())?;
+/// Runs the demo network until Ctrl-C or SIGTERM.
+pub fn run(opts: &DemoOptions, out: &mut dyn Write) -> anyhow::Result<()> {
+    let anchor = prepare(&opts.dir, out)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let bootstrap = Node::spawn(NodeConfig {
+            data_dir: opts.dir.join("bootstrap"),
+            net: loopback_net(vec![])?,
+            http: None,
+            trust_anchors: vec![],
+            demo: true,
+        })
+        .await?;
+        let boot_addrs: Vec<libp2p::Multiaddr> = crate::node::dial_addresses(&bootstrap)
+            .await
+            .iter()
+            .filter_map(|a| a.parse().ok())
+            .collect();
+        if boot_addrs.is_empty() {
+            bail!("the demo's bootstrap node did not start listening on 127.0.0.1");
+        }
+        let mut nodes = vec![bootstrap];
+        let mut served = None;
+        for (i, o) in ORGS.iter().enumerate().filter(|(_, o)| o.hosted_by.is_none()) {
+            let node = Node::spawn(NodeConfig {
+                data_dir: opts.dir.join(o.slug),
+                net: loopback_net(boot_addrs.clone())?,
+                http: (i == SERVED).then_some(opts.http),
+                trust_anchors: vec![anchor],
+                demo: true,
+            })
+            .await
+            .map_err(|e| match e {
+                crate::node::NodeError::Http { addr, source } => anyhow::anyhow!(
+                    "cannot serve the web UI on {addr}: {source}; choose another address with --http 127.0.0.1:PORT"
+                ),
+                other => other.into(),
+            })?;
+            if i == SERVED {
+                served = node.http_addr;
+            }
+            nodes.push(node);
+        }
+        let url = served.context("the served demo node has no HTTP address")?;
         writeln!(
             out,
-            "Demo-Daten angelegt: {} Organisationen, {} signierte Änderungen.",
-            r.organisations, r.changes
+            "Demo-Netz läuft: {} Knoten auf 127.0.0.1 (ein Bootstrap-Knoten, {} Organisationen).",
+            nodes.len(),
+            ORGS.len()
         )?;
+        writeln!(
+            out,
+            "Oberfläche von {}: http://{url}/",
+            ORGS[SERVED].name
+        )?;
+        writeln!(out, "Beenden mit Strg+C.")?;
+        out.flush()?;
+        crate::node::shutdown_signal().await;
+        writeln!(out, "Demo wird beendet …")?;
+        out.flush()?;
+        for node in nodes.into_iter().rev() {
+            node.shutdown().await;
+        }
+        writeln!(out, "Beendet.")?;
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_data_is_valid_and_marked() {
+        let orgs: Vec<OrgId> = (0..ORGS.len())
+            .map(|i| {
+                OrgId::from_root_key(
+                    Keypair::from_secret_bytes(&[i as u8 + 1; 32])
+                        .unwrap()
+                        .public(),
+                )
+            })
+            .collect();
+        for o in ORGS {
+            assert!(o.name.starts_with("Demo: "));
+            allmende_protocol::schema::Validate::validate(&profile(o, &orgs).unwrap()).unwrap();
+        }
+        for p in PRODUCTS {
+            let record = product(p).unwrap();
+            allmende_protocol::schema::Validate::validate(&record).unwrap();
+            assert!(record.description.unwrap().starts_with("[Demo-Daten] "));
+        }
+        for u in USES {
+            assert!(u.product < PRODUCTS.len() && u.org < ORGS.len());
+            assert!(u.since.parse::<Date>().is_ok(), "{}", u.since);
+        }
+        // A small municipality hosted by an IT-Dienstleister, a Kreis and a large city exist.
+        assert!(
+            ORGS.iter()
+                .any(|o| o.hosted_by.is_some() && o.population < Some(10_000))
+        );
+        assert!(ORGS.iter().any(|o| o.kind == OrgKind::Kreis));
+        assert!(ORGS.iter().any(|o| o.population > Some(1_000_000)));
     }
-    writeln!(out, "Datenverzeichnis: {}", dd.path().display())?;
-    writeln!(out)?;
-    print_overview(&repo.catalog()?, out)?;
-    writeln!(out)?;
-    writeln!(
-        out,
-        "Alle Daten sind Demo-Daten. Weiter mit: allmende --data-dir {} export",
-        dd.path().display()
-    )?;
-    Ok(())
+
+    #[test]
+    fn seeding_writes_each_organisation_into_its_own_node() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut out = Vec::new();
+        let anchor = prepare(tmp.path(), &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("Demo-Daten angelegt"), "{text}");
+        // Köln's node holds Köln's own documents only (and the products it created).
+        let koeln = DataDir::new(tmp.path().join("koeln")).open_repo().unwrap();
+        let catalog = koeln.catalog().unwrap();
+        assert_eq!(catalog.organisations.len(), 1);
+        assert_eq!(
+            catalog.products.len(),
+            PRODUCTS.iter().filter(|p| p.creator == KOELN).count()
+        );
+        // The IT-Dienstleister's node hosts its members.
+        let krz = DataDir::new(tmp.path().join("krz-west"));
+        assert_eq!(krz.members().unwrap().len(), 2);
+        // A second run reuses the directory; a foreign directory is refused.
+        let mut out = Vec::new();
+        assert_eq!(prepare(tmp.path(), &mut out).unwrap(), anchor);
+        let foreign = tmp.path().join("koeln");
+        let e = prepare(&foreign, &mut Vec::new()).unwrap_err();
+        assert!(e.to_string().contains("not made by `allmende demo`"), "{e}");
+    }
 }

@@ -117,6 +117,19 @@ impl ApiError {
     }
 }
 
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl ApiError {
+    /// The HTTP status this error maps to.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         (
@@ -163,7 +176,15 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/organizations", get(organizations))
         .route("/api/v1/stats", get(stats_index))
         .route("/api/v1/stats/{name}", get(stats))
-        .fallback(|| async { ApiError::not_found("no such endpoint") })
+        // Unknown API paths answer in JSON; every other path belongs to the web UI.
+        .route(
+            "/api/v1/{*rest}",
+            axum::routing::any(|| async { ApiError::not_found("no such endpoint") }),
+        )
+        .route(
+            "/api/v1",
+            axum::routing::any(|| async { ApiError::not_found("no such endpoint") }),
+        )
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
@@ -274,7 +295,7 @@ async fn product(
         .ok_or_else(|| ApiError::not_found(format!("no product {id}")))
 }
 
-fn product_page(
+pub(crate) fn product_page(
     conn: &rusqlite::Connection,
     doc: DocId,
 ) -> Result<Option<ProductPage>, QueryError> {
@@ -540,7 +561,7 @@ fn map_repo(e: crate::repo::RepoError) -> ApiError {
 }
 
 /// Runs a local edit of `header` signed by the tenant's key; returns whether it changed anything.
-async fn write(
+pub(crate) async fn write(
     s: &ApiState,
     tenant: &Tenant,
     header: allmende_protocol::doc::DocHeader,
@@ -559,7 +580,7 @@ async fn write(
     r.map(|h| h.is_some()).map_err(map_repo)
 }
 
-fn record_key() -> Result<String, ApiError> {
+pub(crate) fn record_key() -> Result<String, ApiError> {
     let bytes =
         crate::datadir::random_bytes::<16>().map_err(|e| ApiError::internal(e.to_string()))?;
     Ok(format!(

@@ -23,6 +23,7 @@ pub mod repo_actor;
 pub mod search_text;
 pub mod stats;
 pub mod store;
+pub mod ui;
 
 use allmende_protocol::schema::UnixTime;
 

@@ -35,6 +35,8 @@ pub struct NodeConfig {
     pub http: Option<SocketAddr>,
     /// Trust anchors whose attestations mark organisations as verified.
     pub trust_anchors: Vec<OrgId>,
+    /// Whether the web UI marks every page as showing demo data (`allmende demo`).
+    pub demo: bool,
 }
 
 /// Errors starting a node.
@@ -133,13 +135,15 @@ impl Node {
             let bound = listener
                 .local_addr()
                 .map_err(|source| NodeError::Http { addr, source })?;
-            let router = crate::http::router(crate::http::ApiState {
+            let api = crate::http::ApiState {
                 net: node.net.clone(),
                 repo: node.repo.clone(),
                 organisation,
                 anchors: Arc::new(cfg.trust_anchors.clone()),
                 tenants: Arc::new(tenants(&dd, identity)?),
-            });
+            };
+            let ui = crate::ui::UiState::new(api.clone(), bound.ip().is_loopback(), cfg.demo);
+            let router = crate::http::router(api).merge(crate::ui::router(ui));
             let (stop_tx, stop_rx) = oneshot::channel::<()>();
             let task = tokio::spawn(async move {
                 let serve = axum::serve(listener, router).with_graceful_shutdown(async {

@@ -468,41 +468,97 @@ fn hostile_import_files_are_refused() {
     assert_eq!(v["documents"], serde_json::json!([]));
 }
 
+/// A plain HTTP/1.1 GET on loopback; returns status line and body.
+fn http_get(addr: &str, path: &str) -> std::io::Result<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr)?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut body = String::new();
+    s.read_to_string(&mut body)?;
+    Ok(body)
+}
+
 #[test]
-fn demo_fills_a_store_with_marked_demo_data_once() {
+fn demo_serves_a_network_of_marked_demo_data_and_stops_on_ctrl_c() {
+    use std::io::BufRead;
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("demo");
-    let first = ok(&dir, &["demo"]);
-    assert!(first.contains("Demo-Daten angelegt"), "{first}");
-    assert!(first.contains("Bauantrag Online"), "{first}");
-    let export: serde_json::Value = serde_json::from_str(&ok(&dir, &["export"])).unwrap();
-    let orgs = export["catalog"]["organisations"].as_array().unwrap();
-    assert_eq!(orgs.len(), 4);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_allmende"))
+        .arg("--data-dir")
+        .arg(&dir)
+        .args(["demo", "--http", "127.0.0.1:0"])
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut printed = Vec::new();
+    let url = loop {
+        let line = lines
+            .next()
+            .expect("demo ended before printing its URL")
+            .unwrap();
+        printed.push(line.clone());
+        if let Some(rest) = line.split("http://").nth(1) {
+            break rest.trim_end_matches('/').to_owned();
+        }
+    };
     assert!(
-        orgs.iter()
-            .all(|o| o["profile"]["name"].as_str().unwrap().starts_with("Demo:"))
+        printed.iter().any(|l| l.contains("Demo-Daten angelegt")),
+        "{printed:?}"
     );
-    let products = export["catalog"]["products"].as_array().unwrap();
-    assert!(products.iter().all(|p| {
-        p["product"]["description"]
-            .as_str()
-            .unwrap()
-            .starts_with("[Demo-Daten]")
-    }));
-    // Signed by four different keys, as four nodes would.
-    let owners: std::collections::BTreeSet<_> = export["catalog"]["deployments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["org"].as_str().unwrap().to_owned())
-        .collect();
-    assert_eq!(owners.len(), 4);
-    // A second run reuses the store instead of adding the data again.
-    let second = ok(&dir, &["demo"]);
-    assert!(!second.contains("Demo-Daten angelegt"), "{second}");
-    let again: serde_json::Value = serde_json::from_str(&ok(&dir, &["export"])).unwrap();
-    assert_eq!(again["documents"], export["documents"]);
-    assert!(ok(&dir, &["check"]).contains("Store OK"));
+    // The served node holds its own and its members' data at once, and receives the other
+    // organisations' data from their nodes over loopback within seconds.
+    let mut page = String::new();
+    while started.elapsed() < std::time::Duration::from_secs(30) {
+        page = http_get(&url, "/").unwrap_or_default();
+        if page.contains("Demo: Stadt Köln") && page.contains("Demo: Gemeinde Hellenthal") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    assert!(
+        page.contains("Demo-Daten:"),
+        "the demo banner is missing: {page}"
+    );
+    assert!(
+        page.contains("Demo: Stadt Köln"),
+        "no data synced from other nodes: {page}"
+    );
+    let products = http_get(&url, "/produkte?q=Bauantrag").unwrap();
+    assert!(products.contains("Bauantrag Online"), "{products}");
+    // Ctrl-C stops every node and the process ends cleanly.
+    let stopped = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(stopped.success());
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "demo exited with {status}: {rest:?}");
+    assert!(rest.iter().any(|l| l.contains("Beendet")), "{rest:?}");
+    assert!(
+        http_get(&url, "/").is_err(),
+        "the UI still answers after Ctrl-C"
+    );
+    // A second start reuses the data; a directory the demo did not make is refused.
+    let foreign = tmp.path().join("foreign");
+    std::fs::create_dir_all(&foreign).unwrap();
+    std::fs::write(foreign.join("important.txt"), "keep me").unwrap();
+    let out = allmende(&foreign, &["demo", "--http", "127.0.0.1:0"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not made by `allmende demo`"));
+    assert_eq!(
+        std::fs::read_to_string(foreign.join("important.txt")).unwrap(),
+        "keep me"
+    );
 }
 
 #[test]

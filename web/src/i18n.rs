@@ -1,0 +1,317 @@
+//! German first, English second. Texts are written in German in the code; [`Lang::tr`] looks
+//! up the English translation and falls back to the German text when there is none, so a
+//! missing translation shows German rather than nothing.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+/// A UI language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    /// German (default).
+    #[default]
+    De,
+    /// English.
+    En,
+}
+
+impl Lang {
+    /// The BCP 47 tag for `lang` attributes.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Lang::De => "de",
+            Lang::En => "en",
+        }
+    }
+
+    /// Parses `de` or `en`.
+    pub fn parse(s: &str) -> Option<Lang> {
+        match s {
+            "de" => Some(Lang::De),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    /// The text in this language.
+    pub fn tr(self, german: &'static str) -> &'static str {
+        match self {
+            Lang::De => german,
+            Lang::En => english().get(german).copied().unwrap_or(german),
+        }
+    }
+}
+
+fn english() -> &'static HashMap<&'static str, &'static str> {
+    static TABLE: OnceLock<HashMap<&'static str, &'static str>> = OnceLock::new();
+    TABLE.get_or_init(|| EN.iter().copied().collect())
+}
+
+/// German → English.
+const EN: &[(&str, &str)] = &[
+    ("Zum Inhalt springen", "Skip to content"),
+    ("Hauptnavigation", "Main navigation"),
+    ("Start", "Home"),
+    ("Produkte", "Products"),
+    ("Organisationen", "Organisations"),
+    ("Aufgaben", "Tasks"),
+    ("Interoperabilität", "Interoperability"),
+    ("Doppelentwicklungen", "Duplicate developments"),
+    ("Abdeckung", "Coverage"),
+    ("Netzwerk", "Network"),
+    ("Vertrauen", "Trust"),
+    ("Einstellungen", "Settings"),
+    ("Sprache", "Language"),
+    (
+        "Referenzkatalog für Verwaltungssoftware",
+        "Reference catalogue of public-administration software",
+    ),
+    (
+        "Demo-Daten: Alle Organisationen, Produkte und Erfahrungen auf diesem Knoten sind erfunden.",
+        "Demo data: every organisation, product and experience on this node is made up.",
+    ),
+    ("Dieser Knoten", "This node"),
+    (
+        "ohne eigene Organisation (nur lesen)",
+        "without an organisation of its own (read only)",
+    ),
+    ("Suchbegriff", "Search term"),
+    ("Suchen", "Search"),
+    ("Produkte suchen", "Search products"),
+    (
+        "z. B. Bauantrag, Meldewesen, XBau",
+        "e.g. Bauantrag, Meldewesen, XBau",
+    ),
+    ("Kennzahlen", "Key figures"),
+    ("Neueste Aktivität", "Recent activity"),
+    ("Meistgenutzte Produkte", "Most used products"),
+    ("Noch keine Aktivität.", "No activity yet."),
+    ("Einsätze", "Deployments"),
+    ("Bewertungen", "Ratings"),
+    ("Nachnutzungsberichte", "Reuse reports"),
+    ("Dokumente", "Documents"),
+    ("Verbundene Knoten", "Connected peers"),
+    ("Treffer", "results"),
+    ("Filter", "Filters"),
+    ("Aktive Filter", "Active filters"),
+    ("Filter entfernen", "Remove filter"),
+    ("Keine Produkte gefunden.", "No products found."),
+    ("Vorherige Seite", "Previous page"),
+    ("Nächste Seite", "Next page"),
+    ("Art", "Kind"),
+    ("Aufgabe", "Task"),
+    ("Themenfeld", "Subject area"),
+    ("Kategorie", "Category"),
+    ("Standard", "Standard"),
+    ("Lizenz", "Licence"),
+    ("Open Source", "Open source"),
+    ("Betrieb", "Hosting"),
+    ("Einer für Alle", "One for all (EfA)"),
+    ("EfA-Land", "EfA Land"),
+    ("ja", "yes"),
+    ("nein", "no"),
+    ("Ja", "Yes"),
+    ("Nein", "No"),
+    ("Keine Angabe", "Not stated"),
+    ("keine Angabe", "not stated"),
+    ("Software", "Software"),
+    ("Fachverfahren", "Specialised procedure"),
+    ("Onlinedienst", "Online service"),
+    ("Basiskomponente", "Base component"),
+    ("Eigenbetrieb", "On premises"),
+    ("IT-Dienstleister", "IT service provider"),
+    ("Software as a Service", "Software as a service"),
+    ("Cloud", "Cloud"),
+    ("Hersteller", "Vendor"),
+    ("Beschreibung", "Description"),
+    ("Keine Beschreibung angegeben.", "No description given."),
+    ("Standards und Schnittstellen", "Standards and interfaces"),
+    ("Voraussetzungen und Kosten", "Prerequisites and costs"),
+    ("Voraussetzungen", "Prerequisites"),
+    ("Kostenmodell", "Cost model"),
+    ("Service-Level", "Service level"),
+    ("Repository", "Repository"),
+    ("Website", "Website"),
+    ("Erklärung zur Barrierefreiheit", "Accessibility statement"),
+    (
+        "Datenschutz-Folgenabschätzung verfügbar",
+        "Data protection impact assessment available",
+    ),
+    ("Testinstanz verfügbar", "Test instance available"),
+    ("Wer nutzt es wo", "Who uses it where"),
+    (
+        "Noch keine Einsätze gemeldet.",
+        "No deployments reported yet.",
+    ),
+    ("Noch keine Bewertungen.", "No ratings yet."),
+    ("Noch keine Nachnutzungsberichte.", "No reuse reports yet."),
+    ("Keine Integrationen gemeldet.", "No integrations reported."),
+    (
+        "Keine ähnlichen Produkte gefunden.",
+        "No similar products found.",
+    ),
+    ("Ähnliche Produkte", "Similar products"),
+    ("Produkt bewerten", "Rate this product"),
+    ("Einsatz melden", "Report a deployment"),
+    ("Nachnutzung berichten", "Write a reuse report"),
+    ("Produkt bearbeiten", "Edit product"),
+    ("Produkt anlegen", "Add product"),
+    ("Neues Produkt anlegen", "Add a new product"),
+    ("Organisation", "Organisation"),
+    ("Status", "Status"),
+    ("Betrieben von", "Operated by"),
+    ("seit", "since"),
+    ("Kosten jährlich", "Yearly cost"),
+    ("Kosten einmalig", "One-off cost"),
+    ("Mittelwert je Dimension", "Mean per dimension"),
+    ("Verteilung der Punktzahlen", "Distribution of scores"),
+    ("Anzahl", "Count"),
+    ("Punktzahl", "Score"),
+    ("Mittelwert", "Mean"),
+    ("Dimension", "Dimension"),
+    ("Weiterempfehlung", "Would recommend"),
+    ("Funktionalität", "Functionality"),
+    ("Bedienbarkeit", "Usability"),
+    ("Support", "Support"),
+    ("Stabilität", "Stability"),
+    ("Preis-Leistung", "Value for money"),
+    ("Barrierefreiheit", "Accessibility"),
+    ("geplant", "planned"),
+    ("Pilot", "pilot"),
+    ("Produktion", "production"),
+    ("eingestellt", "retired"),
+    ("funktioniert", "works"),
+    ("teilweise", "partly"),
+    ("funktioniert nicht", "fails"),
+    ("selbst", "itself"),
+    ("Hersteller (SaaS)", "vendor (SaaS)"),
+    ("Ergebnis", "Outcome"),
+    ("laufend", "in progress"),
+    ("abgebrochen", "abandoned"),
+    ("Aufwand (Personentage)", "Effort (person days)"),
+    ("Wochen bis zum Betrieb", "Weeks to production"),
+    ("Hindernisse", "Obstacles"),
+    ("rechtlich", "legal"),
+    ("technisch", "technical"),
+    ("organisatorisch", "organisational"),
+    ("finanziell", "financial"),
+    ("Anbieter", "Provider"),
+    ("Nutzung nach Land", "Usage by Land"),
+    ("Organisationen nach Land", "Organisations by Land"),
+    ("Land", "Land"),
+    ("Kreis", "District"),
+    ("Verifiziert", "Verified"),
+    ("verifiziert", "verified"),
+    ("nicht verifiziert", "not verified"),
+    (
+        "Von einem Vertrauensanker bestätigt.",
+        "Confirmed by a trust anchor.",
+    ),
+    (
+        "Von keinem Vertrauensanker dieses Knotens bestätigt.",
+        "Not confirmed by any trust anchor this node follows.",
+    ),
+    ("Einwohner", "Inhabitants"),
+    ("AGS", "Municipality key (AGS)"),
+    ("Kennung", "Identifier"),
+    ("Software-Ausstattung", "Software in use"),
+    ("Eigene Bewertungen", "Its ratings"),
+    ("Eigene Nachnutzungsberichte", "Its reuse reports"),
+    ("Kommune", "Municipality"),
+    ("Bund", "Federal body"),
+    ("Sonstige", "Other"),
+    ("Aufgaben und Themenfelder", "Tasks and subject areas"),
+    ("Themenfelder", "Subject areas"),
+    ("Produkte im Einsatz", "Products in use"),
+    ("Produkte für diese Aufgabe", "Products for this task"),
+    ("Keine Aufgaben bekannt.", "No tasks known."),
+    ("Interoperabilitätsmatrix", "Interoperability matrix"),
+    (
+        "Noch keine Integrationen gemeldet.",
+        "No integrations reported yet.",
+    ),
+    ("Produkt", "Product"),
+    ("Partnerprodukt", "Other product"),
+    ("Belege", "Evidence"),
+    (
+        "Keine Doppelentwicklungen gefunden.",
+        "No duplicate developments found.",
+    ),
+    ("Abdeckung nach Land", "Coverage by Land"),
+    ("Abdeckung nach Kreis", "Coverage by district"),
+    ("Region", "Region"),
+    ("Abgedeckte Aufgaben", "Tasks covered"),
+    ("Nach Land", "By Land"),
+    ("Nach Kreis", "By district"),
+    (
+        "Keine Einsätze in Pilot oder Produktion.",
+        "No deployments in pilot or production.",
+    ),
+    ("Peer-ID", "Peer id"),
+    ("Adressen", "Addresses"),
+    ("Gesperrte Knoten", "Blocked peers"),
+    ("Synchronisation", "Synchronisation"),
+    ("Abgeschlossene Abgleiche", "Completed reconciliations"),
+    ("Ausstehende Abrufe", "Pending fetches"),
+    ("Gesendet", "Sent"),
+    ("Empfangen", "Received"),
+    ("Abgewiesene Nachrichten", "Rejected messages"),
+    ("Grund", "Reason"),
+    ("Keine abgewiesenen Nachrichten.", "No rejected messages."),
+    ("Signierte Änderungen", "Signed changes"),
+    ("Zertifikate", "Certificates"),
+    ("Keine.", "None."),
+    ("Vertrauensanker", "Trust anchors"),
+    ("Bestätigungen", "Attestations"),
+    ("Delegationen", "Delegations"),
+    ("Widerrufe", "Revocations"),
+    ("Bestätigt von", "Attested by"),
+    ("Aussteller", "Issuer"),
+    ("Schlüssel", "Key"),
+    ("gültig bis", "valid until"),
+    ("gültig ab", "valid from"),
+    ("Veröffentlichen für", "Publish for"),
+    ("Version", "Version"),
+    ("Anmelden", "Sign in"),
+    ("Abmelden", "Sign out"),
+    ("Admin-Token", "Admin token"),
+    (
+        "Bitte korrigieren Sie die markierten Angaben.",
+        "Please correct the marked fields.",
+    ),
+    ("Speichern", "Save"),
+    ("Bewertung veröffentlichen", "Publish rating"),
+    ("Einsatz veröffentlichen", "Publish deployment"),
+    ("Bericht veröffentlichen", "Publish report"),
+    ("Änderungen veröffentlichen", "Publish changes"),
+    ("Abbrechen", "Cancel"),
+    ("Pflichtfeld", "required"),
+    ("Seite nicht gefunden", "Page not found"),
+    ("Fehler", "Error"),
+    ("Zurück zur Startseite", "Back to the home page"),
+    ("Anfrage abgelehnt", "Request refused"),
+    ("Als Tabelle anzeigen", "Show as table"),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_german_text_has_one_translation() {
+        let mut seen = std::collections::HashSet::new();
+        for (de, en) in EN {
+            assert!(seen.insert(*de), "{de:?} translated twice");
+            assert!(!en.is_empty(), "{de:?} has an empty translation");
+        }
+    }
+
+    #[test]
+    fn english_falls_back_to_german() {
+        assert_eq!(Lang::En.tr("Produkte"), "Products");
+        assert_eq!(Lang::De.tr("Produkte"), "Produkte");
+        assert_eq!(Lang::En.tr("Gibt es nicht"), "Gibt es nicht");
+        assert_eq!(Lang::parse("en"), Some(Lang::En));
+        assert_eq!(Lang::parse("fr"), None);
+    }
+}
