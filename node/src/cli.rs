@@ -1261,6 +1261,7 @@ fn run_node(dd: &DataDir, a: RunArgs, out: &mut dyn std::io::Write) -> anyhow::R
             writeln!(out, "{addr}")?;
         }
         if let Some(http) = node.http_addr {
+            writeln!(out, "Web UI: http://{http}/")?;
             writeln!(out, "HTTP API: http://{http}/api/v1/status")?;
         }
         out.flush()?;

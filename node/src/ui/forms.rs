@@ -33,23 +33,27 @@ type Page = Result<Response, PageError>;
 // Who publishes
 
 /// Which tenant a form publishes for, or the response that explains why none may.
-fn tenant<'a>(s: &'a UiState, ctx: &Ctx) -> Result<&'a Tenant, Response> {
+fn tenant<'a>(s: &'a UiState, ctx: &Ctx) -> Result<&'a Tenant, Box<Response>> {
     if s.api.tenants.is_empty() {
-        return Err(super::error_page(
+        return Err(Box::new(super::error_page(
             ctx.lang,
             StatusCode::FORBIDDEN,
             ctx.lang.tr("Veröffentlichen nicht möglich"),
             ctx.lang.tr("Dieser Knoten hat keine eigene Organisation und kann nur lesen. Eine Organisation wird mit allmende init angelegt."),
-        ));
+        )));
     }
     if let Some(i) = ctx.session {
-        return s.api.tenants.get(i).ok_or_else(|| see_other("/anmelden"));
+        return s
+            .api
+            .tenants
+            .get(i)
+            .ok_or_else(|| Box::new(see_other("/anmelden")));
     }
     if !s.local_only {
-        return Err(see_other(&format!(
+        return Err(Box::new(see_other(&format!(
             "/anmelden?weiter={}",
             url_part(&ctx.path)
-        )));
+        ))));
     }
     let chosen = ctx
         .form
@@ -490,7 +494,7 @@ async fn product_page_form(
     view: ProductFormView<'_>,
 ) -> Result<axum::response::Html<String>, PageError> {
     let lang = ctx.lang;
-    let names = db(s, lang, |c| org_names(c)).await?;
+    let names = db(s, lang, org_names).await?;
     let t = |x| lang.tr(x);
     let kinds = slugs(ProductKind::ALL, |k| k.slug(), lang);
     let hosting = slugs(HostingModel::ALL, |h| h.slug(), lang);
@@ -571,7 +575,7 @@ async fn product_page_form(
 
 pub(super) async fn product_new(State(s): State<UiState>, Extension(ctx): Extension<Ctx>) -> Page {
     if let Err(r) = tenant(&s, &ctx) {
-        return Ok(r);
+        return Ok(*r);
     }
     let st = FormState::with_values(vec![("kind".into(), "software".into())]);
     let t = |x| ctx.lang.tr(x);
@@ -593,7 +597,7 @@ pub(super) async fn product_create(
     let lang = ctx.lang;
     let tn = match tenant(&s, &ctx) {
         Ok(t) => t,
-        Err(r) => return Ok(r),
+        Err(r) => return Ok(*r),
     };
     let mut st = FormState::with_values(ctx.form.clone());
     let t = |x| lang.tr(x);
@@ -692,7 +696,7 @@ pub(super) async fn product_edit(
     Path(id): Path<String>,
 ) -> Page {
     if let Err(r) = tenant(&s, &ctx) {
-        return Ok(r);
+        return Ok(*r);
     }
     let (header, p) = load_product_for_edit(&s, ctx.lang, &id).await?;
     let st = product_state(&p);
@@ -717,7 +721,7 @@ pub(super) async fn product_update(
     let lang = ctx.lang;
     let tn = match tenant(&s, &ctx) {
         Ok(t) => t,
-        Err(r) => return Ok(r),
+        Err(r) => return Ok(*r),
     };
     let (header, old) = load_product_for_edit(&s, lang, &id).await?;
     let mut st = FormState::with_values(ctx.form.clone());
@@ -832,7 +836,7 @@ async fn rating_page(
     st: &FormState,
 ) -> Result<axum::response::Html<String>, PageError> {
     let lang = ctx.lang;
-    let names = db(s, lang, |c| org_names(c)).await?;
+    let names = db(s, lang, org_names).await?;
     let t = |x| lang.tr(x);
     let scores: Vec<(&str, &str)> = vec![
         ("", t("keine Angabe")),
@@ -876,7 +880,7 @@ pub(super) async fn rating_form(
 ) -> Page {
     let tn = match tenant(&s, &ctx) {
         Ok(t) => t,
-        Err(r) => return Ok(r),
+        Err(r) => return Ok(*r),
     };
     let (doc, name) = known_product(&s, ctx.lang, &id).await?;
     let existing: Option<Rating> =
@@ -911,7 +915,7 @@ pub(super) async fn rating_save(
     let lang = ctx.lang;
     let tn = match tenant(&s, &ctx) {
         Ok(t) => t,
-        Err(r) => return Ok(r),
+        Err(r) => return Ok(*r),
     };
     let (doc, name) = known_product(&s, lang, &id).await?;
     let mut st = FormState::with_values(ctx.form.clone());
@@ -1228,7 +1232,7 @@ pub(super) async fn deployment_new(
     RawQuery(raw): RawQuery,
 ) -> Page {
     if let Err(r) = tenant(&s, &ctx) {
-        return Ok(r);
+        return Ok(*r);
     }
     let id = query_value(raw.as_deref(), "produkt");
     if id.is_empty() {
@@ -1251,7 +1255,7 @@ pub(super) async fn deployment_create(
     let lang = ctx.lang;
     let tn = match tenant(&s, &ctx) {
         Ok(t) => t,
-        Err(r) => return Ok(r),
+        Err(r) => return Ok(*r),
     };
     let mut st = FormState::with_values(ctx.form.clone());
     let (doc, name) = known_product(&s, lang, st.value("produkt")).await?;
@@ -1275,7 +1279,7 @@ pub(super) async fn deployment_edit(
 ) -> Page {
     let tn = match tenant(&s, &ctx) {
         Ok(t) => t,
-        Err(r) => return Ok(r),
+        Err(r) => return Ok(*r),
     };
     let key: String = key.chars().take(64).collect();
     let Some(d) =
@@ -1313,7 +1317,7 @@ pub(super) async fn deployment_update(
     let lang = ctx.lang;
     let tn = match tenant(&s, &ctx) {
         Ok(t) => t,
-        Err(r) => return Ok(r),
+        Err(r) => return Ok(*r),
     };
     let key: String = key.chars().take(64).collect();
     let Some(old) =
@@ -1426,7 +1430,7 @@ pub(super) async fn reuse_new(
     RawQuery(raw): RawQuery,
 ) -> Page {
     if let Err(r) = tenant(&s, &ctx) {
-        return Ok(r);
+        return Ok(*r);
     }
     let id = query_value(raw.as_deref(), "produkt");
     if id.is_empty() {
@@ -1444,7 +1448,7 @@ pub(super) async fn reuse_create(State(s): State<UiState>, Extension(ctx): Exten
     let lang = ctx.lang;
     let tn = match tenant(&s, &ctx) {
         Ok(t) => t,
-        Err(r) => return Ok(r),
+        Err(r) => return Ok(*r),
     };
     let mut st = FormState::with_values(ctx.form.clone());
     let (doc, name) = known_product(&s, lang, st.value("produkt")).await?;

@@ -159,10 +159,8 @@ fn is_token(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-fn new_token() -> Result<String, Response> {
-    crate::datadir::random_bytes::<32>()
-        .map(hex::encode)
-        .map_err(|e| plain(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()))
+fn new_token() -> Result<String, crate::datadir::DataDirError> {
+    crate::datadir::random_bytes::<32>().map(hex::encode)
 }
 
 fn plain(status: StatusCode, msg: &str) -> Response {
@@ -226,7 +224,7 @@ async fn guard(State(s): State<UiState>, req: Request, next: Next) -> Response {
         None => {
             let t = match new_token() {
                 Ok(t) => t,
-                Err(r) => return r,
+                Err(e) => return plain(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
             };
             set_cookies.push(format!(
                 "{CSRF_COOKIE}={t}; Path=/; HttpOnly; SameSite=Strict"
@@ -486,7 +484,7 @@ fn int(lang: Lang, n: u64) -> String {
     let sep = if lang == Lang::De { '.' } else { ',' };
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(sep);
         }
         out.push(c);

@@ -102,9 +102,12 @@ fn product_link(names: &HashMap<Vec<u8>, String>, hex_id: &str) -> Markup {
 // ---------------------------------------------------------------------------------------------
 // Start
 
+/// A recently changed document: kind tag, owner, id, product name (for products).
+type Activity = (u8, Vec<u8>, Vec<u8>, Option<String>);
+
 struct StartData {
     figures: Vec<(&'static str, u64)>,
-    recent: Vec<(u8, Vec<u8>, Vec<u8>, Option<String>)>,
+    recent: Vec<Activity>,
     names: HashMap<Vec<u8>, String>,
     top: Vec<query::ProductHit>,
 }
@@ -253,6 +256,13 @@ fn list_params(raw: Option<&str>) -> ListParams {
     p
 }
 
+/// Facet values, most frequent first.
+fn by_count(values: &BTreeMap<String, u64>) -> Vec<(&String, &u64)> {
+    let mut v: Vec<(&String, &u64)> = values.iter().collect();
+    v.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    v
+}
+
 fn list_href(q: &str, filters: &[(String, String)], page: u32) -> String {
     let mut ser = url::form_urlencoded::Serializer::new(String::new());
     if !q.is_empty() {
@@ -321,8 +331,7 @@ pub(super) async fn products(
             aside.facets aria-label=(t("Filter")) {
                 @for facet in query::PRODUCT_FACETS {
                     @if let Some(values) = result.facets.get(*facet) {
-                        @let mut sorted: Vec<(&String, &u64)> = values.iter().collect();
-                        @let _ = sorted.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+                        @let sorted = by_count(values);
                         section {
                             h2 { (t(labels::facet(facet))) }
                             ul {
@@ -1494,7 +1503,7 @@ pub(super) async fn trust(State(s): State<UiState>, Extension(ctx): Extension<Ct
 
 pub(super) async fn settings(State(s): State<UiState>, Extension(ctx): Extension<Ctx>) -> Page {
     let lang = ctx.lang;
-    let names = db(&s, lang, |conn| org_names(conn)).await?;
+    let names = db(&s, lang, org_names).await?;
     let t = |x| lang.tr(x);
     let tenant_name = |o: &OrgId| {
         names
