@@ -5,6 +5,7 @@
 //!
 //! The binaries in `src/bin/` are fixtures driven by the tests in `tests/`.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -26,6 +27,7 @@ pub struct TestNode {
     pub dir: PathBuf,
     secret: Option<[u8; 32]>,
     net: NetConfig,
+    http: Option<SocketAddr>,
 }
 
 /// Network settings for tests: loopback, fast reconciliation, no mDNS.
@@ -53,8 +55,29 @@ impl TestNode {
         Self::start_with(dir, org, test_net(bootstrap)).await
     }
 
+    /// Like [`TestNode::start`], and the node also serves HTTP (the API and the web UI) on
+    /// `127.0.0.1` with an OS-chosen port: see [`TestNode::http_url`]. A restart picks a new
+    /// port.
+    pub async fn start_http(
+        dir: &Path,
+        org: Option<&str>,
+        bootstrap: &[Multiaddr],
+    ) -> anyhow::Result<Self> {
+        let http = SocketAddr::from(([127, 0, 0, 1], 0));
+        Self::start_full(dir, org, test_net(bootstrap), Some(http)).await
+    }
+
     /// Like [`TestNode::start`], with explicit network settings.
     pub async fn start_with(dir: &Path, org: Option<&str>, net: NetConfig) -> anyhow::Result<Self> {
+        Self::start_full(dir, org, net, None).await
+    }
+
+    async fn start_full(
+        dir: &Path,
+        org: Option<&str>,
+        net: NetConfig,
+        http: Option<SocketAddr>,
+    ) -> anyhow::Result<Self> {
         let dd = DataDir::new(dir.to_owned());
         let secret = match org {
             Some(_) if dd.is_initialised() => Some(dd.identity()?.keypair.secret_bytes()),
@@ -66,6 +89,7 @@ impl TestNode {
             dir: dir.to_owned(),
             secret,
             net,
+            http,
         };
         n.restart().await?;
         if let Some(name) = org {
@@ -93,7 +117,7 @@ impl TestNode {
         let node = Node::spawn(NodeConfig {
             data_dir: self.dir.clone(),
             net: self.net.clone(),
-            http: None,
+            http: self.http,
             trust_anchors: vec![],
             demo: false,
         })
@@ -134,6 +158,25 @@ impl TestNode {
             .next()
             .context("node has no listen address")?;
         Ok(first.parse()?)
+    }
+
+    /// Where the node serves HTTP (started with [`TestNode::start_http`]).
+    pub fn http_addr(&self) -> anyhow::Result<SocketAddr> {
+        self.node()?.http_addr.context("node serves no HTTP")
+    }
+
+    /// The base URL of the node's HTTP server, `http://127.0.0.1:PORT` (no trailing slash).
+    pub fn http_url(&self) -> anyhow::Result<String> {
+        Ok(format!("http://{}", self.http_addr()?))
+    }
+
+    /// The HTTP write token of the node's own organisation (`admin.token`, created when a node
+    /// with an organisation starts with HTTP).
+    pub fn admin_token(&self) -> anyhow::Result<String> {
+        if self.secret.is_none() {
+            bail!("node has no organisation");
+        }
+        Ok(DataDir::new(self.dir.clone()).admin_token()?)
     }
 
     /// Edits a document as this node's organisation; the change is announced to peers.

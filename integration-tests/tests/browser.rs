@@ -1,0 +1,293 @@
+//! The web UI in a real browser: two nodes on 127.0.0.1 that sync with each other, driven by
+//! headless Chromium through `integration-tests/browser/ui.mjs` (playwright-core and axe-core;
+//! see `integration-tests/browser/README.md`). The script searches, filters, opens a product,
+//! publishes a rating on node A and waits for it on node B, submits bad input, walks the
+//! pages with the keyboard, and runs axe (WCAG 2.1 A/AA) on every page type. Screenshots go
+//! to `<workspace>/target/ui-screenshots`.
+//!
+//! Needs Node.js, Chromium (`/usr/bin/chromium` or `$CHROMIUM`) and `npm ci` in
+//! `integration-tests/browser`. Without them the test prints `SKIPPED` and passes, unless
+//! `ALLMENDE_REQUIRE_BROWSER=1` (set by CI), where it fails.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::cloned_ref_to_slice_refs
+)]
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use integration_tests::{TestNode, http, wait_until};
+
+const PRODUCT_NAME: &str = "Bauantrag Online Musterstadt";
+const TASK: &str = "99009001001000";
+/// The browser script stops itself earlier (150 s); this is the backstop.
+const BROWSER_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// What is missing to run the browser test, one entry per missing thing.
+fn missing_prerequisites(browser_dir: &Path, chromium: &Path) -> Vec<String> {
+    let mut missing = Vec::new();
+    if !chromium.is_file() {
+        missing.push(format!(
+            "Chromium at {} (apt-get install chromium, or set CHROMIUM)",
+            chromium.display()
+        ));
+    }
+    for package in ["playwright-core", "axe-core"] {
+        if !browser_dir.join("node_modules").join(package).is_dir() {
+            missing.push(format!(
+                "{} (run `npm ci` in {})",
+                browser_dir.join("node_modules").join(package).display(),
+                browser_dir.display()
+            ));
+        }
+    }
+    let node = Command::new("node")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    if !node.is_ok_and(|s| s.success()) {
+        missing.push("Node.js 20 or newer (`node` on PATH)".to_owned());
+    }
+    missing
+}
+
+/// GET `path` from `addr`; returns the status code and the body.
+async fn get(addr: SocketAddr, path: String) -> (u16, String) {
+    tokio::task::spawn_blocking(move || {
+        http(
+            &addr.to_string(),
+            "GET",
+            &path,
+            None,
+            "",
+            Duration::from_secs(10),
+        )
+        .unwrap_or((0, String::new()))
+    })
+    .await
+    .unwrap()
+}
+
+/// POST the JSON `body` to `addr` with `token`; returns the status code and the parsed answer.
+async fn post(
+    addr: SocketAddr,
+    path: &'static str,
+    token: String,
+    body: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    tokio::task::spawn_blocking(move || {
+        let (code, text) = http(
+            &addr.to_string(),
+            "POST",
+            path,
+            Some(&token),
+            &body.to_string(),
+            Duration::from_secs(10),
+        )
+        .unwrap();
+        (
+            code,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+        )
+    })
+    .await
+    .unwrap()
+}
+
+/// Runs `node ui.mjs` with `env`, echoing its output as it comes; returns whether it passed
+/// and the lines of the checks that failed (with their details).
+fn run_browser_script(browser_dir: &Path, env: &[(&str, String)]) -> (bool, Vec<String>) {
+    let mut cmd = Command::new("node");
+    cmd.arg(browser_dir.join("ui.mjs"))
+        .current_dir(browser_dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("cannot start node");
+    let failures = Arc::new(Mutex::new(Vec::new()));
+    let stdout = child.stdout.take().unwrap();
+    let out_failures = failures.clone();
+    let out = std::thread::spawn(move || {
+        let mut in_failure = false;
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            println!("{line}");
+            if line.starts_with("not ok") {
+                in_failure = true;
+            } else if !line.starts_with("    #") {
+                in_failure = false;
+            }
+            if in_failure {
+                out_failures.lock().unwrap().push(line);
+            }
+        }
+    });
+    let mut stderr = child.stderr.take().unwrap();
+    let err = std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stderr.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            eprint!("{}", String::from_utf8_lossy(&buf[..n]));
+        }
+    });
+
+    let deadline = Instant::now() + BROWSER_TIMEOUT;
+    let mut timed_out = false;
+    while child.try_wait().expect("cannot wait for node").is_none() {
+        if Instant::now() >= deadline {
+            // SIGTERM first, so that playwright closes Chromium; then SIGKILL.
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            std::thread::sleep(Duration::from_secs(5));
+            let _ = child.kill();
+            timed_out = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let status = child.wait().expect("cannot wait for node");
+    let _ = out.join();
+    let _ = err.join();
+    let mut failures = failures.lock().unwrap().clone();
+    if timed_out {
+        failures.push(format!(
+            "ui.mjs did not finish within {} s and was killed",
+            BROWSER_TIMEOUT.as_secs()
+        ));
+        return (false, failures);
+    }
+    if !status.success() {
+        failures.push(format!("ui.mjs exited with {status}"));
+    }
+    (status.success(), failures)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_web_ui_works_in_a_real_browser() {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let browser_dir = manifest.join("browser");
+    let chromium = std::env::var_os("CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+    let missing = missing_prerequisites(&browser_dir, &chromium);
+    if !missing.is_empty() {
+        let list = missing.join("\n  - ");
+        if std::env::var("ALLMENDE_REQUIRE_BROWSER").is_ok_and(|v| v == "1") {
+            panic!(
+                "ALLMENDE_REQUIRE_BROWSER=1, but the browser test cannot run; missing:\n  - {list}\n\
+                 See integration-tests/browser/README.md."
+            );
+        }
+        eprintln!(
+            "\n*****************************************************************\n\
+             SKIPPED: the browser test of the web UI did not run; missing:\n  - {list}\n\
+             See integration-tests/browser/README.md.\n\
+             *****************************************************************\n"
+        );
+        return;
+    }
+
+    let tmp = tempfile::tempdir().unwrap();
+    let mut a = TestNode::start_http(&tmp.path().join("a"), Some("Browsertest Stadt A"), &[])
+        .await
+        .unwrap();
+    let mut b = TestNode::start_http(
+        &tmp.path().join("b"),
+        Some("Browsertest Stadt B"),
+        &[a.addr().await.unwrap()],
+    )
+    .await
+    .unwrap();
+    let (a_addr, b_addr) = (a.http_addr().unwrap(), b.http_addr().unwrap());
+    let token = a.admin_token().unwrap();
+
+    // The product and one deployment of it, published on A through the API.
+    let (code, created) = post(
+        a_addr,
+        "/api/v1/products",
+        token.clone(),
+        serde_json::json!({
+            "name": PRODUCT_NAME,
+            "vendor": "Musterstadt Digital GmbH",
+            "kind": "onlinedienst",
+            "licence": "EUPL-1.2",
+            "description": "Bauanträge digital einreichen und den Stand der Baugenehmigung online verfolgen.",
+            "tasks": [TASK],
+            "standards": ["XBau"],
+        }),
+    )
+    .await;
+    assert_eq!(code, 201, "{created}");
+    let pid = created["id"].as_str().unwrap().to_owned();
+    let (code, dep) = post(
+        a_addr,
+        "/api/v1/deployments",
+        token,
+        serde_json::json!({
+            "product": pid,
+            "status": "production",
+            "operated_by": {"by": "self"},
+            "tasks": [TASK],
+            "since": "2023-04-01",
+            "cost_yearly_eur": 4800,
+        }),
+    )
+    .await;
+    assert_eq!(code, 201, "{dep}");
+
+    // B has the product and the deployment before the browser starts.
+    let path = format!("/api/v1/products/{pid}");
+    let synced = wait_until(Duration::from_secs(60), || {
+        let path = path.clone();
+        async move {
+            let (code, body) = get(b_addr, path).await;
+            code == 200
+                && serde_json::from_str::<serde_json::Value>(&body)
+                    .is_ok_and(|v| v["deployments"].as_array().is_some_and(|d| d.len() == 1))
+        }
+    })
+    .await;
+    assert!(synced, "node B did not receive the product within 60 s");
+
+    let screenshots = manifest
+        .parent()
+        .unwrap()
+        .join("target")
+        .join("ui-screenshots");
+    let env = vec![
+        ("A_URL", a.http_url().unwrap()),
+        ("B_URL", b.http_url().unwrap()),
+        ("PRODUCT_ID", pid),
+        ("PRODUCT_NAME", PRODUCT_NAME.to_owned()),
+        ("ORG_ID", format!("{:#}", a.org().unwrap())),
+        ("TASK", TASK.to_owned()),
+        ("SCREENSHOT_DIR", screenshots.display().to_string()),
+        ("CHROMIUM", chromium.display().to_string()),
+    ];
+    let dir = browser_dir.clone();
+    let (passed, failures) = tokio::task::spawn_blocking(move || run_browser_script(&dir, &env))
+        .await
+        .unwrap();
+
+    b.stop().await;
+    a.stop().await;
+    assert!(
+        passed,
+        "the browser test failed (screenshots in {}):\n{}",
+        screenshots.display(),
+        failures.join("\n")
+    );
+}

@@ -1,0 +1,211 @@
+//! The web UI's HTTP surface against a real node, without a browser: the request guard (Host,
+//! CSRF, Origin, body limit), hostile paths and form values, escaping, and that a refused
+//! form stores nothing.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::cloned_ref_to_slice_refs
+)]
+
+use std::io::{Read, Write};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use integration_tests::TestNode;
+
+/// One raw HTTP/1.1 exchange; returns (status, headers, body).
+fn raw(addr: SocketAddr, request: &str) -> (u16, String, String) {
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    let mut bytes = Vec::new();
+    let _ = s.read_to_end(&mut bytes);
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let code = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (code, head.to_owned(), body.to_owned())
+}
+
+fn get(addr: SocketAddr, path: &str, cookie: &str) -> (u16, String, String) {
+    raw(
+        addr,
+        &format!(
+            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
+        ),
+    )
+}
+
+fn post(
+    addr: SocketAddr,
+    path: &str,
+    cookie: &str,
+    extra: &str,
+    body: &str,
+) -> (u16, String, String) {
+    raw(
+        addr,
+        &format!(
+            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\n{extra}Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    )
+}
+
+/// The CSRF cookie the node sets on a first visit.
+fn csrf(addr: SocketAddr) -> String {
+    let (_, head, _) = get(addr, "/", "");
+    head.lines()
+        .filter_map(|l| {
+            l.strip_prefix("set-cookie: ")
+                .or_else(|| l.strip_prefix("Set-Cookie: "))
+        })
+        .find_map(|c| c.strip_prefix("allmende_csrf="))
+        .and_then(|c| c.split(';').next())
+        .expect("no CSRF cookie")
+        .to_owned()
+}
+
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn product_count(addr: SocketAddr) -> u64 {
+    let (code, _, body) = get(addr, "/api/v1/products?limit=200", "");
+    assert_eq!(code, 200);
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    v["total"].as_u64().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ui_refuses_hostile_requests_and_escapes_what_it_shows() {
+    let tmp = tempfile::tempdir().unwrap();
+    let node = TestNode::start_http(&tmp.path().join("a"), Some("UI Stadt"), &[])
+        .await
+        .unwrap();
+    let addr = node.http_addr().unwrap();
+    tokio::task::spawn_blocking(move || {
+        let token = csrf(addr);
+        let cookie = format!("allmende_csrf={token}");
+        let form = |name: &str, licence: &str| {
+            format!(
+                "_csrf={token}&name={}&vendor=Muster+GmbH&kind=software&licence={}",
+                enc(name),
+                enc(licence)
+            )
+        };
+        let before = product_count(addr);
+
+        // Wrong Host (DNS rebinding): refused before anything runs.
+        let (code, _, _) = raw(
+            addr,
+            "GET / HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n",
+        );
+        assert_eq!(code, 421);
+        // POST without the CSRF field, with a wrong one, without the cookie, from another site.
+        let body = form("Ohne Token", "MIT");
+        let no_field = body.replace(&format!("_csrf={token}&"), "");
+        assert_eq!(post(addr, "/produkte/neu", &cookie, "", &no_field).0, 403);
+        let wrong = body.replace(&token, &"0".repeat(64));
+        assert_eq!(post(addr, "/produkte/neu", &cookie, "", &wrong).0, 403);
+        assert_eq!(post(addr, "/produkte/neu", "", "", &body).0, 403);
+        let (code, _, page) = post(
+            addr,
+            "/produkte/neu",
+            &cookie,
+            "Origin: http://evil.example\r\n",
+            &body,
+        );
+        assert_eq!(code, 403);
+        assert!(page.contains("anderen Website"), "{page}");
+        // Oversized body.
+        let huge = format!("{body}&description={}", "x".repeat(300 * 1024));
+        assert_eq!(post(addr, "/produkte/neu", &cookie, "", &huge).0, 413);
+        // Bad values: 422, the page keeps the input (escaped) and names the field.
+        let script = "<script>alert(1)</script>";
+        let (code, _, page) = post(
+            addr,
+            "/produkte/neu",
+            &cookie,
+            "",
+            &form(script, "EUPL 1.2"),
+        );
+        assert_eq!(code, 422);
+        assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert!(!page.contains(script));
+        assert!(page.contains(r#"id="licence-fehler""#));
+        // Control characters and unknown enumeration values are refused too.
+        let (code, _, _) = post(
+            addr,
+            "/produkte/neu",
+            &cookie,
+            "",
+            &format!("{}&kind=raumschiff", form("Name\u{7}", "MIT")).replace("&kind=software", ""),
+        );
+        assert_eq!(code, 422);
+        assert_eq!(
+            product_count(addr),
+            before,
+            "a refused form stored something"
+        );
+
+        // A good form is stored, and the stored name is shown escaped everywhere.
+        let (code, head, _) = post(addr, "/produkte/neu", &cookie, "", &form(script, "MIT"));
+        assert_eq!(code, 303, "{head}");
+        let location = head
+            .lines()
+            .find_map(|l| l.strip_prefix("location: "))
+            .expect("no redirect");
+        assert!(location.starts_with("/produkte/"));
+        assert_eq!(product_count(addr), before + 1);
+        let (code, _, page) = get(addr, location, &cookie);
+        assert_eq!(code, 200);
+        assert!(page.contains("Produkt gespeichert"));
+        assert!(page.contains("&lt;script&gt;") && !page.contains(script));
+        let (_, _, list) = get(addr, "/produkte?q=alert", &cookie);
+        assert!(!list.contains(script));
+
+        // Hostile paths and parameters: clear pages, never a crash or an echo of markup.
+        for (path, want) in [
+            ("/produkte/not-an-id", 404),
+            (&format!("/produkte/{}", "a".repeat(64)), 404),
+            (&format!("/organisationen/{}", "0".repeat(64)), 404),
+            ("/organisationen/%3Cscript%3E", 404),
+            ("/aufgaben/%3Cscript%3Ealert(1)%3C%2Fscript%3E", 200),
+            (
+                "/produkte?q=%22%27%3C%3E%00&kind=%3Cx%3E&seite=99999999999",
+                200,
+            ),
+            ("/produkte?q=AND%20OR%20NEAR(%22", 200),
+            ("/einsaetze/neu?produkt=zzz", 404),
+            ("/einsaetze/%3Cscript%3E/bearbeiten", 404),
+            ("/nachnutzung/neu", 400),
+            ("/abdeckung?nach=%3Cx%3E&alle=1", 200),
+        ] {
+            let (code, head, page) = get(addr, path, &cookie);
+            assert_eq!(code, want, "{path}: {head}");
+            assert!(page.contains("</html>"), "{path} is no full page");
+            assert!(!page.contains("<script"), "{path} echoed markup");
+        }
+        // Every page carries the security headers.
+        let (_, head, _) = get(addr, "/", &cookie);
+        let head = head.to_lowercase();
+        assert!(head.contains("content-security-policy: default-src 'none'"));
+        assert!(head.contains("x-content-type-options: nosniff"));
+        // The API still answers in JSON for unknown API paths.
+        let (code, _, body) = get(addr, "/api/v1/unknown", "");
+        assert_eq!(code, 404);
+        assert!(body.contains("no such endpoint"));
+    })
+    .await
+    .unwrap();
+}
