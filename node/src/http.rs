@@ -511,7 +511,20 @@ async fn stats(
 /// Largest request body.
 const MAX_BODY_BYTES: usize = 256 * 1024;
 
-/// Finds the tenant whose token the request carries (compared in constant time).
+/// The index of the tenant whose token is `given`, compared in constant time.
+pub(crate) fn tenant_index(tenants: &[Tenant], given: &[u8]) -> Option<usize> {
+    let same = |want: &[u8]| {
+        given.len() == want.len()
+            && given
+                .iter()
+                .zip(want)
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+    };
+    tenants.iter().position(|t| same(t.token.as_bytes()))
+}
+
+/// Finds the tenant whose token the request carries.
 fn require_token<'a>(
     headers: &axum::http::HeaderMap,
     s: &'a ApiState,
@@ -522,17 +535,8 @@ fn require_token<'a>(
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("")
         .as_bytes();
-    let same = |want: &[u8]| {
-        given.len() == want.len()
-            && given
-                .iter()
-                .zip(want)
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0
-    };
-    s.tenants
-        .iter()
-        .find(|t| same(t.token.as_bytes()))
+    tenant_index(&s.tenants, given)
+        .map(|i| &s.tenants[i])
         .ok_or_else(ApiError::unauthorised)
 }
 

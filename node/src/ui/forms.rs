@@ -1578,16 +1578,9 @@ pub(super) async fn login(State(s): State<UiState>, Extension(ctx): Extension<Ct
     let lang = ctx.lang;
     let st = FormState::with_values(ctx.form.clone());
     let weiter = safe_next(st.value("weiter"));
-    let given = st.value("token").trim().as_bytes().to_vec();
-    let same = |want: &[u8]| {
-        given.len() == want.len()
-            && given
-                .iter()
-                .zip(want)
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0
-    };
-    let Some(index) = s.api.tenants.iter().position(|t| same(t.token.as_bytes())) else {
+    let Some(index) =
+        crate::http::tenant_index(&s.api.tenants, st.value("token").trim().as_bytes())
+    else {
         let mut st = FormState::default();
         st.fail(
             "token",
