@@ -22,8 +22,10 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use rusqlite::Connection;
 
-use super::pages::{db, org_names, url_part};
-use super::{Ctx, OrPage, PageError, SESSION_COOKIE, UiError, UiState, render, see_other};
+use super::pages::{db, org_names, parse_doc, url_part};
+use super::{
+    Ctx, OrPage, PageError, SESSION_COOKIE, UiError, UiState, not_found, render, see_other,
+};
 use crate::http::Tenant;
 use crate::store::Store;
 
@@ -241,6 +243,34 @@ impl Check<'_> {
         }
     }
 
+    /// Every value of a multiple choice, each once; an unknown value fails the field.
+    fn many<T: std::str::FromStr + PartialEq>(&mut self, name: &str) -> Vec<T> {
+        let mut out = Vec::new();
+        let mut bad = false;
+        for v in self.st.all(name) {
+            match v.parse::<T>() {
+                Ok(x) if !out.contains(&x) => out.push(x),
+                Ok(_) => {}
+                Err(_) => bad = true,
+            }
+        }
+        if bad {
+            self.st.fail(
+                name,
+                self.lang.tr("Bitte einen Eintrag aus der Liste wählen."),
+            );
+        }
+        out
+    }
+
+    /// An optional choice: nothing when empty, a message when not in the list.
+    fn optional<T: std::str::FromStr>(&mut self, name: &str) -> Option<T> {
+        if self.st.value(name).is_empty() {
+            return None;
+        }
+        self.choice(name)
+    }
+
     /// Maps a record's own cross-field rule to a message at its field.
     fn validate(&mut self, v: &impl Validate, fields: &[&str]) {
         if let Err(e) = v.validate() {
@@ -410,22 +440,7 @@ fn parse_product(st: &mut FormState, lang: Lang, base: Option<&Product>) -> Opti
     let tasks = c.tasks("tasks");
     let categories = c.lines("categories");
     let standards = c.lines("standards");
-    let mut hosting = Vec::new();
-    for h in
-        c.st.all("hosting")
-            .into_iter()
-            .map(str::to_owned)
-            .collect::<Vec<_>>()
-    {
-        match h.parse::<HostingModel>() {
-            Ok(m) if !hosting.contains(&m) => hosting.push(m),
-            Ok(_) => {}
-            Err(_) => c.st.fail(
-                "hosting",
-                lang.tr("Bitte einen Eintrag aus der Liste wählen."),
-            ),
-        }
-    }
+    let hosting = c.many::<HostingModel>("hosting");
     let repository = c.url("repository");
     let website = c.url("website");
     let accessibility_statement = c.url("accessibility_statement");
@@ -433,25 +448,13 @@ fn parse_product(st: &mut FormState, lang: Lang, base: Option<&Product>) -> Opti
     let cost_model = c.text("cost_model", 2_000, false);
     let sla = c.text("sla", 2_000, false);
     let reuse_route = c.text("reuse_route", 500, false);
-    let efa = match c.st.value("efa_land") {
-        "" => None,
-        code => match code.parse::<Land>() {
-            Ok(providing_land) => Some(Efa {
-                providing_land,
-                reuse_route,
-                available_from: base
-                    .and_then(|b| b.efa.as_ref())
-                    .and_then(|e| e.available_from.clone()),
-            }),
-            Err(_) => {
-                c.st.fail(
-                    "efa_land",
-                    lang.tr("Bitte einen Eintrag aus der Liste wählen."),
-                );
-                None
-            }
-        },
-    };
+    let efa = c.optional::<Land>("efa_land").map(|providing_land| Efa {
+        providing_land,
+        reuse_route,
+        available_from: base
+            .and_then(|b| b.efa.as_ref())
+            .and_then(|e| e.available_from.clone()),
+    });
     let dpia_available = c.yes_no("dpia_available");
     let test_instance = c.yes_no("test_instance");
     let p = Product {
@@ -641,12 +644,7 @@ async fn load_product_for_edit(
     lang: Lang,
     id: &str,
 ) -> Result<(DocHeader, Product), PageError> {
-    let doc: DocId = id.parse().map_err(|_| {
-        PageError::from((
-            lang,
-            UiError::NotFound(lang.tr("Keine gültige Produktkennung").to_owned()),
-        ))
-    })?;
+    let doc = parse_doc(lang, id)?;
     let found = s
         .api
         .repo
@@ -679,15 +677,7 @@ async fn load_product_for_edit(
         .await
         .or_page(lang)?
         .or_page(lang)?;
-    found.ok_or_else(|| {
-        PageError::from((
-            lang,
-            UiError::NotFound(
-                lang.tr("Dieses Produkt ist auf diesem Knoten nicht bekannt.")
-                    .to_owned(),
-            ),
-        ))
-    })
+    found.ok_or_else(|| not_found(lang, "Dieses Produkt ist auf diesem Knoten nicht bekannt."))
 }
 
 pub(super) async fn product_edit(
@@ -761,22 +751,10 @@ fn product_name(conn: &Connection, doc: &DocId) -> Result<Option<String>, UiErro
 }
 
 async fn known_product(s: &UiState, lang: Lang, id: &str) -> Result<(DocId, String), PageError> {
-    let doc: DocId = id.trim().parse().map_err(|_| {
-        PageError::from((
-            lang,
-            UiError::NotFound(lang.tr("Keine gültige Produktkennung").to_owned()),
-        ))
-    })?;
+    let doc = parse_doc(lang, id.trim())?;
     let name = db(s, lang, move |c| product_name(c, &doc)).await?;
-    name.map(|n| (doc, n)).ok_or_else(|| {
-        PageError::from((
-            lang,
-            UiError::NotFound(
-                lang.tr("Dieses Produkt ist auf diesem Knoten nicht bekannt.")
-                    .to_owned(),
-            ),
-        ))
-    })
+    name.map(|n| (doc, n))
+        .ok_or_else(|| not_found(lang, "Dieses Produkt ist auf diesem Knoten nicht bekannt."))
 }
 
 /// The tenant's stored record `key` in `table`, if any.
@@ -1272,6 +1250,25 @@ pub(super) async fn deployment_create(
     Ok(see_other(&format!("/produkte/{doc:#}?gespeichert=einsatz")))
 }
 
+/// The tenant's deployment under `key` (cut to 64 characters), with its product's id and name.
+async fn own_deployment(
+    s: &UiState,
+    lang: Lang,
+    tn: &Tenant,
+    key: &str,
+) -> Result<(String, Deployment, DocId, String), PageError> {
+    let key: String = key.chars().take(64).collect();
+    let Some(d) = own_record::<Deployment>(s, lang, "idx_deployment", tn.org, key.clone()).await?
+    else {
+        return Err(not_found(
+            lang,
+            "Ihre Organisation hat keinen Einsatz unter dieser Kennung.",
+        ));
+    };
+    let (doc, name) = known_product(s, lang, &format!("{:#}", d.product)).await?;
+    Ok((key, d, doc, name))
+}
+
 pub(super) async fn deployment_edit(
     State(s): State<UiState>,
     Extension(ctx): Extension<Ctx>,
@@ -1281,21 +1278,7 @@ pub(super) async fn deployment_edit(
         Ok(t) => t,
         Err(r) => return Ok(*r),
     };
-    let key: String = key.chars().take(64).collect();
-    let Some(d) =
-        own_record::<Deployment>(&s, ctx.lang, "idx_deployment", tn.org, key.clone()).await?
-    else {
-        return Err((
-            ctx.lang,
-            UiError::NotFound(
-                ctx.lang
-                    .tr("Ihre Organisation hat keinen Einsatz unter dieser Kennung.")
-                    .to_owned(),
-            ),
-        )
-            .into());
-    };
-    let (doc, name) = known_product(&s, ctx.lang, &format!("{:#}", d.product)).await?;
+    let (key, d, doc, name) = own_deployment(&s, ctx.lang, tn, &key).await?;
     let st = deployment_state(&d);
     Ok(deployment_page(
         &s,
@@ -1319,20 +1302,7 @@ pub(super) async fn deployment_update(
         Ok(t) => t,
         Err(r) => return Ok(*r),
     };
-    let key: String = key.chars().take(64).collect();
-    let Some(old) =
-        own_record::<Deployment>(&s, lang, "idx_deployment", tn.org, key.clone()).await?
-    else {
-        return Err((
-            lang,
-            UiError::NotFound(
-                lang.tr("Ihre Organisation hat keinen Einsatz unter dieser Kennung.")
-                    .to_owned(),
-            ),
-        )
-            .into());
-    };
-    let (doc, name) = known_product(&s, lang, &format!("{:#}", old.product)).await?;
+    let (key, old, doc, name) = own_deployment(&s, lang, tn, &key).await?;
     let mut st = FormState::with_values(ctx.form.clone());
     let Some(d) = parse_deployment(&mut st, lang, doc, Some(&old)) else {
         return Ok(unprocessable(
@@ -1454,40 +1424,13 @@ pub(super) async fn reuse_create(State(s): State<UiState>, Extension(ctx): Exten
     let (doc, name) = known_product(&s, lang, st.value("produkt")).await?;
     let mut c = Check { st: &mut st, lang };
     let outcome = c.choice::<ReuseOutcome>("outcome");
-    let provider = match c.st.value("provider") {
-        "" => None,
-        v => match v.parse::<OrgId>() {
-            Ok(o) => Some(o),
-            Err(_) => {
-                c.st.fail(
-                    "provider",
-                    lang.tr("Bitte einen Eintrag aus der Liste wählen."),
-                );
-                None
-            }
-        },
-    };
+    let provider = c.optional::<OrgId>("provider");
     let efa = c.yes_no("efa").unwrap_or(false);
     let effort = c.number("effort_person_days", u64::from(u32::MAX));
     let cost_once_eur = c.number("cost_once_eur", 10_000_000_000);
     let cost_yearly_eur = c.number("cost_yearly_eur", 10_000_000_000);
     let weeks = c.number("weeks_to_production", 1_000);
-    let mut obstacles = Vec::new();
-    for o in
-        c.st.all("obstacles")
-            .into_iter()
-            .map(str::to_owned)
-            .collect::<Vec<_>>()
-    {
-        match o.parse::<Obstacle>() {
-            Ok(x) if !obstacles.contains(&x) => obstacles.push(x),
-            Ok(_) => {}
-            Err(_) => c.st.fail(
-                "obstacles",
-                lang.tr("Bitte einen Eintrag aus der Liste wählen."),
-            ),
-        }
-    }
+    let obstacles = c.many::<Obstacle>("obstacles");
     let recommend = c.yes_no("recommend");
     let text = c.text("text", 10_000, false);
     let report = outcome.map(|outcome| ReuseReport {

@@ -126,7 +126,7 @@ pub fn router(state: UiState) -> Router {
         .route("/einstellungen", get(pages::settings))
         .route("/anmelden", get(forms::login_form).post(forms::login))
         .route("/abmelden", axum::routing::post(forms::logout))
-        .fallback(not_found)
+        .fallback(fallback)
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard))
         .with_state(state)
 }
@@ -464,7 +464,12 @@ impl IntoResponse for PageError {
     }
 }
 
-async fn not_found(axum::Extension(ctx): axum::Extension<Ctx>) -> Response {
+/// A 404 page with a fixed (translated) message.
+pub(crate) fn not_found(lang: Lang, message: &'static str) -> PageError {
+    PageError(lang, UiError::NotFound(lang.tr(message).to_owned()))
+}
+
+async fn fallback(axum::Extension(ctx): axum::Extension<Ctx>) -> Response {
     UiError::NotFound(
         ctx.lang
             .tr("Unter dieser Adresse gibt es keine Seite. Vielleicht hilft die Suche auf der Startseite.")

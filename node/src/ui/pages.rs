@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use rusqlite::Connection;
 
 use super::labels;
-use super::{Ctx, OrPage, PageError, UiError, UiState, dec, int, render};
+use super::{Ctx, OrPage, PageError, UiError, UiState, dec, int, not_found, render};
 use crate::query::{self, SearchQuery};
 
 type Page = Result<Response, PageError>;
@@ -83,20 +83,21 @@ fn scope_note(lang: Lang, s: &UiState, sc: &crate::stats::Scope, path: &str) -> 
     }
 }
 
-fn org_link(names: &HashMap<Vec<u8>, String>, hex_id: &str) -> Markup {
+/// A link to `{path}/{hex_id}` named from `names`, or by the id's short form when unknown.
+fn named_link(names: &HashMap<Vec<u8>, String>, path: &str, short: &str, hex_id: &str) -> Markup {
     let name = hex::decode(hex_id)
         .ok()
         .and_then(|b| names.get(&b).cloned())
-        .unwrap_or_else(|| format!("org:{}", &hex_id[..hex_id.len().min(12)]));
-    html! { a href={ "/organisationen/" (hex_id) } { (name) } }
+        .unwrap_or_else(|| format!("{short}:{}", &hex_id[..hex_id.len().min(12)]));
+    html! { a href={ (path) "/" (hex_id) } { (name) } }
+}
+
+fn org_link(names: &HashMap<Vec<u8>, String>, hex_id: &str) -> Markup {
+    named_link(names, "/organisationen", "org", hex_id)
 }
 
 fn product_link(names: &HashMap<Vec<u8>, String>, hex_id: &str) -> Markup {
-    let name = hex::decode(hex_id)
-        .ok()
-        .and_then(|b| names.get(&b).cloned())
-        .unwrap_or_else(|| format!("doc:{}", &hex_id[..hex_id.len().min(12)]));
-    html! { a href={ "/produkte/" (hex_id) } { (name) } }
+    named_link(names, "/produkte", "doc", hex_id)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -506,7 +507,7 @@ fn load_product(conn: &Connection, doc: DocId) -> Result<Option<ProductData>, Ui
     }))
 }
 
-fn parse_doc(lang: Lang, id: &str) -> Result<DocId, PageError> {
+pub(super) fn parse_doc(lang: Lang, id: &str) -> Result<DocId, PageError> {
     id.parse::<DocId>().map_err(|_| {
         PageError::from((
             lang,
@@ -545,14 +546,10 @@ pub(super) async fn product(
     let lang = ctx.lang;
     let doc = parse_doc(lang, &id)?;
     let Some(d) = db(&s, lang, move |conn| load_product(conn, doc)).await? else {
-        return Err((
+        return Err(not_found(
             lang,
-            UiError::NotFound(
-                lang.tr("Dieses Produkt ist auf diesem Knoten nicht bekannt.")
-                    .to_owned(),
-            ),
-        )
-            .into());
+            "Dieses Produkt ist auf diesem Knoten nicht bekannt.",
+        ));
     };
     let t = |x| lang.tr(x);
     let p = &d.product;
@@ -893,12 +890,9 @@ pub(super) async fn organisation(
     Path(id): Path<String>,
 ) -> Page {
     let lang = ctx.lang;
-    let org: OrgId = id.parse().map_err(|_| {
-        PageError::from((
-            lang,
-            UiError::NotFound(lang.tr("Keine gültige Organisationskennung.").to_owned()),
-        ))
-    })?;
+    let org: OrgId = id
+        .parse()
+        .map_err(|_| not_found(lang, "Keine gültige Organisationskennung."))?;
     let anchors = s.api.anchors.clone();
     let d = db(&s, lang, move |conn| {
         let key = org.as_bytes().to_vec();
@@ -963,14 +957,10 @@ pub(super) async fn organisation(
     })
     .await?;
     let Some(d) = d else {
-        return Err((
+        return Err(not_found(
             lang,
-            UiError::NotFound(
-                lang.tr("Diese Organisation ist auf diesem Knoten nicht bekannt.")
-                    .to_owned(),
-            ),
-        )
-            .into());
+            "Diese Organisation ist auf diesem Knoten nicht bekannt.",
+        ));
     };
     let t = |x| lang.tr(x);
     let title = d
