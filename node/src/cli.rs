@@ -179,6 +179,12 @@ pub enum MemberCommand {
     Add(InitArgs),
     /// List the hosted member organisations.
     List,
+    /// Stop hosting a member: its token stops working (a running node notices within
+    /// seconds) and its key file moves to `members/removed/`. Its published data stays.
+    Remove {
+        /// The member's organisation id.
+        org: OrgId,
+    },
 }
 
 /// `trust …`.
@@ -230,6 +236,17 @@ pub enum KeyCommand {
     },
     /// Print this node's public signing key and organisation id.
     ExportPublic,
+    /// Replace the organisation's key: the current key signs a succession naming a new key
+    /// (which countersigns), the new key becomes the key file and the old one is kept as
+    /// `<key file>.retired-<time>`. Earlier changes stay valid; the old key writes nothing
+    /// more. A running node uses the new key within seconds.
+    Rotate {
+        /// Why (kept with the succession).
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// List the organisation's keys (with rotations), its delegations and revocations.
+    List,
 }
 
 /// `init`.
@@ -1103,7 +1120,7 @@ fn import(dd: &DataDir, a: ImportArgs, out: &mut dyn std::io::Write) -> anyhow::
 }
 
 fn member(dd: &DataDir, c: MemberCommand, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
-    let host = DataDir::new(dd.path().to_owned());
+    let host = dd.clone().for_member(None);
     if !host.is_initialised() {
         return Err(crate::datadir::DataDirError::NotInitialised(host.path().to_owned()).into());
     }
@@ -1148,6 +1165,18 @@ fn member(dd: &DataDir, c: MemberCommand, out: &mut dyn std::io::Write) -> anyho
                     .unwrap_or_else(|| "(no profile)".into());
                 writeln!(out, "{:#}  {name}", identity.org)?;
             }
+        }
+        MemberCommand::Remove { org } => {
+            if !host.members()?.iter().any(|(i, _)| i.org == org) {
+                return Err(bad(format!("{org:#} is not a member hosted here")));
+            }
+            let moved = host.remove_member(org, now().0)?;
+            writeln!(out, "Member {org:#} removed; its token no longer works.")?;
+            writeln!(
+                out,
+                "Its key was moved to {} (keep it offline or destroy it).",
+                moved.display()
+            )?;
         }
     }
     Ok(())
@@ -1197,7 +1226,8 @@ fn key(dd: &DataDir, c: KeyCommand, out: &mut dyn std::io::Write) -> anyhow::Res
         KeyCommand::Delegate { to, days } => {
             if id.keypair.public() != id.org.root_key() {
                 return Err(bad(
-                    "only the organisation's root key can delegate; this node holds a delegated key",
+                    "only the organisation's root key can delegate (delegation format 1); this \
+                     node holds a delegated key or a key that replaced the root key by rotation",
                 ));
             }
             let start = now();
@@ -1229,6 +1259,124 @@ fn key(dd: &DataDir, c: KeyCommand, out: &mut dyn std::io::Write) -> anyhow::Res
             writeln!(out, "key {:#}", id.keypair.public())?;
             writeln!(out, "org {:#}", id.org)?;
         }
+        KeyCommand::Rotate { note } => {
+            let current = repo.certificates().current_org_key(id.org);
+            if current != id.keypair.public() {
+                return Err(bad(format!(
+                    "this key is not the organisation's current key (that is {current:#}); \
+                     only the current key can hand over"
+                )));
+            }
+            let next = allmende_protocol::identity::Keypair::from_secret_bytes(
+                &crate::datadir::random_bytes::<32>()?,
+            )
+            .map_err(|e| anyhow::anyhow!("drew an unusable key: {e}"))?;
+            // The handover must come after everything the old key signed, or those changes
+            // would count as written after the rotation (times have one-second resolution).
+            let last = last_signed_by(&repo, &id.keypair.public())?;
+            let at = allmende_protocol::schema::UnixTime(now().0.max(last.map_or(0, |t| t.0 + 1)));
+            let succession = allmende_protocol::identity::Succession {
+                org: id.org,
+                previous: id.keypair.public(),
+                next: next.public(),
+                effective: at,
+            }
+            .sign(&id.keypair, &next, &note)
+            .map_err(|e| bad(e.to_string()))?;
+            // Order matters for crash safety: the new key is on disk before the succession is
+            // published, and the old key file is replaced only after.
+            dd.stage_identity(&next, id.org)?;
+            repo.add_revocation(succession)?;
+            let retired = dd.commit_identity(at.0)?;
+            // The new key speaks for the organisation from `at` on: do not return before.
+            while now() < at {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            writeln!(out, "New organisation key {:#}.", next.public())?;
+            writeln!(
+                out,
+                "The old key {:#} writes nothing from now on; it is kept as {} (move it offline).",
+                id.keypair.public(),
+                retired.display()
+            )?;
+        }
+        KeyCommand::List => key_list(&id, &repo, out)?,
+    }
+    Ok(())
+}
+
+/// The latest time of a change in the store signed by `key`.
+fn last_signed_by(
+    repo: &Repo<SqliteStore>,
+    key: &allmende_protocol::ids::PublicKey,
+) -> anyhow::Result<Option<allmende_protocol::schema::UnixTime>> {
+    let store = repo.store();
+    let mut last = None;
+    for doc in store.docs_signed_by(key)? {
+        for c in store.changes(&doc)? {
+            if c.signer == *key {
+                let t = allmende_protocol::change::SignedChange::decode(&c.encoded)?.time();
+                last = last.max(Some(t));
+            }
+        }
+    }
+    Ok(last)
+}
+
+fn key_list(
+    id: &Identity,
+    repo: &Repo<SqliteStore>,
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<()> {
+    let certs = repo.certificates();
+    let time = crate::export::iso8601;
+    writeln!(out, "Organisation {:#}", id.org)?;
+    writeln!(out, "Keys:")?;
+    let chain = certs.org_keys(id.org);
+    for (i, (key, from)) in chain.iter().enumerate() {
+        let role = if i + 1 == chain.len() {
+            "current"
+        } else {
+            "retired"
+        };
+        let since = from.map(time).unwrap_or_else(|| "root key".into());
+        let here = if *key == id.keypair.public() {
+            ", this node"
+        } else {
+            ""
+        };
+        writeln!(out, "  {key:#}  {role} (since {since}{here})")?;
+    }
+    let keys: Vec<_> = chain.iter().map(|(k, _)| *k).collect();
+    writeln!(out, "Delegations:")?;
+    for d in certs.delegations().filter(|d| d.body.issuer == id.org) {
+        let b = &d.body;
+        let kinds: Vec<&str> = b.scope.kinds().iter().map(|k| k.slug()).collect();
+        writeln!(
+            out,
+            "  to {:#}  {} – {}  ({})",
+            b.delegate,
+            time(b.not_before),
+            time(b.not_after),
+            kinds.join(", ")
+        )?;
+    }
+    writeln!(out, "Revocations:")?;
+    for r in certs
+        .revocations()
+        .filter(|r| keys.contains(&r.body.issuer))
+    {
+        let what = match r.succession() {
+            Some(s) => format!("handed over to {:#}", s.next),
+            None => "revoked".into(),
+        };
+        writeln!(
+            out,
+            "  {:#}  {what} from {}  {}",
+            r.body.subject,
+            time(r.body.effective),
+            r.note()
+        )?;
     }
     Ok(())
 }

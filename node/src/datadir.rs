@@ -103,12 +103,24 @@ pub struct Identity {
 pub struct DataDir {
     root: PathBuf,
     member: Option<OrgId>,
+    key_file: Option<PathBuf>,
 }
 
 impl DataDir {
     /// The data directory at `root` (nothing is created yet).
     pub fn new(root: PathBuf) -> Self {
-        Self { root, member: None }
+        Self {
+            root,
+            member: None,
+            key_file: None,
+        }
+    }
+
+    /// The same data directory with the organisation's key in another file (an operator's
+    /// secret store, e.g. a systemd credential); `None` keeps `<data dir>/identity.key`.
+    pub fn with_key_file(mut self, path: Option<PathBuf>) -> Self {
+        self.key_file = path;
+        self
     }
 
     /// The same data directory acting as one of the member organisations it hosts
@@ -129,10 +141,82 @@ impl DataDir {
 
     /// The key file's path (the member's, when acting as a member).
     pub fn key_path(&self) -> PathBuf {
-        match &self.member {
-            Some(m) => self.members_dir().join(format!("{m:#}.key")),
-            None => self.root.join(KEY_FILE),
+        match (&self.member, &self.key_file) {
+            (Some(m), _) => self.members_dir().join(format!("{m:#}.key")),
+            (None, Some(f)) => f.clone(),
+            (None, None) => self.root.join(KEY_FILE),
         }
+    }
+
+    fn staged_key_path(&self) -> PathBuf {
+        let mut p = self.key_path().into_os_string();
+        p.push(".next");
+        PathBuf::from(p)
+    }
+
+    /// First step of a key rotation: writes the next key (mode 0600) beside the current one
+    /// as `<key file>.next`. Refuses when a staged key exists (an interrupted rotation: the
+    /// operator decides which key is current).
+    pub fn stage_identity(&self, next: &Keypair, org: OrgId) -> Result<PathBuf, DataDirError> {
+        let staged = self.staged_key_path();
+        if staged.exists() {
+            return Err(DataDirError::BadKeyFile {
+                path: staged,
+                reason: "a staged key from an interrupted rotation exists; if the rotation was \
+                         published (allmende key list shows the new key), rename it to the key \
+                         file, otherwise delete it"
+                    .into(),
+            });
+        }
+        write_key_file(&staged, next, org, &self.root)?;
+        Ok(staged)
+    }
+
+    /// Last step of a key rotation, after the succession is stored: the current key file
+    /// becomes `<key file>.retired-<unix time>` and the staged key takes its place. Returns
+    /// the retired file's path.
+    pub fn commit_identity(&self, now: i64) -> Result<PathBuf, DataDirError> {
+        let current = self.key_path();
+        let retired = (0..)
+            .map(|n| {
+                let mut p = current.clone().into_os_string();
+                p.push(match n {
+                    0 => format!(".retired-{now}"),
+                    n => format!(".retired-{now}-{n}"),
+                });
+                PathBuf::from(p)
+            })
+            .find(|p| !p.exists())
+            .unwrap_or_else(|| current.with_extension("retired"));
+        fs::rename(&current, &retired).map_err(io(&current))?;
+        let staged = self.staged_key_path();
+        fs::rename(&staged, &current).map_err(io(&staged))?;
+        if let Some(dir) = current.parent()
+            && let Ok(d) = fs::File::open(dir)
+        {
+            let _ = d.sync_all();
+        }
+        Ok(retired)
+    }
+
+    /// Ends hosting a member: its key and token move to `members/removed/` (its published
+    /// data stays, signed). A running node stops accepting the token within a second or two.
+    pub fn remove_member(&self, org: OrgId, now: i64) -> Result<PathBuf, DataDirError> {
+        let dd = self.clone().for_member(Some(org));
+        let key = dd.key_path();
+        if !key.exists() {
+            return Err(DataDirError::NotInitialised(key));
+        }
+        let removed = self.members_dir().join("removed");
+        create_private_dir(&removed)?;
+        let token = self.members_dir().join(format!("{org:#}.token"));
+        if token.exists() {
+            let to = removed.join(format!("{org:#}.token.{now}"));
+            fs::rename(&token, &to).map_err(io(&token))?;
+        }
+        let to = removed.join(format!("{org:#}.key.{now}"));
+        fs::rename(&key, &to).map_err(io(&key))?;
+        Ok(to)
     }
 
     /// Creates a new member organisation hosted in this data directory, with its own key and

@@ -29,11 +29,13 @@ pub struct ApiState {
     /// Trust anchors this node follows.
     pub anchors: Arc<Vec<OrgId>>,
     /// Who may write: the node's own organisation (admin token) and, in IT-Dienstleister mode,
-    /// each hosted member with its own token. A token writes for its organisation only.
-    pub tenants: Arc<Vec<Tenant>>,
+    /// each hosted member with its own token. A member's token writes for its organisation
+    /// only; the admin token may also write for the members (`?for=ORG_ID`).
+    pub tenants: Arc<Tenants>,
 }
 
 /// An organisation this node writes for, and the token that authorises it.
+#[derive(Clone)]
 pub struct Tenant {
     /// `Authorization: Bearer` value.
     pub token: String,
@@ -41,6 +43,87 @@ pub struct Tenant {
     pub org: OrgId,
     /// Its signing key.
     pub keypair: Arc<allmende_protocol::identity::Keypair>,
+}
+
+/// The tenants, re-read from the data directory at most once a second, so that `allmende
+/// member add/remove` and `allmende key rotate` take effect without a restart.
+#[derive(Debug)]
+pub struct Tenants {
+    source: Option<crate::datadir::DataDir>,
+    loaded: std::sync::RwLock<(std::time::Instant, Arc<Vec<Tenant>>)>,
+}
+
+/// How long a loaded tenant list is used before the files are read again.
+const TENANT_RELOAD: std::time::Duration = std::time::Duration::from_secs(1);
+
+impl Tenants {
+    /// A fixed list (tests, read-only nodes).
+    pub fn fixed(list: Vec<Tenant>) -> Self {
+        Self {
+            source: None,
+            loaded: std::sync::RwLock::new((std::time::Instant::now(), Arc::new(list))),
+        }
+    }
+
+    /// The tenants of a data directory: its own organisation (if initialised) with the admin
+    /// token, then its members with theirs.
+    pub fn from_dir(dd: crate::datadir::DataDir) -> Result<Self, crate::datadir::DataDirError> {
+        let list = Self::read(&dd)?;
+        Ok(Self {
+            source: Some(dd),
+            loaded: std::sync::RwLock::new((std::time::Instant::now(), Arc::new(list))),
+        })
+    }
+
+    fn read(dd: &crate::datadir::DataDir) -> Result<Vec<Tenant>, crate::datadir::DataDirError> {
+        let mut out = Vec::new();
+        if dd.is_initialised() {
+            let id = dd.identity()?;
+            out.push(Tenant {
+                token: dd.admin_token()?,
+                org: id.org,
+                keypair: Arc::new(id.keypair),
+            });
+        }
+        for (id, token) in dd.members()? {
+            out.push(Tenant {
+                token,
+                org: id.org,
+                keypair: Arc::new(id.keypair),
+            });
+        }
+        Ok(out)
+    }
+
+    /// The current list (re-read when older than a second; on a read error the previous list
+    /// stays and the error is logged).
+    pub fn current(&self) -> Arc<Vec<Tenant>> {
+        if let Ok(g) = self.loaded.read()
+            && (self.source.is_none() || g.0.elapsed() < TENANT_RELOAD)
+        {
+            return g.1.clone();
+        }
+        let Ok(mut g) = self.loaded.write() else {
+            return Arc::new(Vec::new());
+        };
+        if let Some(dd) = &self.source
+            && g.0.elapsed() >= TENANT_RELOAD
+        {
+            match Self::read(dd) {
+                Ok(list) => g.1 = Arc::new(list),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot re-read the tenants; keeping the previous list")
+                }
+            }
+            g.0 = std::time::Instant::now();
+        }
+        g.1.clone()
+    }
+
+    /// The tenant of `org`, if this node writes for it.
+    pub fn get(&self, org: &OrgId) -> Option<Tenant> {
+        self.current().iter().find(|t| t.org == *org).cloned()
+    }
 }
 
 impl std::fmt::Debug for Tenant {
@@ -524,20 +607,52 @@ pub(crate) fn tenant_index(tenants: &[Tenant], given: &[u8]) -> Option<usize> {
     tenants.iter().position(|t| same(t.token.as_bytes()))
 }
 
-/// Finds the tenant whose token the request carries.
-fn require_token<'a>(
+/// Finds the tenant whose token the request carries, and the organisation it writes for:
+/// its own, or with `?for=ORG_ID` a member's when the token is the node's admin token. A
+/// member's token asking to write for anyone else gets 403.
+fn require_token(
     headers: &axum::http::HeaderMap,
-    s: &'a ApiState,
-) -> Result<&'a Tenant, ApiError> {
+    raw_query: Option<&str>,
+    s: &ApiState,
+) -> Result<Tenant, ApiError> {
     let given = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("")
         .as_bytes();
-    tenant_index(&s.tenants, given)
-        .map(|i| &s.tenants[i])
-        .ok_or_else(ApiError::unauthorised)
+    let tenants = s.tenants.current();
+    let tenant = tenant_index(&tenants, given)
+        .map(|i| tenants[i].clone())
+        .ok_or_else(ApiError::unauthorised)?;
+    let wanted = url::form_urlencoded::parse(raw_query.unwrap_or("").as_bytes())
+        .find(|(k, _)| k == "for")
+        .map(|(_, v)| v.into_owned());
+    let Some(wanted) = wanted else {
+        return Ok(tenant);
+    };
+    let org: OrgId = wanted
+        .parse()
+        .map_err(|e| ApiError::bad_request(format!("for: {e}")))?;
+    if org == tenant.org {
+        return Ok(tenant);
+    }
+    let is_admin = s.organisation == Some(tenant.org);
+    if !is_admin {
+        return Err(ApiError::forbidden(format!(
+            "this token publishes for {:#} only",
+            tenant.org
+        )));
+    }
+    tenants
+        .iter()
+        .find(|t| t.org == org)
+        .cloned()
+        .ok_or_else(|| {
+            ApiError::forbidden(format!(
+                "{org:#} is not a member organisation hosted by this node"
+            ))
+        })
 }
 
 fn parse_body<T: serde::de::DeserializeOwned + allmende_protocol::schema::Validate>(
@@ -599,17 +714,20 @@ async fn create_product(
     headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    let tenant = require_token(&headers, &s)?;
-    let product: allmende_protocol::schema::Product = parse_body(&body)?;
-    let force = match raw.as_deref() {
-        None | Some("") => false,
-        Some("new=true") => true,
-        Some(other) => {
-            return Err(ApiError::bad_request(format!(
-                "unknown parameter {other:?}; only new=true"
-            )));
+    let mut force = false;
+    for (k, v) in url::form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes()) {
+        match (k.as_ref(), v.as_ref()) {
+            ("new", "true") => force = true,
+            ("for", _) => {}
+            (other, _) => {
+                return Err(ApiError::bad_request(format!(
+                    "unknown parameter {other:?}; only new=true and for=ORG_ID"
+                )));
+            }
         }
-    };
+    }
+    let tenant = require_token(&headers, raw.as_deref(), &s)?;
+    let product: allmende_protocol::schema::Product = parse_body(&body)?;
     if !force {
         let (name, vendor) = (product.name.clone(), product.vendor.clone());
         let similar = s
@@ -630,7 +748,7 @@ async fn create_product(
     let nonce =
         crate::datadir::random_bytes::<16>().map_err(|e| ApiError::internal(e.to_string()))?;
     let header = allmende_protocol::doc::DocHeader::product(tenant.org, nonce);
-    write(&s, tenant, header, move |ed| ed.put_root(&product)).await?;
+    write(&s, &tenant, header, move |ed| ed.put_root(&product)).await?;
     Ok((
         StatusCode::CREATED,
         Json(serde_json::json!({ "id": format!("{:#}", header.id()) })),
@@ -640,6 +758,7 @@ async fn create_product(
 /// Stores one record of the local organisation's own documents under the key `key_of` picks.
 async fn post_record<T>(
     s: &ApiState,
+    raw_query: Option<&str>,
     headers: &axum::http::HeaderMap,
     body: &[u8],
     key_of: impl FnOnce(&T) -> Result<String, ApiError>,
@@ -647,31 +766,39 @@ async fn post_record<T>(
 where
     T: allmende_protocol::doc::Record + Send + 'static,
 {
-    let tenant = require_token(headers, s)?;
+    let tenant = require_token(headers, raw_query, s)?;
     let record: T = parse_body(body)?;
     let key = key_of(&record)?;
     let header = allmende_protocol::doc::DocHeader::singleton(T::KIND, tenant.org);
     let k = key.clone();
-    write(s, tenant, header, move |ed| ed.put(&k, &record)).await?;
+    write(s, &tenant, header, move |ed| ed.put(&k, &record)).await?;
     Ok((StatusCode::CREATED, Json(serde_json::json!({ "key": key }))))
 }
 
 async fn create_deployment(
     State(s): State<ApiState>,
+    RawQuery(raw): RawQuery,
     headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    post_record::<allmende_protocol::schema::Deployment>(&s, &headers, &body, |_| record_key())
-        .await
+    post_record::<allmende_protocol::schema::Deployment>(
+        &s,
+        raw.as_deref(),
+        &headers,
+        &body,
+        |_| record_key(),
+    )
+    .await
 }
 
 async fn set_rating(
     State(s): State<ApiState>,
+    RawQuery(raw): RawQuery,
     headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     // One rating per organisation and product: keyed by the product.
-    post_record::<allmende_protocol::schema::Rating>(&s, &headers, &body, |r| {
+    post_record::<allmende_protocol::schema::Rating>(&s, raw.as_deref(), &headers, &body, |r| {
         Ok(format!("{:#}", r.product))
     })
     .await
@@ -679,11 +806,18 @@ async fn set_rating(
 
 async fn create_reuse_report(
     State(s): State<ApiState>,
+    RawQuery(raw): RawQuery,
     headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    post_record::<allmende_protocol::schema::ReuseReport>(&s, &headers, &body, |_| record_key())
-        .await
+    post_record::<allmende_protocol::schema::ReuseReport>(
+        &s,
+        raw.as_deref(),
+        &headers,
+        &body,
+        |_| record_key(),
+    )
+    .await
 }
 
 /// Raw id bytes to filter a list by, if given.

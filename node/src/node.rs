@@ -140,7 +140,7 @@ impl Node {
                 repo: node.repo.clone(),
                 organisation,
                 anchors: Arc::new(cfg.trust_anchors.clone()),
-                tenants: Arc::new(tenants(&dd, identity)?),
+                tenants: Arc::new(crate::http::Tenants::from_dir(dd.clone())?),
             };
             let ui = crate::ui::UiState::new(api.clone(), bound.ip().is_loopback(), cfg.demo);
             let router = crate::http::router(api).merge(crate::ui::router(ui));
@@ -203,30 +203,6 @@ pub async fn status(
         objects,
         network,
     })
-}
-
-/// The organisations the HTTP API writes for: the node's own (admin token) and its hosted
-/// members (their tokens). Members added while the node runs take effect at the next start.
-fn tenants(
-    dd: &DataDir,
-    own: Option<crate::datadir::Identity>,
-) -> Result<Vec<crate::http::Tenant>, NodeError> {
-    let mut out = Vec::new();
-    if let Some(id) = own {
-        out.push(crate::http::Tenant {
-            token: dd.admin_token()?,
-            org: id.org,
-            keypair: Arc::new(id.keypair),
-        });
-    }
-    for (id, token) in dd.members()? {
-        out.push(crate::http::Tenant {
-            token,
-            org: id.org,
-            keypair: Arc::new(id.keypair),
-        });
-    }
-    Ok(out)
 }
 
 /// Loads the node's libp2p key, creating it (mode 0600) on first start.

@@ -208,6 +208,14 @@ impl<S: Store> Repo<S> {
                     .filter(|d| d.body.issuer.root_key() == subject)
                     .map(|d| d.body.delegate),
             );
+            // A second successor of the same key cancels the first: recheck what both wrote.
+            signers.extend(
+                certs
+                    .revocations()
+                    .filter(|x| x.body.subject == subject)
+                    .filter_map(|x| x.succession())
+                    .map(|s| s.next),
+            );
         }
         let mut docs: Vec<DocId> = Vec::new();
         for key in signers {

@@ -259,6 +259,21 @@ impl RepoState {
             if c.signer() == header.owner.root_key() {
                 continue;
             }
+            // A successor key after a rotation: the successions that make it the org's key.
+            let org = match header.kind {
+                DocKind::Product => certs.org_of_successor(&c.signer()),
+                _ => Some(header.owner),
+            };
+            if let Some(org) = org {
+                for r in certs.succession_certs(org, &c.signer()) {
+                    if !out
+                        .iter()
+                        .any(|x| matches!(x, Cert::Revocation(y) if *y == r))
+                    {
+                        out.push(Cert::Revocation(r));
+                    }
+                }
+            }
             for d in certs.delegations() {
                 if d.body.delegate == c.signer()
                     && (header.kind == DocKind::Product || d.body.issuer == header.owner)

@@ -13,6 +13,11 @@
 //! - **product** (shared): any key.
 //! - **trust**: only the anchor's own key.
 //!
+//! "The owner's key" is the key of the owner's [`Certificates::org_key_at`] the change's time:
+//! its root key until a [`crate::identity::Succession`] hands over to the next key, and so on.
+//! A key that names two different successors is treated as compromised: neither successor is
+//! accepted (the organisation then needs its trust anchor to attest a new identity).
+//!
 //! For every kind, a key that revoked itself may not write from the revocation's `effective`
 //! time on, and a change timestamped more than [`MAX_CLOCK_SKEW`] into the future is refused
 //! (for now; it is accepted once its time has come).
@@ -24,7 +29,9 @@ use std::collections::HashMap;
 
 use crate::change::VerifiedChange;
 use crate::doc::{DocHeader, DocKind};
-use crate::identity::{CertError, Delegation, Revocation, SignedDelegation, SignedRevocation};
+use crate::identity::{
+    CertError, Delegation, Revocation, SignedDelegation, SignedRevocation, Succession,
+};
 use crate::ids::{OrgId, PublicKey};
 use crate::schema::UnixTime;
 
@@ -134,6 +141,8 @@ impl AuthorisedChange {
 pub struct Certificates {
     delegations: HashMap<PublicKey, Vec<SignedDelegation>>,
     revocations: HashMap<PublicKey, Vec<SignedRevocation>>,
+    /// Successions carried by revocations, by previous key.
+    successions: HashMap<PublicKey, Vec<Succession>>,
 }
 
 impl Certificates {
@@ -160,8 +169,96 @@ impl Certificates {
         if list.contains(&r) {
             return Ok(false);
         }
+        if let Some(s) = r.succession() {
+            self.successions.entry(s.previous).or_default().push(s);
+        }
         list.push(r);
         Ok(true)
+    }
+
+    /// The succession that hands `org`'s key `key` over, if there is exactly one successor
+    /// (the earliest statement of it counts). Two different successors cancel each other.
+    fn succession_from(&self, org: OrgId, key: PublicKey) -> Option<Succession> {
+        let mut found: Option<Succession> = None;
+        for s in self.successions.get(&key).into_iter().flatten() {
+            if s.org != org {
+                continue;
+            }
+            match found {
+                Some(f) if f.next != s.next => return None,
+                Some(f) if f.effective <= s.effective => {}
+                _ => found = Some(*s),
+            }
+        }
+        found
+    }
+
+    /// The chain of `org`'s keys: its root key, then each successor with the time it took
+    /// over.
+    pub fn org_keys(&self, org: OrgId) -> Vec<(PublicKey, Option<UnixTime>)> {
+        let mut chain = vec![(org.root_key(), None)];
+        let mut cur = org.root_key();
+        while let Some(s) = self.succession_from(org, cur) {
+            if chain.iter().any(|(k, _)| *k == s.next) {
+                break; // a cycle: stop where it closes
+            }
+            chain.push((s.next, Some(s.effective)));
+            cur = s.next;
+        }
+        chain
+    }
+
+    /// The key that speaks for `org` at `at`.
+    pub fn org_key_at(&self, org: OrgId, at: UnixTime) -> PublicKey {
+        let mut key = org.root_key();
+        for (k, from) in self.org_keys(org) {
+            match from {
+                Some(t) if t > at => break,
+                _ => key = k,
+            }
+        }
+        key
+    }
+
+    /// The organisation's key now: the last of its chain.
+    pub fn current_org_key(&self, org: OrgId) -> PublicKey {
+        self.org_keys(org)
+            .last()
+            .map(|(k, _)| *k)
+            .unwrap_or_else(|| org.root_key())
+    }
+
+    /// The organisation whose chain holds `key` as a successor, if any.
+    pub fn org_of_successor(&self, key: &PublicKey) -> Option<OrgId> {
+        self.successions
+            .values()
+            .flatten()
+            .filter(|s| s.next == *key)
+            .map(|s| s.org)
+            .find(|org| self.org_keys(*org).iter().any(|(k, _)| k == key))
+    }
+
+    /// The revocations carrying the successions of `org`'s chain up to `key`, oldest first
+    /// (what a receiver needs to accept `key` as the organisation's key).
+    pub fn succession_certs(&self, org: OrgId, key: &PublicKey) -> Vec<SignedRevocation> {
+        let mut out = Vec::new();
+        let chain = self.org_keys(org);
+        if !chain.iter().any(|(k, _)| k == key) {
+            return out;
+        }
+        for pair in chain.windows(2) {
+            let (prev, next) = (pair[0].0, pair[1].0);
+            if let Some(r) = self.revocations.get(&prev).into_iter().flatten().find(|r| {
+                r.succession()
+                    .is_some_and(|s| s.org == org && s.next == next)
+            }) {
+                out.push(r.clone());
+            }
+            if next == *key {
+                break;
+            }
+        }
+        out
     }
 
     /// All delegations, in no particular order.
@@ -200,8 +297,9 @@ impl Certificates {
     }
 
     fn delegation_revoked_at(&self, issuer: &OrgId, delegate: &PublicKey) -> Option<UnixTime> {
+        let keys = self.org_keys(*issuer);
         self.revocations_of(delegate)
-            .filter(|r| r.issuer == issuer.root_key())
+            .filter(|r| keys.iter().any(|(k, _)| *k == r.issuer))
             .map(|r| r.effective)
             .min()
     }
@@ -255,7 +353,7 @@ impl Certificates {
                 on_behalf_of: self.acting_for(signer, DocKind::Product, at),
             }),
             DocKind::Trust => {
-                if signer == owner.root_key() {
+                if signer == self.org_key_at(owner, at) {
                     Ok(Attribution {
                         signer,
                         on_behalf_of: Some(owner),
@@ -265,7 +363,7 @@ impl Certificates {
                 }
             }
             kind => {
-                if signer == owner.root_key() {
+                if signer == self.org_key_at(owner, at) {
                     return Ok(Attribution {
                         signer,
                         on_behalf_of: Some(owner),
@@ -328,6 +426,7 @@ impl Certificates {
             .filter(|d| d.covers(kind, at))
             .map(|d| d.issuer)
             .min()
+            .or_else(|| self.org_of_successor(&key))
             .or(Some(OrgId::from_root_key(key)))
     }
 }

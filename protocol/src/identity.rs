@@ -10,6 +10,15 @@
 //!   issuer revokes itself, the key is dead for everything from `effective`; when an
 //!   organisation's root key revokes a delegate, every delegation from that organisation to the
 //!   delegate ends at `effective`.
+//!
+//! **Key succession** (rotation). An organisation replaces its key by a new one without
+//! changing its [`OrgId`]: the current key revokes itself, and the revocation's reason ends
+//! with a line `allmende-succession/1 <org> <next key> <countersignature>` ([`Succession`]).
+//! The next key countersigns `"allmende/v1/succession\0" ‖ org ‖ previous ‖ next ‖ effective`,
+//! so nobody can name a key they do not hold. Carrying the succession inside an ordinary
+//! revocation keeps the wire format: nodes of 0.1.0 accept it as the self-revocation it also
+//! is (the old key writes nothing more from `effective` on); newer nodes also accept the next
+//! key as the organisation's key from then on.
 
 use std::fmt;
 
@@ -23,6 +32,11 @@ use crate::wire::{DecodeError, Reader, Writer};
 
 const DELEGATION_DOMAIN: &[u8] = b"allmende/v1/delegation\0";
 const REVOCATION_DOMAIN: &[u8] = b"allmende/v1/revocation\0";
+const SUCCESSION_DOMAIN: &[u8] = b"allmende/v1/succession\0";
+/// The first word of the reason line that carries a [`Succession`].
+pub const SUCCESSION_MARK: &str = "allmende-succession/1";
+/// Longest human note before the succession line of a rotation.
+pub const MAX_SUCCESSION_NOTE_BYTES: usize = 600;
 /// Longest revocation reason, in bytes.
 pub const MAX_REASON_BYTES: usize = 1_000;
 
@@ -362,6 +376,115 @@ impl SignedRevocation {
     }
 }
 
+/// An organisation's key `previous` hands over to `next` from `effective` on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Succession {
+    /// The organisation whose key changes (unchanged by the rotation).
+    pub org: OrgId,
+    /// The key that signs the handover and writes nothing from `effective` on.
+    pub previous: PublicKey,
+    /// The organisation's key from `effective` on.
+    pub next: PublicKey,
+    /// When the handover takes effect.
+    pub effective: UnixTime,
+}
+
+impl Succession {
+    fn countersigned_bytes(&self) -> Vec<u8> {
+        let mut w = Writer::new(b"AMS", 1);
+        w.bytes(self.org.as_bytes())
+            .bytes(self.previous.as_bytes())
+            .bytes(self.next.as_bytes())
+            .i64(self.effective.0);
+        [SUCCESSION_DOMAIN, &w.finish()].concat()
+    }
+
+    /// The self-revocation of `previous` that carries this succession: signed by `previous`,
+    /// countersigned by `next`. `note` is the human part of the reason.
+    pub fn sign(
+        self,
+        previous: &Keypair,
+        next: &Keypair,
+        note: &str,
+    ) -> Result<SignedRevocation, CertError> {
+        if previous.public() != self.previous || next.public() != self.next {
+            return Err(CertError::Invalid(
+                "the previous and the next key must sign a succession".into(),
+            ));
+        }
+        if self.previous == self.next {
+            return Err(CertError::Invalid("a key cannot succeed itself".into()));
+        }
+        if note.len() > MAX_SUCCESSION_NOTE_BYTES || note.contains(SUCCESSION_MARK) {
+            return Err(CertError::Invalid(format!(
+                "the note must be at most {MAX_SUCCESSION_NOTE_BYTES} bytes and must not contain {SUCCESSION_MARK}"
+            )));
+        }
+        let counter = next.sign(&self.countersigned_bytes());
+        let line = format!(
+            "{SUCCESSION_MARK} {:#} {:#} {}",
+            self.org,
+            self.next,
+            hex::encode(counter)
+        );
+        let reason = if note.trim().is_empty() {
+            line
+        } else {
+            format!("{}\n{line}", note.trim())
+        };
+        Revocation {
+            issuer: self.previous,
+            subject: self.previous,
+            effective: self.effective,
+            reason,
+        }
+        .sign(previous)
+    }
+}
+
+impl SignedRevocation {
+    /// The succession this revocation carries: `None` unless it is a self-revocation whose
+    /// reason ends with a well-formed succession line countersigned by the next key.
+    pub fn succession(&self) -> Option<Succession> {
+        let b = &self.body;
+        if b.issuer != b.subject {
+            return None;
+        }
+        let line = b.reason.lines().last()?;
+        let mut words = line.split(' ');
+        if words.next()? != SUCCESSION_MARK {
+            return None;
+        }
+        let org: OrgId = words.next()?.parse().ok()?;
+        let next: PublicKey = words.next()?.parse().ok()?;
+        let mut sig = [0u8; 64];
+        hex::decode_to_slice(words.next()?, &mut sig).ok()?;
+        if words.next().is_some() || next == b.subject {
+            return None;
+        }
+        let s = Succession {
+            org,
+            previous: b.subject,
+            next,
+            effective: b.effective,
+        };
+        verify(&next, &s.countersigned_bytes(), &sig).then_some(s)
+    }
+
+    /// The human part of the reason (without a succession line).
+    pub fn note(&self) -> &str {
+        match self.succession() {
+            Some(_) => self
+                .body
+                .reason
+                .rsplit_once('\n')
+                .map(|(note, _)| note)
+                .unwrap_or(""),
+            None => &self.body.reason,
+        }
+    }
+}
+
 /// Hex (de)serialisation of 64-byte signatures for JSON exports.
 pub(crate) mod hex_sig {
     use serde::{Deserialize, Deserializer, Serializer};
@@ -456,6 +579,57 @@ mod tests {
             reason: "x".repeat(5000),
         };
         assert!(big.sign(&k).is_err());
+    }
+
+    #[test]
+    fn succession_is_a_self_revocation_with_a_countersigned_successor() {
+        let (old, new) = (kp(10), kp(11));
+        let org = OrgId::from_root_key(old.public());
+        let s = Succession {
+            org,
+            previous: old.public(),
+            next: new.public(),
+            effective: UnixTime(50),
+        };
+        let r = s.sign(&old, &new, "Jährlicher Schlüsselwechsel").unwrap();
+        let decoded = SignedRevocation::decode(&r.encode()).unwrap();
+        assert_eq!(decoded.succession(), Some(s));
+        assert_eq!(decoded.note(), "Jährlicher Schlüsselwechsel");
+        assert_eq!(
+            (decoded.body.issuer, decoded.body.subject),
+            (old.public(), old.public())
+        );
+        // Only the holder of the next key can countersign; another key's signature fails.
+        let forged = Succession {
+            next: kp(12).public(),
+            ..s
+        };
+        let line = r.body.reason.replace(
+            &format!("{:#}", new.public()),
+            &format!("{:#}", kp(12).public()),
+        );
+        let tampered = Revocation {
+            reason: line,
+            ..r.body.clone()
+        }
+        .sign(&old)
+        .unwrap();
+        assert_eq!(tampered.succession(), None, "{forged:?} must not verify");
+        // Either key missing is refused, and so is a note that smuggles a second line in.
+        assert!(s.sign(&kp(12), &new, "").is_err());
+        assert!(s.sign(&old, &kp(12), "").is_err());
+        assert!(s.sign(&old, &new, SUCCESSION_MARK).is_err());
+        // A plain revocation, or a line with extra words, carries no succession.
+        let plain = Revocation {
+            issuer: old.public(),
+            subject: old.public(),
+            effective: UnixTime(1),
+            reason: format!("{} extra", r.body.reason),
+        }
+        .sign(&old)
+        .unwrap();
+        assert_eq!(plain.succession(), None);
+        assert_eq!(plain.note(), plain.body.reason);
     }
 
     #[test]

@@ -9,6 +9,7 @@ use allmende_protocol::change::{MAX_CHANGE_BYTES, ReplicaId, SignedChange, Verif
 use allmende_protocol::doc::{DocHeader, DocKind, Document};
 use allmende_protocol::identity::{
     CertError, Delegation, Keypair, Revocation, Scope, SignedDelegation, SignedRevocation,
+    Succession,
 };
 use allmende_protocol::ids::{DocId, OrgId};
 use allmende_protocol::schema::{
@@ -1018,4 +1019,118 @@ proptest! {
             prop_assert!(SignedRevocation::decode(&bytes).is_err());
         }
     }
+}
+
+fn succession(org_root: &Keypair, prev: &Keypair, next: &Keypair, at: i64) -> SignedRevocation {
+    Succession {
+        org: org(org_root),
+        previous: prev.public(),
+        next: next.public(),
+        effective: UnixTime(at),
+    }
+    .sign(prev, next, "Schlüsselwechsel")
+    .unwrap()
+}
+
+#[test]
+fn after_a_rotation_the_next_key_writes_for_the_organisation_and_the_old_key_stops() {
+    let (root, k1, k2) = (kp(1), kp(21), kp(22));
+    let mut certs = Certificates::new();
+    // Before any succession the new key is nobody (positive control for what follows).
+    let (header, c) = deployment_change(&k1, &root, T0 + 10);
+    assert!(matches!(
+        authorise(&certs, &header, c, T0 + 10),
+        Err(AuthError::UnauthorisedKey { .. })
+    ));
+    certs
+        .add_revocation(succession(&root, &root, &k1, T0))
+        .unwrap();
+    certs
+        .add_revocation(succession(&root, &k1, &k2, T0 + 100))
+        .unwrap();
+    assert_eq!(
+        certs
+            .org_keys(org(&root))
+            .iter()
+            .map(|(k, _)| *k)
+            .collect::<Vec<_>>(),
+        vec![root.public(), k1.public(), k2.public()]
+    );
+    // Old history stays valid and attributed to the organisation.
+    let (header, c) = deployment_change(&root, &root, T0 - 5);
+    let ok = authorise(&certs, &header, c, T0 + 200).unwrap();
+    assert_eq!(ok.attribution().on_behalf_of, Some(org(&root)));
+    // Each key writes in its own window, and only there.
+    for (key, at, allowed) in [
+        (&k1, T0 + 10, true),
+        (&k2, T0 + 150, true),
+        (&root, T0 + 10, false),
+        (&k1, T0 + 150, false),
+        (&k2, T0 + 10, false),
+    ] {
+        let (header, c) = deployment_change(key, &root, at);
+        let r = authorise(&certs, &header, c, T0 + 200);
+        assert_eq!(
+            r.is_ok(),
+            allowed,
+            "{:#} at +{}: {r:?}",
+            key.public(),
+            at - T0
+        );
+        if let Ok(a) = r {
+            assert_eq!(a.attribution().on_behalf_of, Some(org(&root)));
+        }
+    }
+    // Shared product edits by a successor key are attributed to its organisation.
+    let (ph, pc) = product_change(&k2, &kp(3), T0 + 150);
+    let a = authorise(&certs, &ph, pc, T0 + 200).unwrap();
+    assert_eq!(a.attribution().on_behalf_of, Some(org(&root)));
+    // The certificates a receiver needs to accept k2: both successions, oldest first.
+    let chain = certs.succession_certs(org(&root), &k2.public());
+    assert_eq!(chain.len(), 2);
+    assert_eq!(chain[0].body.subject, root.public());
+    // The organisation's current key can revoke a delegate it issued before the rotation.
+    let provider = kp(30);
+    certs
+        .add_delegation(delegation(&root, &provider, T0 - 50, T0 + 10_000))
+        .unwrap();
+    let (header, c) = deployment_change(&provider, &root, T0 + 300);
+    assert!(authorise(&certs, &header, c, T0 + 300).is_ok());
+    certs
+        .add_revocation(revocation(&k2, &provider, T0 + 250))
+        .unwrap();
+    let (header, c) = deployment_change(&provider, &root, T0 + 300);
+    assert!(matches!(
+        authorise(&certs, &header, c, T0 + 300),
+        Err(AuthError::DelegationRevoked { .. })
+    ));
+}
+
+#[test]
+fn a_key_that_names_two_successors_hands_over_to_neither() {
+    let (root, good, thief) = (kp(1), kp(21), kp(23));
+    let mut certs = Certificates::new();
+    certs
+        .add_revocation(succession(&root, &root, &good, T0))
+        .unwrap();
+    // A thief with the old key backdates a competing succession to a key of their own.
+    certs
+        .add_revocation(succession(&root, &root, &thief, T0 - 50))
+        .unwrap();
+    for key in [&good, &thief] {
+        let (header, c) = deployment_change(key, &root, T0 + 10);
+        assert!(
+            authorise(&certs, &header, c, T0 + 10).is_err(),
+            "{:#} must not be accepted",
+            key.public()
+        );
+    }
+    assert_eq!(certs.current_org_key(org(&root)), root.public());
+    // A succession naming the key of another organisation does not move that organisation.
+    let mut other = Certificates::new();
+    other
+        .add_revocation(succession(&kp(2), &kp(2), &kp(24), T0))
+        .unwrap();
+    let (header, c) = deployment_change(&kp(24), &root, T0 + 10);
+    assert!(authorise(&other, &header, c, T0 + 10).is_err());
 }

@@ -35,8 +35,9 @@ type Page = Result<Response, PageError>;
 // Who publishes
 
 /// Which tenant a form publishes for, or the response that explains why none may.
-fn tenant<'a>(s: &'a UiState, ctx: &Ctx) -> Result<&'a Tenant, Box<Response>> {
-    if s.api.tenants.is_empty() {
+fn tenant(s: &UiState, ctx: &Ctx) -> Result<Tenant, Box<Response>> {
+    let tenants = s.api.tenants.current();
+    if tenants.is_empty() {
         return Err(Box::new(super::error_page(
             ctx.lang,
             StatusCode::FORBIDDEN,
@@ -44,11 +45,12 @@ fn tenant<'a>(s: &'a UiState, ctx: &Ctx) -> Result<&'a Tenant, Box<Response>> {
             ctx.lang.tr("Dieser Knoten hat keine eigene Organisation und kann nur lesen. Eine Organisation wird mit allmende init angelegt."),
         )));
     }
-    if let Some(i) = ctx.session {
+    if let Some(org) = ctx.session {
+        // A removed member's session ends with its tenant.
         return s
             .api
             .tenants
-            .get(i)
+            .get(&org)
             .ok_or_else(|| Box::new(see_other("/anmelden")));
     }
     if !s.local_only {
@@ -61,9 +63,11 @@ fn tenant<'a>(s: &'a UiState, ctx: &Ctx) -> Result<&'a Tenant, Box<Response>> {
         .form
         .iter()
         .find(|(k, _)| k == "_fuer")
-        .and_then(|(_, v)| v.parse::<usize>().ok())
-        .unwrap_or(0);
-    Ok(s.api.tenants.get(chosen).unwrap_or(&s.api.tenants[0]))
+        .and_then(|(_, v)| v.parse::<OrgId>().ok());
+    Ok(chosen
+        .and_then(|org| tenants.iter().find(|t| t.org == org))
+        .unwrap_or(&tenants[0])
+        .clone())
 }
 
 /// The "publish for" choice, shown when this machine's user may publish for several tenants.
@@ -73,17 +77,15 @@ fn tenant_choice(
     names: &std::collections::HashMap<Vec<u8>, String>,
     st: &FormState,
 ) -> Markup {
-    if ctx.session.is_some() || !s.local_only || s.api.tenants.len() < 2 {
+    let tenants = s.api.tenants.current();
+    if ctx.session.is_some() || !s.local_only || tenants.len() < 2 {
         return html! {};
     }
-    let options: Vec<(String, String)> = s
-        .api
-        .tenants
+    let options: Vec<(String, String)> = tenants
         .iter()
-        .enumerate()
-        .map(|(i, t)| {
+        .map(|t| {
             (
-                i.to_string(),
+                format!("{:#}", t.org),
                 names
                     .get(t.org.as_bytes().as_slice())
                     .cloned()
@@ -630,7 +632,7 @@ pub(super) async fn product_create(
     let nonce = crate::datadir::random_bytes::<16>()
         .map_err(|e| PageError::from((lang, UiError::Internal(e.to_string()))))?;
     let header = DocHeader::product(tn.org, nonce);
-    crate::http::write(&s.api, tn, header, move |ed| ed.put_root(&product))
+    crate::http::write(&s.api, &tn, header, move |ed| ed.put_root(&product))
         .await
         .map_err(|e| stored_failure(lang, e))?;
     Ok(see_other(&format!(
@@ -726,7 +728,7 @@ pub(super) async fn product_update(
         };
         return Ok(unprocessable(product_page_form(&s, &ctx, &st, view).await?));
     };
-    crate::http::write(&s.api, tn, header, move |ed| ed.put_root(&product))
+    crate::http::write(&s.api, &tn, header, move |ed| ed.put_root(&product))
         .await
         .map_err(|e| stored_failure(lang, e))?;
     Ok(see_other(&format!(
@@ -936,7 +938,7 @@ pub(super) async fn rating_save(
     }
     let header = DocHeader::singleton(DocKind::Experience, tn.org);
     let key = format!("{doc:#}");
-    crate::http::write(&s.api, tn, header, move |ed| ed.put(&key, &rating))
+    crate::http::write(&s.api, &tn, header, move |ed| ed.put(&key, &rating))
         .await
         .map_err(|e| stored_failure(lang, e))?;
     Ok(see_other(&format!(
@@ -1244,7 +1246,7 @@ pub(super) async fn deployment_create(
     };
     let key = crate::http::record_key().map_err(|e| stored_failure(lang, e))?;
     let header = DocHeader::singleton(DocKind::Deployments, tn.org);
-    crate::http::write(&s.api, tn, header, move |ed| ed.put(&key, &d))
+    crate::http::write(&s.api, &tn, header, move |ed| ed.put(&key, &d))
         .await
         .map_err(|e| stored_failure(lang, e))?;
     Ok(see_other(&format!("/produkte/{doc:#}?gespeichert=einsatz")))
@@ -1278,7 +1280,7 @@ pub(super) async fn deployment_edit(
         Ok(t) => t,
         Err(r) => return Ok(*r),
     };
-    let (key, d, doc, name) = own_deployment(&s, ctx.lang, tn, &key).await?;
+    let (key, d, doc, name) = own_deployment(&s, ctx.lang, &tn, &key).await?;
     let st = deployment_state(&d);
     Ok(deployment_page(
         &s,
@@ -1302,7 +1304,7 @@ pub(super) async fn deployment_update(
         Ok(t) => t,
         Err(r) => return Ok(*r),
     };
-    let (key, old, doc, name) = own_deployment(&s, lang, tn, &key).await?;
+    let (key, old, doc, name) = own_deployment(&s, lang, &tn, &key).await?;
     let mut st = FormState::with_values(ctx.form.clone());
     let Some(d) = parse_deployment(&mut st, lang, doc, Some(&old)) else {
         return Ok(unprocessable(
@@ -1318,7 +1320,7 @@ pub(super) async fn deployment_update(
         ));
     };
     let header = DocHeader::singleton(DocKind::Deployments, tn.org);
-    crate::http::write(&s.api, tn, header, move |ed| ed.put(&key, &d))
+    crate::http::write(&s.api, &tn, header, move |ed| ed.put(&key, &d))
         .await
         .map_err(|e| stored_failure(lang, e))?;
     Ok(see_other(&format!("/produkte/{doc:#}?gespeichert=einsatz")))
@@ -1466,7 +1468,7 @@ pub(super) async fn reuse_create(State(s): State<UiState>, Extension(ctx): Exten
     };
     let key = crate::http::record_key().map_err(|e| stored_failure(lang, e))?;
     let header = DocHeader::singleton(DocKind::Experience, tn.org);
-    crate::http::write(&s.api, tn, header, move |ed| ed.put(&key, &report))
+    crate::http::write(&s.api, &tn, header, move |ed| ed.put(&key, &report))
         .await
         .map_err(|e| stored_failure(lang, e))?;
     Ok(see_other(&format!("/produkte/{doc:#}?gespeichert=bericht")))
@@ -1521,8 +1523,9 @@ pub(super) async fn login(State(s): State<UiState>, Extension(ctx): Extension<Ct
     let lang = ctx.lang;
     let st = FormState::with_values(ctx.form.clone());
     let weiter = safe_next(st.value("weiter"));
-    let Some(index) =
-        crate::http::tenant_index(&s.api.tenants, st.value("token").trim().as_bytes())
+    let tenants = s.api.tenants.current();
+    let Some(org) = crate::http::tenant_index(&tenants, st.value("token").trim().as_bytes())
+        .map(|i| tenants[i].org)
     else {
         let mut st = FormState::default();
         st.fail(
@@ -1538,7 +1541,7 @@ pub(super) async fn login(State(s): State<UiState>, Extension(ctx): Extension<Ct
     let sid = super::new_token()
         .map_err(|_| PageError::from((lang, UiError::Internal("no randomness".into()))))?;
     if let Ok(mut m) = s.sessions.lock() {
-        m.insert(sid.clone(), index);
+        m.insert(sid.clone(), org);
     }
     let mut resp = see_other(&weiter);
     if let Ok(v) = axum::http::HeaderValue::from_str(&format!(

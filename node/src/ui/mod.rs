@@ -25,6 +25,7 @@ mod forms;
 mod labels;
 mod pages;
 
+use allmende_protocol::ids::OrgId;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -50,7 +51,7 @@ pub struct UiState {
     pub local_only: bool,
     /// Whether this node runs the demo network (shows the demo banner).
     pub demo: bool,
-    sessions: Arc<Mutex<HashMap<String, usize>>>,
+    sessions: Arc<Mutex<HashMap<String, OrgId>>>,
 }
 
 impl UiState {
@@ -71,8 +72,8 @@ pub(crate) struct Ctx {
     lang: Lang,
     csrf: String,
     path: String,
-    /// Tenant index of a signed-in session.
-    session: Option<usize>,
+    /// The organisation a signed-in session publishes for.
+    session: Option<OrgId>,
     /// The posted form (CSRF field removed), for POST requests.
     form: Vec<(String, String)>,
 }

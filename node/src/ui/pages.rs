@@ -1509,11 +1509,12 @@ pub(super) async fn settings(State(s): State<UiState>, Extension(ctx): Extension
             li { a href="/einstellungen?lang=en" lang="en" hreflang="en" { "English" } @if lang == Lang::En { " (" (t("aktiv")) ")" } }
         }
         h2 { (t("Veröffentlichen")) }
-        @if s.api.tenants.is_empty() {
+        @let tenants = s.api.tenants.current();
+        @if tenants.is_empty() {
             p { (t("Dieser Knoten hat keine eigene Organisation und kann nur lesen. Eine Organisation wird mit allmende init angelegt.")) }
         } @else {
             p { (t("Dieser Knoten veröffentlicht für:")) }
-            ul { @for (i, tn) in s.api.tenants.iter().enumerate() {
+            ul { @for (i, tn) in tenants.iter().enumerate() {
                 li { a href={ "/organisationen/" (format!("{:#}", tn.org)) } { (tenant_name(&tn.org)) }
                     @if i == 0 && s.api.organisation == Some(tn.org) { " (" (t("eigene Organisation")) ")" } @else { " (" (t("betreutes Mitglied")) ")" } }
             } }
@@ -1526,7 +1527,7 @@ pub(super) async fn settings(State(s): State<UiState>, Extension(ctx): Extension
                     p { (t("Die Oberfläche ist im Netz erreichbar; zum Veröffentlichen melden Sie sich mit dem Admin-Token an.")) " " a href="/anmelden" { (t("Anmelden")) } }
                 }
             }
-            p { (t("Mitglieder verwalten (IT-Dienstleister): allmende member add, danach den Knoten neu starten.")) }
+            p { (t("Mitglieder verwalten (IT-Dienstleister): allmende member add und allmende member remove; die Änderung gilt nach wenigen Sekunden.")) }
         }
         h2 { (t("Schnittstelle")) }
         p { (t("Dieselben Daten als JSON:")) " " a href="/api/v1/status" { "/api/v1/status" } ", " a href="/api/v1/products" { "/api/v1/products" } ", " a href="/api/v1/stats" { "/api/v1/stats" } }
