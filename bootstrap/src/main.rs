@@ -28,11 +28,14 @@ struct Args {
     /// Log filter.
     #[arg(long, env = "ALLMENDE_LOG", default_value = "info")]
     log: String,
+    /// Log line format.
+    #[arg(long, env = "ALLMENDE_LOG_FORMAT", default_value = "human")]
+    log_format: allmende_node::config::LogFormat,
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    allmende_node::init_tracing(&args.log);
+    allmende_node::init_tracing(&args.log, args.log_format);
     match run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -53,6 +56,7 @@ fn run(args: Args) -> anyhow::Result<()> {
     runtime.block_on(async {
         let node = Node::spawn(NodeConfig {
             data_dir,
+            identity_file: None,
             net: args.net.to_config(true),
             http: args.http,
             trust_anchors: vec![],

@@ -116,6 +116,7 @@ impl TestNode {
         }
         let node = Node::spawn(NodeConfig {
             data_dir: self.dir.clone(),
+            identity_file: None,
             net: self.net.clone(),
             http: self.http,
             trust_anchors: vec![],

@@ -38,6 +38,7 @@ async fn read_endpoints_answer_and_refuse_bad_input_with_a_code() {
     let id = dd.create_identity().unwrap();
     let node = Node::spawn(NodeConfig {
         data_dir: dd.path().to_owned(),
+        identity_file: None,
         net: test_net(&[]),
         http: Some("127.0.0.1:0".parse().unwrap()),
         trust_anchors: vec![],
@@ -203,6 +204,7 @@ async fn write_endpoints_need_the_token_and_store_nothing_on_bad_input() {
     let token = dd.admin_token().unwrap();
     let node = Node::spawn(NodeConfig {
         data_dir: dd.path().to_owned(),
+        identity_file: None,
         net: test_net(&[]),
         http: Some("127.0.0.1:0".parse().unwrap()),
         trust_anchors: vec![],
@@ -311,6 +313,7 @@ async fn each_member_token_publishes_for_its_own_organisation_only() {
     assert_eq!(dd.members().unwrap().len(), 2);
     let node = Node::spawn(NodeConfig {
         data_dir: dd.path().to_owned(),
+        identity_file: None,
         net: test_net(&[]),
         http: Some("127.0.0.1:0".parse().unwrap()),
         trust_anchors: vec![],

@@ -31,15 +31,31 @@ pub struct Cli {
     #[arg(long, global = true, env = "ALLMENDE_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
 
-    /// Log level filter (e.g. `info`, `allmende_node=debug`); also `RUST_LOG`.
+    /// Configuration file (TOML); default `<data dir>/allmende.toml` if it exists.
+    #[arg(long, global = true, env = "ALLMENDE_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Log filter (e.g. `info`, `allmende_node=debug`; default `warn`); `RUST_LOG` wins.
+    #[arg(long, global = true, env = "ALLMENDE_LOG", value_name = "FILTER")]
+    pub log: Option<String>,
+
+    /// Log line format (default `human`).
     #[arg(
         long,
         global = true,
-        env = "ALLMENDE_LOG",
-        default_value = "warn",
-        value_name = "FILTER"
+        env = "ALLMENDE_LOG_FORMAT",
+        value_name = "FORMAT"
     )]
-    pub log: String,
+    pub log_format: Option<crate::config::LogFormat>,
+
+    /// The organisation's secret key file (default `<data dir>/identity.key`).
+    #[arg(
+        long,
+        global = true,
+        env = "ALLMENDE_IDENTITY_FILE",
+        value_name = "FILE"
+    )]
+    pub identity_file: Option<PathBuf>,
 
     /// Act as this member organisation hosted by the node (IT-Dienstleister mode).
     #[arg(long, global = true, env = "ALLMENDE_MEMBER", value_name = "ORG_ID")]
@@ -85,6 +101,9 @@ pub enum Command {
     Key(KeyCommand),
     /// Check the store: structure, signatures, snapshots.
     Check,
+    /// Check, show or generate the configuration file.
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Run the node: peer-to-peer sync and the HTTP API, until Ctrl-C or SIGTERM.
     Run(RunArgs),
     /// Start a local demo network on 127.0.0.1 (a bootstrap node and nodes of several
@@ -93,8 +112,9 @@ pub enum Command {
     Demo(DemoArgs),
 }
 
-/// Network flags shared by `allmende run` and `allmende-bootstrap`.
-#[derive(Debug, Args, Clone)]
+/// Network flags shared by `allmende run` and `allmende-bootstrap`. Unset flags leave the
+/// configuration file's value (or the default) in place.
+#[derive(Debug, Args, Clone, Default)]
 pub struct NetArgs {
     /// Address to listen on (repeatable). Default: TCP and QUIC on 7420, WebSocket on 7421.
     #[arg(
@@ -120,30 +140,40 @@ pub struct NetArgs {
         value_name = "MULTIADDR"
     )]
     pub relays: Vec<libp2p::Multiaddr>,
-    /// Discover peers on the local network (mDNS).
-    #[arg(long, env = "ALLMENDE_MDNS", default_value_t = false, action = clap::ArgAction::Set)]
-    pub mdns: bool,
-    /// Seconds between reconciliations with each peer.
-    #[arg(long, env = "ALLMENDE_RECONCILE_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
-    pub reconcile_secs: u64,
+    /// Discover peers on the local network (mDNS); default false.
+    #[arg(long, env = "ALLMENDE_MDNS", action = clap::ArgAction::Set)]
+    pub mdns: Option<bool>,
+    /// Seconds between reconciliations with each peer (default 30).
+    #[arg(long, env = "ALLMENDE_RECONCILE_SECS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub reconcile_secs: Option<u64>,
 }
 
 impl NetArgs {
-    /// The network configuration these flags describe.
-    pub fn to_config(&self, relay_server: bool) -> crate::net::NetConfig {
-        crate::net::NetConfig {
-            listen: if self.listen.is_empty() {
-                crate::node::default_listen()
-            } else {
-                self.listen.clone()
-            },
-            bootstrap: self.bootstrap.clone(),
-            relays: self.relays.clone(),
-            mdns: self.mdns,
-            relay_server,
-            reconcile_interval: std::time::Duration::from_secs(self.reconcile_secs),
-            ..crate::net::NetConfig::default()
+    /// Lays the given flags over `cfg`.
+    pub fn apply(&self, cfg: &mut crate::config::NetworkConfig) {
+        let strings = |v: &[libp2p::Multiaddr]| v.iter().map(ToString::to_string).collect();
+        if !self.listen.is_empty() {
+            cfg.listen = strings(&self.listen);
         }
+        if !self.bootstrap.is_empty() {
+            cfg.bootstrap = strings(&self.bootstrap);
+        }
+        if !self.relays.is_empty() {
+            cfg.relays = strings(&self.relays);
+        }
+        if let Some(m) = self.mdns {
+            cfg.mdns = m;
+        }
+        if let Some(r) = self.reconcile_secs {
+            cfg.reconcile_secs = r;
+        }
+    }
+
+    /// The network configuration of these flags over the defaults.
+    pub fn to_config(&self, relay_server: bool) -> crate::net::NetConfig {
+        let mut cfg = crate::config::Config::default();
+        self.apply(&mut cfg.network);
+        cfg.net(relay_server)
     }
 }
 
@@ -153,14 +183,10 @@ pub struct RunArgs {
     /// Network flags.
     #[command(flatten)]
     pub net: NetArgs,
-    /// Where the HTTP API listens (keep it on loopback unless behind a reverse proxy).
-    #[arg(
-        long,
-        env = "ALLMENDE_HTTP",
-        default_value = "127.0.0.1:8080",
-        value_name = "HOST:PORT"
-    )]
-    pub http: std::net::SocketAddr,
+    /// Where the web UI and the HTTP API listen (default 127.0.0.1:8080; keep it on loopback
+    /// unless behind a reverse proxy).
+    #[arg(long, env = "ALLMENDE_HTTP", value_name = "HOST:PORT")]
+    pub http: Option<std::net::SocketAddr>,
     /// Trust anchor (organisation id) whose attestations mark organisations as verified
     /// (repeatable).
     #[arg(
@@ -170,6 +196,21 @@ pub struct RunArgs {
         value_name = "ORG_ID"
     )]
     pub trust_anchors: Vec<OrgId>,
+}
+
+/// `config …`.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate a configuration file; a bad or unknown key is named with its line (exit 2).
+    Check {
+        /// The file (default: --config).
+        file: Option<PathBuf>,
+    },
+    /// Print the documented example configuration with every default.
+    Example,
+    /// Print the effective configuration of `allmende run` (file, environment and the run
+    /// flags given here, merged).
+    Show(RunArgs),
 }
 
 /// `member …`.
@@ -597,13 +638,57 @@ fn bad(msg: impl Into<String>) -> anyhow::Error {
 }
 
 /// Runs a parsed command line; what it prints goes to `out`.
-pub fn run(cli: Cli, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
-    let dir = match (cli.data_dir, &cli.command) {
-        (Some(d), _) => d,
-        // The demo never writes into the user's real data directory by default.
-        (None, Command::Demo(_)) => std::env::temp_dir().join("allmende-demo"),
-        (None, _) => default_data_dir()?,
-    };
+impl Cli {
+    /// The effective configuration: the file (`--config`, else `<data dir>/allmende.toml`
+    /// if present) with environment variables and flags laid over it.
+    pub fn settings(&self) -> anyhow::Result<crate::config::Config> {
+        let given_dir = self.data_dir.clone();
+        let hint = match (&given_dir, &self.command) {
+            (Some(d), _) => d.clone(),
+            // The demo never writes into the user's real data directory by default.
+            (None, Command::Demo(_)) => std::env::temp_dir().join("allmende-demo"),
+            (None, _) => default_data_dir()?,
+        };
+        let file = crate::config::locate(self.config.as_deref(), &hint);
+        let mut cfg = match &file {
+            Some(f) => crate::config::Config::read(f).map_err(|e| bad(e.to_string()))?,
+            None => crate::config::Config::default(),
+        };
+        cfg.data_dir = match (given_dir, self.config.is_some(), cfg.data_dir.take()) {
+            (Some(d), _, _) => Some(d),
+            (None, true, Some(d)) => Some(d),
+            _ => Some(hint),
+        };
+        if let Some(l) = &self.log {
+            cfg.log.filter = l.clone();
+        }
+        if let Some(f) = self.log_format {
+            cfg.log.format = f;
+        }
+        if let Some(k) = &self.identity_file {
+            cfg.keys.identity_file = Some(k.clone());
+        }
+        if let Command::Run(a) | Command::Config(ConfigCommand::Show(a)) = &self.command {
+            a.net.apply(&mut cfg.network);
+            if let Some(h) = a.http {
+                cfg.http.listen = h;
+            }
+            if !a.trust_anchors.is_empty() {
+                cfg.trust.anchors = a.trust_anchors.clone();
+            }
+        }
+        cfg.validate().map_err(|e| bad(e.to_string()))?;
+        Ok(cfg)
+    }
+}
+
+/// Runs the command with the effective configuration ([`Cli::settings`]).
+pub fn run(
+    cli: Cli,
+    cfg: &crate::config::Config,
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<()> {
+    let dir = cfg.data_dir.clone().unwrap_or_else(|| PathBuf::from("."));
     if cli.member.is_some()
         && matches!(
             cli.command,
@@ -614,8 +699,11 @@ pub fn run(cli: Cli, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
             "--member selects a hosted member for publishing; it does not apply to init, member or run",
         ));
     }
-    let dd = DataDir::new(dir).for_member(cli.member);
+    let dd = DataDir::new(dir)
+        .with_key_file(cfg.keys.identity_file.clone())
+        .for_member(cli.member);
     match cli.command {
+        Command::Config(c) => config_command(&cli.config, cfg, c, out),
         Command::Init(a) => init(&dd, a, out),
         Command::Org(c) => org(&dd, c, out),
         Command::Product(c) => product(&dd, c, out),
@@ -632,7 +720,7 @@ pub fn run(cli: Cli, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
             },
             out,
         ),
-        Command::Run(a) => run_node(&dd, a, out),
+        Command::Run(_) => run_node(&dd, cfg, out),
         Command::Trust(c) => trust(&dd, c, out),
         Command::Member(c) => member(&dd, c, out),
         Command::Key(c) => key(&dd, c, out),
@@ -1381,7 +1469,11 @@ fn key_list(
     Ok(())
 }
 
-fn run_node(dd: &DataDir, a: RunArgs, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
+fn run_node(
+    dd: &DataDir,
+    settings: &crate::config::Config,
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<()> {
     if !dd.is_initialised() {
         return Err(crate::datadir::DataDirError::NotInitialised(dd.path().to_owned()).into());
     }
@@ -1391,9 +1483,10 @@ fn run_node(dd: &DataDir, a: RunArgs, out: &mut dyn std::io::Write) -> anyhow::R
     runtime.block_on(async {
         let cfg = crate::node::NodeConfig {
             data_dir: dd.path().to_owned(),
-            net: a.net.to_config(false),
-            http: Some(a.http),
-            trust_anchors: a.trust_anchors.clone(),
+            identity_file: settings.keys.identity_file.clone(),
+            net: settings.net(false),
+            http: Some(settings.http.listen),
+            trust_anchors: settings.trust.anchors.clone(),
             demo: false,
         };
         let node = crate::node::Node::spawn(cfg).await?;
@@ -1418,6 +1511,26 @@ fn run_node(dd: &DataDir, a: RunArgs, out: &mut dyn std::io::Write) -> anyhow::R
         node.shutdown().await;
         Ok(())
     })
+}
+
+fn config_command(
+    explicit: &Option<PathBuf>,
+    cfg: &crate::config::Config,
+    c: ConfigCommand,
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<()> {
+    match c {
+        ConfigCommand::Check { file } => {
+            let file = file.or_else(|| explicit.clone()).ok_or_else(|| {
+                bad("name the file to check: allmende config check FILE (or --config FILE)")
+            })?;
+            crate::config::Config::read(&file).map_err(|e| bad(e.to_string()))?;
+            writeln!(out, "{}: OK", file.display())?;
+        }
+        ConfigCommand::Example => write!(out, "{}", crate::config::example())?,
+        ConfigCommand::Show(_) => write!(out, "{}", cfg.to_toml())?,
+    }
+    Ok(())
 }
 
 fn check(dd: &DataDir, out: &mut dyn std::io::Write) -> anyhow::Result<()> {

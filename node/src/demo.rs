@@ -978,6 +978,7 @@ pub fn run(opts: &DemoOptions, out: &mut dyn Write) -> anyhow::Result<()> {
     runtime.block_on(async {
         let bootstrap = Node::spawn(NodeConfig {
             data_dir: opts.dir.join("bootstrap"),
+            identity_file: None,
             net: loopback_net(vec![])?,
             http: None,
             trust_anchors: vec![],
@@ -997,6 +998,7 @@ pub fn run(opts: &DemoOptions, out: &mut dyn Write) -> anyhow::Result<()> {
         for (i, o) in ORGS.iter().enumerate().filter(|(_, o)| o.hosted_by.is_none()) {
             let node = Node::spawn(NodeConfig {
                 data_dir: opts.dir.join(o.slug),
+                identity_file: None,
                 net: loopback_net(boot_addrs.clone())?,
                 http: (i == SERVED).then_some(opts.http),
                 trust_anchors: vec![anchor],

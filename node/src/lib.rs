@@ -10,6 +10,7 @@
 //! the document snapshot containing it are committed in one transaction.
 
 pub mod cli;
+pub mod config;
 pub mod datadir;
 pub mod demo;
 pub mod export;
@@ -36,13 +37,16 @@ pub fn now() -> UnixTime {
     UnixTime(i64::try_from(secs).unwrap_or(i64::MAX))
 }
 
-/// Installs the tracing subscriber (logs to standard error).
-pub fn init_tracing(filter: &str) {
+/// Installs the tracing subscriber (logs to standard error, readable or as JSON lines).
+pub fn init_tracing(filter: &str, format: config::LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .or_else(|_| tracing_subscriber::EnvFilter::try_new(filter))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        config::LogFormat::Human => builder.try_init(),
+        config::LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
 }

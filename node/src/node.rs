@@ -29,6 +29,8 @@ const NODE_KEY_FILE: &str = "node.key";
 pub struct NodeConfig {
     /// The data directory (store, identity, node key).
     pub data_dir: PathBuf,
+    /// The organisation key file, if not `<data dir>/identity.key`.
+    pub identity_file: Option<PathBuf>,
     /// Network settings.
     pub net: NetConfig,
     /// Where the HTTP API listens; `None` for no HTTP.
@@ -108,7 +110,7 @@ pub struct Node {
 impl Node {
     /// Opens the data directory and starts everything.
     pub async fn spawn(cfg: NodeConfig) -> Result<Node, NodeError> {
-        let dd = DataDir::new(cfg.data_dir.clone());
+        let dd = DataDir::new(cfg.data_dir.clone()).with_key_file(cfg.identity_file.clone());
         let identity = if dd.is_initialised() {
             Some(dd.identity()?)
         } else {
@@ -228,16 +230,19 @@ fn node_key(path: &Path, dir: &Path) -> Result<identity::Keypair, NodeError> {
     Ok(key)
 }
 
-/// The default listen addresses: TCP, QUIC and WebSocket on all interfaces.
+/// The default listen addresses: TCP and QUIC on 7420, WebSocket on 7421, all interfaces.
+pub const DEFAULT_LISTEN: [&str; 3] = [
+    "/ip4/0.0.0.0/tcp/7420",
+    "/ip4/0.0.0.0/udp/7420/quic-v1",
+    "/ip4/0.0.0.0/tcp/7421/ws",
+];
+
+/// [`DEFAULT_LISTEN`] parsed.
 pub fn default_listen() -> Vec<libp2p::Multiaddr> {
-    [
-        "/ip4/0.0.0.0/tcp/7420",
-        "/ip4/0.0.0.0/udp/7420/quic-v1",
-        "/ip4/0.0.0.0/tcp/7421/ws",
-    ]
-    .iter()
-    .filter_map(|a| a.parse().ok())
-    .collect()
+    DEFAULT_LISTEN
+        .iter()
+        .filter_map(|a| a.parse().ok())
+        .collect()
 }
 
 /// Waits for Ctrl-C or SIGTERM.

@@ -242,8 +242,9 @@ async fn guard(State(s): State<UiState>, req: Request, next: Next) -> Response {
     let mut form = Vec::new();
     let body = if parts.method == Method::POST {
         if let Some(origin) = parts.headers.get(header::ORIGIN) {
-            let expected = format!("http://{host}");
-            if origin.to_str().ok() != Some(expected.as_str()) {
+            // Behind a reverse proxy with TLS the browser's origin is https://{host}.
+            let origin = origin.to_str().unwrap_or("");
+            if origin != format!("http://{host}") && origin != format!("https://{host}") {
                 return error_page(
                     lang,
                     StatusCode::FORBIDDEN,
