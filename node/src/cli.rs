@@ -101,6 +101,35 @@ pub enum Command {
     Key(KeyCommand),
     /// Check the store: structure, signatures, snapshots.
     Check,
+    /// Copy the store (consistently, also while the node runs) and the key files into a new
+    /// directory, with a manifest of SHA-256 sums.
+    Backup {
+        /// The new backup directory.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Leave the secret key and token files out (e.g. to hand the data to someone).
+        #[arg(long)]
+        without_keys: bool,
+    },
+    /// Check a backup (hashes, signatures, structure) and restore it into the data
+    /// directory. Stop the node first; it catches up from its peers when started again.
+    Restore {
+        /// The backup directory.
+        #[arg(long, value_name = "DIR")]
+        from: PathBuf,
+        /// Move an existing store and differing key files aside instead of refusing.
+        #[arg(long)]
+        force: bool,
+        /// Only check the backup; write nothing.
+        #[arg(long)]
+        check_only: bool,
+    },
+    /// Exit 0 when the URL answers 200 (for container health checks without curl).
+    Health {
+        /// The URL, e.g. http://127.0.0.1:8080/readyz.
+        #[arg(long, default_value = "http://127.0.0.1:8080/healthz")]
+        url: String,
+    },
     /// Check, show or generate the configuration file.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -704,6 +733,56 @@ pub fn run(
         .for_member(cli.member);
     match cli.command {
         Command::Config(c) => config_command(&cli.config, cfg, c, out),
+        Command::Backup {
+            out: to,
+            without_keys,
+        } => {
+            let m = crate::backup::backup(&dd, &to, !without_keys)?;
+            writeln!(
+                out,
+                "Backup in {}: {} documents, {} signed changes, {} certificates, {} files{}.",
+                to.display(),
+                m.documents,
+                m.changes,
+                m.certificates,
+                m.files.len(),
+                if without_keys { ", without keys" } else { "" }
+            )?;
+            Ok(())
+        }
+        Command::Restore {
+            from,
+            force,
+            check_only,
+        } => {
+            let m = if check_only {
+                crate::backup::verify(&from)?
+            } else {
+                crate::backup::restore(&from, &dd, force, now().0)?
+            };
+            writeln!(
+                out,
+                "Backup of {} from {} (Allmende {}): {} documents, {} signed changes and {} certificates verified{}.",
+                m.organisation
+                    .as_deref()
+                    .unwrap_or("a node without organisation"),
+                m.created_at,
+                m.allmende_version,
+                m.documents,
+                m.changes,
+                m.certificates,
+                if check_only {
+                    String::new()
+                } else {
+                    format!(
+                        "; restored into {}. Start the node: it catches up from its peers",
+                        dd.path().display()
+                    )
+                }
+            )?;
+            Ok(())
+        }
+        Command::Health { url } => health(&url, out),
         Command::Init(a) => init(&dd, a, out),
         Command::Org(c) => org(&dd, c, out),
         Command::Product(c) => product(&dd, c, out),
@@ -1511,6 +1590,41 @@ fn run_node(
         node.shutdown().await;
         Ok(())
     })
+}
+
+/// A minimal HTTP/1.1 GET against `http://host:port/path` (no TLS: meant for loopback).
+fn health(url: &str, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
+    use std::io::{Read as _, Write as _};
+    let parsed = url::Url::parse(url).map_err(|e| bad(format!("--url: {e}")))?;
+    if parsed.scheme() != "http" {
+        return Err(bad(
+            "--url: only http:// (the node's own port, not behind TLS)",
+        ));
+    }
+    let host = parsed.host_str().ok_or_else(|| bad("--url: no host"))?;
+    let port = parsed.port_or_known_default().unwrap_or(80);
+    let addr = std::net::ToSocketAddrs::to_socket_addrs(&(host, port))?
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("{host} does not resolve"))?;
+    let timeout = std::time::Duration::from_secs(5);
+    let mut s = std::net::TcpStream::connect_timeout(&addr, timeout)
+        .with_context(|| format!("cannot connect to {addr}"))?;
+    s.set_read_timeout(Some(timeout))?;
+    write!(
+        s,
+        "GET {} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n",
+        parsed.path()
+    )?;
+    let mut head = Vec::new();
+    s.take(64 * 1024).read_to_end(&mut head)?;
+    let text = String::from_utf8_lossy(&head);
+    let status = text.lines().next().unwrap_or("");
+    if status.split(' ').nth(1) == Some("200") {
+        writeln!(out, "{url}: {status}")?;
+        Ok(())
+    } else {
+        bail!("{url}: {status}")
+    }
 }
 
 fn config_command(

@@ -32,6 +32,10 @@ pub struct ApiState {
     /// each hosted member with its own token. A member's token writes for its organisation
     /// only; the admin token may also write for the members (`?for=ORG_ID`).
     pub tenants: Arc<Tenants>,
+    /// HTTP request latencies for `/metrics`.
+    pub http_metrics: Arc<crate::metrics::HttpMetrics>,
+    /// The store file, for its size in `/metrics`.
+    pub store_path: Arc<std::path::PathBuf>,
 }
 
 /// An organisation this node writes for, and the token that authorises it.
@@ -243,6 +247,9 @@ impl From<crate::repo_actor::RepoGone> for ApiError {
 /// All routes.
 pub fn router(state: ApiState) -> Router {
     Router::new()
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .route("/api/v1/status", get(status))
         .route("/api/v1/products", get(products).post(create_product))
         .route(
@@ -277,6 +284,87 @@ async fn status(State(s): State<ApiState>) -> Result<Json<crate::node::Status>, 
         .await
         .map(Json)
         .map_err(|e| ApiError::unavailable(e.to_string()))
+}
+
+/// Prometheus metrics ([`crate::metrics`]).
+async fn metrics(State(s): State<ApiState>) -> Response {
+    let status = match crate::node::status(&s.net, &s.repo, s.organisation).await {
+        Ok(st) => st,
+        Err(e) => return ApiError::unavailable(e.to_string()).into_response(),
+    };
+    let Ok(repo) = s.repo.call(|st| st.metrics().clone()).await else {
+        return ApiError::unavailable("the repository does not answer").into_response();
+    };
+    let path = s.store_path.as_path();
+    let size = |p: &std::path::Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let bytes = size(path) + size(std::path::Path::new(&wal));
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        crate::metrics::render(&status, &repo, &s.http_metrics, bytes),
+    )
+        .into_response()
+}
+
+/// Liveness: the process serves HTTP.
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// Readiness: the store and the network actor answer, and the node listens for peers.
+async fn readyz(State(s): State<ApiState>) -> Response {
+    let store = s
+        .repo
+        .call(|st| crate::store::Store::counts(st.repo().store()).is_ok())
+        .await
+        .unwrap_or(false);
+    let listening = match s.net.status().await {
+        Ok(n) => Some(n.listen_addrs.len()),
+        Err(_) => None,
+    };
+    let ready = store && listening.is_some_and(|n| n > 0);
+    let body = serde_json::json!({
+        "ready": ready,
+        "store": if store { "ok" } else { "not answering" },
+        "network": match listening {
+            None => "not answering".to_owned(),
+            Some(0) => "no listen address yet".to_owned(),
+            Some(n) => format!("listening on {n} addresses"),
+        },
+    });
+    let code = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (code, Json(body)).into_response()
+}
+
+/// Records every request's latency by method, route template and status.
+pub async fn track(
+    State(m): State<Arc<crate::metrics::HttpMetrics>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let start = std::time::Instant::now();
+    let method = req.method().as_str().to_owned();
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".into());
+    let resp = next.run(req).await;
+    m.observe(
+        &method,
+        &route,
+        resp.status().as_u16(),
+        start.elapsed().as_secs_f64(),
+    );
+    resp
 }
 
 /// Longest accepted query string.

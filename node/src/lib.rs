@@ -9,6 +9,7 @@
 //! [`allmende_protocol::auth::AuthorisedChange`] before they touch storage, and a change and
 //! the document snapshot containing it are committed in one transaction.
 
+pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod datadir;
@@ -16,6 +17,7 @@ pub mod demo;
 pub mod export;
 pub mod http;
 pub mod index;
+pub mod metrics;
 pub mod net;
 pub mod node;
 pub mod query;

@@ -22,7 +22,8 @@ use crate::net::{self, NetConfig, NetHandle, NetStatus};
 use crate::repo_actor::{self, RepoHandle};
 use crate::store::Store;
 
-const NODE_KEY_FILE: &str = "node.key";
+/// The node's libp2p key file in the data directory.
+pub const NODE_KEY_FILE: &str = "node.key";
 
 /// What a node needs to start.
 #[derive(Debug, Clone)]
@@ -89,6 +90,8 @@ pub struct Status {
     pub certificates: u64,
     /// Objects in the sync inventory.
     pub objects: usize,
+    /// When this node last stored a change (Unix seconds; `null` before the first).
+    pub last_change_received: Option<i64>,
     /// Network state.
     pub network: NetStatus,
 }
@@ -143,9 +146,14 @@ impl Node {
                 organisation,
                 anchors: Arc::new(cfg.trust_anchors.clone()),
                 tenants: Arc::new(crate::http::Tenants::from_dir(dd.clone())?),
+                http_metrics: Arc::default(),
+                store_path: Arc::new(dd.db_path()),
             };
+            let http_metrics = api.http_metrics.clone();
             let ui = crate::ui::UiState::new(api.clone(), bound.ip().is_loopback(), cfg.demo);
-            let router = crate::http::router(api).merge(crate::ui::router(ui));
+            let router = crate::http::router(api).merge(crate::ui::router(ui)).layer(
+                axum::middleware::from_fn_with_state(http_metrics, crate::http::track),
+            );
             let (stop_tx, stop_rx) = oneshot::channel::<()>();
             let task = tokio::spawn(async move {
                 let serve = axum::serve(listener, router).with_graceful_shutdown(async {
@@ -192,10 +200,17 @@ pub async fn status(
     organisation: Option<OrgId>,
 ) -> Result<Status, NodeError> {
     let network = net.status().await?;
-    let (counts, objects) = repo
-        .call(|s| (s.repo().store().counts(), s.inventory_len()))
+    let (counts, last, objects) = repo
+        .call(|s| {
+            (
+                s.repo().store().counts(),
+                s.repo().store().last_received_at(),
+                s.inventory_len(),
+            )
+        })
         .await?;
     let counts = counts.map_err(crate::repo::RepoError::from)?;
+    let last_change_received = last.map_err(crate::repo::RepoError::from)?;
     Ok(Status {
         version: env!("CARGO_PKG_VERSION"),
         organisation,
@@ -203,6 +218,7 @@ pub async fn status(
         changes: counts.changes,
         certificates: counts.certificates,
         objects,
+        last_change_received,
         network,
     })
 }

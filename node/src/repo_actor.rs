@@ -113,6 +113,7 @@ pub struct RepoState {
     heads: HashMap<DocId, (DocHeader, Vec<ChangeHash>)>,
     data_version: i64,
     announce: mpsc::Sender<Gossip>,
+    metrics: crate::metrics::RepoMetrics,
 }
 
 impl std::fmt::Debug for RepoState {
@@ -140,6 +141,7 @@ impl RepoState {
             inventory: Inventory::new(),
             heads: HashMap::new(),
             announce,
+            metrics: crate::metrics::RepoMetrics::default(),
         };
         for (header, heads) in s.repo.store().all_heads()? {
             s.set_heads(header, heads);
@@ -153,6 +155,11 @@ impl RepoState {
     /// The repository.
     pub fn repo(&self) -> &Repo<SqliteStore> {
         &self.repo
+    }
+
+    /// What this thread counted since start.
+    pub fn metrics(&self) -> &crate::metrics::RepoMetrics {
+        &self.metrics
     }
 
     /// Objects in the inventory (documents and certificates).
@@ -332,10 +339,23 @@ impl RepoState {
         if changes.is_empty() {
             return Outcome::Stored(Ingested::default());
         }
+        // The times of the changes not stored yet, for the sync lag.
+        let id = header.id();
+        let fresh: Vec<i64> = changes
+            .iter()
+            .filter(|c| !self.repo.store().has_change(&id, &c.hash()).unwrap_or(true))
+            .map(|c| c.time().0)
+            .collect();
         match self.repo.ingest(header, changes, now) {
             Ok(done) => {
                 if done.new_changes > 0 {
                     self.note_heads(header);
+                    self.metrics.changes_applied += done.new_changes as u64;
+                    for t in fresh {
+                        self.metrics
+                            .sync_lag
+                            .observe(now.0.saturating_sub(t) as f64);
+                    }
                 }
                 Outcome::Stored(done)
             }
@@ -378,6 +398,7 @@ impl RepoState {
             .unwrap_or_default();
         let hash = self.repo.edit(author, header, now, f)?;
         if hash.is_some() {
+            self.metrics.changes_applied += 1;
             self.note_heads(header);
             let announce = self.announcement(header, &old)?;
             if self.announce.try_send(Gossip::Announce(announce)).is_err() {
@@ -438,6 +459,7 @@ impl RepoState {
             }
             self.set_heads(header, heads);
             let announce = self.announcement(header, &old)?;
+            self.metrics.changes_applied += announce.changes.len() as u64;
             if self.announce.try_send(Gossip::Announce(announce)).is_err() {
                 tracing::debug!(%id, "announcement queue full; peers will reconcile");
             }

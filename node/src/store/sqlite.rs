@@ -107,6 +107,12 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX idx_attestation_org ON idx_attestation (org);
     ",
+    // 2 -> 3 (Allmende 0.2): when this node stored each change (unknown for older rows), so
+    // operators can see when a node last received anything.
+    "
+    ALTER TABLE changes ADD COLUMN received_at INTEGER;
+    CREATE INDEX changes_received ON changes (received_at);
+    ",
 ];
 
 /// The schema version this binary writes.
@@ -165,6 +171,13 @@ impl SqliteStore {
     /// The connection, for the read-side queries of [`crate::query`].
     pub fn connection(&self) -> &Connection {
         &self.conn
+    }
+
+    /// When this node last stored a change (Unix seconds), if it stored any since 0.2.
+    pub fn last_received_at(&self) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT max(received_at) FROM changes", [], |r| r.get(0))?)
     }
 
     /// The schema version of the open store.
@@ -248,7 +261,7 @@ impl Store for SqliteStore {
             }
             let mut doc_known = tx.prepare_cached("SELECT 1 FROM documents WHERE id = ?1")?;
             let mut put_change = tx.prepare_cached(
-                "INSERT INTO changes (doc, hash, signer, encoded) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+                "INSERT INTO changes (doc, hash, signer, encoded, received_at) VALUES (?1, ?2, ?3, ?4, unixepoch()) ON CONFLICT DO NOTHING",
             )?;
             for c in &batch.changes {
                 if !doc_known.exists([c.doc.as_bytes().as_slice()])? {

@@ -1,0 +1,300 @@
+//! Prometheus metrics (`GET /metrics`, text exposition format 0.0.4) and the counters behind
+//! them that are not part of [`crate::node::Status`].
+//!
+//! Counters live with whoever owns the event: the network actor counts rejections and sync
+//! traffic ([`crate::net::NetStatus`]), the repository thread counts applied changes and sync
+//! lag ([`RepoMetrics`]), the HTTP layer counts requests ([`HttpMetrics`]). The page is
+//! rendered from one snapshot of each, so the node keeps no second copy of its state.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+
+/// Upper bounds (seconds) of the sync lag buckets.
+pub const LAG_BUCKETS: &[f64] = &[
+    1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0, 3600.0, 21_600.0, 86_400.0,
+];
+/// Upper bounds (seconds) of the HTTP latency buckets.
+pub const HTTP_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
+];
+
+/// A cumulative histogram with fixed buckets.
+#[derive(Debug, Clone)]
+pub struct Histogram {
+    bounds: &'static [f64],
+    counts: Vec<u64>,
+    sum: f64,
+    count: u64,
+}
+
+impl Histogram {
+    /// An empty histogram over `bounds` (ascending; `+Inf` is implied).
+    pub fn new(bounds: &'static [f64]) -> Self {
+        Self {
+            bounds,
+            counts: vec![0; bounds.len()],
+            sum: 0.0,
+            count: 0,
+        }
+    }
+
+    /// Records one value.
+    pub fn observe(&mut self, v: f64) {
+        let v = if v.is_finite() { v.max(0.0) } else { 0.0 };
+        if let Some(i) = self.bounds.iter().position(|b| v <= *b) {
+            self.counts[i] += 1;
+        }
+        self.sum += v;
+        self.count += 1;
+    }
+
+    /// Values recorded.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    fn render(&self, out: &mut String, name: &str, labels: &str) {
+        let sep = if labels.is_empty() { "" } else { "," };
+        let mut cumulative = 0;
+        for (b, c) in self.bounds.iter().zip(&self.counts) {
+            cumulative += c;
+            let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"{b}\"}} {cumulative}");
+        }
+        let _ = writeln!(
+            out,
+            "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {}",
+            self.count
+        );
+        let braces = if labels.is_empty() {
+            String::new()
+        } else {
+            format!("{{{labels}}}")
+        };
+        let _ = writeln!(out, "{name}_sum{braces} {}", self.sum);
+        let _ = writeln!(out, "{name}_count{braces} {}", self.count);
+    }
+}
+
+/// What the repository thread counts.
+#[derive(Debug, Clone)]
+pub struct RepoMetrics {
+    /// Changes newly stored, from peers, the API, the UI or the CLI.
+    pub changes_applied: u64,
+    /// Seconds between a change's signed time and its arrival here (changes from peers).
+    pub sync_lag: Histogram,
+}
+
+impl Default for RepoMetrics {
+    fn default() -> Self {
+        Self {
+            changes_applied: 0,
+            sync_lag: Histogram::new(LAG_BUCKETS),
+        }
+    }
+}
+
+/// HTTP request latencies by method, route template and status.
+#[derive(Debug, Default)]
+pub struct HttpMetrics {
+    by_route: Mutex<BTreeMap<(String, String, u16), Histogram>>,
+}
+
+impl HttpMetrics {
+    /// Records one request.
+    pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        if let Ok(mut m) = self.by_route.lock() {
+            m.entry((method.to_owned(), route.to_owned(), status))
+                .or_insert_with(|| Histogram::new(HTTP_BUCKETS))
+                .observe(seconds);
+        }
+    }
+}
+
+/// Escapes a label value.
+fn label(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+fn single(out: &mut String, name: &str, kind: &str, help: &str, value: impl std::fmt::Display) {
+    family(out, name, kind, help);
+    let _ = writeln!(out, "{name} {value}");
+}
+
+/// Renders the metrics page.
+pub fn render(
+    status: &crate::node::Status,
+    repo: &RepoMetrics,
+    http: &HttpMetrics,
+    store_bytes: u64,
+) -> String {
+    let mut out = String::new();
+    let n = &status.network;
+    family(
+        &mut out,
+        "allmende_build_info",
+        "gauge",
+        "Version of this node.",
+    );
+    let _ = writeln!(
+        out,
+        "allmende_build_info{{version=\"{}\"}} 1",
+        label(status.version)
+    );
+    single(
+        &mut out,
+        "allmende_peers_connected",
+        "gauge",
+        "Peers connected now.",
+        n.peers.len(),
+    );
+    single(
+        &mut out,
+        "allmende_peers_blocked",
+        "gauge",
+        "Peers blocked for misbehaviour since start.",
+        n.blocked.len(),
+    );
+    single(
+        &mut out,
+        "allmende_documents",
+        "gauge",
+        "Documents in the store.",
+        status.documents,
+    );
+    single(
+        &mut out,
+        "allmende_changes",
+        "gauge",
+        "Signed changes in the store.",
+        status.changes,
+    );
+    single(
+        &mut out,
+        "allmende_certificates",
+        "gauge",
+        "Certificates (delegations, revocations) in the store.",
+        status.certificates,
+    );
+    single(
+        &mut out,
+        "allmende_store_bytes",
+        "gauge",
+        "Size of the store on disk (database and write-ahead log).",
+        store_bytes,
+    );
+    if let Some(t) = status.last_change_received {
+        single(
+            &mut out,
+            "allmende_last_change_received_timestamp_seconds",
+            "gauge",
+            "When this node last stored a change (Unix time).",
+            t,
+        );
+    }
+    single(
+        &mut out,
+        "allmende_changes_applied_total",
+        "counter",
+        "Changes newly stored since start (from peers, API, UI or CLI).",
+        repo.changes_applied,
+    );
+    family(
+        &mut out,
+        "allmende_rejected_total",
+        "counter",
+        "Refused messages, changes and penalties by reason since start.",
+    );
+    for (reason, count) in &n.rejected {
+        let _ = writeln!(
+            out,
+            "allmende_rejected_total{{reason=\"{}\"}} {count}",
+            label(reason)
+        );
+    }
+    single(
+        &mut out,
+        "allmende_sync_bytes_sent_total",
+        "counter",
+        "Bytes of sync traffic sent since start.",
+        n.bytes_sent,
+    );
+    single(
+        &mut out,
+        "allmende_sync_bytes_received_total",
+        "counter",
+        "Bytes of sync traffic received since start.",
+        n.bytes_received,
+    );
+    single(
+        &mut out,
+        "allmende_sync_sessions_total",
+        "counter",
+        "Reconciliation sessions completed since start.",
+        n.sessions_completed,
+    );
+    single(
+        &mut out,
+        "allmende_sync_pending_fetches",
+        "gauge",
+        "Objects queued or in flight for fetching (0 when caught up).",
+        n.pending_fetches,
+    );
+    family(
+        &mut out,
+        "allmende_sync_lag_seconds",
+        "histogram",
+        "Seconds between a change's signed time and its arrival at this node, for changes from peers.",
+    );
+    repo.sync_lag
+        .render(&mut out, "allmende_sync_lag_seconds", "");
+    family(
+        &mut out,
+        "allmende_http_request_duration_seconds",
+        "histogram",
+        "HTTP request latency by method, route and status.",
+    );
+    if let Ok(m) = http.by_route.lock() {
+        for ((method, route, status), h) in m.iter() {
+            let labels = format!(
+                "method=\"{}\",route=\"{}\",status=\"{status}\"",
+                label(method),
+                label(route)
+            );
+            h.render(&mut out, "allmende_http_request_duration_seconds", &labels);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_buckets_are_cumulative_with_sum_and_count() {
+        let mut h = Histogram::new(&[1.0, 10.0]);
+        for v in [0.5, 3.0, 3.0, 50.0, f64::NAN] {
+            h.observe(v);
+        }
+        let mut out = String::new();
+        h.render(&mut out, "x", "a=\"b\"");
+        assert!(out.contains("x_bucket{a=\"b\",le=\"1\"} 2"), "{out}"); // 0.5 and NaN→0
+        assert!(out.contains("x_bucket{a=\"b\",le=\"10\"} 4"), "{out}");
+        assert!(out.contains("x_bucket{a=\"b\",le=\"+Inf\"} 5"), "{out}");
+        assert!(out.contains("x_sum{a=\"b\"} 56.5"), "{out}");
+        assert!(out.contains("x_count{a=\"b\"} 5"), "{out}");
+    }
+
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
+}
