@@ -35,7 +35,7 @@ type Page = Result<Response, PageError>;
 // Who publishes
 
 /// Which tenant a form publishes for, or the response that explains why none may.
-fn tenant(s: &UiState, ctx: &Ctx) -> Result<Tenant, Box<Response>> {
+pub(super) fn tenant(s: &UiState, ctx: &Ctx) -> Result<Tenant, Box<Response>> {
     let tenants = s.api.tenants.current();
     if tenants.is_empty() {
         return Err(Box::new(super::error_page(
@@ -121,13 +121,13 @@ fn stored_failure(lang: Lang, e: crate::http::ApiError) -> PageError {
 // ---------------------------------------------------------------------------------------------
 // Field parsing with German messages
 
-struct Check<'a> {
-    st: &'a mut FormState,
-    lang: Lang,
+pub(super) struct Check<'a> {
+    pub(super) st: &'a mut FormState,
+    pub(super) lang: Lang,
 }
 
 impl Check<'_> {
-    fn text(&mut self, name: &str, max: usize, required: bool) -> Option<String> {
+    pub(super) fn text(&mut self, name: &str, max: usize, required: bool) -> Option<String> {
         let v = self.st.value(name).trim().to_owned();
         if v.is_empty() {
             if required {
@@ -198,7 +198,7 @@ impl Check<'_> {
         }
     }
 
-    fn number(&mut self, name: &str, max: u64) -> Option<u64> {
+    pub(super) fn number(&mut self, name: &str, max: u64) -> Option<u64> {
         let raw = self.text(name, 30, false)?;
         let cleaned: String = raw
             .chars()
@@ -317,7 +317,7 @@ fn refs<'a>(v: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
     v.iter().map(|(a, b)| (*a, b.as_str())).collect()
 }
 
-fn unprocessable(page: axum::response::Html<String>) -> Response {
+pub(super) fn unprocessable(page: axum::response::Html<String>) -> Response {
     (StatusCode::UNPROCESSABLE_ENTITY, page).into_response()
 }
 

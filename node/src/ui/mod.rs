@@ -22,6 +22,7 @@
 //! organisation only.
 
 mod forms;
+mod keys;
 mod labels;
 mod pages;
 
@@ -125,6 +126,12 @@ pub fn router(state: UiState) -> Router {
         .route("/netzwerk", get(pages::network))
         .route("/vertrauen", get(pages::trust))
         .route("/einstellungen", get(pages::settings))
+        .route("/schluessel", get(keys::keys))
+        .route(
+            "/schluessel/delegieren",
+            axum::routing::post(keys::delegate),
+        )
+        .route("/schluessel/widerrufen", axum::routing::post(keys::revoke))
         .route("/anmelden", get(forms::login_form).post(forms::login))
         .route("/abmelden", axum::routing::post(forms::logout))
         .fallback(fallback)

@@ -1431,7 +1431,12 @@ pub(super) async fn trust(State(s): State<UiState>, Extension(ctx): Extension<Ct
                         format!("{:#}", r.body.issuer),
                         format!("{:#}", r.body.subject),
                         r.body.effective.0,
-                        r.body.reason.clone(),
+                        match r.succession() {
+                            Some(next) => {
+                                format!("Schlüsselwechsel zu {:#}. {}", next.next, r.note())
+                            }
+                            None => r.body.reason.clone(),
+                        },
                     )
                 })
                 .collect();
@@ -1527,6 +1532,7 @@ pub(super) async fn settings(State(s): State<UiState>, Extension(ctx): Extension
                     p { (t("Die Oberfläche ist im Netz erreichbar; zum Veröffentlichen melden Sie sich mit dem Admin-Token an.")) " " a href="/anmelden" { (t("Anmelden")) } }
                 }
             }
+            p { a href="/schluessel" { (t("Schlüssel und Delegationen verwalten")) } }
             p { (t("Mitglieder verwalten (IT-Dienstleister): allmende member add und allmende member remove; die Änderung gilt nach wenigen Sekunden.")) }
         }
         h2 { (t("Schnittstelle")) }
