@@ -21,7 +21,7 @@ pub const CONFIG_FILE: &str = "allmende.toml";
 const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 
 /// The whole configuration.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// Data directory (only honoured from a file given with `--config`).
@@ -130,19 +130,6 @@ pub struct KeysConfig {
     /// The organisation's secret key file, if not `<data dir>/identity.key`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub identity_file: Option<PathBuf>,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            data_dir: None,
-            log: LogConfig::default(),
-            http: HttpConfig::default(),
-            network: NetworkConfig::default(),
-            trust: TrustConfig::default(),
-            keys: KeysConfig::default(),
-        }
-    }
 }
 
 /// A configuration problem, naming the key (and the line, when it comes from a file).
@@ -455,9 +442,13 @@ mod tests {
         let parsed = Config::parse(&ex, Path::new("example")).unwrap();
         assert_eq!(parsed, Config::default());
         // Every key the struct serialises (with the optional ones set) has documentation.
-        let mut full = Config::default();
-        full.data_dir = Some("/x".into());
-        full.keys.identity_file = Some("/y".into());
+        let full = Config {
+            data_dir: Some("/x".into()),
+            keys: KeysConfig {
+                identity_file: Some("/y".into()),
+            },
+            ..Config::default()
+        };
         let table: toml::Table = toml::from_str(&full.to_toml()).unwrap();
         let mut keys = Vec::new();
         for (k, v) in &table {

@@ -54,10 +54,12 @@ fn a_store_written_by_0_1_0_is_migrated_checked_and_usable() {
         2,
         "the fixture is the old format"
     );
-    assert!(
-        SCHEMA_VERSION > 2,
-        "this version has a newer schema to migrate to"
-    );
+    const {
+        assert!(
+            SCHEMA_VERSION > 2,
+            "this version has a newer schema to migrate to"
+        )
+    };
 
     let mut repo = dd.open_repo().unwrap();
     assert_eq!(repo.store().schema_version().unwrap(), SCHEMA_VERSION);
