@@ -868,3 +868,149 @@ fn an_it_dienstleister_hosts_members_that_publish_with_their_own_keys() {
     );
     assert_ne!(out.status.code(), Some(0));
 }
+
+#[test]
+fn config_check_names_the_bad_key_and_its_line_and_show_merges_file_env_and_flags() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, "[network]\nmdns = true\nreconcile_sec = 5\n").unwrap();
+    refused(
+        dir,
+        &["config", "check", bad.to_str().unwrap()],
+        &["reconcile_sec", "line 3"],
+    );
+    let good = dir.join("allmende.toml");
+    std::fs::write(
+        &good,
+        "[network]\nreconcile_secs = 5\nmdns = true\n[log]\nformat = \"json\"\n",
+    )
+    .unwrap();
+    assert!(ok(dir, &["config", "check", good.to_str().unwrap()]).contains("OK"));
+    // The file in the data directory is read; a flag wins over it.
+    let shown = ok(dir, &["config", "show", "--reconcile-secs", "9"]);
+    assert!(shown.contains("reconcile_secs = 9"), "{shown}");
+    assert!(shown.contains("mdns = true"), "{shown}");
+    assert!(shown.contains("format = \"json\""), "{shown}");
+    // A bad file in the data directory stops every other command, naming the key.
+    std::fs::write(&good, "[htp]\nlisten = \"127.0.0.1:1\"\n").unwrap();
+    refused(dir, &["org", "show"], &["htp", "line 1"]);
+    // The example parses and equals the documented file.
+    let example = ok(dir, &["config", "example"]);
+    let docs = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/config.example.toml"),
+    )
+    .unwrap();
+    assert_eq!(example, docs);
+}
+
+#[test]
+fn a_rotated_key_publishes_and_the_retired_one_is_kept_aside() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    init(dir);
+    let before = ok(dir, &["key", "export-public"]);
+    ok(
+        dir,
+        &[
+            "product",
+            "add",
+            "--name",
+            "Gewerbeportal",
+            "--vendor",
+            "X",
+            "--kind",
+            "onlinedienst",
+        ],
+    );
+    let rotated = ok(dir, &["key", "rotate", "--note", "Test"]);
+    assert!(rotated.contains("New organisation key"), "{rotated}");
+    let after = ok(dir, &["key", "export-public"]);
+    // Same organisation, new key.
+    assert_eq!(before.lines().nth(1), after.lines().nth(1));
+    assert_ne!(before.lines().next(), after.lines().next());
+    let retired: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("identity.key.retired-")
+        })
+        .collect();
+    assert_eq!(retired.len(), 1);
+    // The new key publishes; the store still verifies, the earlier product included.
+    let id = ok(dir, &["product", "list"]);
+    let pid = id.split_whitespace().next().unwrap().to_owned();
+    ok(
+        dir,
+        &["deployment", "add", "--product", &pid, "--status", "pilot"],
+    );
+    let listed = ok(dir, &["key", "list"]);
+    assert!(listed.contains("current"), "{listed}");
+    assert!(listed.contains("handed over to"), "{listed}");
+    let check = ok(dir, &["check"]);
+    assert!(check.contains("3 signed changes"), "{check}");
+    // The key can also live elsewhere (a secret store): the node finds it by path.
+    let moved = dir.join("secret.key");
+    std::fs::rename(dir.join("identity.key"), &moved).unwrap();
+    let missing = allmende(dir, &["key", "export-public"]);
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("holds no identity"));
+    let via_path = ok(
+        dir,
+        &[
+            "--identity-file",
+            moved.to_str().unwrap(),
+            "key",
+            "export-public",
+        ],
+    );
+    assert_eq!(via_path, after);
+}
+
+#[test]
+fn backup_and_restore_through_the_cli() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("live");
+    init(&dir);
+    ok(
+        &dir,
+        &[
+            "product",
+            "add",
+            "--name",
+            "Hundesteuer",
+            "--vendor",
+            "Y",
+            "--kind",
+            "fachverfahren",
+        ],
+    );
+    let backup = tmp.path().join("backup");
+    let made = ok(&dir, &["backup", "--out", backup.to_str().unwrap()]);
+    assert!(made.contains("2 documents"), "{made}");
+    // Backing up into a non-empty directory is refused.
+    let again = allmende(&dir, &["backup", "--out", backup.to_str().unwrap()]);
+    assert!(!again.status.success());
+    let restored = tmp.path().join("restored");
+    ok(&restored, &["restore", "--from", backup.to_str().unwrap()]);
+    assert_eq!(
+        ok(&restored, &["key", "export-public"]),
+        ok(&dir, &["key", "export-public"])
+    );
+    assert!(ok(&restored, &["product", "list"]).contains("Hundesteuer"));
+    // A second restore over the restored store is refused and changes nothing ...
+    let refused_restore = allmende(&restored, &["restore", "--from", backup.to_str().unwrap()]);
+    assert!(!refused_restore.status.success());
+    assert!(String::from_utf8_lossy(&refused_restore.stderr).contains("--force"));
+    // ... and a damaged backup is refused before anything is written.
+    let db = backup.join("allmende.db");
+    let mut bytes = std::fs::read(&db).unwrap();
+    let n = bytes.len() / 2;
+    bytes[n] ^= 0xff;
+    std::fs::write(&db, bytes).unwrap();
+    let fresh = tmp.path().join("fresh");
+    let damaged = allmende(&fresh, &["restore", "--from", backup.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&damaged.stderr).contains("SHA-256"));
+    assert!(!fresh.join("allmende.db").exists());
+}
