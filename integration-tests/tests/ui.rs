@@ -209,3 +209,67 @@ async fn the_ui_refuses_hostile_requests_and_escapes_what_it_shows() {
     .await
     .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_keys_page_signs_delegations_and_revocations_and_refuses_bad_keys() {
+    let tmp = tempfile::tempdir().unwrap();
+    let node = TestNode::start_http(&tmp.path().join("a"), Some("Schlüssel Stadt"), &[])
+        .await
+        .unwrap();
+    let addr = node.http_addr().unwrap();
+    let own = format!("{:#}", node.keypair().unwrap().public());
+    let provider = "06e6ad7f6f775ddef8e0afec96d2693b95382fc407990bdfba905384648bef1b";
+    let repo = node.node().unwrap().repo.clone();
+    let certs = move || {
+        let repo = repo.clone();
+        tokio::runtime::Handle::current().block_on(async move {
+            repo.call(|st| {
+                let c = st.repo().certificates();
+                (c.delegations().count(), c.revocations().count())
+            })
+            .await
+            .unwrap()
+        })
+    };
+    tokio::task::spawn_blocking(move || {
+        let token = csrf(addr);
+        let cookie = format!("allmende_csrf={token}");
+        let (code, _, page) = get(addr, "/schluessel", &cookie);
+        assert_eq!(code, 200);
+        assert!(page.contains(&own), "the page shows the organisation's key");
+        assert!(page.contains("Delegation signieren"));
+        // Bad input: 422, the message beside the field, the input kept (escaped), nothing signed.
+        for (key, days, needle) in [
+            ("<script>x</script>", "30", "64 Hexadezimalzeichen"),
+            (own.as_str(), "30", "eigene Schlüssel"),
+            (provider, "0", "Mindestens ein Tag"),
+            (provider, "99999", "höchstens"),
+        ] {
+            let body = format!("_csrf={token}&key={}&days={}", enc(key), enc(days));
+            let (code, _, page) = post(addr, "/schluessel/delegieren", &cookie, "", &body);
+            assert_eq!(code, 422, "{key} {days}");
+            assert!(page.contains(needle), "{key} {days}: lacks {needle}");
+            assert!(!page.contains("<script>x</script>"));
+        }
+        assert_eq!(certs(), (0, 0));
+        // Without the CSRF field nothing is signed either.
+        let body = format!("key={provider}&days=30");
+        assert_eq!(post(addr, "/schluessel/delegieren", &cookie, "", &body).0, 403);
+        assert_eq!(certs(), (0, 0));
+        // A good delegation, then its revocation.
+        let body = format!("_csrf={token}&key={provider}&days=30");
+        let (code, head, _) = post(addr, "/schluessel/delegieren", &cookie, "", &body);
+        assert_eq!(code, 303);
+        assert!(head.contains("/schluessel?gespeichert=delegation"), "{head}");
+        assert_eq!(certs(), (1, 0));
+        let (_, _, page) = get(addr, "/schluessel?gespeichert=delegation", &cookie);
+        assert!(page.contains(provider) && page.contains("Delegation signiert"));
+        let body = format!("_csrf={token}&key={provider}&reason=Vertrag+beendet");
+        assert_eq!(post(addr, "/schluessel/widerrufen", &cookie, "", &body).0, 303);
+        assert_eq!(certs(), (1, 1));
+        let (_, _, trust) = get(addr, "/vertrauen", &cookie);
+        assert!(trust.contains("Vertrag beendet"));
+    })
+    .await
+    .unwrap();
+}
