@@ -668,6 +668,18 @@ async fn key_rotation_and_revocation_propagate_to_every_node() {
             }) => assert_eq!((key, since), (root_pub, effective.0)),
             other => panic!("a change by the retired key was not refused as revoked: {other:?}"),
         }
+        // The refusal is counted for /metrics (allmende_rejected_total{reason="revoked key"}).
+        let refused = n
+            .node()
+            .unwrap()
+            .repo
+            .call(|st| st.metrics().refused.get("revoked key").copied())
+            .await
+            .unwrap();
+        assert!(
+            refused >= Some(1),
+            "revoked-key refusal not counted: {refused:?}"
+        );
     }
     // …while the same construction signed by the next key is stored (positive control).
     let control = forge(
@@ -1074,7 +1086,7 @@ async fn backup_during_writes_restores_and_catches_up() {
             let mut i: u64 = 0;
             while !stop.load(Ordering::SeqCst) {
                 let key = kp(&secret);
-                let made = if i % 2 == 0 {
+                let made = if i.is_multiple_of(2) {
                     let header = DocHeader::product(org, u128::from(i).to_be_bytes());
                     let p = product(&format!("Laufend geschrieben {i}"));
                     repo.call(move |s| {

@@ -254,18 +254,27 @@ async fn the_keys_page_signs_delegations_and_revocations_and_refuses_bad_keys() 
         assert_eq!(certs(), (0, 0));
         // Without the CSRF field nothing is signed either.
         let body = format!("key={provider}&days=30");
-        assert_eq!(post(addr, "/schluessel/delegieren", &cookie, "", &body).0, 403);
+        assert_eq!(
+            post(addr, "/schluessel/delegieren", &cookie, "", &body).0,
+            403
+        );
         assert_eq!(certs(), (0, 0));
         // A good delegation, then its revocation.
         let body = format!("_csrf={token}&key={provider}&days=30");
         let (code, head, _) = post(addr, "/schluessel/delegieren", &cookie, "", &body);
         assert_eq!(code, 303);
-        assert!(head.contains("/schluessel?gespeichert=delegation"), "{head}");
+        assert!(
+            head.contains("/schluessel?gespeichert=delegation"),
+            "{head}"
+        );
         assert_eq!(certs(), (1, 0));
         let (_, _, page) = get(addr, "/schluessel?gespeichert=delegation", &cookie);
         assert!(page.contains(provider) && page.contains("Delegation signiert"));
         let body = format!("_csrf={token}&key={provider}&reason=Vertrag+beendet");
-        assert_eq!(post(addr, "/schluessel/widerrufen", &cookie, "", &body).0, 303);
+        assert_eq!(
+            post(addr, "/schluessel/widerrufen", &cookie, "", &body).0,
+            303
+        );
         assert_eq!(certs(), (1, 1));
         let (_, _, trust) = get(addr, "/vertrauen", &cookie);
         assert!(trust.contains("Vertrag beendet"));

@@ -83,6 +83,10 @@ pub struct RepoMetrics {
     pub changes_applied: u64,
     /// Seconds between a change's signed time and its arrival here (changes from peers).
     pub sync_lag: Histogram,
+    /// Changes from peers refused by authorisation rules the sender may not have known
+    /// (revocations, expired delegations, clock), by reason. The network actor does not
+    /// penalise these, so it does not count them either.
+    pub refused: BTreeMap<String, u64>,
 }
 
 impl Default for RepoMetrics {
@@ -90,6 +94,7 @@ impl Default for RepoMetrics {
         Self {
             changes_applied: 0,
             sync_lag: Histogram::new(LAG_BUCKETS),
+            refused: BTreeMap::new(),
         }
     }
 }

@@ -359,7 +359,25 @@ impl RepoState {
                 }
                 Outcome::Stored(done)
             }
-            Err(e) => Outcome::Refused(e),
+            Err(e) => {
+                use allmende_protocol::auth::AuthError;
+                if let RepoError::Auth { error, .. } = &e {
+                    let reason = match error {
+                        AuthError::UnauthorisedKey { .. } => None, // counted by the network actor
+                        AuthError::RevokedKey { .. } => Some("revoked key"),
+                        AuthError::DelegationExpired { .. } => Some("delegation expired"),
+                        AuthError::DelegationRevoked { .. } => Some("delegation revoked"),
+                        AuthError::IssuerRevoked { .. } => {
+                            Some("delegation issued after the issuer's revocation")
+                        }
+                        AuthError::FromTheFuture { .. } => Some("change from the future"),
+                    };
+                    if let Some(r) = reason {
+                        *self.metrics.refused.entry(r.to_owned()).or_default() += 1;
+                    }
+                }
+                Outcome::Refused(e)
+            }
         }
     }
 
