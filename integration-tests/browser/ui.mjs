@@ -686,6 +686,7 @@ async function pageSweep(page) {
     ['/netzwerk', 'netzwerk'],
     ['/vertrauen', 'vertrauen'],
     ['/einstellungen', 'einstellungen'],
+    ['/schluessel', 'schluessel'],
   ];
   for (const [path, shot] of pages) await visit(page, `${A}${path}`, `page ${short(path)}`, { shot });
   await visit(page, `${A}/gibt-es-nicht`, 'page /gibt-es-nicht', { expect: 404, shot: 'nicht-gefunden' });
