@@ -49,6 +49,77 @@ fn english() -> &'static HashMap<&'static str, &'static str> {
 
 /// German → English.
 const EN: &[(&str, &str)] = &[
+    (
+        "Hier delegieren Sie das Veröffentlichen an einen weiteren Schlüssel, etwa an Ihren IT-Dienstleister, und widerrufen Schlüssel. Jede Aussage wird signiert und an alle Knoten verteilt.",
+        "Here you delegate publishing to another key, for example your IT-Dienstleister's, and revoke keys. Every statement is signed and sent to all nodes.",
+    ),
+    ("Schlüssel der Organisation", "The organisation's keys"),
+    ("Stand", "State"),
+    ("Stammschlüssel", "root key"),
+    ("aktuell", "current"),
+    ("abgelöst", "replaced"),
+    ("dieser Knoten", "this node"),
+    (
+        "Einen Schlüssel wechseln Sie mit allmende key rotate auf dem Rechner des Knotens.",
+        "To replace a key, run allmende key rotate on the node's machine.",
+    ),
+    ("Delegieren", "Delegate"),
+    (
+        "Schlüssel, der veröffentlichen darf",
+        "Key that may publish",
+    ),
+    (
+        "64 Hexadezimalzeichen; der Empfänger zeigt ihn mit allmende key export-public an.",
+        "64 hexadecimal characters; the recipient shows it with allmende key export-public.",
+    ),
+    ("Gültig für Tage", "Valid for days"),
+    ("1 bis 3650", "1 to 3650"),
+    ("Delegation signieren", "Sign the delegation"),
+    (
+        "Delegieren kann nur der Stammschlüssel der Organisation; dieser Knoten hält einen anderen Schlüssel.",
+        "Only the organisation's root key can delegate; this node holds another key.",
+    ),
+    ("Widerrufen", "Revoke"),
+    ("Zu widerrufender Schlüssel", "Key to revoke"),
+    (
+        "Ein Schlüssel, an den Sie delegiert haben, oder ein früherer Schlüssel Ihrer Organisation.",
+        "A key you delegated to, or an earlier key of your organisation.",
+    ),
+    (
+        "Zum Beispiel: Vertrag beendet, Schlüssel verloren.",
+        "For example: contract ended, key lost.",
+    ),
+    ("Widerruf signieren", "Sign the revocation"),
+    (
+        "Delegation signiert. Andere Knoten erhalten sie beim nächsten Abgleich.",
+        "Delegation signed. Other nodes receive it at the next reconciliation.",
+    ),
+    (
+        "Widerruf signiert. Andere Knoten erhalten ihn beim nächsten Abgleich.",
+        "Revocation signed. Other nodes receive it at the next reconciliation.",
+    ),
+    (
+        "Das ist der eigene Schlüssel dieses Knotens.",
+        "That is this node's own key.",
+    ),
+    (
+        "Bitte einen Schlüssel aus 64 Hexadezimalzeichen angeben.",
+        "Please give a key of 64 hexadecimal characters.",
+    ),
+    ("Mindestens ein Tag.", "At least one day."),
+    (
+        "Bitte eine Anzahl Tage angeben.",
+        "Please give a number of days.",
+    ),
+    ("widerrufen ab", "revoked from"),
+    (
+        "Schlüssel und Delegationen verwalten",
+        "Manage keys and delegations",
+    ),
+    (
+        "Mitglieder verwalten (IT-Dienstleister): allmende member add und allmende member remove; die Änderung gilt nach wenigen Sekunden.",
+        "Managing members (IT-Dienstleister): allmende member add and allmende member remove; the change applies within seconds.",
+    ),
     ("Zum Inhalt springen", "Skip to content"),
     ("Hauptnavigation", "Main navigation"),
     ("Start", "Home"),
