@@ -53,7 +53,7 @@ pub struct Tenant {
 /// member add/remove` and `allmende key rotate` take effect without a restart.
 #[derive(Debug)]
 pub struct Tenants {
-    source: Option<crate::datadir::DataDir>,
+    source: crate::datadir::DataDir,
     loaded: std::sync::RwLock<(std::time::Instant, Arc<Vec<Tenant>>)>,
 }
 
@@ -61,20 +61,12 @@ pub struct Tenants {
 const TENANT_RELOAD: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl Tenants {
-    /// A fixed list (tests, read-only nodes).
-    pub fn fixed(list: Vec<Tenant>) -> Self {
-        Self {
-            source: None,
-            loaded: std::sync::RwLock::new((std::time::Instant::now(), Arc::new(list))),
-        }
-    }
-
     /// The tenants of a data directory: its own organisation (if initialised) with the admin
     /// token, then its members with theirs.
     pub fn from_dir(dd: crate::datadir::DataDir) -> Result<Self, crate::datadir::DataDirError> {
         let list = Self::read(&dd)?;
         Ok(Self {
-            source: Some(dd),
+            source: dd,
             loaded: std::sync::RwLock::new((std::time::Instant::now(), Arc::new(list))),
         })
     }
@@ -103,17 +95,15 @@ impl Tenants {
     /// stays and the error is logged).
     pub fn current(&self) -> Arc<Vec<Tenant>> {
         if let Ok(g) = self.loaded.read()
-            && (self.source.is_none() || g.0.elapsed() < TENANT_RELOAD)
+            && g.0.elapsed() < TENANT_RELOAD
         {
             return g.1.clone();
         }
         let Ok(mut g) = self.loaded.write() else {
             return Arc::new(Vec::new());
         };
-        if let Some(dd) = &self.source
-            && g.0.elapsed() >= TENANT_RELOAD
-        {
-            match Self::read(dd) {
+        if g.0.elapsed() >= TENANT_RELOAD {
+            match Self::read(&self.source) {
                 Ok(list) => g.1 = Arc::new(list),
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot re-read the tenants; keeping the previous list")

@@ -521,10 +521,13 @@ fn demo_serves_a_network_of_marked_demo_data_and_stops_on_ctrl_c() {
         start.contains("Demo-Daten:"),
         "the demo banner is missing: {start}"
     );
-    let mut orgs = String::new();
+    // Documents of other nodes arrive one by one: wait until an organisation and a product
+    // from other nodes are both here.
+    let (mut orgs, mut products) = (String::new(), String::new());
     while started.elapsed() < std::time::Duration::from_secs(30) {
         orgs = http_get(&url, "/organisationen").unwrap_or_default();
-        if orgs.contains("Demo: Stadt Köln") {
+        products = http_get(&url, "/produkte?q=Bauantrag").unwrap_or_default();
+        if orgs.contains("Demo: Stadt Köln") && products.contains("Bauantrag Online") {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(300));
@@ -537,7 +540,6 @@ fn demo_serves_a_network_of_marked_demo_data_and_stops_on_ctrl_c() {
         orgs.contains("Demo: Stadt Köln"),
         "no data synced from other nodes: {orgs}"
     );
-    let products = http_get(&url, "/produkte?q=Bauantrag").unwrap();
     assert!(products.contains("Bauantrag Online"), "{products}");
     // Ctrl-C stops every node and the process ends cleanly.
     let stopped = Command::new("kill")
