@@ -351,3 +351,63 @@ async fn each_member_token_publishes_for_its_own_organisation_only() {
     .unwrap();
     node.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_only_sql_answers_the_admin_only_and_refuses_writes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dd = DataDir::new(tmp.path().join("rz"));
+    dd.create_identity().unwrap();
+    let (_, member_token) = dd.add_member().unwrap();
+    let admin = dd.admin_token().unwrap();
+    let node = Node::spawn(NodeConfig {
+        data_dir: dd.path().to_owned(),
+        identity_file: None,
+        net: test_net(&[]),
+        http: Some("127.0.0.1:0".parse().unwrap()),
+        trust_anchors: vec![],
+        demo: false,
+    })
+    .await
+    .unwrap();
+    let addr = node.http_addr.unwrap();
+    tokio::task::spawn_blocking(move || {
+        let created = post(
+            addr,
+            "/api/v1/products",
+            Some(&admin),
+            &serde_json::json!({"name": "Wahlhelfer", "vendor": "X", "kind": "software"}).to_string(),
+        );
+        assert_eq!(created.0, 201, "{}", created.1);
+        let query = |token: Option<&str>, body: serde_json::Value| {
+            post(addr, "/api/v1/query", token, &body.to_string())
+        };
+        let (code, r) = query(Some(&admin), serde_json::json!({"sql": "SELECT id, name FROM products"}));
+        assert_eq!(code, 200, "{r}");
+        assert_eq!(r["columns"], serde_json::json!(["id", "name"]));
+        assert_eq!(r["rows"], serde_json::json!([[created.1["id"], "Wahlhelfer"]]));
+        // Members and strangers may not query.
+        let sql = serde_json::json!({"sql": "SELECT 1"});
+        assert_eq!(query(Some(&member_token), sql.clone()).0, 403);
+        assert_eq!(query(None, sql.clone()).0, 401);
+        // Writes, bad limits and bad bodies are refused with a message.
+        for (body, needle) in [
+            (serde_json::json!({"sql": "DELETE FROM changes"}), "DELETE from changes"),
+            (serde_json::json!({"sql": "ATTACH 'x.db' AS x"}), "ATTACH"),
+            (serde_json::json!({"sql": "PRAGMA writable_schema = 1"}), "writable_schema"),
+            (serde_json::json!({"sql": "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) SELECT count(*) FROM c", "timeout_secs": 1}), "longer than 1 s"),
+            (serde_json::json!({"sql": "SELECT 1", "timeout_secs": 0}), "timeout_secs"),
+            (serde_json::json!({"sql": "SELECT 1", "max_rows": 0}), "max_rows"),
+            (serde_json::json!({"sql": "SELECT 1", "drop": true}), "unknown field"),
+            (serde_json::json!({"query": "SELECT 1"}), "sql"),
+        ] {
+            let (code, r) = query(Some(&admin), body.clone());
+            assert_eq!(code, 400, "{body}: {r}");
+            assert!(r.to_string().contains(needle), "{body}: {r}");
+        }
+        let (_, r) = query(Some(&admin), serde_json::json!({"sql": "SELECT count(*) FROM products"}));
+        assert_eq!(r["rows"], serde_json::json!([[1]]), "nothing was changed");
+    })
+    .await
+    .unwrap();
+    node.shutdown().await;
+}

@@ -130,6 +130,9 @@ pub enum Command {
         #[arg(long, default_value = "http://127.0.0.1:8080/healthz")]
         url: String,
     },
+    /// Run one read-only SQL query against the local catalog index (views and tables in
+    /// docs/sql.md); writes, ATTACH and PRAGMA are refused.
+    Query(QueryArgs),
     /// Check, show or generate the configuration file.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -225,6 +228,35 @@ pub struct RunArgs {
         value_name = "ORG_ID"
     )]
     pub trust_anchors: Vec<OrgId>,
+}
+
+/// `query`.
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// The SQL statement (one `SELECT` or `WITH … SELECT`).
+    pub sql: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: QueryFormat,
+    /// Time limit in seconds (1–300).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub timeout_secs: u64,
+    /// Rows returned at most (1–1,000,000).
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_rows: u64,
+}
+
+/// Output of `query`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum QueryFormat {
+    /// Aligned columns.
+    Table,
+    /// CSV with a header line.
+    Csv,
+    /// One JSON document with `columns`, `rows`, `truncated`.
+    Json,
+    /// One JSON object per row.
+    Jsonl,
 }
 
 /// `config …`.
@@ -783,6 +815,7 @@ pub fn run(
             Ok(())
         }
         Command::Health { url } => health(&url, out),
+        Command::Query(a) => query_command(&dd, a, out),
         Command::Init(a) => init(&dd, a, out),
         Command::Org(c) => org(&dd, c, out),
         Command::Product(c) => product(&dd, c, out),
@@ -1590,6 +1623,36 @@ fn run_node(
         node.shutdown().await;
         Ok(())
     })
+}
+
+fn query_command(dd: &DataDir, a: QueryArgs, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
+    if !dd.db_path().exists() {
+        bail!("{} holds no store", dd.path().display());
+    }
+    // Bring an old store up to date (and its index) before opening it read-only.
+    drop(dd.open_repo()?);
+    let mut conn = crate::sql::open(&dd.db_path()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let limits = crate::sql::Limits {
+        timeout: std::time::Duration::from_secs(a.timeout_secs),
+        rows: usize::try_from(a.max_rows).unwrap_or(crate::sql::MAX_ROWS),
+    };
+    let r = crate::sql::run(&mut conn, &a.sql, limits).map_err(|e| bad(e.to_string()))?;
+    match a.format {
+        QueryFormat::Table => write!(out, "{}", crate::sql::table(&r))?,
+        QueryFormat::Csv => write!(out, "{}", crate::sql::csv(&r))?,
+        QueryFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&r)?)?,
+        QueryFormat::Jsonl => {
+            for row in &r.rows {
+                let obj: serde_json::Map<String, serde_json::Value> =
+                    r.columns.iter().cloned().zip(row.iter().cloned()).collect();
+                writeln!(out, "{}", serde_json::Value::Object(obj))?;
+            }
+        }
+    }
+    if r.truncated {
+        eprintln!("note: cut at {} rows (--max-rows)", r.rows.len());
+    }
+    Ok(())
 }
 
 /// A minimal HTTP/1.1 GET against `http://host:port/path` (no TLS: meant for loopback).

@@ -241,6 +241,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/api/v1/status", get(status))
+        .route("/api/v1/query", axum::routing::post(sql_query))
         .route("/api/v1/products", get(products).post(create_product))
         .route(
             "/api/v1/deployments",
@@ -298,6 +299,53 @@ async fn metrics(State(s): State<ApiState>) -> Response {
         crate::metrics::render(&status, &repo, &s.http_metrics, bytes),
     )
         .into_response()
+}
+
+/// `POST /api/v1/query`: one read-only SQL statement ([`crate::sql`]), for the node's own
+/// admin token only (members' tokens get 403).
+async fn sql_query(
+    State(s): State<ApiState>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<crate::sql::QueryResult>, ApiError> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Body {
+        sql: String,
+        timeout_secs: Option<u64>,
+        max_rows: Option<usize>,
+    }
+    let tenant = require_token(&headers, None, &s)?;
+    if s.organisation != Some(tenant.org) {
+        return Err(ApiError::forbidden(
+            "SQL queries need the node's admin token, not a member's",
+        ));
+    }
+    let b: Body = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))?;
+    let timeout = b
+        .timeout_secs
+        .unwrap_or(crate::sql::DEFAULT_TIMEOUT.as_secs());
+    if !(1..=crate::sql::MAX_TIMEOUT.as_secs()).contains(&timeout) {
+        return Err(ApiError::bad_request("timeout_secs must be 1–300"));
+    }
+    let rows = b.max_rows.unwrap_or(crate::sql::DEFAULT_ROWS);
+    if !(1..=crate::sql::MAX_ROWS).contains(&rows) {
+        return Err(ApiError::bad_request("max_rows must be 1–1000000"));
+    }
+    let limits = crate::sql::Limits {
+        timeout: std::time::Duration::from_secs(timeout),
+        rows,
+    };
+    let db = s.store_path.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = crate::sql::open(&db)?;
+        crate::sql::run(&mut conn, &b.sql, limits)
+    })
+    .await
+    .map_err(|e| ApiError::internal(e.to_string()))?
+    .map(Json)
+    .map_err(|e| ApiError::bad_request(e.to_string()))
 }
 
 /// Liveness: the process serves HTTP.

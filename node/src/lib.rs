@@ -24,6 +24,7 @@ pub mod query;
 pub mod repo;
 pub mod repo_actor;
 pub mod search_text;
+pub mod sql;
 pub mod stats;
 pub mod store;
 pub mod ui;

@@ -1,0 +1,364 @@
+//! Read-only SQL over the local catalog index (`allmende query`, `POST /api/v1/query`).
+//!
+//! A query runs on its own connection that can only read:
+//! - the database is opened read-only and `PRAGMA query_only` is on;
+//! - an authorizer allows reading, selecting, functions and recursive CTEs, and refuses
+//!   everything else (writes, `ATTACH`, every `PRAGMA`, transactions, schema changes) with
+//!   the action named;
+//! - one statement only; a progress handler stops it at the time limit; results stop at a row
+//!   limit.
+//!
+//! The documented views ([`VIEWS`], `docs/sql.md`) give the index tables readable names and
+//! ids as 64-character hex strings. They are temporary views of the query connection,
+//! created before it is locked down, so the store's schema never changes.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, OpenFlags};
+use serde::Serialize;
+
+/// Default time limit.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest time limit a caller may ask for.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(300);
+/// Default row limit.
+pub const DEFAULT_ROWS: usize = 10_000;
+/// Largest row limit a caller may ask for.
+pub const MAX_ROWS: usize = 1_000_000;
+/// Longest accepted query text.
+pub const MAX_SQL_BYTES: usize = 64 * 1024;
+
+/// The documented views: name, what a row is, and the `SELECT` behind it.
+pub const VIEWS: &[(&str, &str, &str)] = &[
+    (
+        "organisations",
+        "an organisation with a profile",
+        "SELECT lower(hex(org)) AS id, name, kind, ags, land, kreis, population, \
+         lower(hex(it_dienstleister)) AS it_dienstleister FROM idx_org",
+    ),
+    (
+        "attestations",
+        "a trust anchor's attestation of an organisation",
+        "SELECT lower(hex(anchor)) AS anchor, lower(hex(org)) AS org, name, kind, ags \
+         FROM idx_attestation",
+    ),
+    (
+        "products",
+        "a product entry",
+        "SELECT lower(hex(doc)) AS id, name, vendor, kind, licence, open_source, \
+         lower(hex(created_by)) AS created_by, lower(hex(s.same)) AS same_as \
+         FROM idx_product p LEFT JOIN idx_product_same s USING (doc)",
+    ),
+    (
+        "product_facets",
+        "one facet value of a product (task, themenfeld, category, standard, hosting, …)",
+        "SELECT lower(hex(doc)) AS product, facet, value FROM idx_product_facet",
+    ),
+    (
+        "deployments",
+        "an organisation runs a product",
+        "SELECT key, lower(hex(org)) AS org, lower(hex(product)) AS product, status, \
+         operated_by, end_to_end, cost_once AS cost_once_eur, cost_yearly AS cost_yearly_eur, \
+         json FROM idx_deployment",
+    ),
+    (
+        "deployment_tasks",
+        "a task a deployment serves",
+        "SELECT t.key, lower(hex(d.org)) AS org, lower(hex(d.product)) AS product, t.task \
+         FROM idx_deployment_task t JOIN idx_deployment d ON d.doc = t.doc AND d.key = t.key",
+    ),
+    (
+        "integrations",
+        "a deployment's integration with another product over a standard",
+        "SELECT i.key, lower(hex(d.org)) AS org, lower(hex(i.product)) AS product, \
+         lower(hex(i.other)) AS other, i.standard, i.status \
+         FROM idx_integration i JOIN idx_deployment d ON d.doc = i.doc AND d.key = i.key",
+    ),
+    (
+        "ratings",
+        "an organisation's rating of a product",
+        "SELECT lower(hex(org)) AS org, lower(hex(product)) AS product, recommend, json \
+         FROM idx_rating",
+    ),
+    (
+        "rating_scores",
+        "one score (1–5) of a rating",
+        "SELECT lower(hex(org)) AS org, lower(hex(product)) AS product, dimension, score \
+         FROM idx_rating_score",
+    ),
+    (
+        "reuse_reports",
+        "a Nachnutzung report",
+        "SELECT key, lower(hex(org)) AS org, lower(hex(product)) AS product, \
+         lower(hex(provider)) AS provider, efa, effort_person_days, cost_once AS cost_once_eur, \
+         cost_yearly AS cost_yearly_eur, weeks, outcome, recommend, json FROM idx_reuse",
+    ),
+];
+
+/// Limits of one query.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Time limit.
+    pub timeout: Duration,
+    /// Rows returned at most (more are cut and `truncated` is set).
+    pub rows: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            timeout: DEFAULT_TIMEOUT,
+            rows: DEFAULT_ROWS,
+        }
+    }
+}
+
+/// A query's result.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QueryResult {
+    /// Column names.
+    pub columns: Vec<String>,
+    /// Rows, each value as JSON (integers, reals, text; blobs as hex text; NULL as null).
+    pub rows: Vec<Vec<serde_json::Value>>,
+    /// Whether rows were cut at the row limit.
+    pub truncated: bool,
+}
+
+/// Why a query was refused or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum SqlError {
+    /// The text is empty, too long or more than one statement.
+    #[error("{0}")]
+    Bad(String),
+    /// The query tries something other than reading.
+    #[error("refused: queries may only read; {0} is not allowed")]
+    NotReadOnly(String),
+    /// The query ran longer than the limit.
+    #[error(
+        "stopped: the query ran longer than {0} s (make it narrower, or raise --timeout-secs up to 300)"
+    )]
+    Timeout(u64),
+    /// SQLite's own message (syntax errors, unknown columns, …).
+    #[error("{0}")]
+    Sqlite(String),
+}
+
+fn refused_action(action: &AuthAction<'_>) -> Option<String> {
+    match action {
+        AuthAction::Select | AuthAction::Read { .. } | AuthAction::Recursive => None,
+        AuthAction::Function { .. } => None,
+        AuthAction::Pragma { pragma_name, .. } => Some(format!("PRAGMA {pragma_name}")),
+        AuthAction::Attach { .. } => Some("ATTACH".into()),
+        AuthAction::Detach { .. } => Some("DETACH".into()),
+        AuthAction::Insert { table_name } => Some(format!("INSERT into {table_name}")),
+        AuthAction::Update { table_name, .. } => Some(format!("UPDATE of {table_name}")),
+        AuthAction::Delete { table_name } => Some(format!("DELETE from {table_name}")),
+        AuthAction::Transaction { .. } | AuthAction::Savepoint { .. } => {
+            Some("a transaction".into())
+        }
+        other => Some(
+            format!("{other:?}")
+                .split([' ', '{'])
+                .next()
+                .unwrap_or("this")
+                .to_owned(),
+        ),
+    }
+}
+
+/// Opens the locked-down query connection on the store at `db`.
+pub fn open(db: &Path) -> Result<Connection, SqlError> {
+    let sqlite = |e: rusqlite::Error| SqlError::Sqlite(e.to_string());
+    let mut conn = Connection::open_with_flags(
+        db,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(sqlite)?;
+    conn.busy_timeout(Duration::from_secs(5)).map_err(sqlite)?;
+    for (name, _, select) in VIEWS {
+        conn.execute_batch(&format!("CREATE TEMP VIEW {name} AS {select}"))
+            .map_err(sqlite)?;
+    }
+    conn.pragma_update(None, "query_only", true)
+        .map_err(sqlite)?;
+    conn.authorizer(Some(|ctx: AuthContext<'_>| {
+        if refused_action(&ctx.action).is_some() {
+            Authorization::Deny
+        } else {
+            Authorization::Allow
+        }
+    }))
+    .map_err(sqlite)?;
+    Ok(conn)
+}
+
+/// Runs one read-only statement on a connection from [`open`].
+pub fn run(conn: &mut Connection, sql: &str, limits: Limits) -> Result<QueryResult, SqlError> {
+    let sql = sql.trim();
+    if sql.is_empty() {
+        return Err(SqlError::Bad("the query is empty".into()));
+    }
+    if sql.len() > MAX_SQL_BYTES {
+        return Err(SqlError::Bad(format!(
+            "the query is longer than {MAX_SQL_BYTES} bytes"
+        )));
+    }
+    // Name what is refused: the authorizer only says "not authorized", so run the same check
+    // once more, collecting the action, while preparing.
+    let refused = std::sync::Arc::new(std::sync::Mutex::new(None::<String>));
+    let seen = refused.clone();
+    conn.authorizer(Some(move |ctx: AuthContext<'_>| {
+        match refused_action(&ctx.action) {
+            Some(what) => {
+                if let Ok(mut s) = seen.lock() {
+                    s.get_or_insert(what);
+                }
+                Authorization::Deny
+            }
+            None => Authorization::Allow,
+        }
+    }))
+    .map_err(|e| SqlError::Sqlite(e.to_string()))?;
+    let named = |e: rusqlite::Error| match refused.lock().ok().and_then(|mut s| s.take()) {
+        Some(what) => SqlError::NotReadOnly(what),
+        None => match e {
+            rusqlite::Error::MultipleStatement => {
+                SqlError::Bad("one statement only (remove everything after the first `;`)".into())
+            }
+            rusqlite::Error::SqliteFailure(f, _)
+                if f.code == rusqlite::ErrorCode::OperationInterrupted =>
+            {
+                SqlError::Timeout(limits.timeout.as_secs())
+            }
+            other => SqlError::Sqlite(other.to_string()),
+        },
+    };
+    let start = Instant::now();
+    let timeout = limits.timeout;
+    conn.progress_handler(10_000, Some(move || start.elapsed() > timeout))
+        .map_err(|e| SqlError::Sqlite(e.to_string()))?;
+    let result = (|| {
+        let mut stmt = conn.prepare(sql).map_err(named)?;
+        if !stmt.readonly() {
+            return Err(SqlError::NotReadOnly("a statement that writes".into()));
+        }
+        let columns: Vec<String> = stmt.column_names().map(str::to_owned).collect();
+        let n = columns.len();
+        let mut rows = Vec::new();
+        let mut truncated = false;
+        let mut it = stmt.query([]).map_err(named)?;
+        while let Some(row) = it.next().map_err(named)? {
+            if rows.len() == limits.rows {
+                truncated = true;
+                break;
+            }
+            let mut out = Vec::with_capacity(n);
+            for i in 0..n {
+                out.push(match row.get_ref(i).map_err(named)? {
+                    ValueRef::Null => serde_json::Value::Null,
+                    ValueRef::Integer(v) => v.into(),
+                    ValueRef::Real(v) => serde_json::Number::from_f64(v)
+                        .map(serde_json::Value::Number)
+                        .unwrap_or(serde_json::Value::Null),
+                    ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned().into(),
+                    ValueRef::Blob(b) => hex::encode(b).into(),
+                });
+            }
+            rows.push(out);
+        }
+        Ok(QueryResult {
+            columns,
+            rows,
+            truncated,
+        })
+    })();
+    let _ = conn.progress_handler(0, None::<fn() -> bool>);
+    result
+}
+
+/// Renders a result as an aligned text table.
+pub fn table(r: &QueryResult) -> String {
+    let cell = |v: &serde_json::Value| match v {
+        serde_json::Value::Null => "NULL".to_owned(),
+        serde_json::Value::String(s) => s.replace('\n', " "),
+        other => other.to_string(),
+    };
+    let cells: Vec<Vec<String>> = r
+        .rows
+        .iter()
+        .map(|row| row.iter().map(cell).collect())
+        .collect();
+    let widths: Vec<usize> = (0..r.columns.len())
+        .map(|i| {
+            cells
+                .iter()
+                .map(|row| row[i].chars().count().min(70))
+                .chain([r.columns[i].chars().count()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |vals: &[String]| {
+        vals.iter()
+            .zip(&widths)
+            .map(|(v, w)| {
+                let v: String = v.chars().take(70).collect();
+                format!("{v:<w$}")
+            })
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_owned()
+    };
+    let mut out = line(&r.columns);
+    out.push('\n');
+    out.push_str(
+        &widths
+            .iter()
+            .map(|w| "-".repeat(*w))
+            .collect::<Vec<_>>()
+            .join("  "),
+    );
+    out.push('\n');
+    for row in &cells {
+        out.push_str(&line(row));
+        out.push('\n');
+    }
+    out.push_str(&format!(
+        "({} row{}{})\n",
+        r.rows.len(),
+        if r.rows.len() == 1 { "" } else { "s" },
+        if r.truncated {
+            ", cut at the row limit"
+        } else {
+            ""
+        }
+    ));
+    out
+}
+
+/// Renders a result as CSV (RFC 4180, header line first).
+pub fn csv(r: &QueryResult) -> String {
+    let field = |v: &serde_json::Value| {
+        let s = match v {
+            serde_json::Value::Null => String::new(),
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        if s.contains([',', '"', '\n', '\r']) {
+            format!("\"{}\"", s.replace('"', "\"\""))
+        } else {
+            s
+        }
+    };
+    let mut out = String::new();
+    let header: Vec<serde_json::Value> = r.columns.iter().map(|c| c.clone().into()).collect();
+    for row in std::iter::once(&header).chain(&r.rows) {
+        out.push_str(&row.iter().map(field).collect::<Vec<_>>().join(","));
+        out.push_str("\r\n");
+    }
+    out
+}

@@ -1,0 +1,308 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! `allmende query`: read-only SQL over the catalog index. Reads answer from the documented
+//! views; every way of writing, attaching or reconfiguring is refused with what was refused
+//! named, and the store's file stays byte for byte the same.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn allmende(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_allmende"))
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .env_remove("ALLMENDE_DATA_DIR")
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap()
+}
+
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let out = allmende(dir, args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn catalog(dir: &Path) -> String {
+    ok(
+        dir,
+        &[
+            "init",
+            "--name",
+            "Stadt Abfrage",
+            "--kind",
+            "kommune",
+            "--ags",
+            "05315000",
+        ],
+    );
+    for name in ["Bauportal", "Hundesteuer"] {
+        ok(
+            dir,
+            &[
+                "product",
+                "add",
+                "--name",
+                name,
+                "--vendor",
+                "Muster, \"GmbH\"",
+                "--kind",
+                "fachverfahren",
+                "--new",
+            ],
+        );
+    }
+    let list = ok(dir, &["product", "list"]);
+    let id = list
+        .lines()
+        .find(|l| l.contains("Bauportal"))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap()
+        .to_owned();
+    ok(
+        dir,
+        &[
+            "deployment",
+            "add",
+            "--product",
+            &id,
+            "--status",
+            "production",
+            "--cost-yearly",
+            "4800",
+        ],
+    );
+    id
+}
+
+/// What the store holds, table by table (the file's bytes change with WAL checkpoints).
+fn snapshot(dir: &Path) -> Vec<String> {
+    let conn = rusqlite::Connection::open_with_flags(
+        dir.join("allmende.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    let mut out = Vec::new();
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    for t in tables {
+        let columns: Vec<String> = conn
+            .prepare(&format!("SELECT name FROM pragma_table_info('{t}')"))
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let quoted: Vec<String> = columns.iter().map(|c| format!("quote(\"{c}\")")).collect();
+        let rows: Vec<String> = conn
+            .prepare(&format!(
+                "SELECT {} FROM \"{t}\"",
+                quoted.join(" || ',' || ")
+            ))
+            .unwrap()
+            .query_map([], |r| r.get::<_, String>(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        out.push(format!("{t}: {}", rows.join("|")));
+    }
+    let schema: Vec<String> = conn
+        .prepare("SELECT sql FROM sqlite_master ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get::<_, Option<String>>(0))
+        .unwrap()
+        .map(|r| r.unwrap().unwrap_or_default())
+        .collect();
+    out.extend(schema);
+    out
+}
+
+#[test]
+fn reads_answer_from_the_documented_views_in_every_format() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let id = catalog(dir);
+    let json = ok(
+        dir,
+        &[
+            "query",
+            "SELECT p.id, p.name, d.status, d.cost_yearly_eur FROM deployments d JOIN products p ON p.id = d.product",
+            "--format",
+            "json",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        v["columns"],
+        serde_json::json!(["id", "name", "status", "cost_yearly_eur"])
+    );
+    assert_eq!(
+        v["rows"],
+        serde_json::json!([[id, "Bauportal", "production", 4800]])
+    );
+    assert_eq!(v["truncated"], false);
+    // CSV quotes what needs quoting; JSON Lines gives one object per row.
+    let csv = ok(
+        dir,
+        &[
+            "query",
+            "SELECT name, vendor FROM products ORDER BY name",
+            "--format",
+            "csv",
+        ],
+    );
+    assert_eq!(
+        csv,
+        "name,vendor\r\nBauportal,\"Muster, \"\"GmbH\"\"\"\r\nHundesteuer,\"Muster, \"\"GmbH\"\"\"\r\n"
+    );
+    let jsonl = ok(
+        dir,
+        &[
+            "query",
+            "SELECT name FROM products ORDER BY name",
+            "--format",
+            "jsonl",
+        ],
+    );
+    assert_eq!(
+        jsonl,
+        "{\"name\":\"Bauportal\"}\n{\"name\":\"Hundesteuer\"}\n"
+    );
+    // Every documented view can be read.
+    for view in allmende_node::sql::VIEWS.iter().map(|(n, _, _)| n) {
+        ok(dir, &["query", &format!("SELECT * FROM {view} LIMIT 1")]);
+    }
+    let orgs = ok(
+        dir,
+        &["query", "SELECT name, land, kreis FROM organisations"],
+    );
+    assert!(
+        orgs.contains("Stadt Abfrage") && orgs.contains("05315"),
+        "{orgs}"
+    );
+    // The row limit cuts and says so.
+    let cut = allmende(
+        dir,
+        &[
+            "query",
+            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < 50) SELECT x FROM c",
+            "--format",
+            "json",
+            "--max-rows",
+            "7",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_slice(&cut.stdout).unwrap();
+    assert_eq!(v["rows"].as_array().unwrap().len(), 7);
+    assert_eq!(v["truncated"], true);
+    assert!(String::from_utf8_lossy(&cut.stderr).contains("cut at 7 rows"));
+}
+
+#[test]
+fn writes_attach_pragmas_and_long_queries_are_refused_and_nothing_changes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    catalog(dir);
+    let elsewhere = tmp.path().join("elsewhere.db");
+    let before = snapshot(dir);
+    for (sql, needle) in [
+        (
+            "INSERT INTO idx_product (doc, created_by, name, vendor, kind, json) VALUES (x'00', x'00', 'x', 'y', 'z', '{}')",
+            "INSERT into idx_product",
+        ),
+        (
+            "UPDATE idx_product SET name = 'gehackt'",
+            "UPDATE of idx_product",
+        ),
+        ("DELETE FROM changes", "DELETE from changes"),
+        ("DROP TABLE changes", "not allowed"),
+        ("CREATE TABLE t (x)", "not allowed"),
+        ("CREATE TEMP TABLE t (x)", "not allowed"),
+        ("ALTER TABLE changes ADD COLUMN y", "not allowed"),
+        (&format!("ATTACH '{}' AS x", elsewhere.display()), "ATTACH"),
+        ("DETACH temp", "not allowed"),
+        ("PRAGMA writable_schema = 1", "PRAGMA writable_schema"),
+        ("PRAGMA query_only = 0", "PRAGMA query_only"),
+        ("PRAGMA journal_mode = DELETE", "PRAGMA journal_mode"),
+        ("VACUUM", "not allowed"),
+        ("REINDEX", "not allowed"),
+        ("BEGIN IMMEDIATE", "transaction"),
+        ("SAVEPOINT a", "transaction"),
+        ("SELECT 1; DELETE FROM changes", "DELETE from changes"),
+        ("SELECT 1; SELECT 2", "one statement only"),
+        (
+            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c",
+            "longer than 1 s",
+        ),
+        ("SELEC 1", "syntax error"),
+        ("   ", "empty"),
+    ] {
+        let out = allmende(dir, &["query", sql, "--timeout-secs", "1"]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{sql}: {err}");
+        assert!(err.contains(needle), "{sql}: {err:?} lacks {needle:?}");
+        assert!(out.stdout.is_empty(), "{sql}");
+    }
+    let too_long = "SELECT 1 -- ".to_owned() + &"x".repeat(70_000);
+    let out = allmende(dir, &["query", &too_long]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("longer than 65536 bytes"));
+    assert!(snapshot(dir) == before, "a refused query changed the store");
+    assert!(!elsewhere.exists(), "ATTACH created a file");
+    // Positive control: the same store still answers a read.
+    assert!(ok(dir, &["query", "SELECT count(*) AS n FROM products"]).contains('2'));
+}
+
+#[test]
+fn every_example_in_docs_sql_md_runs_and_every_view_is_documented() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    catalog(dir);
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/sql.md"))
+        .unwrap();
+    let mut examples = 0;
+    for block in doc.split("```sql\n").skip(1) {
+        let sql = block.split("```").next().unwrap();
+        let out = allmende(dir, &["query", sql, "--format", "json"]);
+        assert!(
+            out.status.success(),
+            "{sql}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        examples += 1;
+    }
+    assert!(examples >= 5, "only {examples} examples found");
+    for (view, _, _) in allmende_node::sql::VIEWS {
+        assert!(
+            doc.contains(&format!("| `{view}` |")),
+            "docs/sql.md lacks the view {view}"
+        );
+    }
+    // One example checked for its answer: the product in production is counted once.
+    let used = ok(
+        dir,
+        &[
+            "query",
+            doc.split("```sql\n")
+                .nth(1)
+                .unwrap()
+                .split("```")
+                .next()
+                .unwrap(),
+            "--format",
+            "csv",
+        ],
+    );
+    assert_eq!(
+        used,
+        "name,vendor,organisations\r\nBauportal,\"Muster, \"\"GmbH\"\"\",1\r\n"
+    );
+}
