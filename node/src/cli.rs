@@ -655,6 +655,15 @@ pub struct ReuseArgs {
 pub enum ExportFormat {
     /// One JSON document: the catalog plus every signed change and certificate.
     Json,
+    /// JSON Lines: a meta line, the signed material (re-importable), then one readable record
+    /// per line (streamed).
+    Jsonl,
+    /// One CSV file per table plus metadata.json, into the directory given with --out.
+    Csv,
+    /// JSON-LD (schema.org SoftwareApplication with ADMS-AP terms), streamed.
+    Jsonld,
+    /// A self-contained SQLite database with the tables of docs/sql.md, at --out.
+    Sqlite,
 }
 
 /// `demo`.
@@ -822,7 +831,7 @@ pub fn run(
         Command::Deployment(DeploymentCommand::Add(a)) => deployment_add(&dd, a, out),
         Command::Rating(RatingCommand::Set(a)) => rating_set(&dd, a, out),
         Command::Reuse(ReuseCommand::Add(a)) => reuse_add(&dd, a, out),
-        Command::Export(a) => export(&dd, a, out),
+        Command::Export(a) => export(&dd, a, &cfg.trust.anchors, out),
         Command::Import(a) => import(&dd, a, out),
         Command::Check => check(&dd, out),
         Command::Demo(a) => crate::demo::run(
@@ -1247,13 +1256,20 @@ fn reuse_add(dd: &DataDir, a: ReuseArgs, out: &mut dyn std::io::Write) -> anyhow
     Ok(())
 }
 
-fn export(dd: &DataDir, a: ExportArgs, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
-    let ExportFormat::Json = a.format;
+fn export(
+    dd: &DataDir,
+    a: ExportArgs,
+    anchors: &[OrgId],
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<()> {
     if !dd.db_path().exists() {
         bail!(
             "{} holds no store yet: run `allmende init` first",
             dd.path().display()
         );
+    }
+    if !matches!(a.format, ExportFormat::Json) {
+        return export_stream(dd, a, anchors, out);
     }
     let repo = dd.open_repo()?;
     let exporter = dd.identity().ok().map(|i| i.org);
@@ -1284,8 +1300,89 @@ fn export(dd: &DataDir, a: ExportArgs, out: &mut dyn std::io::Write) -> anyhow::
     Ok(())
 }
 
+/// Streamed exports ([`crate::export_stream`]), with progress on standard error.
+fn export_stream(
+    dd: &DataDir,
+    a: ExportArgs,
+    anchors: &[OrgId],
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<()> {
+    use crate::export_stream as xs;
+    let repo = dd.open_repo()?; // migrates and brings the index up to date
+    let db = dd.db_path();
+    let meta = xs::Meta::new(&db, dd.identity().ok().map(|i| i.org), anchors, now())?;
+    let started = std::time::Instant::now();
+    let mut progress = |n: u64| {
+        eprintln!("… {n} records ({:.1} s)", started.elapsed().as_secs_f64());
+    };
+    let needs_out = |what: &str| bad(format!("--format {what} needs --out PATH"));
+    let (n, what, to) = match a.format {
+        ExportFormat::Json => unreachable_json()?,
+        ExportFormat::Csv => {
+            let dir = a.out.ok_or_else(|| needs_out("csv"))?;
+            (
+                xs::csv(&db, &meta, &dir, &mut progress).map_err(|e| bad(e.to_string()))?,
+                "rows",
+                dir,
+            )
+        }
+        ExportFormat::Sqlite => {
+            let file = a.out.ok_or_else(|| needs_out("sqlite"))?;
+            (
+                xs::sqlite(&db, &meta, &file).map_err(|e| bad(e.to_string()))?,
+                "rows",
+                file,
+            )
+        }
+        ExportFormat::Jsonl | ExportFormat::Jsonld => {
+            let write = |w: &mut dyn std::io::Write, progress: &mut dyn FnMut(u64)| match a.format {
+                ExportFormat::Jsonl => xs::jsonl(&repo, &db, &meta, w, progress),
+                _ => xs::jsonld(&db, &meta, w, progress),
+            };
+            match &a.out {
+                None => {
+                    write(&mut *out, &mut progress)?;
+                    return Ok(());
+                }
+                Some(path) => {
+                    let tmp = PathBuf::from(format!("{}.partial", path.display()));
+                    let f = std::fs::File::create(&tmp)
+                        .with_context(|| format!("creating {}", tmp.display()))?;
+                    let mut w = std::io::BufWriter::new(f);
+                    let n = write(&mut w, &mut progress)?;
+                    std::io::Write::flush(&mut w)?;
+                    w.get_ref().sync_all()?;
+                    std::fs::rename(&tmp, path)
+                        .with_context(|| format!("writing {}", path.display()))?;
+                    (n, "records", path.clone())
+                }
+            }
+        }
+    };
+    writeln!(
+        out,
+        "Exported {n} {what} to {} in {:.1} s ({} verified organisations; licence dl-de/zero-2-0)",
+        to.display(),
+        started.elapsed().as_secs_f64(),
+        meta.verified_organisations.len()
+    )?;
+    Ok(())
+}
+
+fn unreachable_json() -> anyhow::Result<(u64, &'static str, PathBuf)> {
+    bail!("the JSON export is not streamed")
+}
+
 fn import(dd: &DataDir, a: ImportArgs, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
-    let ExportFormat::Json = a.format;
+    match a.format {
+        ExportFormat::Json => {}
+        ExportFormat::Jsonl => return import_jsonl(dd, &a, out),
+        other => {
+            return Err(bad(format!(
+                "--format {other:?} cannot be imported; import the json or jsonl export"
+            )));
+        }
+    }
     let mut bytes = Vec::new();
     if a.file.as_os_str() == "-" {
         std::io::stdin()
@@ -1310,6 +1407,30 @@ fn import(dd: &DataDir, a: ImportArgs, out: &mut dyn std::io::Write) -> anyhow::
     })?;
     let mut repo = dd.open_repo()?;
     let report = import_export(&mut repo, &export, now())
+        .map_err(|e| bad(format!("{}: {e}", a.file.display())))?;
+    writeln!(
+        out,
+        "Imported {} documents: {} new signed changes, {} already present, {} new certificates",
+        report.documents, report.new_changes, report.duplicates, report.new_certs
+    )?;
+    Ok(())
+}
+
+fn import_jsonl(dd: &DataDir, a: &ImportArgs, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
+    let mut reader: Box<dyn std::io::BufRead> = if a.file.as_os_str() == "-" {
+        Box::new(std::io::BufReader::new(std::io::stdin()))
+    } else {
+        Box::new(std::io::BufReader::new(
+            std::fs::File::open(&a.file)
+                .with_context(|| format!("opening {}", a.file.display()))?,
+        ))
+    };
+    let mut repo = dd.open_repo()?;
+    let started = std::time::Instant::now();
+    let mut progress = |n: u64| {
+        eprintln!("… {n} documents ({:.1} s)", started.elapsed().as_secs_f64());
+    };
+    let report = crate::export_stream::import_jsonl(&mut repo, &mut reader, now(), &mut progress)
         .map_err(|e| bad(format!("{}: {e}", a.file.display())))?;
     writeln!(
         out,

@@ -149,6 +149,14 @@ pub enum ImportError {
         /// Which field.
         what: &'static str,
     },
+    /// A line of a JSON Lines import is wrong.
+    #[error("line {line}: {reason}")]
+    Line {
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong.
+        reason: String,
+    },
     /// A header or certificate does not decode.
     #[error("entry #{doc}: {reason}")]
     Decode {
@@ -182,83 +190,101 @@ pub fn import_export<S: Store>(
     }
     let mut report = ImportReport::default();
     for (i, c) in export.certificates.iter().enumerate() {
-        let bytes = hex::decode(&c.bytes).map_err(|_| ImportError::Hex {
-            doc: i,
-            what: "certificate",
-        })?;
-        let new = match c.kind.as_str() {
-            "delegation" => SignedDelegation::decode(&bytes)
-                .map_err(|e| ImportError::Decode {
-                    doc: i,
-                    reason: format!("delegation: {e}"),
-                })
-                .and_then(|d| {
-                    repo.add_delegation(d).map_err(|source| ImportError::Repo {
-                        doc: i,
-                        source: Box::new(source),
-                    })
-                })?,
-            "revocation" => SignedRevocation::decode(&bytes)
-                .map_err(|e| ImportError::Decode {
-                    doc: i,
-                    reason: format!("revocation: {e}"),
-                })
-                .and_then(|r| {
-                    repo.add_revocation(r).map_err(|source| ImportError::Repo {
-                        doc: i,
-                        source: Box::new(source),
-                    })
-                })?,
-            other => {
-                return Err(ImportError::Decode {
-                    doc: i,
-                    reason: format!("unknown certificate kind {other:?}"),
-                });
-            }
-        };
-        report.new_certs += usize::from(new);
+        report.new_certs += usize::from(import_cert(repo, i, c)?);
     }
     for (i, d) in export.documents.iter().enumerate() {
-        let header_bytes = hex::decode(&d.header).map_err(|_| ImportError::Hex {
-            doc: i,
-            what: "header",
-        })?;
-        let header = DocHeader::decode(&header_bytes).map_err(|e| ImportError::Decode {
-            doc: i,
-            reason: e.to_string(),
-        })?;
-        let mut changes = Vec::with_capacity(d.changes.len());
-        for c in &d.changes {
-            let bytes = hex::decode(c).map_err(|_| ImportError::Hex {
-                doc: i,
-                what: "change",
-            })?;
-            changes.push(
-                SignedChange::decode(&bytes).map_err(|e| ImportError::Decode {
-                    doc: i,
-                    reason: e.to_string(),
-                })?,
-            );
-        }
-        // Stored order is causal, so each chunk's dependencies are in earlier chunks.
-        let mut changes = changes.into_iter().peekable();
-        while changes.peek().is_some() {
-            let chunk: Vec<SignedChange> = changes
-                .by_ref()
-                .take(crate::repo::MAX_BATCH_CHANGES)
-                .collect();
-            let done = repo
-                .ingest(header, chunk, now)
-                .map_err(|source| ImportError::Repo {
-                    doc: i,
-                    source: Box::new(source),
-                })?;
-            report.new_changes += done.new_changes;
-            report.duplicates += done.duplicates;
-        }
+        let (new, dup) = import_doc(repo, i, d, now)?;
+        report.new_changes += new;
+        report.duplicates += dup;
         report.documents += 1;
     }
     Ok(report)
+}
+
+/// Verifies and stores one exported certificate (item `i`, for messages). Returns whether it
+/// was new.
+pub fn import_cert<S: Store>(
+    repo: &mut Repo<S>,
+    i: usize,
+    c: &ExportedCert,
+) -> Result<bool, ImportError> {
+    let bytes = hex::decode(&c.bytes).map_err(|_| ImportError::Hex {
+        doc: i,
+        what: "certificate",
+    })?;
+    let decode = |what: &str, e: &dyn std::fmt::Display| ImportError::Decode {
+        doc: i,
+        reason: format!("{what}: {e}"),
+    };
+    let stored = match c.kind.as_str() {
+        "delegation" => {
+            let d = SignedDelegation::decode(&bytes).map_err(|e| decode("delegation", &e))?;
+            repo.add_delegation(d)
+        }
+        "revocation" => {
+            let r = SignedRevocation::decode(&bytes).map_err(|e| decode("revocation", &e))?;
+            repo.add_revocation(r)
+        }
+        other => {
+            return Err(ImportError::Decode {
+                doc: i,
+                reason: format!("unknown certificate kind {other:?}"),
+            });
+        }
+    };
+    stored.map_err(|source| ImportError::Repo {
+        doc: i,
+        source: Box::new(source),
+    })
+}
+
+/// Verifies and stores one exported document's changes (item `i`, for messages), in
+/// all-or-nothing batches. Returns (new changes, duplicates).
+pub fn import_doc<S: Store>(
+    repo: &mut Repo<S>,
+    i: usize,
+    d: &ExportedDoc,
+    now: UnixTime,
+) -> Result<(usize, usize), ImportError> {
+    let header_bytes = hex::decode(&d.header).map_err(|_| ImportError::Hex {
+        doc: i,
+        what: "header",
+    })?;
+    let header = DocHeader::decode(&header_bytes).map_err(|e| ImportError::Decode {
+        doc: i,
+        reason: e.to_string(),
+    })?;
+    let mut changes = Vec::with_capacity(d.changes.len());
+    for c in &d.changes {
+        let bytes = hex::decode(c).map_err(|_| ImportError::Hex {
+            doc: i,
+            what: "change",
+        })?;
+        changes.push(
+            SignedChange::decode(&bytes).map_err(|e| ImportError::Decode {
+                doc: i,
+                reason: e.to_string(),
+            })?,
+        );
+    }
+    let (mut new, mut dup) = (0, 0);
+    // Stored order is causal, so each chunk's dependencies are in earlier chunks.
+    let mut changes = changes.into_iter().peekable();
+    while changes.peek().is_some() {
+        let chunk: Vec<SignedChange> = changes
+            .by_ref()
+            .take(crate::repo::MAX_BATCH_CHANGES)
+            .collect();
+        let done = repo
+            .ingest(header, chunk, now)
+            .map_err(|source| ImportError::Repo {
+                doc: i,
+                source: Box::new(source),
+            })?;
+        new += done.new_changes;
+        dup += done.duplicates;
+    }
+    Ok((new, dup))
 }
 
 /// Formats Unix seconds as `YYYY-MM-DDThh:mm:ssZ` (proleptic Gregorian, UTC).

@@ -15,6 +15,7 @@ pub mod config;
 pub mod datadir;
 pub mod demo;
 pub mod export;
+pub mod export_stream;
 pub mod http;
 pub mod index;
 pub mod metrics;
