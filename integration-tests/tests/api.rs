@@ -411,3 +411,90 @@ async fn read_only_sql_answers_the_admin_only_and_refuses_writes() {
     .unwrap();
     node.shutdown().await;
 }
+
+/// A GET with extra header lines; returns status, head and body.
+fn get_raw(addr: std::net::SocketAddr, path: &str, extra: &str) -> (u16, String, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{extra}Connection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let code = head
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (code, head.to_owned(), body.to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_reads_carry_an_etag_and_answer_304_until_they_change() {
+    let tmp = tempfile::tempdir().unwrap();
+    let node =
+        integration_tests::TestNode::start_http(&tmp.path().join("a"), Some("ETag Stadt"), &[])
+            .await
+            .unwrap();
+    let addr = node.http_addr().unwrap();
+    let token = node.admin_token().unwrap();
+    tokio::task::spawn_blocking(move || {
+        let etag_of = |head: &str| {
+            head.lines()
+                .find_map(|l| {
+                    l.strip_prefix("etag: ")
+                        .or_else(|| l.strip_prefix("ETag: "))
+                })
+                .map(str::to_owned)
+                .expect("no ETag")
+        };
+        let (code, head, body) = get_raw(addr, "/api/v1/products", "");
+        assert_eq!(code, 200);
+        assert!(!body.is_empty());
+        let tag = etag_of(&head);
+        // The same request with that tag: 304 and no body.
+        let (code, head304, body304) = get_raw(
+            addr,
+            "/api/v1/products",
+            &format!("If-None-Match: {tag}\r\n"),
+        );
+        assert_eq!(code, 304, "{head304}");
+        assert!(body304.is_empty());
+        assert_eq!(etag_of(&head304), tag);
+        // Another tag, or a list without it: the full answer.
+        assert_eq!(
+            get_raw(
+                addr,
+                "/api/v1/products",
+                "If-None-Match: \"abc\", \"def\"\r\n"
+            )
+            .0,
+            200
+        );
+        // After a change the tag changes and the old one no longer matches.
+        let created = post(
+            addr,
+            "/api/v1/products",
+            Some(&token),
+            &serde_json::json!({"name": "Neu", "vendor": "X", "kind": "software"}).to_string(),
+        );
+        assert_eq!(created.0, 201);
+        let (code, head, _) = get_raw(
+            addr,
+            "/api/v1/products",
+            &format!("If-None-Match: {tag}\r\n"),
+        );
+        assert_eq!(code, 200);
+        assert_ne!(etag_of(&head), tag);
+        // Errors and writes carry no ETag.
+        let (code, head, _) = get_raw(addr, "/api/v1/products/zz", "");
+        assert_eq!(code, 400);
+        assert!(!head.to_ascii_lowercase().contains("etag"));
+    })
+    .await
+    .unwrap();
+}

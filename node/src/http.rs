@@ -267,6 +267,7 @@ pub fn router(state: ApiState) -> Router {
             axum::routing::any(|| async { ApiError::not_found("no such endpoint") }),
         )
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(etag))
         .with_state(state)
 }
 
@@ -380,6 +381,44 @@ async fn readyz(State(s): State<ApiState>) -> Response {
         StatusCode::SERVICE_UNAVAILABLE
     };
     (code, Json(body)).into_response()
+}
+
+/// `ETag` on every successful `GET` under `/api/v1/` (a hash of the body), and `304 Not
+/// Modified` when the request's `If-None-Match` names it, so pollers and researchers fetch
+/// large answers only when they changed.
+pub async fn etag(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    use axum::http::header::{CONTENT_LENGTH, ETAG, IF_NONE_MATCH};
+    let is_get =
+        req.method() == axum::http::Method::GET && req.uri().path().starts_with("/api/v1/");
+    let wanted = req
+        .headers()
+        .get(IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let resp = next.run(req).await;
+    if !is_get || resp.status() != StatusCode::OK {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return ApiError::internal("cannot read the response body").into_response();
+    };
+    let digest = <sha2::Sha256 as sha2::Digest>::digest(&bytes);
+    let tag = format!("\"{}\"", hex::encode(&digest[..16]));
+    if let Ok(v) = axum::http::HeaderValue::from_str(&tag) {
+        parts.headers.insert(ETAG, v);
+    }
+    let matches = wanted.is_some_and(|w| {
+        w.split(',')
+            .map(|t| t.trim().trim_start_matches("W/"))
+            .any(|t| t == tag || t == "*")
+    });
+    if matches {
+        parts.status = StatusCode::NOT_MODIFIED;
+        parts.headers.remove(CONTENT_LENGTH);
+        return Response::from_parts(parts, axum::body::Body::empty());
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 /// Records every request's latency by method, route template and status.
