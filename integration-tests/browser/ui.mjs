@@ -687,6 +687,7 @@ async function pageSweep(page) {
     ['/vertrauen', 'vertrauen'],
     ['/einstellungen', 'einstellungen'],
     ['/schluessel', 'schluessel'],
+    ['/produkte/import', 'publiccode-import'],
   ];
   for (const [path, shot] of pages) await visit(page, `${A}${path}`, `page ${short(path)}`, { shot });
   await visit(page, `${A}/gibt-es-nicht`, 'page /gibt-es-nicht', { expect: 404, shot: 'nicht-gefunden' });

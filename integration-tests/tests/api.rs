@@ -498,3 +498,66 @@ async fn large_reads_carry_an_etag_and_answer_304_until_they_change() {
     .await
     .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publiccode_yml_imports_updates_and_exports_over_the_api() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dd = DataDir::new(tmp.path().join("rz"));
+    dd.create_identity().unwrap();
+    let (a, token_a) = dd.add_member().unwrap();
+    let (b, _) = dd.add_member().unwrap();
+    let node = Node::spawn(NodeConfig {
+        data_dir: dd.path().to_owned(),
+        identity_file: None,
+        net: test_net(&[]),
+        http: Some("127.0.0.1:0".parse().unwrap()),
+        trust_anchors: vec![],
+        demo: false,
+    })
+    .await
+    .unwrap();
+    let addr = node.http_addr.unwrap();
+    let (a, b) = (format!("{:#}", a.org), format!("{:#}", b.org));
+    tokio::task::spawn_blocking(move || {
+        let yaml = "publiccodeYmlVersion: 0.4\nname: Ratsinfo\nurl: https://example.org/stadt/ratsinfo.git\nlegal:\n  license: EUPL-1.2\n  repoOwner: Stadt Beispiel\nfrobnicate: yes\ndescription:\n  de:\n    shortDescription: Sitzungen und Beschlüsse\n    longDescription: Ein Ratsinformationssystem für Sitzungen, Vorlagen und Beschlüsse des Rates.\nusedBy:\n  - Stadt Beispiel\n";
+        let (code, r) = post(addr, "/api/v1/import/publiccode", Some(&token_a), yaml);
+        assert_eq!(code, 201, "{r}");
+        assert_eq!(r["created"], true);
+        let id = r["id"].as_str().unwrap().to_owned();
+        let warnings = r["warnings"].as_array().unwrap();
+        assert!(warnings.iter().any(|w| w["key"] == "frobnicate" && w["line"] == 7), "{r}");
+        assert!(warnings.iter().any(|w| w["key"] == "publiccodeYmlVersion" && w["line"] == 1), "{r}");
+        assert_eq!(r["used_by"], serde_json::json!(["Stadt Beispiel"]));
+        let (_, page) = get(addr, &format!("/api/v1/products/{id}"));
+        assert_eq!(page["created_by"], a.as_str());
+        assert_eq!(page["product"]["licence"], "EUPL-1.2");
+        // usedBy is a hint, not a deployment.
+        assert_eq!(get(addr, &format!("/api/v1/deployments?product={id}")).1, serde_json::json!([]));
+        // The same file again: same product, nothing new; a changed file updates it.
+        let (code, again) = post(addr, "/api/v1/import/publiccode", Some(&token_a), yaml);
+        assert_eq!((code, &again["id"], &again["created"], &again["changed"]), (200, &r["id"], &serde_json::json!(false), &serde_json::json!(false)));
+        let changed = yaml.replace("EUPL-1.2", "MIT");
+        let (code, upd) = post(addr, "/api/v1/import/publiccode", Some(&token_a), &changed);
+        assert_eq!((code, &upd["id"], &upd["changed"]), (200, &r["id"], &serde_json::json!(true)));
+        assert_eq!(get(addr, &format!("/api/v1/products/{id}")).1["product"]["licence"], "MIT");
+        // YAML errors are refused with their line; another member's organisation is 403.
+        let (code, bad) = post(addr, "/api/v1/import/publiccode", Some(&token_a), "name: x\n\tbad: tab\n");
+        assert_eq!(code, 400, "{bad}");
+        assert!(bad.to_string().contains("YAML error at line") && bad.to_string().contains("tab"), "{bad}");
+        let (code, _) = post(addr, &format!("/api/v1/import/publiccode?for={b}"), Some(&token_a), yaml);
+        assert_eq!(code, 403);
+        assert_eq!(post(addr, "/api/v1/import/publiccode", None, yaml).0, 401);
+        assert_eq!(get(addr, "/api/v1/products?limit=200").1["total"], 1);
+        // Export as publiccode.yml 0.4.
+        let (code, text) = http(&addr.to_string(), "GET", &format!("/api/v1/products/{id}/publiccode.yml"), None, "", Duration::from_secs(10)).unwrap();
+        assert_eq!(code, 200);
+        assert!(text.contains("publiccodeYmlVersion: \"0.4\""), "{text}");
+        assert!(text.contains("name: \"Ratsinfo\""), "{text}");
+        assert!(text.contains("license: \"MIT\""), "{text}");
+        let (code, _) = http(&addr.to_string(), "GET", &format!("/api/v1/products/{}/publiccode.yml", "0".repeat(64)), None, "", Duration::from_secs(10)).unwrap();
+        assert_eq!(code, 404);
+    })
+    .await
+    .unwrap();
+    node.shutdown().await;
+}

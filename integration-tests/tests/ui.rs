@@ -282,3 +282,45 @@ async fn the_keys_page_signs_delegations_and_revocations_and_refuses_bad_keys() 
     .await
     .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_publiccode_yml_pasted_in_the_ui_becomes_a_product_with_its_warnings() {
+    let tmp = tempfile::tempdir().unwrap();
+    let node = TestNode::start_http(&tmp.path().join("a"), Some("Import Stadt"), &[])
+        .await
+        .unwrap();
+    let addr = node.http_addr().unwrap();
+    tokio::task::spawn_blocking(move || {
+        let token = csrf(addr);
+        let cookie = format!("allmende_csrf={token}");
+        let (code, _, page) = get(addr, "/produkte/import", &cookie);
+        assert_eq!(code, 200);
+        assert!(page.contains("publiccode.yml importieren"));
+        let before = product_count(addr);
+        // Not YAML: 422, the parser's message with its line at the field, the text kept.
+        let broken = "name: <b>Fett</b>\ndescription:\n  de:\n\t shortDescription: x\n";
+        let (code, _, page) = post(addr, "/produkte/import", &cookie, "", &format!("_csrf={token}&yaml={}", enc(broken)));
+        assert_eq!(code, 422);
+        assert!(page.contains("YAML error at line"), "{page}");
+        assert!(page.contains("&lt;b&gt;Fett&lt;/b&gt;") && !page.contains("<b>Fett</b>"));
+        assert_eq!(product_count(addr), before);
+        // Empty: 422 too.
+        assert_eq!(post(addr, "/produkte/import", &cookie, "", &format!("_csrf={token}&yaml=")).0, 422);
+        // A good file with an unknown key: created, the warning with key and line shown.
+        let yaml = "publiccodeYmlVersion: \"0.4\"\nname: Bürgerkonto\nurl: https://example.org/b/konto\nlegal:\n  license: MIT\n  repoOwner: Land Beispiel\nunbekannt: 1\n";
+        let (code, _, page) = post(addr, "/produkte/import", &cookie, "", &format!("_csrf={token}&yaml={}", enc(yaml)));
+        assert_eq!(code, 200, "{page}");
+        assert!(page.contains("Produkt angelegt."), "{page}");
+        assert!(page.contains("unbekannt") && page.contains(">7<"), "{page}");
+        assert_eq!(product_count(addr), before + 1);
+        // The same file again: nothing changed, still one product.
+        let (_, _, page) = post(addr, "/produkte/import", &cookie, "", &format!("_csrf={token}&yaml={}", enc(yaml)));
+        assert!(page.contains("nichts geändert"), "{page}");
+        assert_eq!(product_count(addr), before + 1);
+        // Without the CSRF field nothing is imported.
+        assert_eq!(post(addr, "/produkte/import", &cookie, "", &format!("yaml={}", enc(&yaml.replace("konto", "konto2")))).0, 403);
+        assert_eq!(product_count(addr), before + 1);
+    })
+    .await
+    .unwrap();
+}

@@ -485,6 +485,14 @@ pub enum ProductCommand {
         /// Product id (or a unique prefix).
         id: String,
     },
+    /// Write a product as publiccode.yml (standard 0.4), e.g. to move it to Open CoDE.
+    Publiccode {
+        /// Product id (or a unique prefix).
+        id: String,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// List products.
     List,
 }
@@ -687,12 +695,30 @@ pub struct ExportArgs {
 
 /// `import`.
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct ImportArgs {
-    /// Format.
+    /// Import something other than an Allmende export.
+    #[command(subcommand)]
+    pub what: Option<ImportWhat>,
+    /// Format of the export: json or jsonl.
     #[arg(long, value_enum, default_value = "json")]
     pub format: ExportFormat,
-    /// The file (`-` for standard input).
-    pub file: PathBuf,
+    /// The export file (`-` for standard input).
+    #[arg(required = true)]
+    pub file: Option<PathBuf>,
+}
+
+/// `import publiccode …`.
+#[derive(Debug, Subcommand)]
+pub enum ImportWhat {
+    /// Import publiccode.yml files (0.2–0.7, with the German extension) as products of this
+    /// organisation; importing a file again updates the same product. Each file is imported
+    /// or refused on its own; warnings name the key and line.
+    Publiccode {
+        /// The files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 /// Largest import file read, in bytes.
@@ -1139,6 +1165,24 @@ fn product(dd: &DataDir, c: ProductCommand, out: &mut dyn std::io::Write) -> any
             writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
             Ok(())
         }
+        ProductCommand::Publiccode { id: pid, out: file } => {
+            let doc_id = resolve_product(&repo, &pid)?;
+            let doc = repo.document(&doc_id)?.context("product vanished")?;
+            let p = doc
+                .root::<Product>()
+                .context("product has no fields")?
+                .context("stored product is invalid")?;
+            let yaml = crate::publiccode::export(&p, &doc_id);
+            match file {
+                Some(path) => {
+                    std::fs::write(&path, yaml)
+                        .with_context(|| format!("writing {}", path.display()))?;
+                    writeln!(out, "Wrote {}", path.display())?;
+                }
+                None => write!(out, "{yaml}")?,
+            }
+            Ok(())
+        }
         ProductCommand::List => {
             for e in repo.catalog()?.products {
                 writeln!(out, "{:#}  {} ({})", e.id, e.product.name, e.product.vendor)?;
@@ -1374,6 +1418,17 @@ fn unreachable_json() -> anyhow::Result<(u64, &'static str, PathBuf)> {
 }
 
 fn import(dd: &DataDir, a: ImportArgs, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
+    if let Some(ImportWhat::Publiccode { files }) = &a.what {
+        return import_publiccode(dd, files, out);
+    }
+    let file = a
+        .file
+        .clone()
+        .ok_or_else(|| bad("name the file to import"))?;
+    let a = ImportFile {
+        format: a.format,
+        file,
+    };
     match a.format {
         ExportFormat::Json => {}
         ExportFormat::Jsonl => return import_jsonl(dd, &a, out),
@@ -1416,7 +1471,74 @@ fn import(dd: &DataDir, a: ImportArgs, out: &mut dyn std::io::Write) -> anyhow::
     Ok(())
 }
 
-fn import_jsonl(dd: &DataDir, a: &ImportArgs, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
+/// An export file to import.
+struct ImportFile {
+    format: ExportFormat,
+    file: PathBuf,
+}
+
+fn import_publiccode(
+    dd: &DataDir,
+    files: &[PathBuf],
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<()> {
+    let (id, mut repo) = open(dd)?;
+    let mut refused = 0;
+    for f in files {
+        let bytes = std::fs::File::open(f).and_then(|file| {
+            let mut v = Vec::new();
+            file.take(crate::publiccode::MAX_BYTES as u64 + 1)
+                .read_to_end(&mut v)
+                .map(|_| v)
+        });
+        let result = bytes.map_err(|e| e.to_string()).and_then(|b| {
+            let text = String::from_utf8(b).map_err(|e| {
+                crate::publiccode::parse_bytes(e.as_bytes())
+                    .err()
+                    .map(|e| e.to_string())
+                    .unwrap_or_else(|| "not UTF-8".into())
+            })?;
+            crate::publiccode::import(&mut repo, &id.keypair, id.org, &text, now())
+                .map_err(|e| e.to_string())
+        });
+        match result {
+            Ok(o) => {
+                let what = match (o.created, o.changed) {
+                    (true, _) => "created",
+                    (false, true) => "updated",
+                    (false, false) => "unchanged",
+                };
+                writeln!(
+                    out,
+                    "{}: {what} {:#}  {}",
+                    f.display(),
+                    o.id,
+                    o.product.name
+                )?;
+                for w in &o.warnings {
+                    writeln!(out, "  warning: line {}: {}: {}", w.line, w.key, w.message)?;
+                }
+                if !o.used_by.is_empty() {
+                    writeln!(
+                        out,
+                        "  usedBy (hints, not deployments): {}",
+                        o.used_by.join("; ")
+                    )?;
+                }
+            }
+            Err(e) => {
+                refused += 1;
+                eprintln!("{}: refused: {e}", f.display());
+            }
+        }
+    }
+    if refused > 0 {
+        return Err(bad(format!("{refused} of {} files refused", files.len())));
+    }
+    Ok(())
+}
+
+fn import_jsonl(dd: &DataDir, a: &ImportFile, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     let mut reader: Box<dyn std::io::BufRead> = if a.file.as_os_str() == "-" {
         Box::new(std::io::BufReader::new(std::io::stdin()))
     } else {

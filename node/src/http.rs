@@ -242,6 +242,14 @@ pub fn router(state: ApiState) -> Router {
         .route("/readyz", get(readyz))
         .route("/api/v1/status", get(status))
         .route("/api/v1/query", axum::routing::post(sql_query))
+        .route(
+            "/api/v1/import/publiccode",
+            axum::routing::post(import_publiccode_route),
+        )
+        .route(
+            "/api/v1/products/{id}/publiccode.yml",
+            get(product_publiccode),
+        )
         .route("/api/v1/products", get(products).post(create_product))
         .route(
             "/api/v1/deployments",
@@ -347,6 +355,109 @@ async fn sql_query(
     .map_err(|e| ApiError::internal(e.to_string()))?
     .map(Json)
     .map_err(|e| ApiError::bad_request(e.to_string()))
+}
+
+/// Imports a `publiccode.yml` as `tenant`'s product through the announcing write path: the
+/// product document is the one its repository URL (else its name) names, so importing again
+/// updates it ([`crate::publiccode`]).
+pub(crate) async fn import_publiccode(
+    s: &ApiState,
+    tenant: &Tenant,
+    text: &[u8],
+) -> Result<crate::publiccode::ImportOutcome, ApiError> {
+    let parsed = crate::publiccode::parse_bytes(text)
+        .map_err(|e| ApiError::bad_request(format!("publiccode.yml refused: {e}")))?;
+    let header = allmende_protocol::doc::DocHeader::product(
+        tenant.org,
+        crate::publiccode::nonce_for(&parsed),
+    );
+    let id = header.id();
+    let previous = s
+        .repo
+        .call(move |st| {
+            st.repo()
+                .document(&id)
+                .map(|d| d.and_then(|d| d.root::<allmende_protocol::schema::Product>()))
+        })
+        .await?
+        .map_err(map_repo)?;
+    let created = previous.is_none();
+    let product = match previous.and_then(Result::ok) {
+        Some(old) => crate::publiccode::merge(old, parsed.product),
+        None => parsed.product,
+    };
+    allmende_protocol::schema::Validate::validate(&product)
+        .map_err(|e| ApiError::bad_request(format!("invalid {e}")))?;
+    let stored = product.clone();
+    let changed = write(s, tenant, header, move |ed| ed.put_root(&stored)).await?;
+    Ok(crate::publiccode::ImportOutcome {
+        id,
+        created,
+        changed,
+        product,
+        warnings: parsed.warnings,
+        used_by: parsed.used_by,
+    })
+}
+
+/// `POST /api/v1/import/publiccode` (body: the YAML text; `?for=` as for every write).
+async fn import_publiccode_route(
+    State(s): State<ApiState>,
+    RawQuery(raw): RawQuery,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let tenant = require_token(&headers, raw.as_deref(), &s)?;
+    let o = import_publiccode(&s, &tenant, &body).await?;
+    let warnings: Vec<serde_json::Value> = o
+        .warnings
+        .iter()
+        .map(|w| serde_json::json!({ "key": w.key, "line": w.line, "message": w.message }))
+        .collect();
+    let code = if o.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        code,
+        Json(serde_json::json!({
+            "id": format!("{:#}", o.id),
+            "created": o.created,
+            "changed": o.changed,
+            "warnings": warnings,
+            "used_by": o.used_by,
+        })),
+    ))
+}
+
+/// `GET /api/v1/products/{id}/publiccode.yml`: the product as publiccode.yml 0.4.
+async fn product_publiccode(
+    State(s): State<ApiState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let doc: DocId = id
+        .parse()
+        .map_err(|e| ApiError::bad_request(format!("product id: {e}")))?;
+    let product = s
+        .repo
+        .call(move |st| {
+            st.repo()
+                .document(&doc)
+                .map(|d| d.and_then(|d| d.root::<allmende_protocol::schema::Product>()))
+        })
+        .await?
+        .map_err(map_repo)?
+        .and_then(Result::ok)
+        .ok_or_else(|| ApiError::not_found(format!("no product {id}")))?;
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/yaml; charset=utf-8",
+        )],
+        crate::publiccode::export(&product, &doc),
+    )
+        .into_response())
 }
 
 /// Liveness: the process serves HTTP.

@@ -21,6 +21,7 @@ pub mod index;
 pub mod metrics;
 pub mod net;
 pub mod node;
+pub mod publiccode;
 pub mod query;
 pub mod repo;
 pub mod repo_actor;

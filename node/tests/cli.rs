@@ -1016,3 +1016,51 @@ fn backup_and_restore_through_the_cli() {
     assert!(String::from_utf8_lossy(&damaged.stderr).contains("SHA-256"));
     assert!(!fresh.join("allmende.db").exists());
 }
+
+#[test]
+fn publiccode_files_import_one_by_one_and_a_product_exports_as_publiccode() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    init(dir);
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/publiccode");
+    let good = fixtures.join("complete.yml");
+    let tab = fixtures.join("tab-indent.yml");
+    let out = allmende(
+        dir,
+        &[
+            "import",
+            "publiccode",
+            good.to_str().unwrap(),
+            tab.to_str().unwrap(),
+        ],
+    );
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stdout.contains("complete.yml: created"), "{stdout}");
+    assert!(
+        stderr.contains("tab-indent.yml: refused: YAML error at line"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("1 of 2 files refused"), "{stderr}");
+    // Again: the same product, unchanged.
+    let again = ok(dir, &["import", "publiccode", good.to_str().unwrap()]);
+    assert!(again.contains("unchanged"), "{again}");
+    let list = ok(dir, &["product", "list"]);
+    assert_eq!(list.lines().count(), 1, "{list}");
+    let id = list.split_whitespace().next().unwrap().to_owned();
+    let yaml = ok(dir, &["product", "publiccode", &id]);
+    assert!(yaml.contains("publiccodeYmlVersion: \"0.4\""), "{yaml}");
+    // The export imports back into another node as the same entry content.
+    let other = tmp.path().join("other");
+    init(&other);
+    let file = tmp.path().join("export.yml");
+    std::fs::write(&file, &yaml).unwrap();
+    assert!(ok(&other, &["import", "publiccode", file.to_str().unwrap()]).contains("created"));
+    // The JSON export import still works next to the subcommand.
+    let exported = tmp.path().join("catalog.json");
+    ok(dir, &["export", "--out", exported.to_str().unwrap()]);
+    assert!(ok(&other, &["import", exported.to_str().unwrap()]).contains("Imported"));
+}

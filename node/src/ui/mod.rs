@@ -22,6 +22,7 @@
 //! organisation only.
 
 mod forms;
+mod import;
 mod keys;
 mod labels;
 mod pages;
@@ -126,6 +127,10 @@ pub fn router(state: UiState) -> Router {
         .route("/netzwerk", get(pages::network))
         .route("/vertrauen", get(pages::trust))
         .route("/einstellungen", get(pages::settings))
+        .route(
+            "/produkte/import",
+            get(import::import_form).post(import::import),
+        )
         .route("/schluessel", get(keys::keys))
         .route(
             "/schluessel/delegieren",
