@@ -561,3 +561,67 @@ async fn publiccode_yml_imports_updates_and_exports_over_the_api() {
     .unwrap();
     node.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn record_lists_page_with_a_cursor_in_the_link_header() {
+    let tmp = tempfile::tempdir().unwrap();
+    let node =
+        integration_tests::TestNode::start_http(&tmp.path().join("a"), Some("Seiten Stadt"), &[])
+            .await
+            .unwrap();
+    let addr = node.http_addr().unwrap();
+    let token = node.admin_token().unwrap();
+    tokio::task::spawn_blocking(move || {
+        let (code, p) = post(
+            addr,
+            "/api/v1/products",
+            Some(&token),
+            &serde_json::json!({"name": "Paging", "vendor": "X", "kind": "software"}).to_string(),
+        );
+        assert_eq!(code, 201);
+        let pid = p["id"].as_str().unwrap().to_owned();
+        for i in 0..5 {
+            let body = serde_json::json!({"product": pid, "status": "pilot", "operated_by": {"by": "self"}, "version": format!("{i}")});
+            assert_eq!(post(addr, "/api/v1/deployments", Some(&token), &body.to_string()).0, 201);
+        }
+        let next_of = |head: &str| {
+            head.lines()
+                .find_map(|l| l.strip_prefix("link: ").or_else(|| l.strip_prefix("Link: ")))
+                .map(|l| l.trim_start_matches('<').split('>').next().unwrap().to_owned())
+        };
+        let mut path = format!("/api/v1/deployments?product={pid}&limit=2");
+        let mut keys = Vec::new();
+        let mut pages = 0;
+        loop {
+            let (code, head, body) = get_raw(addr, &path, "");
+            assert_eq!(code, 200, "{path}: {body}");
+            let page: Vec<serde_json::Value> = serde_json::from_str(&body).unwrap();
+            assert!(page.len() <= 2);
+            keys.extend(page.iter().map(|r| r["key"].as_str().unwrap().to_owned()));
+            pages += 1;
+            match next_of(&head) {
+                Some(next) => {
+                    assert!(next.contains(&format!("product={pid}")) && next.contains("limit=2"), "{next}");
+                    path = next;
+                }
+                None => break,
+            }
+        }
+        assert_eq!(pages, 3);
+        let mut sorted = keys.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(keys.len(), 5, "every record once: {keys:?}");
+        assert_eq!(sorted, keys, "in key order, no repeats");
+        // Without a limit everything fits in one page and there is no Link.
+        let (_, head, body) = get_raw(addr, "/api/v1/deployments", "");
+        assert_eq!(serde_json::from_str::<Vec<serde_json::Value>>(&body).unwrap().len(), 5);
+        assert!(next_of(&head).is_none());
+        for bad in ["limit=0", "limit=10001", "limit=x", "after=zz", &format!("after={}", "0".repeat(64)), "after=00.k"] {
+            let (code, _, body) = get_raw(addr, &format!("/api/v1/deployments?{bad}"), "");
+            assert_eq!(code, 400, "{bad}: {body}");
+        }
+    })
+    .await
+    .unwrap();
+}

@@ -1099,89 +1099,159 @@ async fn create_reuse_report(
 /// Raw id bytes to filter a list by, if given.
 type IdFilter = Option<Vec<u8>>;
 
-/// Filters of the record lists: `product` and `org` (ids).
-fn parse_filters(raw: Option<String>) -> Result<(IdFilter, IdFilter), ApiError> {
+/// Default and largest page of the record lists.
+const LIST_PAGE: u32 = 1_000;
+const LIST_MAX: u32 = 10_000;
+
+/// Filters and paging of the record lists.
+#[derive(Debug, Default)]
+struct ListQuery {
+    product: IdFilter,
+    org: IdFilter,
+    limit: u32,
+    /// Continue after this (org, key), from the previous page's `next` cursor.
+    after: Option<(Vec<u8>, String)>,
+}
+
+/// A cursor names the last record of a page: `<org hex>.<record key>`.
+fn cursor(org: &[u8], key: &str) -> String {
+    format!("{}.{key}", hex::encode(org))
+}
+
+fn parse_cursor(v: &str) -> Result<(Vec<u8>, String), ApiError> {
+    let bad = || ApiError::bad_request(format!("after {v:?} is not a cursor from a Link header"));
+    let (org, key) = v.split_once('.').ok_or_else(bad)?;
+    let org = hex::decode(org).map_err(|_| bad())?;
+    if org.len() != 32 || key.is_empty() || key.len() > 200 {
+        return Err(bad());
+    }
+    Ok((org, key.to_owned()))
+}
+
+/// Filters (`product`, `org`) and paging (`limit`, `after`) of the record lists.
+fn parse_filters(raw: Option<&str>) -> Result<ListQuery, ApiError> {
     let raw = raw.unwrap_or_default();
     if raw.len() > MAX_QUERY_BYTES {
         return Err(ApiError::bad_request(format!(
             "query string longer than {MAX_QUERY_BYTES} bytes"
         )));
     }
-    let (mut product, mut org) = (None, None);
+    let mut q = ListQuery {
+        limit: LIST_PAGE,
+        ..ListQuery::default()
+    };
     for (k, v) in url::form_urlencoded::parse(raw.as_bytes()) {
         match k.as_ref() {
             "product" => {
                 let id: DocId = v
                     .parse()
                     .map_err(|e| ApiError::bad_request(format!("product: {e}")))?;
-                product = Some(id.as_bytes().to_vec());
+                q.product = Some(id.as_bytes().to_vec());
             }
             "org" => {
                 let id: OrgId = v
                     .parse()
                     .map_err(|e| ApiError::bad_request(format!("org: {e}")))?;
-                org = Some(id.as_bytes().to_vec());
+                q.org = Some(id.as_bytes().to_vec());
             }
+            "limit" => {
+                q.limit = v
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=LIST_MAX).contains(n))
+                    .ok_or_else(|| ApiError::bad_request(format!("limit must be 1–{LIST_MAX}")))?;
+            }
+            "after" => q.after = Some(parse_cursor(&v)?),
             other => {
                 return Err(ApiError::bad_request(format!(
-                    "unknown parameter {other:?}; use product or org"
+                    "unknown parameter {other:?}; use product, org, limit or after"
                 )));
             }
         }
     }
-    Ok((product, org))
+    Ok(q)
 }
 
+/// A record list, ordered by organisation and record key, one page at a time. When more
+/// records follow, the answer carries `Link: <…&after=CURSOR>; rel="next"` (RFC 8288).
 async fn list(
     s: &ApiState,
     table: &'static str,
+    path: &'static str,
     raw: Option<String>,
-) -> Result<Json<Vec<serde_json::Value>>, ApiError> {
-    let (product, org) = parse_filters(raw)?;
-    let rows = s
+) -> Result<Response, ApiError> {
+    let q = parse_filters(raw.as_deref())?;
+    let limit = q.limit;
+    let (product, org) = (q.product.clone(), q.org.clone());
+    let (after_org, after_key) = q.after.clone().unzip();
+    let (rows, last) = s
         .repo
-        .call(move |st| -> Result<Vec<serde_json::Value>, QueryError> {
+        .call(move |st| -> Result<(Vec<serde_json::Value>, Option<String>), QueryError> {
             let conn = st.repo().store().connection();
             let mut stmt = conn.prepare(&format!(
                 "SELECT org, key, product, json FROM {table}
-                 WHERE (?1 IS NULL OR product = ?1) AND (?2 IS NULL OR org = ?2) ORDER BY org, key LIMIT 10000"
+                 WHERE (?1 IS NULL OR product = ?1) AND (?2 IS NULL OR org = ?2)
+                   AND (?3 IS NULL OR (org, key) > (?3, ?4))
+                 ORDER BY org, key LIMIT ?5"
             ))?;
-            let rows = stmt.query_map(rusqlite::params![product, org], |r| {
-                Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?, r.get::<_, Vec<u8>>(2)?, r.get::<_, String>(3)?))
-            })?;
+            let rows = stmt.query_map(
+                rusqlite::params![product, org, after_org, after_key, i64::from(limit) + 1],
+                |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?, r.get::<_, Vec<u8>>(2)?, r.get::<_, String>(3)?)),
+            )?;
             let mut out = Vec::new();
+            let mut last = None;
+            let mut more = false;
             for r in rows {
                 let (org, key, product, json) = r?;
+                // A (limit + 1)-th row means another page follows.
+                if out.len() == limit as usize {
+                    more = true;
+                    break;
+                }
+                last = Some(cursor(&org, &key));
                 let record: serde_json::Value = serde_json::from_str(&json).unwrap_or(serde_json::Value::Null);
                 out.push(serde_json::json!({
                     "org": hex::encode(org), "key": key, "product": hex::encode(product), "record": record
                 }));
             }
-            Ok(out)
+            Ok((out, if more { last } else { None }))
         })
         .await??;
-    Ok(Json(rows))
+    let mut resp = Json(rows).into_response();
+    if let Some(c) = last {
+        let mut next: Vec<(String, String)> =
+            url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
+                .filter(|(k, _)| k != "after")
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+        next.push(("after".into(), c));
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(next)
+            .finish();
+        if let Ok(v) = axum::http::HeaderValue::from_str(&format!("<{path}?{query}>; rel=\"next\""))
+        {
+            resp.headers_mut().insert(axum::http::header::LINK, v);
+        }
+    }
+    Ok(resp)
 }
 
 async fn deployments(
     State(s): State<ApiState>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Vec<serde_json::Value>>, ApiError> {
-    list(&s, "idx_deployment", raw).await
+) -> Result<Response, ApiError> {
+    list(&s, "idx_deployment", "/api/v1/deployments", raw).await
 }
 
-async fn ratings(
-    State(s): State<ApiState>,
-    RawQuery(raw): RawQuery,
-) -> Result<Json<Vec<serde_json::Value>>, ApiError> {
-    list(&s, "idx_rating", raw).await
+async fn ratings(State(s): State<ApiState>, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
+    list(&s, "idx_rating", "/api/v1/ratings", raw).await
 }
 
 async fn reuse_reports(
     State(s): State<ApiState>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Vec<serde_json::Value>>, ApiError> {
-    list(&s, "idx_reuse", raw).await
+) -> Result<Response, ApiError> {
+    list(&s, "idx_reuse", "/api/v1/reuse-reports", raw).await
 }
 
 async fn organization(
