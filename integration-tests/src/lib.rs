@@ -45,6 +45,20 @@ pub fn test_net(bootstrap: &[Multiaddr]) -> NetConfig {
     }
 }
 
+/// Starts a node on a data directory the test prepared itself (identity, members, …),
+/// serving HTTP on `127.0.0.1` with an OS-chosen port (`node.http_addr`), with no peers.
+pub async fn spawn_http(dir: &Path) -> anyhow::Result<Node> {
+    Ok(Node::spawn(NodeConfig {
+        data_dir: dir.to_owned(),
+        identity_file: None,
+        net: test_net(&[]),
+        http: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+        trust_anchors: vec![],
+        demo: false,
+    })
+    .await?)
+}
+
 impl TestNode {
     /// Starts a node in `dir`; with `org` it first creates an organisation identity and profile.
     pub async fn start(

@@ -9,11 +9,10 @@
 use std::time::Duration;
 
 use allmende_node::datadir::DataDir;
-use allmende_node::node::{Node, NodeConfig};
 use allmende_protocol::doc::{DocHeader, DocKind};
 use allmende_protocol::ids::OrgId;
 use allmende_protocol::schema::{Deployment, DeploymentStatus, OperatedBy};
-use integration_tests::{http, product, test_net};
+use integration_tests::{http, product};
 
 /// GET `path`; returns (status code, JSON body).
 fn get(addr: std::net::SocketAddr, path: &str) -> (u16, serde_json::Value) {
@@ -36,16 +35,7 @@ async fn read_endpoints_answer_and_refuse_bad_input_with_a_code() {
     let tmp = tempfile::tempdir().unwrap();
     let dd = DataDir::new(tmp.path().join("n"));
     let id = dd.create_identity().unwrap();
-    let node = Node::spawn(NodeConfig {
-        data_dir: dd.path().to_owned(),
-        identity_file: None,
-        net: test_net(&[]),
-        http: Some("127.0.0.1:0".parse().unwrap()),
-        trust_anchors: vec![],
-        demo: false,
-    })
-    .await
-    .unwrap();
+    let node = integration_tests::spawn_http(dd.path()).await.unwrap();
     let addr = node.http_addr.unwrap();
     let key = allmende_protocol::identity::Keypair::from_secret_bytes(&id.keypair.secret_bytes())
         .unwrap();
@@ -202,16 +192,7 @@ async fn write_endpoints_need_the_token_and_store_nothing_on_bad_input() {
     let dd = DataDir::new(tmp.path().join("n"));
     let id = dd.create_identity().unwrap();
     let token = dd.admin_token().unwrap();
-    let node = Node::spawn(NodeConfig {
-        data_dir: dd.path().to_owned(),
-        identity_file: None,
-        net: test_net(&[]),
-        http: Some("127.0.0.1:0".parse().unwrap()),
-        trust_anchors: vec![],
-        demo: false,
-    })
-    .await
-    .unwrap();
+    let node = integration_tests::spawn_http(dd.path()).await.unwrap();
     let addr = node.http_addr.unwrap();
     let org = format!("{:#}", id.org);
     tokio::task::spawn_blocking(move || {
@@ -311,16 +292,7 @@ async fn each_member_token_publishes_for_its_own_organisation_only() {
     let (b, token_b) = dd.add_member().unwrap();
     assert_ne!(token_a, token_b);
     assert_eq!(dd.members().unwrap().len(), 2);
-    let node = Node::spawn(NodeConfig {
-        data_dir: dd.path().to_owned(),
-        identity_file: None,
-        net: test_net(&[]),
-        http: Some("127.0.0.1:0".parse().unwrap()),
-        trust_anchors: vec![],
-        demo: false,
-    })
-    .await
-    .unwrap();
+    let node = integration_tests::spawn_http(dd.path()).await.unwrap();
     let addr = node.http_addr.unwrap();
     let (host, a, b) = (
         format!("{:#}", host.org),
@@ -359,16 +331,7 @@ async fn read_only_sql_answers_the_admin_only_and_refuses_writes() {
     dd.create_identity().unwrap();
     let (_, member_token) = dd.add_member().unwrap();
     let admin = dd.admin_token().unwrap();
-    let node = Node::spawn(NodeConfig {
-        data_dir: dd.path().to_owned(),
-        identity_file: None,
-        net: test_net(&[]),
-        http: Some("127.0.0.1:0".parse().unwrap()),
-        trust_anchors: vec![],
-        demo: false,
-    })
-    .await
-    .unwrap();
+    let node = integration_tests::spawn_http(dd.path()).await.unwrap();
     let addr = node.http_addr.unwrap();
     tokio::task::spawn_blocking(move || {
         let created = post(
@@ -506,16 +469,7 @@ async fn publiccode_yml_imports_updates_and_exports_over_the_api() {
     dd.create_identity().unwrap();
     let (a, token_a) = dd.add_member().unwrap();
     let (b, _) = dd.add_member().unwrap();
-    let node = Node::spawn(NodeConfig {
-        data_dir: dd.path().to_owned(),
-        identity_file: None,
-        net: test_net(&[]),
-        http: Some("127.0.0.1:0".parse().unwrap()),
-        trust_anchors: vec![],
-        demo: false,
-    })
-    .await
-    .unwrap();
+    let node = integration_tests::spawn_http(dd.path()).await.unwrap();
     let addr = node.http_addr.unwrap();
     let (a, b) = (format!("{:#}", a.org), format!("{:#}", b.org));
     tokio::task::spawn_blocking(move || {

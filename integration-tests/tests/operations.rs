@@ -25,7 +25,6 @@ use std::time::Duration;
 
 use allmende_node::backup::{self, BackupError};
 use allmende_node::datadir::DataDir;
-use allmende_node::node::{Node, NodeConfig};
 use allmende_node::repo::{Ingested, RepoError};
 use allmende_node::repo_actor::Outcome;
 use allmende_node::store::{Counts, SqliteStore, Store};
@@ -36,7 +35,7 @@ use allmende_protocol::identity::{Delegation, Keypair, Revocation, Scope, Succes
 use allmende_protocol::ids::OrgId;
 use allmende_protocol::schema::{Deployment, DeploymentStatus, OperatedBy, UnixTime};
 use allmende_protocol::sync::{Announce, Cert, Gossip};
-use integration_tests::{TestNode, converged, http, product, test_net, wait_until};
+use integration_tests::{TestNode, converged, http, product, wait_until};
 
 /// Every wait gives up after this long.
 const WAIT: Duration = Duration::from_secs(30);
@@ -835,16 +834,7 @@ async fn one_members_token_cannot_publish_for_another_member() {
     let admin = dd.admin_token().unwrap();
     let (a, token_a) = dd.add_member().unwrap();
     let (b, token_b) = dd.add_member().unwrap();
-    let node = Node::spawn(NodeConfig {
-        data_dir: dd.path().to_owned(),
-        identity_file: None,
-        net: test_net(&[]),
-        http: Some("127.0.0.1:0".parse().unwrap()),
-        trust_anchors: vec![],
-        demo: false,
-    })
-    .await
-    .unwrap();
+    let node = integration_tests::spawn_http(dd.path()).await.unwrap();
     let web = node.http_addr.unwrap();
     let (a_org, b_org, host_org) = (a.org, b.org, host.org);
     let b_key = b.keypair.public();

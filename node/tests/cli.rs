@@ -2,28 +2,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn allmende(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_allmende"))
-        .arg("--data-dir")
-        .arg(dir)
-        .args(args)
-        .env_remove("ALLMENDE_DATA_DIR")
-        .env_remove("RUST_LOG")
-        .output()
-        .unwrap()
-}
-
-fn ok(dir: &Path, args: &[&str]) -> String {
-    let out = allmende(dir, args);
-    assert!(
-        out.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
+mod common;
+use common::{allmende, ok};
 
 /// Runs a command that must fail with bad input: exit code 2, nothing on stdout, and a
 /// message on stderr containing every needle.

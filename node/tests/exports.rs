@@ -5,28 +5,9 @@
 //! licence, exporter, time and verified organisations; bad imports are refused by line.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn allmende(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_allmende"))
-        .arg("--data-dir")
-        .arg(dir)
-        .args(args)
-        .env_remove("ALLMENDE_DATA_DIR")
-        .env_remove("RUST_LOG")
-        .output()
-        .unwrap()
-}
-
-fn ok(dir: &Path, args: &[&str]) -> String {
-    let out = allmende(dir, args);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
+mod common;
+use common::{allmende, ok};
 
 /// A small catalog: two products, a deployment, a rating, a Nachnutzung report, a delegation
 /// and an attestation by the node itself acting as trust anchor.

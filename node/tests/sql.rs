@@ -4,28 +4,9 @@
 //! named, and the store's file stays byte for byte the same.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn allmende(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_allmende"))
-        .arg("--data-dir")
-        .arg(dir)
-        .args(args)
-        .env_remove("ALLMENDE_DATA_DIR")
-        .env_remove("RUST_LOG")
-        .output()
-        .unwrap()
-}
-
-fn ok(dir: &Path, args: &[&str]) -> String {
-    let out = allmende(dir, args);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
+mod common;
+use common::{allmende, ok};
 
 fn catalog(dir: &Path) -> String {
     ok(
