@@ -75,35 +75,13 @@ impl Export {
         exporter: Option<OrgId>,
         now: UnixTime,
     ) -> Result<Self, RepoError> {
-        let mut documents = Vec::new();
-        for header in repo.store().headers()? {
-            let id = header.id();
-            let changes = repo
-                .store()
-                .changes(&id)?
-                .into_iter()
-                .map(|c| hex::encode(c.encoded))
-                .collect();
-            documents.push(ExportedDoc {
-                id: format!("{id:#}"),
-                kind: header.kind.slug().to_owned(),
-                header: hex::encode(header.encode()),
-                changes,
-            });
-        }
-        let certificates = repo
+        let documents = repo
             .store()
-            .certs()?
-            .into_iter()
-            .map(|c| ExportedCert {
-                kind: match c.kind {
-                    CertKind::Delegation => "delegation",
-                    CertKind::Revocation => "revocation",
-                }
-                .to_owned(),
-                bytes: hex::encode(c.encoded),
-            })
-            .collect();
+            .headers()?
+            .iter()
+            .map(|h| exported_doc(repo, h))
+            .collect::<Result<_, _>>()?;
+        let certificates = exported_certs(repo)?;
         Ok(Export {
             format: FORMAT.to_owned(),
             version: VERSION,
@@ -115,6 +93,42 @@ impl Export {
             certificates,
         })
     }
+}
+
+/// The signed material of one document, as in the JSON export.
+pub fn exported_doc<S: Store>(
+    repo: &Repo<S>,
+    header: &allmende_protocol::doc::DocHeader,
+) -> Result<ExportedDoc, RepoError> {
+    let id = header.id();
+    Ok(ExportedDoc {
+        id: format!("{id:#}"),
+        kind: header.kind.slug().to_owned(),
+        header: hex::encode(header.encode()),
+        changes: repo
+            .store()
+            .changes(&id)?
+            .into_iter()
+            .map(|c| hex::encode(c.encoded))
+            .collect(),
+    })
+}
+
+/// Every certificate, as in the JSON export.
+pub fn exported_certs<S: Store>(repo: &Repo<S>) -> Result<Vec<ExportedCert>, RepoError> {
+    Ok(repo
+        .store()
+        .certs()?
+        .into_iter()
+        .map(|c| ExportedCert {
+            kind: match c.kind {
+                CertKind::Delegation => "delegation",
+                CertKind::Revocation => "revocation",
+            }
+            .to_owned(),
+            bytes: hex::encode(c.encoded),
+        })
+        .collect())
 }
 
 /// What an import did.

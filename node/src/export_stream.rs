@@ -15,12 +15,11 @@ use std::path::{Path, PathBuf};
 
 use allmende_protocol::ids::OrgId;
 use allmende_protocol::schema::UnixTime;
-use rusqlite::types::ValueRef;
 use serde::{Deserialize, Serialize};
 
 use crate::export::{ExportedCert, ExportedDoc, ImportError, ImportReport, LICENCE};
 use crate::repo::{Repo, RepoError};
-use crate::store::{CertKind, Store};
+use crate::store::Store;
 
 /// Format name in the JSON Lines meta line and the metadata files.
 pub const FORMAT: &str = "allmende-export-stream";
@@ -108,18 +107,6 @@ impl Counter<'_> {
     }
 }
 
-fn value(v: ValueRef<'_>) -> serde_json::Value {
-    match v {
-        ValueRef::Null => serde_json::Value::Null,
-        ValueRef::Integer(i) => i.into(),
-        ValueRef::Real(f) => serde_json::Number::from_f64(f)
-            .map(serde_json::Value::Number)
-            .unwrap_or(serde_json::Value::Null),
-        ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned().into(),
-        ValueRef::Blob(b) => hex::encode(b).into(),
-    }
-}
-
 /// Calls `row` with the column names and each row of `view`, one at a time.
 fn each_row(
     conn: &rusqlite::Connection,
@@ -152,42 +139,6 @@ fn record_type(view: &str) -> &str {
     }
 }
 
-/// The signed material of one document, as in the JSON export.
-pub fn exported_doc<S: Store>(
-    repo: &Repo<S>,
-    header: &allmende_protocol::doc::DocHeader,
-) -> Result<ExportedDoc, RepoError> {
-    let id = header.id();
-    Ok(ExportedDoc {
-        id: format!("{id:#}"),
-        kind: header.kind.slug().to_owned(),
-        header: hex::encode(header.encode()),
-        changes: repo
-            .store()
-            .changes(&id)?
-            .into_iter()
-            .map(|c| hex::encode(c.encoded))
-            .collect(),
-    })
-}
-
-/// Every certificate, as in the JSON export.
-pub fn exported_certs<S: Store>(repo: &Repo<S>) -> Result<Vec<ExportedCert>, RepoError> {
-    Ok(repo
-        .store()
-        .certs()?
-        .into_iter()
-        .map(|c| ExportedCert {
-            kind: match c.kind {
-                CertKind::Delegation => "delegation",
-                CertKind::Revocation => "revocation",
-            }
-            .to_owned(),
-            bytes: hex::encode(c.encoded),
-        })
-        .collect())
-}
-
 #[derive(Serialize)]
 struct Tagged<'a, T: Serialize> {
     #[serde(rename = "type")]
@@ -215,12 +166,12 @@ pub fn jsonl<S: Store>(
 ) -> Result<u64, ExportError> {
     let mut c = Counter { n: 0, progress };
     line(w, "meta", meta)?;
-    for cert in exported_certs(repo)? {
+    for cert in crate::export::exported_certs(repo)? {
         line(w, "certificate", &cert)?;
         c.tick();
     }
     for header in repo.store().headers().map_err(RepoError::from)? {
-        line(w, "document", &exported_doc(repo, &header)?)?;
+        line(w, "document", &crate::export::exported_doc(repo, &header)?)?;
         c.tick();
     }
     let conn = crate::sql::open(db)?;
@@ -228,7 +179,7 @@ pub fn jsonl<S: Store>(
         each_row(&conn, view, |columns, r| {
             let mut obj = serde_json::Map::new();
             for (i, col) in columns.iter().enumerate() {
-                let v = value(r.get_ref(i)?);
+                let v = crate::sql::json_value(r.get_ref(i)?);
                 // The `json` column is the record itself: nest it rather than quote it.
                 let v = match (col.as_str(), &v) {
                     ("json", serde_json::Value::String(s)) => serde_json::from_str(s).unwrap_or(v),
@@ -368,14 +319,14 @@ pub fn csv(
         let mut cols = Vec::new();
         each_row(&conn, view, |columns, r| {
             if !header_done {
-                write_csv_line(&mut w, columns.iter().map(|c| c.as_str().into()))?;
+                write_csv_header(&mut w, columns)?;
                 header_done = true;
                 cols = columns.to_vec();
             }
             let vals: Vec<serde_json::Value> = (0..columns.len())
-                .map(|i| r.get_ref(i).map(value))
+                .map(|i| r.get_ref(i).map(crate::sql::json_value))
                 .collect::<Result<_, _>>()?;
-            write_csv_line(&mut w, vals.into_iter())?;
+            w.write_all(crate::sql::csv_line(&vals).as_bytes())?;
             c.tick();
             Ok(())
         })?;
@@ -383,7 +334,7 @@ pub fn csv(
             // An empty table still gets its header line.
             let stmt = conn.prepare(&format!("SELECT * FROM {view}"))?;
             cols = stmt.column_names().map(str::to_owned).collect();
-            write_csv_line(&mut w, cols.iter().map(|c| c.as_str().into()))?;
+            write_csv_header(&mut w, &cols)?;
         }
         w.flush()?;
         tables.push(
@@ -402,28 +353,9 @@ pub fn csv(
     Ok(c.n)
 }
 
-fn write_csv_line(
-    w: &mut dyn Write,
-    vals: impl Iterator<Item = serde_json::Value>,
-) -> Result<(), ExportError> {
-    let mut first = true;
-    for v in vals {
-        if !first {
-            w.write_all(b",")?;
-        }
-        first = false;
-        let s = match v {
-            serde_json::Value::Null => String::new(),
-            serde_json::Value::String(s) => s,
-            other => other.to_string(),
-        };
-        if s.contains([',', '"', '\n', '\r']) {
-            write!(w, "\"{}\"", s.replace('"', "\"\""))?;
-        } else {
-            w.write_all(s.as_bytes())?;
-        }
-    }
-    w.write_all(b"\r\n")?;
+fn write_csv_header(w: &mut dyn Write, columns: &[String]) -> Result<(), ExportError> {
+    let names: Vec<serde_json::Value> = columns.iter().map(|c| c.as_str().into()).collect();
+    w.write_all(crate::sql::csv_line(&names).as_bytes())?;
     Ok(())
 }
 

@@ -363,10 +363,8 @@ async fn sql_query(
 pub(crate) async fn import_publiccode(
     s: &ApiState,
     tenant: &Tenant,
-    text: &[u8],
+    parsed: crate::publiccode::Parsed,
 ) -> Result<crate::publiccode::ImportOutcome, ApiError> {
-    let parsed = crate::publiccode::parse_bytes(text)
-        .map_err(|e| ApiError::bad_request(format!("publiccode.yml refused: {e}")))?;
     let header = allmende_protocol::doc::DocHeader::product(
         tenant.org,
         crate::publiccode::nonce_for(&parsed),
@@ -408,7 +406,9 @@ async fn import_publiccode_route(
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     let tenant = require_token(&headers, raw.as_deref(), &s)?;
-    let o = import_publiccode(&s, &tenant, &body).await?;
+    let parsed = crate::publiccode::parse_bytes(&body)
+        .map_err(|e| ApiError::bad_request(format!("publiccode.yml refused: {e}")))?;
+    let o = import_publiccode(&s, &tenant, parsed).await?;
     let warnings: Vec<serde_json::Value> = o
         .warnings
         .iter()

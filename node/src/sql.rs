@@ -257,15 +257,7 @@ pub fn run(conn: &mut Connection, sql: &str, limits: Limits) -> Result<QueryResu
             }
             let mut out = Vec::with_capacity(n);
             for i in 0..n {
-                out.push(match row.get_ref(i).map_err(named)? {
-                    ValueRef::Null => serde_json::Value::Null,
-                    ValueRef::Integer(v) => v.into(),
-                    ValueRef::Real(v) => serde_json::Number::from_f64(v)
-                        .map(serde_json::Value::Number)
-                        .unwrap_or(serde_json::Value::Null),
-                    ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned().into(),
-                    ValueRef::Blob(b) => hex::encode(b).into(),
-                });
+                out.push(json_value(row.get_ref(i).map_err(named)?));
             }
             rows.push(out);
         }
@@ -340,25 +332,51 @@ pub fn table(r: &QueryResult) -> String {
     out
 }
 
+/// A SQLite value as JSON: integers and reals as numbers, text as strings, blobs as hex
+/// text, NULL (and non-finite reals) as null.
+pub fn json_value(v: ValueRef<'_>) -> serde_json::Value {
+    match v {
+        ValueRef::Null => serde_json::Value::Null,
+        ValueRef::Integer(i) => i.into(),
+        ValueRef::Real(f) => serde_json::Number::from_f64(f)
+            .map(serde_json::Value::Number)
+            .unwrap_or(serde_json::Value::Null),
+        ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned().into(),
+        ValueRef::Blob(b) => hex::encode(b).into(),
+    }
+}
+
+/// One CSV field (RFC 4180): null empty, text as is, quoted when it holds `,`, `"` or a line
+/// break.
+pub fn csv_field(v: &serde_json::Value) -> String {
+    let s = match v {
+        serde_json::Value::Null => String::new(),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+/// One CSV line with its `\r\n`.
+pub fn csv_line<'a>(vals: impl IntoIterator<Item = &'a serde_json::Value>) -> String {
+    let mut line = vals
+        .into_iter()
+        .map(csv_field)
+        .collect::<Vec<_>>()
+        .join(",");
+    line.push_str("\r\n");
+    line
+}
+
 /// Renders a result as CSV (RFC 4180, header line first).
 pub fn csv(r: &QueryResult) -> String {
-    let field = |v: &serde_json::Value| {
-        let s = match v {
-            serde_json::Value::Null => String::new(),
-            serde_json::Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
-        if s.contains([',', '"', '\n', '\r']) {
-            format!("\"{}\"", s.replace('"', "\"\""))
-        } else {
-            s
-        }
-    };
-    let mut out = String::new();
     let header: Vec<serde_json::Value> = r.columns.iter().map(|c| c.clone().into()).collect();
-    for row in std::iter::once(&header).chain(&r.rows) {
-        out.push_str(&row.iter().map(field).collect::<Vec<_>>().join(","));
-        out.push_str("\r\n");
-    }
-    out
+    std::iter::once(&header)
+        .chain(&r.rows)
+        .map(csv_line)
+        .collect()
 }

@@ -67,20 +67,28 @@ pub(super) async fn import(State(s): State<UiState>, Extension(ctx): Extension<C
     };
     let mut st = FormState::with_values(ctx.form.clone());
     let text = st.value("yaml").to_owned();
-    if text.trim().is_empty() {
+    let parsed = if text.trim().is_empty() {
         st.fail("yaml", t("Bitte den Inhalt einer publiccode.yml einfügen."));
+        None
     } else if text.len() > MAX_YAML_BYTES {
         st.fail("yaml", t("Die Datei ist größer als 200 KiB."));
-    } else if let Err(e) = crate::publiccode::parse(&text) {
-        st.fail(
-            "yaml",
-            format!("{}: {e}", t("Die Datei wurde nicht importiert")),
-        );
-    }
-    if st.has_errors() {
+        None
+    } else {
+        match crate::publiccode::parse(&text) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                st.fail(
+                    "yaml",
+                    format!("{}: {e}", t("Die Datei wurde nicht importiert")),
+                );
+                None
+            }
+        }
+    };
+    let Some(parsed) = parsed else {
         return Ok(unprocessable(form_page(&s, &ctx, &st).await?));
-    }
-    let o = crate::http::import_publiccode(&s.api, &tn, text.as_bytes())
+    };
+    let o = crate::http::import_publiccode(&s.api, &tn, parsed)
         .await
         .map_err(|e| PageError::from((lang, UiError::BadRequest(e.to_string()))))?;
     let (id, parsed) = (o.id, &o);

@@ -135,17 +135,6 @@ async fn keys_page(
     Ok(render(s, ctx, Section::Trust, t("Schlüssel"), flash, main).await)
 }
 
-fn flash(lang: allmende_web::Lang, raw: Option<&str>) -> Option<&'static str> {
-    let which = url::form_urlencoded::parse(raw.unwrap_or("").as_bytes())
-        .find(|(k, _)| k == "gespeichert")
-        .map(|(_, v)| v.into_owned())?;
-    Some(lang.tr(match which.as_str() {
-        "delegation" => "Delegation signiert. Andere Knoten erhalten sie beim nächsten Abgleich.",
-        "widerruf" => "Widerruf signiert. Andere Knoten erhalten ihn beim nächsten Abgleich.",
-        _ => return None,
-    }))
-}
-
 pub(super) async fn keys(
     State(s): State<UiState>,
     Extension(ctx): Extension<Ctx>,
@@ -162,7 +151,7 @@ pub(super) async fn keys(
         &tn,
         &days,
         &FormState::default(),
-        flash(ctx.lang, raw.as_deref()),
+        super::pages::flash_text(ctx.lang, raw.as_deref()),
     )
     .await?
     .into_response())

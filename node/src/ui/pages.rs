@@ -521,7 +521,7 @@ pub(super) fn parse_doc(lang: Lang, id: &str) -> Result<DocId, PageError> {
     })
 }
 
-fn flash_text(lang: Lang, raw: Option<&str>) -> Option<&'static str> {
+pub(super) fn flash_text(lang: Lang, raw: Option<&str>) -> Option<&'static str> {
     let which = url::form_urlencoded::parse(raw.unwrap_or("").as_bytes())
         .find(|(k, _)| k == "gespeichert")
         .map(|(_, v)| v.into_owned())?;
@@ -534,6 +534,8 @@ fn flash_text(lang: Lang, raw: Option<&str>) -> Option<&'static str> {
             "Nachnutzungsbericht veröffentlicht. Andere Knoten erhalten ihn beim nächsten Abgleich."
         }
         "produkt" => "Produkt gespeichert. Andere Knoten erhalten es beim nächsten Abgleich.",
+        "delegation" => "Delegation signiert. Andere Knoten erhalten sie beim nächsten Abgleich.",
+        "widerruf" => "Widerruf signiert. Andere Knoten erhalten ihn beim nächsten Abgleich.",
         _ => return None,
     }))
 }
