@@ -5,6 +5,8 @@
 //!
 //! The binaries in `src/bin/` are fixtures driven by the tests in `tests/`.
 
+pub mod synth;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -128,6 +128,12 @@ impl SignedChange {
         self.change.hash()
     }
 
+    /// The bytes the signature covers (domain, document id, change hash), for verifying it
+    /// with another ed25519 implementation or in a batch.
+    pub fn signed_message(&self) -> Vec<u8> {
+        signing_message(&self.doc, &self.change.hash())
+    }
+
     /// The change.
     pub fn change(&self) -> &Change {
         &self.change
