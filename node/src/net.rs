@@ -1128,25 +1128,38 @@ impl NetActor {
                 tokio::spawn(async move {
                     match Response::decode(&bytes) {
                         Ok(Response::Fetched(objects)) => {
+                            // Signatures are checked here, on a blocking thread, while the
+                            // repository thread stores what earlier responses brought: on a
+                            // catch-up the two overlap instead of taking turns.
+                            let objects = tokio::task::spawn_blocking(move || {
+                                objects.into_iter().map(Checked::new).collect::<Vec<_>>()
+                            })
+                            .await
+                            .unwrap_or_default();
                             for obj in objects {
                                 let outcome = match obj {
-                                    Object::Doc {
+                                    Checked::Doc {
                                         header,
-                                        changes,
+                                        changes: Ok(changes),
                                         certs,
                                     } => {
                                         let now = crate::now();
-                                        repo.call(move |s| s.ingest(header, changes, certs, now))
-                                            .await
+                                        repo.call(move |s| {
+                                            s.ingest_verified(header, changes, certs, now)
+                                        })
+                                        .await
                                     }
-                                    Object::Cert(c) => {
+                                    Checked::Doc {
+                                        changes: Err(e), ..
+                                    } => Ok(Outcome::Refused(e)),
+                                    Checked::Cert(c) => {
                                         repo.call(move |s| match s.add_cert(c) {
                                             Ok(_) => Outcome::Stored(Default::default()),
                                             Err(e) => Outcome::Refused(e),
                                         })
                                         .await
                                     }
-                                    Object::Missing(_) => continue,
+                                    Checked::Missing => continue,
                                 };
                                 if let Ok(Outcome::Refused(e)) = outcome {
                                     let (_, penalty, _) = judge(&e);
@@ -1316,6 +1329,35 @@ impl NetActor {
                     }
                 }
             });
+        }
+    }
+}
+
+/// A fetched object whose changes' signatures have been checked.
+enum Checked {
+    Doc {
+        header: allmende_protocol::doc::DocHeader,
+        changes: Result<Vec<allmende_protocol::change::VerifiedChange>, RepoError>,
+        certs: Vec<allmende_protocol::sync::Cert>,
+    },
+    Cert(allmende_protocol::sync::Cert),
+    Missing,
+}
+
+impl Checked {
+    fn new(obj: Object) -> Self {
+        match obj {
+            Object::Doc {
+                header,
+                changes,
+                certs,
+            } => Checked::Doc {
+                header,
+                changes: crate::repo::verify_all(header, changes),
+                certs,
+            },
+            Object::Cert(c) => Checked::Cert(c),
+            Object::Missing(_) => Checked::Missing,
         }
     }
 }

@@ -16,7 +16,7 @@
 use allmende_protocol::auth::{AuthError, AuthorisedChange, Certificates};
 use allmende_protocol::automerge::ChangeHash;
 use allmende_protocol::catalog::Catalog;
-use allmende_protocol::change::{ReplicaId, SignedChange, VerifyError};
+use allmende_protocol::change::{ReplicaId, SignedChange, VerifiedChange, VerifyError};
 use allmende_protocol::doc::{DocError, DocHeader, Document, Editor};
 use allmende_protocol::identity::{CertError, Keypair, SignedDelegation, SignedRevocation};
 use allmende_protocol::ids::DocId;
@@ -28,6 +28,24 @@ use crate::store::{
 
 /// Most changes one ingest call takes; larger transfers are split by the sender.
 pub const MAX_BATCH_CHANGES: usize = 10_000;
+
+/// Checks the signatures of `changes` for the document `header` (the first step of
+/// [`Repo::ingest`]); needs no repository, so it can run on any thread. The error names the
+/// position of the first bad change.
+pub fn verify_all(
+    header: DocHeader,
+    changes: Vec<SignedChange>,
+) -> Result<Vec<VerifiedChange>, RepoError> {
+    if changes.len() > MAX_BATCH_CHANGES {
+        return Err(RepoError::BatchTooLarge(changes.len()));
+    }
+    let id = header.id();
+    changes
+        .into_iter()
+        .enumerate()
+        .map(|(index, c)| c.verify(id).map_err(|error| RepoError::Verify { index, error }))
+        .collect()
+}
 
 /// Why the repository refused something.
 #[derive(Debug, thiserror::Error)]
@@ -329,26 +347,42 @@ impl<S: Store> Repo<S> {
         changes: Vec<SignedChange>,
         now: UnixTime,
     ) -> Result<Ingested, RepoError> {
+        let verified = verify_all(header, changes)?;
+        self.ingest_verified(header, verified, now)
+    }
+
+    /// [`Repo::ingest`] for changes whose signatures were already checked ([`verify_all`]),
+    /// e.g. on another thread while this one stored the previous document.
+    pub fn ingest_verified(
+        &mut self,
+        header: DocHeader,
+        changes: Vec<VerifiedChange>,
+        now: UnixTime,
+    ) -> Result<Ingested, RepoError> {
         if changes.len() > MAX_BATCH_CHANGES {
             return Err(RepoError::BatchTooLarge(changes.len()));
         }
         header.check().map_err(RepoError::InvalidHeader)?;
         let id = header.id();
+        if let Some((index, c)) = changes.iter().enumerate().find(|(_, c)| c.doc() != id) {
+            return Err(RepoError::Verify {
+                index,
+                error: VerifyError::WrongDocument {
+                    offered_for: id,
+                    signed_for: c.doc(),
+                },
+            });
+        }
         let mut doc = match self.document(&id)? {
             Some(d) => d,
             None => Document::new(header),
         };
         let mut authorised: Vec<AuthorisedChange> = Vec::with_capacity(changes.len());
+        let mut seen = std::collections::HashSet::with_capacity(changes.len());
         let mut duplicates = 0;
-        for (index, change) in changes.into_iter().enumerate() {
-            let verified = change
-                .verify(id)
-                .map_err(|error| RepoError::Verify { index, error })?;
-            if doc.has_change(&verified.signed().hash())
-                || authorised
-                    .iter()
-                    .any(|a| a.verified().signed().hash() == verified.signed().hash())
-            {
+        for (index, verified) in changes.into_iter().enumerate() {
+            let hash = verified.signed().hash();
+            if doc.has_change(&hash) || !seen.insert(hash) {
                 duplicates += 1;
                 continue;
             }

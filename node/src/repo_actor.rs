@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use allmende_protocol::automerge::ChangeHash;
-use allmende_protocol::change::SignedChange;
+use allmende_protocol::change::{SignedChange, VerifiedChange};
 use allmende_protocol::doc::{DocHeader, DocKind};
 use allmende_protocol::identity::{SignedDelegation, SignedRevocation};
 use allmende_protocol::ids::DocId;
@@ -331,6 +331,21 @@ impl RepoState {
         certs: Vec<Cert>,
         now: UnixTime,
     ) -> Outcome {
+        match crate::repo::verify_all(header, changes) {
+            Ok(verified) => self.ingest_verified(header, verified, certs, now),
+            Err(e) => Outcome::Refused(e),
+        }
+    }
+
+    /// [`RepoState::ingest`] for changes verified beforehand ([`crate::repo::verify_all`],
+    /// which the network actor runs off this thread).
+    pub fn ingest_verified(
+        &mut self,
+        header: DocHeader,
+        changes: Vec<VerifiedChange>,
+        certs: Vec<Cert>,
+        now: UnixTime,
+    ) -> Outcome {
         for c in certs {
             if let Err(e) = self.add_cert(c) {
                 return Outcome::Refused(e);
@@ -343,10 +358,11 @@ impl RepoState {
         let id = header.id();
         let fresh: Vec<i64> = changes
             .iter()
+            .map(VerifiedChange::signed)
             .filter(|c| !self.repo.store().has_change(&id, &c.hash()).unwrap_or(true))
             .map(|c| c.time().0)
             .collect();
-        match self.repo.ingest(header, changes, now) {
+        match self.repo.ingest_verified(header, changes, now) {
             Ok(done) => {
                 if done.new_changes > 0 {
                     self.note_heads(header);
