@@ -303,6 +303,11 @@ const EN: &[(&str, &str)] = &[
     ),
     ("Produkt", "Product"),
     ("Partnerprodukt", "Other product"),
+    (
+        "Die am besten belegten Produktpaare",
+        "The best-evidenced product pairs",
+    ),
+    ("Alle Paare liefert die API unter", "The API lists every pair at"),
     ("Belege", "Evidence"),
     (
         "Keine Doppelentwicklungen gefunden.",

@@ -1146,6 +1146,9 @@ pub(super) async fn task(
 // ---------------------------------------------------------------------------------------------
 // Interoperability, duplicates, coverage
 
+/// Most product pairs the interoperability list shows (the API has all of them).
+const INTEROP_ROWS: usize = 200;
+
 pub(super) async fn interop(
     State(s): State<UiState>,
     Extension(ctx): Extension<Ctx>,
@@ -1171,24 +1174,52 @@ pub(super) async fn interop(
             .and_then(|b| names.get(&b).cloned())
             .unwrap_or_else(|| id.chars().take(12).collect())
     };
+    // Every pair's evidence, gathered once (both directions under one key).
+    let mut cells: std::collections::HashMap<(&str, &str), Vec<String>> =
+        std::collections::HashMap::new();
+    for r in &rows {
+        let mut parts = Vec::new();
+        if r.works > 0 {
+            parts.push(format!("{} {}", r.works, t("funktioniert")));
+        }
+        if r.partly > 0 {
+            parts.push(format!("{} {}", r.partly, t("teilweise")));
+        }
+        if r.fails > 0 {
+            parts.push(format!("{} {}", r.fails, t("funktioniert nicht")));
+        }
+        let key = if r.product <= r.other {
+            (r.product.as_str(), r.other.as_str())
+        } else {
+            (r.other.as_str(), r.product.as_str())
+        };
+        cells
+            .entry(key)
+            .or_default()
+            .push(format!("{}: {}", r.standard, parts.join(", ")));
+    }
     let cell = |a: &str, b: &str| -> Vec<String> {
-        rows.iter()
-            .filter(|r| (r.product == a && r.other == b) || (r.product == b && r.other == a))
-            .map(|r| {
-                let mut parts = Vec::new();
-                if r.works > 0 {
-                    parts.push(format!("{} {}", r.works, t("funktioniert")));
-                }
-                if r.partly > 0 {
-                    parts.push(format!("{} {}", r.partly, t("teilweise")));
-                }
-                if r.fails > 0 {
-                    parts.push(format!("{} {}", r.fails, t("funktioniert nicht")));
-                }
-                format!("{}: {}", r.standard, parts.join(", "))
-            })
-            .collect()
+        let key = if a <= b { (a, b) } else { (b, a) };
+        cells.get(&key).cloned().unwrap_or_default()
     };
+    // The list shows each pair once, the best-evidenced first, at most `INTEROP_ROWS` of them.
+    let mut pairs: Vec<(&str, &str, u64)> = Vec::new();
+    {
+        let mut evidence: std::collections::HashMap<(&str, &str), u64> =
+            std::collections::HashMap::new();
+        for r in &rows {
+            let key = if r.product <= r.other {
+                (r.product.as_str(), r.other.as_str())
+            } else {
+                (r.other.as_str(), r.product.as_str())
+            };
+            *evidence.entry(key).or_default() += r.works + r.partly + r.fails;
+        }
+        pairs.extend(evidence.into_iter().map(|((a, b), n)| (a, b, n)));
+        pairs.sort_by(|x, y| y.2.cmp(&x.2).then(x.0.cmp(y.0)).then(x.1.cmp(y.1)));
+    }
+    let all_pairs = pairs.len();
+    pairs.truncate(INTEROP_ROWS);
     let main = html! {
         h1 { (t("Interoperabilitätsmatrix")) }
         p { (t("Welche Produkte über welchen Standard zusammenarbeiten, belegt durch gemeldete Einsätze. Jede Zelle nennt den Standard und wie viele Einsätze die Verbindung als funktionierend, teilweise funktionierend oder nicht funktionierend melden.")) }
@@ -1207,12 +1238,15 @@ pub(super) async fn interop(
                 } } }
             } }
         } @else {
+            @if all_pairs > pairs.len() {
+                p { (t("Die am besten belegten Produktpaare")) " (" (pairs.len()) " / " (all_pairs) "). " (t("Alle Paare liefert die API unter")) " " code { "/api/v1/stats/interop" } "." }
+            }
             div.table-wrap { table {
                 thead { tr { th scope="col" { (t("Produkt")) } th scope="col" { (t("Partnerprodukt")) } th scope="col" { (t("Belege")) } } }
-                tbody { @for r in &rows { tr {
-                    th scope="row" { a href={ "/produkte/" (r.product) } { (name(&r.product)) } }
-                    td { a href={ "/produkte/" (r.other) } { (name(&r.other)) } }
-                    td { (cell(&r.product, &r.other).join("; ")) }
+                tbody { @for (a, b, _) in &pairs { tr {
+                    th scope="row" { a href={ "/produkte/" (a) } { (name(a)) } }
+                    td { a href={ "/produkte/" (b) } { (name(b)) } }
+                    td { (cell(a, b).join("; ")) }
                 } } }
             } }
         }
