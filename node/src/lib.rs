@@ -9,6 +9,7 @@
 //! [`allmende_protocol::auth::AuthorisedChange`] before they touch storage, and a change and
 //! the document snapshot containing it are committed in one transaction.
 
+pub mod aggregates;
 pub mod backup;
 pub mod cli;
 pub mod config;

@@ -36,6 +36,54 @@ pub(super) async fn db<T: Send + 'static>(
     Ok(r.or_page(lang)?)
 }
 
+/// Like [`db`] for an expensive read whose result may be kept between requests: `key` names
+/// the read and its parameters. A result computed before the catalog last changed is served
+/// while one refresh runs in the background ([`crate::aggregates`]).
+pub(super) async fn db_cached<T: Send + Sync + 'static>(
+    s: &UiState,
+    lang: Lang,
+    key: String,
+    f: impl Fn(&Connection) -> Result<T, UiError> + Send + Sync + 'static,
+) -> Result<std::sync::Arc<T>, PageError> {
+    use crate::aggregates::{Lookup, catalog_version};
+    let f = std::sync::Arc::new(f);
+    let (cache, f2, key2) = (s.aggregates.clone(), f.clone(), key.clone());
+    let (value, refresh) = db(s, lang, move |conn| {
+        let version = catalog_version(conn)?;
+        Ok(match cache.lookup::<T>(&key2, version) {
+            Lookup::Fresh(v) => (v, false),
+            Lookup::Stale(v, refresh) => (v, refresh),
+            Lookup::Missing => (cache.store(&key2, version, f2(conn)?), false),
+        })
+    })
+    .await?;
+    if refresh {
+        let (repo, cache) = (s.api.repo.clone(), s.aggregates.clone());
+        tokio::spawn(async move {
+            let (k, c) = (key.clone(), cache.clone());
+            let done = repo
+                .call(move |st| -> Result<(), String> {
+                    let conn = st.repo().store().connection();
+                    let version = catalog_version(conn).map_err(|e| e.to_string())?;
+                    let v = f(conn).map_err(|e| format!("{e:?}"))?;
+                    cache.store(&key, version, v);
+                    Ok(())
+                })
+                .await;
+            let failed = match done {
+                Ok(Ok(())) => None,
+                Ok(Err(e)) => Some(e),
+                Err(e) => Some(e.to_string()),
+            };
+            if let Some(e) = failed {
+                tracing::warn!(key = %k, error = %e, "refreshing an aggregate failed");
+                c.refresh_failed(&k);
+            }
+        });
+    }
+    Ok(value)
+}
+
 /// Names of organisations, by raw id.
 pub(super) fn org_names(conn: &Connection) -> Result<HashMap<Vec<u8>, String>, UiError> {
     let mut stmt = conn.prepare_cached("SELECT org, name FROM idx_org")?;
@@ -109,7 +157,6 @@ type Activity = (u8, Vec<u8>, Vec<u8>, Option<String>);
 struct StartData {
     figures: Vec<(&'static str, u64)>,
     recent: Vec<Activity>,
-    names: HashMap<Vec<u8>, String>,
     top: Vec<query::ProductHit>,
 }
 
@@ -122,7 +169,8 @@ pub(super) async fn start(State(s): State<UiState>, Extension(ctx): Extension<Ct
         .await
         .map(|n| n.peers.len() as u64)
         .unwrap_or(0);
-    let d = db(&s, lang, move |conn| {
+    // The figures, the most used products and the names: aggregates, kept between requests.
+    let summary = db_cached(&s, lang, "start".into(), |conn| {
         let count = |sql: &str| -> Result<u64, UiError> {
             Ok(conn.query_row(sql, [], |r| r.get::<_, i64>(0))? as u64)
         };
@@ -131,24 +179,11 @@ pub(super) async fn start(State(s): State<UiState>, Extension(ctx): Extension<Ct
             ("Organisationen", count("SELECT count(*) FROM idx_org")?),
             ("Einsätze", count("SELECT count(*) FROM idx_deployment")?),
             ("Bewertungen", count("SELECT count(*) FROM idx_rating")?),
-            ("Nachnutzungsberichte", count("SELECT count(*) FROM idx_reuse")?),
+            (
+                "Nachnutzungsberichte",
+                count("SELECT count(*) FROM idx_reuse")?,
+            ),
         ];
-        // The newest stored changes, newest first, one line per document.
-        let mut stmt = conn.prepare(
-            "SELECT d.kind, d.owner, d.id, max(c.seq) AS last FROM changes c JOIN documents d ON d.id = c.doc
-             GROUP BY d.id ORDER BY last DESC LIMIT 8",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            Ok((r.get::<_, i64>(0)? as u8, r.get::<_, Vec<u8>>(1)?, r.get::<_, Vec<u8>>(2)?))
-        })?;
-        let mut recent = Vec::new();
-        for row in rows {
-            let (kind, owner, doc) = row?;
-            let product: Option<String> = conn
-                .query_row("SELECT name FROM idx_product WHERE doc = ?1", [&doc], |r| r.get(0))
-                .ok();
-            recent.push((kind, owner, doc, product));
-        }
         let top = query::search(
             conn,
             &SearchQuery {
@@ -159,14 +194,41 @@ pub(super) async fn start(State(s): State<UiState>, Extension(ctx): Extension<Ct
         let mut top = top.hits;
         top.sort_by(|a, b| b.deployments.cmp(&a.deployments).then(a.name.cmp(&b.name)));
         top.truncate(5);
-        Ok(StartData {
-            figures,
-            recent,
-            names: org_names(conn)?,
-            top,
-        })
+        Ok((figures, top, org_names(conn)?))
     })
     .await?;
+    let recent = db(&s, lang, move |conn| {
+        // The newest stored changes, newest first, one line per document: read backwards
+        // along the change sequence, so that it costs the same for any catalog size.
+        let mut stmt = conn.prepare(
+            "SELECT d.kind, d.owner, d.id FROM (SELECT doc, seq FROM changes ORDER BY seq DESC LIMIT 500) c
+             JOIN documents d ON d.id = c.doc ORDER BY c.seq DESC",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, i64>(0)? as u8, r.get::<_, Vec<u8>>(1)?, r.get::<_, Vec<u8>>(2)?))
+        })?;
+        let mut recent: Vec<Activity> = Vec::new();
+        for row in rows {
+            let (kind, owner, doc) = row?;
+            if recent.iter().any(|r| r.2 == doc) {
+                continue;
+            }
+            let product: Option<String> = conn
+                .query_row("SELECT name FROM idx_product WHERE doc = ?1", [&doc], |r| r.get(0))
+                .ok();
+            recent.push((kind, owner, doc, product));
+            if recent.len() == 8 {
+                break;
+            }
+        }
+        Ok(recent)
+    })
+    .await?;
+    let d = StartData {
+        figures: summary.0.clone(),
+        recent,
+        top: summary.1.clone(),
+    };
     let t = |x| lang.tr(x);
     let kind_text = |k: u8| match k {
         0 => t("hat das Profil aktualisiert"),
@@ -215,7 +277,7 @@ pub(super) async fn start(State(s): State<UiState>, Extension(ctx): Extension<Ct
             ul {
                 @for (kind, owner, doc, product) in &d.recent {
                     li {
-                        (org_link(&d.names, &hex::encode(owner))) " " (kind_text(*kind))
+                        (org_link(&summary.2, &hex::encode(owner))) " " (kind_text(*kind))
                         @if let Some(p) = product {
                             ": " a href={ "/produkte/" (hex::encode(doc)) } { (p) }
                         }
@@ -1032,7 +1094,7 @@ pub(super) async fn organisation(
 
 pub(super) async fn tasks(State(s): State<UiState>, Extension(ctx): Extension<Ctx>) -> Page {
     let lang = ctx.lang;
-    let (themen, tasks) = db(&s, lang, |conn| {
+    let counts = db_cached(&s, lang, "tasks".into(), |conn| {
         let count = |facet: &str| -> Result<Vec<(String, i64, i64)>, UiError> {
             let mut stmt = conn.prepare(
                 "SELECT f.value, count(DISTINCT f.doc),
@@ -1046,6 +1108,7 @@ pub(super) async fn tasks(State(s): State<UiState>, Extension(ctx): Extension<Ct
         Ok((count("themenfeld")?, count("task")?))
     })
     .await?;
+    let (themen, tasks) = (counts.0.as_slice(), counts.1.as_slice());
     let t = |x| lang.tr(x);
     let main = html! {
         h1 { (t("Aufgaben und Themenfelder")) }
@@ -1066,7 +1129,7 @@ pub(super) async fn tasks(State(s): State<UiState>, Extension(ctx): Extension<Ct
         @if tasks.is_empty() { p { (t("Keine Aufgaben bekannt.")) } } @else {
             div.table-wrap { table {
                 thead { tr { th scope="col" { (t("Aufgabe")) } th scope="col" { (t("Produkte")) } th scope="col" { (t("Einsätze")) } } }
-                tbody { @for (task, products, deployments) in &tasks { tr {
+                tbody { @for (task, products, deployments) in tasks { tr {
                     th scope="row" { a href={ "/aufgaben/" (url_part(task)) } { (labels::task(task)) } }
                     td.num { (products) } td.num { (deployments) }
                 } } }
@@ -1157,10 +1220,12 @@ pub(super) async fn interop(
     let lang = ctx.lang;
     let sc = scope(&s, raw.as_deref());
     let sc2 = sc.clone();
-    let (rows, names) = db(&s, lang, move |conn| {
+    let key = format!("interop {}", sc2.include_unverified);
+    let data = db_cached(&s, lang, key, move |conn| {
         Ok((crate::stats::interop(conn, &sc2)?, product_names(conn)?))
     })
     .await?;
+    let (rows, names) = (data.0.as_slice(), &data.1);
     let t = |x| lang.tr(x);
     let mut products: Vec<String> = rows
         .iter()
@@ -1177,7 +1242,7 @@ pub(super) async fn interop(
     // Every pair's evidence, gathered once (both directions under one key).
     let mut cells: std::collections::HashMap<(&str, &str), Vec<String>> =
         std::collections::HashMap::new();
-    for r in &rows {
+    for r in rows {
         let mut parts = Vec::new();
         if r.works > 0 {
             parts.push(format!("{} {}", r.works, t("funktioniert")));
@@ -1207,7 +1272,7 @@ pub(super) async fn interop(
     {
         let mut evidence: std::collections::HashMap<(&str, &str), u64> =
             std::collections::HashMap::new();
-        for r in &rows {
+        for r in rows {
             let key = if r.product <= r.other {
                 (r.product.as_str(), r.other.as_str())
             } else {
@@ -1306,7 +1371,8 @@ pub(super) async fn coverage(
     let sc = scope(&s, raw.as_deref());
     let sc2 = sc.clone();
     let by = if by_kreis { "kreis" } else { "land" };
-    let (rows, kreis_names) = db(&s, lang, move |conn| {
+    let key = format!("coverage {by} {}", sc2.include_unverified);
+    let data = db_cached(&s, lang, key, move |conn| {
         let rows = crate::stats::coverage(conn, &sc2, by)?;
         let mut stmt = conn.prepare(
             "SELECT kreis, name FROM idx_org WHERE kind = 'kreis' AND kreis IS NOT NULL",
@@ -1317,6 +1383,7 @@ pub(super) async fn coverage(
         Ok((rows, names))
     })
     .await?;
+    let (rows, kreis_names) = (data.0.as_slice(), &data.1);
     let t = |x| lang.tr(x);
     let region = |r: &str| {
         if by_kreis {
@@ -1358,7 +1425,7 @@ pub(super) async fn coverage(
             (bar_chart(lang, &chart))
             div.table-wrap { table {
                 thead { tr { th scope="col" { (t("Region")) } th scope="col" { (t("Abgedeckte Aufgaben")) } } }
-                tbody { @for c in &rows { tr {
+                tbody { @for c in rows { tr {
                     th scope="row" { a href={ "/produkte?" (by) "=" (url_part(&c.region)) } { (region(&c.region)) } }
                     td { @for (i, task) in c.tasks_covered.iter().enumerate() { @if i > 0 { ", " } a href={ "/aufgaben/" (url_part(task)) } { (labels::task(task)) } } }
                 } } }

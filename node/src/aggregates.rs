@@ -1,0 +1,180 @@
+//! A cache of expensive catalog reads (aggregates over every deployment, rating and report).
+//!
+//! At Germany's size an aggregate scans millions of index rows, which takes far longer than a
+//! page may. The catalog changes far less often than it is read, so each result is kept with
+//! the catalog version it was computed at ([`catalog_version`]: the newest stored change and
+//! the number of certificates). A read at the same version gets the kept result. A read after
+//! the catalog changed gets the kept result too, while one refresh is computed in the
+//! background (the caller starts it when [`Lookup::Stale`] says so); only a result older than
+//! [`MAX_STALE`] is recomputed before answering. So a page shows what was true at most one
+//! computation ago, and no reader waits for an aggregate except the very first.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rusqlite::Connection;
+
+/// Oldest result served while a refresh runs; older ones are recomputed before answering.
+pub const MAX_STALE: Duration = Duration::from_secs(300);
+
+/// The catalog's version: changes only when a change or a certificate is stored.
+pub fn catalog_version(conn: &Connection) -> rusqlite::Result<(i64, i64)> {
+    conn.query_row(
+        "SELECT (SELECT coalesce(max(seq), 0) FROM changes), (SELECT count(*) FROM certificates)",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+}
+
+/// What the cache holds for a key.
+#[derive(Debug)]
+pub enum Lookup<T> {
+    /// Computed at the current version.
+    Fresh(Arc<T>),
+    /// Computed at an older version; the caller should refresh it (`true`) unless another
+    /// refresh is running already (`false`).
+    Stale(Arc<T>, bool),
+    /// Nothing usable: compute it now.
+    Missing,
+}
+
+struct Entry {
+    version: (i64, i64),
+    at: Instant,
+    refreshing: bool,
+    value: Arc<dyn Any + Send + Sync>,
+}
+
+/// Results by key (the aggregate's name and its parameters).
+#[derive(Default)]
+pub struct AggregateCache {
+    entries: Mutex<HashMap<String, Entry>>,
+}
+
+impl std::fmt::Debug for AggregateCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.entries.lock().map(|e| e.len()).unwrap_or(0);
+        f.debug_struct("AggregateCache")
+            .field("entries", &n)
+            .finish()
+    }
+}
+
+/// Most results kept; beyond it the oldest go (parameters such as a search scope multiply keys).
+const MAX_ENTRIES: usize = 256;
+
+impl AggregateCache {
+    /// Looks `key` up for the catalog at `version`.
+    pub fn lookup<T: Send + Sync + 'static>(&self, key: &str, version: (i64, i64)) -> Lookup<T> {
+        let Ok(mut entries) = self.entries.lock() else {
+            return Lookup::Missing;
+        };
+        let Some(e) = entries.get_mut(key) else {
+            return Lookup::Missing;
+        };
+        let Ok(value) = e.value.clone().downcast::<T>() else {
+            return Lookup::Missing;
+        };
+        if e.version == version {
+            Lookup::Fresh(value)
+        } else if e.at.elapsed() < MAX_STALE {
+            let start = !e.refreshing;
+            e.refreshing = true;
+            Lookup::Stale(value, start)
+        } else {
+            Lookup::Missing
+        }
+    }
+
+    /// Keeps `value`, computed at `version`, and returns it.
+    pub fn store<T: Send + Sync + 'static>(
+        &self,
+        key: &str,
+        version: (i64, i64),
+        value: T,
+    ) -> Arc<T> {
+        let value = Arc::new(value);
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= MAX_ENTRIES && !entries.contains_key(key) {
+                let oldest = entries
+                    .iter()
+                    .min_by_key(|(_, e)| e.at)
+                    .map(|(k, _)| k.clone());
+                if let Some(k) = oldest {
+                    entries.remove(&k);
+                }
+            }
+            entries.insert(
+                key.to_owned(),
+                Entry {
+                    version,
+                    at: Instant::now(),
+                    refreshing: false,
+                    value: value.clone(),
+                },
+            );
+        }
+        value
+    }
+
+    /// A refresh of `key` failed: the next stale read may start another.
+    pub fn refresh_failed(&self, key: &str) {
+        if let Ok(mut entries) = self.entries.lock()
+            && let Some(e) = entries.get_mut(key)
+        {
+            e.refreshing = false;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+    use super::*;
+
+    #[test]
+    fn same_version_is_fresh_a_newer_one_is_stale_with_one_refresh() {
+        let c = AggregateCache::default();
+        assert!(matches!(c.lookup::<u32>("k", (1, 0)), Lookup::Missing));
+        c.store("k", (1, 0), 7u32);
+        match c.lookup::<u32>("k", (1, 0)) {
+            Lookup::Fresh(v) => assert_eq!(*v, 7),
+            other => panic!("{other:?}"),
+        }
+        // The catalog changed: the old value, and exactly one caller is told to refresh.
+        match c.lookup::<u32>("k", (2, 0)) {
+            Lookup::Stale(v, true) => assert_eq!(*v, 7),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            c.lookup::<u32>("k", (2, 0)),
+            Lookup::Stale(_, false)
+        ));
+        c.refresh_failed("k");
+        assert!(matches!(
+            c.lookup::<u32>("k", (2, 0)),
+            Lookup::Stale(_, true)
+        ));
+        c.store("k", (2, 0), 8u32);
+        assert!(matches!(c.lookup::<u32>("k", (2, 0)), Lookup::Fresh(v) if *v == 8));
+        // A new certificate is a new version too.
+        assert!(matches!(c.lookup::<u32>("k", (2, 1)), Lookup::Stale(..)));
+        // Another type under the same key is not confused with it.
+        assert!(matches!(c.lookup::<String>("k", (2, 0)), Lookup::Missing));
+    }
+
+    #[test]
+    fn the_number_of_results_is_bounded() {
+        let c = AggregateCache::default();
+        for i in 0..(MAX_ENTRIES + 10) {
+            c.store(&format!("k{i}"), (1, 0), i);
+        }
+        assert_eq!(c.entries.lock().unwrap().len(), MAX_ENTRIES);
+        assert!(matches!(
+            c.lookup::<usize>(&format!("k{}", MAX_ENTRIES + 9), (1, 0)),
+            Lookup::Fresh(_)
+        ));
+    }
+}
