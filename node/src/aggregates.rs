@@ -6,8 +6,12 @@
 //! the number of certificates). A read at the same version gets the kept result. A read after
 //! the catalog changed gets the kept result too, while one refresh is computed in the
 //! background (the caller starts it when [`Lookup::Stale`] says so); only a result older than
-//! [`MAX_STALE`] is recomputed before answering. So a page shows what was true at most one
-//! computation ago, and no reader waits for an aggregate except the very first.
+//! [`MAX_STALE`] is recomputed before answering, and so is one that is cheap to compute
+//! ([`RECOMPUTE_BELOW`]). So a page shows what was true at most one computation ago, and no
+//! reader waits for a costly aggregate except the very first.
+//!
+//! The version misses one case: deleting stored changes without adding any (which only a
+//! purge does) leaves it unchanged; the next stored change refreshes every result.
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -16,8 +20,15 @@ use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
+use crate::repo_actor::{RepoGone, RepoHandle};
+
 /// Oldest result served while a refresh runs; older ones are recomputed before answering.
 pub const MAX_STALE: Duration = Duration::from_secs(300);
+
+/// Results that took less than this to compute are recomputed before answering after a
+/// change, so a small catalog always shows the newest figures; only costlier ones are served
+/// stale while they refresh.
+pub const RECOMPUTE_BELOW: Duration = Duration::from_millis(50);
 
 /// The catalog's version: changes only when a change or a certificate is stored.
 pub fn catalog_version(conn: &Connection) -> rusqlite::Result<(i64, i64)> {
@@ -43,6 +54,7 @@ pub enum Lookup<T> {
 struct Entry {
     version: (i64, i64),
     at: Instant,
+    cost: Duration,
     refreshing: bool,
     value: Arc<dyn Any + Send + Sync>,
 }
@@ -79,7 +91,7 @@ impl AggregateCache {
         };
         if e.version == version {
             Lookup::Fresh(value)
-        } else if e.at.elapsed() < MAX_STALE {
+        } else if e.at.elapsed() < MAX_STALE && e.cost >= RECOMPUTE_BELOW {
             let start = !e.refreshing;
             e.refreshing = true;
             Lookup::Stale(value, start)
@@ -88,12 +100,13 @@ impl AggregateCache {
         }
     }
 
-    /// Keeps `value`, computed at `version`, and returns it.
+    /// Keeps `value`, computed at `version` in `cost`, and returns it.
     pub fn store<T: Send + Sync + 'static>(
         &self,
         key: &str,
         version: (i64, i64),
         value: T,
+        cost: Duration,
     ) -> Arc<T> {
         let value = Arc::new(value);
         if let Ok(mut entries) = self.entries.lock() {
@@ -111,6 +124,7 @@ impl AggregateCache {
                 Entry {
                     version,
                     at: Instant::now(),
+                    cost,
                     refreshing: false,
                     value: value.clone(),
                 },
@@ -129,6 +143,67 @@ impl AggregateCache {
     }
 }
 
+/// Reads `key` through `cache`: `f` runs on the repository thread when nothing usable is
+/// kept, and in the background (one refresh at a time) when a kept result is stale.
+pub async fn cached<T, E>(
+    repo: &RepoHandle,
+    cache: &Arc<AggregateCache>,
+    key: String,
+    f: impl Fn(&Connection) -> Result<T, E> + Send + Sync + 'static,
+) -> Result<Result<Arc<T>, E>, RepoGone>
+where
+    T: Send + Sync + 'static,
+    E: From<rusqlite::Error> + std::fmt::Debug + Send + 'static,
+{
+    let f = Arc::new(f);
+    let (c, f2, key2) = (cache.clone(), f.clone(), key.clone());
+    let looked = repo
+        .call(move |st| -> Result<(Arc<T>, bool), E> {
+            let conn = st.repo().store().connection();
+            let version = catalog_version(conn)?;
+            Ok(match c.lookup::<T>(&key2, version) {
+                Lookup::Fresh(v) => (v, false),
+                Lookup::Stale(v, refresh) => (v, refresh),
+                Lookup::Missing => {
+                    let t = Instant::now();
+                    let v = f2(conn)?;
+                    (c.store(&key2, version, v, t.elapsed()), false)
+                }
+            })
+        })
+        .await?;
+    let (value, refresh) = match looked {
+        Ok(x) => x,
+        Err(e) => return Ok(Err(e)),
+    };
+    if refresh {
+        let (repo, cache) = (repo.clone(), cache.clone());
+        tokio::spawn(async move {
+            let (k, c) = (key.clone(), cache.clone());
+            let done = repo
+                .call(move |st| -> Result<(), String> {
+                    let conn = st.repo().store().connection();
+                    let version = catalog_version(conn).map_err(|e| e.to_string())?;
+                    let t = Instant::now();
+                    let v = f(conn).map_err(|e| format!("{e:?}"))?;
+                    cache.store(&key, version, v, t.elapsed());
+                    Ok(())
+                })
+                .await;
+            let failed = match done {
+                Ok(Ok(())) => None,
+                Ok(Err(e)) => Some(e),
+                Err(e) => Some(e.to_string()),
+            };
+            if let Some(e) = failed {
+                tracing::warn!(key = %k, error = %e, "refreshing an aggregate failed");
+                c.refresh_failed(&k);
+            }
+        });
+    }
+    Ok(Ok(value))
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::panic)]
@@ -138,7 +213,8 @@ mod tests {
     fn same_version_is_fresh_a_newer_one_is_stale_with_one_refresh() {
         let c = AggregateCache::default();
         assert!(matches!(c.lookup::<u32>("k", (1, 0)), Lookup::Missing));
-        c.store("k", (1, 0), 7u32);
+        let slow = RECOMPUTE_BELOW * 2;
+        c.store("k", (1, 0), 7u32, slow);
         match c.lookup::<u32>("k", (1, 0)) {
             Lookup::Fresh(v) => assert_eq!(*v, 7),
             other => panic!("{other:?}"),
@@ -157,7 +233,7 @@ mod tests {
             c.lookup::<u32>("k", (2, 0)),
             Lookup::Stale(_, true)
         ));
-        c.store("k", (2, 0), 8u32);
+        c.store("k", (2, 0), 8u32, slow);
         assert!(matches!(c.lookup::<u32>("k", (2, 0)), Lookup::Fresh(v) if *v == 8));
         // A new certificate is a new version too.
         assert!(matches!(c.lookup::<u32>("k", (2, 1)), Lookup::Stale(..)));
@@ -166,10 +242,18 @@ mod tests {
     }
 
     #[test]
+    fn a_cheap_result_is_recomputed_after_a_change() {
+        let c = AggregateCache::default();
+        c.store("k", (1, 0), 7u32, Duration::from_millis(1));
+        assert!(matches!(c.lookup::<u32>("k", (1, 0)), Lookup::Fresh(_)));
+        assert!(matches!(c.lookup::<u32>("k", (2, 0)), Lookup::Missing));
+    }
+
+    #[test]
     fn the_number_of_results_is_bounded() {
         let c = AggregateCache::default();
         for i in 0..(MAX_ENTRIES + 10) {
-            c.store(&format!("k{i}"), (1, 0), i);
+            c.store(&format!("k{i}"), (1, 0), i, Duration::ZERO);
         }
         assert_eq!(c.entries.lock().unwrap().len(), MAX_ENTRIES);
         assert!(matches!(

@@ -36,6 +36,8 @@ pub struct ApiState {
     pub http_metrics: Arc<crate::metrics::HttpMetrics>,
     /// The store file, for its size in `/metrics`.
     pub store_path: Arc<std::path::PathBuf>,
+    /// Aggregates kept between requests, for the statistics and the UI ([`crate::aggregates`]).
+    pub aggregates: Arc<crate::aggregates::AggregateCache>,
 }
 
 /// An organisation this node writes for, and the token that authorises it.
@@ -846,25 +848,23 @@ async fn stats(
             }
         }
     }
-    let value = s
-        .repo
-        .call(move |st| -> Result<serde_json::Value, QueryError> {
-            use crate::stats;
-            let conn = st.repo().store().connection();
-            let to = |v: Result<serde_json::Value, serde_json::Error>| {
-                v.map_err(|e| QueryError::Invalid(e.to_string()))
-            };
-            match name.as_str() {
-                "usage" => to(serde_json::to_value(stats::usage(conn, &scope)?)),
-                "ratings" => to(serde_json::to_value(stats::ratings(conn, &scope)?)),
-                "interop" => to(serde_json::to_value(stats::interop(conn, &scope)?)),
-                "duplicates" => to(serde_json::to_value(stats::duplicates(conn)?)),
-                "costs" => to(serde_json::to_value(stats::costs(conn, &scope)?)),
-                _ => to(serde_json::to_value(stats::coverage(conn, &scope, &by)?)),
-            }
-        })
-        .await??;
-    Ok(Json(value))
+    let key = format!("api {name} {} {by}", scope.include_unverified);
+    let value = crate::aggregates::cached(&s.repo, &s.aggregates, key, move |conn| {
+        use crate::stats;
+        let to = |v: Result<serde_json::Value, serde_json::Error>| {
+            v.map_err(|e| QueryError::Invalid(e.to_string()))
+        };
+        match name.as_str() {
+            "usage" => to(serde_json::to_value(stats::usage(conn, &scope)?)),
+            "ratings" => to(serde_json::to_value(stats::ratings(conn, &scope)?)),
+            "interop" => to(serde_json::to_value(stats::interop(conn, &scope)?)),
+            "duplicates" => to(serde_json::to_value(stats::duplicates(conn)?)),
+            "costs" => to(serde_json::to_value(stats::costs(conn, &scope)?)),
+            _ => to(serde_json::to_value(stats::coverage(conn, &scope, &by)?)),
+        }
+    })
+    .await??;
+    Ok(Json(value.as_ref().clone()))
 }
 
 /// Largest request body.

@@ -148,6 +148,7 @@ impl Node {
                 tenants: Arc::new(crate::http::Tenants::from_dir(dd.clone())?),
                 http_metrics: Arc::default(),
                 store_path: Arc::new(dd.db_path()),
+                aggregates: Default::default(),
             };
             let http_metrics = api.http_metrics.clone();
             let ui = crate::ui::UiState::new(api.clone(), bound.ip().is_loopback(), cfg.demo);

@@ -216,9 +216,27 @@ pub fn search(conn: &Connection, q: &SearchQuery) -> Result<SearchResult, QueryE
 /// canonical entry is the one with the smallest id, so every node resolves a merge alike.
 /// Links to entries this node does not hold are ignored until they arrive.
 pub fn prepare_canon(conn: &Connection) -> Result<(), QueryError> {
+    // Rebuilt only when the products may have changed since the last build on this connection
+    // (a new change, or a rebuilt index with another number of entries).
     conn.execute_batch(
         "CREATE TEMP TABLE IF NOT EXISTS canon (doc BLOB PRIMARY KEY, canonical BLOB NOT NULL) WITHOUT ROWID;
-         DELETE FROM canon;
+         CREATE INDEX IF NOT EXISTS temp.canon_canonical ON canon (canonical);
+         CREATE TEMP TABLE IF NOT EXISTS canon_built (version TEXT NOT NULL);",
+    )?;
+    let version: String = conn.query_row(
+        "SELECT (SELECT coalesce(max(seq), 0) FROM changes) || '/' || (SELECT count(*) FROM idx_product)
+           || '/' || (SELECT count(*) FROM idx_product_same)",
+        [],
+        |r| r.get(0),
+    )?;
+    let built: Option<String> = conn
+        .query_row("SELECT version FROM canon_built", [], |r| r.get(0))
+        .ok();
+    if built.as_deref() == Some(version.as_str()) {
+        return Ok(());
+    }
+    conn.execute_batch(
+        "DELETE FROM canon;
          INSERT INTO canon (doc, canonical)
          WITH RECURSIVE
            edges(a, b) AS (
@@ -229,6 +247,8 @@ pub fn prepare_canon(conn: &Connection) -> Result<(), QueryError> {
              UNION SELECT r.start, e.b FROM reach r JOIN edges e ON e.a = r.node)
          SELECT start, min(node) FROM reach GROUP BY start;",
     )?;
+    conn.execute("DELETE FROM canon_built", [])?;
+    conn.execute("INSERT INTO canon_built (version) VALUES (?1)", [version])?;
     Ok(())
 }
 

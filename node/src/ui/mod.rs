@@ -54,8 +54,6 @@ pub struct UiState {
     /// Whether this node runs the demo network (shows the demo banner).
     pub demo: bool,
     sessions: Arc<Mutex<HashMap<String, OrgId>>>,
-    /// Aggregates kept between requests ([`crate::aggregates`]).
-    pub(crate) aggregates: Arc<crate::aggregates::AggregateCache>,
 }
 
 impl UiState {
@@ -66,7 +64,6 @@ impl UiState {
             local_only,
             demo,
             sessions: Arc::default(),
-            aggregates: Arc::default(),
         }
     }
 }

@@ -45,43 +45,10 @@ pub(super) async fn db_cached<T: Send + Sync + 'static>(
     key: String,
     f: impl Fn(&Connection) -> Result<T, UiError> + Send + Sync + 'static,
 ) -> Result<std::sync::Arc<T>, PageError> {
-    use crate::aggregates::{Lookup, catalog_version};
-    let f = std::sync::Arc::new(f);
-    let (cache, f2, key2) = (s.aggregates.clone(), f.clone(), key.clone());
-    let (value, refresh) = db(s, lang, move |conn| {
-        let version = catalog_version(conn)?;
-        Ok(match cache.lookup::<T>(&key2, version) {
-            Lookup::Fresh(v) => (v, false),
-            Lookup::Stale(v, refresh) => (v, refresh),
-            Lookup::Missing => (cache.store(&key2, version, f2(conn)?), false),
-        })
-    })
-    .await?;
-    if refresh {
-        let (repo, cache) = (s.api.repo.clone(), s.aggregates.clone());
-        tokio::spawn(async move {
-            let (k, c) = (key.clone(), cache.clone());
-            let done = repo
-                .call(move |st| -> Result<(), String> {
-                    let conn = st.repo().store().connection();
-                    let version = catalog_version(conn).map_err(|e| e.to_string())?;
-                    let v = f(conn).map_err(|e| format!("{e:?}"))?;
-                    cache.store(&key, version, v);
-                    Ok(())
-                })
-                .await;
-            let failed = match done {
-                Ok(Ok(())) => None,
-                Ok(Err(e)) => Some(e),
-                Err(e) => Some(e.to_string()),
-            };
-            if let Some(e) = failed {
-                tracing::warn!(key = %k, error = %e, "refreshing an aggregate failed");
-                c.refresh_failed(&k);
-            }
-        });
-    }
-    Ok(value)
+    let r = crate::aggregates::cached(&s.api.repo, &s.api.aggregates, key, f)
+        .await
+        .or_page(lang)?;
+    Ok(r.or_page(lang)?)
 }
 
 /// Names of organisations, by raw id.
