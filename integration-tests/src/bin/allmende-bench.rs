@@ -38,13 +38,15 @@ use anyhow::{Context, bail};
 use integration_tests::synth::{self, Params};
 
 const USAGE: &str = "usage: allmende-bench [--size small|medium|full] [--seed N] [--nodes N] \
-    [--samples N] [--data DIR] [--markdown FILE] [--skip catchup,propagation,queries,exports]";
+    [--samples N] [--ingest-sample N] [--data DIR] [--markdown FILE] \
+    [--skip catchup,propagation,queries,exports]";
 
 struct Opts {
     size: String,
     seed: u64,
     nodes: usize,
     samples: usize,
+    ingest_sample: usize,
     data: Option<PathBuf>,
     markdown: Option<PathBuf>,
     skip: Vec<String>,
@@ -56,6 +58,7 @@ fn opts() -> anyhow::Result<Opts> {
         seed: 2026,
         nodes: 0,
         samples: 0,
+        ingest_sample: 0,
         data: None,
         markdown: None,
         skip: vec![],
@@ -71,6 +74,7 @@ fn opts() -> anyhow::Result<Opts> {
             "--seed" => o.seed = val()?.parse().context("--seed")?,
             "--nodes" => o.nodes = val()?.parse().context("--nodes")?,
             "--samples" => o.samples = val()?.parse().context("--samples")?,
+            "--ingest-sample" => o.ingest_sample = val()?.parse().context("--ingest-sample")?,
             "--data" => o.data = Some(val()?.into()),
             "--markdown" => o.markdown = Some(val()?.into()),
             "--skip" => o.skip = val()?.split(',').map(str::to_owned).collect(),
@@ -86,6 +90,14 @@ fn opts() -> anyhow::Result<Opts> {
     }
     if o.nodes == 0 {
         o.nodes = if o.size == "small" { 8 } else { 50 };
+    }
+    if o.ingest_sample == 0 {
+        // In-process ingest of a sample: the catch-up measures ingest of everything.
+        o.ingest_sample = if o.size == "full" {
+            300_000
+        } else {
+            usize::MAX
+        };
     }
     if o.samples == 0 {
         o.samples = if o.size == "small" { 10 } else { 100 };
@@ -174,7 +186,7 @@ fn run() -> anyhow::Result<()> {
     eprintln!("== data: {}", data.display());
     let info = ensure_data(&data, params, &mut table)?;
     eprintln!("== verification and ingest");
-    let verify = verify_and_ingest(&data, &info, &mut table)?;
+    let verify = verify_and_ingest(&data, &info, o.ingest_sample, &mut table)?;
     let source = Server::start(&allmende, &data, &[])?;
     let skip = |s: &str| o.skip.iter().any(|x| x == s);
     if !skip("catchup") {
@@ -362,6 +374,7 @@ fn verify_and_ingest(
     let mut dst = dd.open_repo()?;
     let (mut single, mut batch, mut ingest) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
     let mut n = 0usize;
+    let mut ingested = 0usize;
     // Products first, as a peer sends them: deployments refer to them (not required for
     // validity, but the same order as generation).
     let mut ordered = headers.clone();
@@ -375,9 +388,12 @@ fn verify_and_ingest(
         }
         single += t.elapsed();
         batch += verify_batch(&changes)?;
-        let t = Instant::now();
-        dst.ingest(*h, changes, synth::TIME)?;
-        ingest += t.elapsed();
+        if ingested < sample {
+            ingested += changes.len();
+            let t = Instant::now();
+            dst.ingest(*h, changes, synth::TIME)?;
+            ingest += t.elapsed();
+        }
     }
     if n != info.changes {
         bail!(
@@ -893,6 +909,12 @@ fn exports(allmende: &Path, data: &Path, info: &DataInfo, table: &mut Table) -> 
         } else {
             std::fs::metadata(&out)?.len()
         };
+        // At full size the files are gigabytes: keep only one at a time.
+        if out.is_dir() {
+            std::fs::remove_dir_all(&out)?;
+        } else {
+            std::fs::remove_file(&out)?;
+        }
         table.add(
             &format!("export --format {format}: peak memory"),
             format!(
