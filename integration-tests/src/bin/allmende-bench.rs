@@ -364,6 +364,7 @@ struct VerifyTimes {
 fn verify_and_ingest(
     data: &Path,
     info: &DataInfo,
+    sample: usize,
     table: &mut Table,
 ) -> anyhow::Result<VerifyTimes> {
     let src = DataDir::new(data.to_owned()).open_repo()?;
