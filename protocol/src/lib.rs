@@ -34,6 +34,8 @@ pub mod change;
 pub mod doc;
 pub mod identity;
 pub mod ids;
+#[cfg(feature = "utoipa")]
+pub mod openapi;
 pub mod reference;
 pub mod schema;
 pub mod sync;

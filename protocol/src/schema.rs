@@ -474,6 +474,23 @@ macro_rules! slug_enum {
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { f.write_str(self.slug()) }
         }
+
+        #[cfg(feature = "utoipa")]
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .enum_values(Some([$($slug),+]))
+                    .description(Some(concat!(
+                        "The canonical slug. On input, case and `_` for `-` do not matter, and these aliases are accepted too:",
+                        $($(" ", $alias,)*)+
+                    )))
+                    .into()
+            }
+        }
+
+        #[cfg(feature = "utoipa")]
+        impl utoipa::ToSchema for $name {}
     };
 }
 
@@ -596,6 +613,7 @@ slug_enum!(
 );
 
 /// Who operates a deployment.
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "by", rename_all = "kebab-case")]
 pub enum OperatedBy {
@@ -688,6 +706,7 @@ pub trait Validate {
 }
 
 /// An organisation's profile.
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OrgProfile {
     /// Official name, e.g. "Stadt Köln".
@@ -734,6 +753,7 @@ impl Validate for OrgProfile {
 }
 
 /// EfA ("Einer für Alle") status of a product.
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Efa {
     /// The Land that provides the service.
@@ -747,6 +767,7 @@ pub struct Efa {
 }
 
 /// A product entry (shared; any attested organisation may edit it).
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Product {
     /// Product name.
@@ -866,6 +887,7 @@ impl Validate for Product {
 }
 
 /// An integration of a deployed product with another product.
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Integration {
     /// The other product.
@@ -877,6 +899,7 @@ pub struct Integration {
 }
 
 /// A deployment: the organisation runs a product.
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Deployment {
     /// The product.
@@ -941,6 +964,7 @@ impl Validate for Deployment {
 }
 
 /// A rating (Erfahrungsbericht): one per organisation and product, editable.
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Rating {
     /// The product rated.
@@ -971,6 +995,7 @@ impl Validate for Rating {
 }
 
 /// A Nachnutzung report: the organisation reused a product provided by another body.
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReuseReport {
     /// The product reused.
