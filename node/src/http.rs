@@ -9,9 +9,12 @@ use allmende_protocol::ids::{DocId, OrgId};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::openapi::{self as doc, example};
 
 use crate::net::NetHandle;
 use crate::query::{self, QueryError, SearchQuery};
@@ -225,6 +228,7 @@ impl From<QueryError> for ApiError {
             QueryError::UnknownFacet(_) | QueryError::Invalid(_) => {
                 ApiError::bad_request(e.to_string())
             }
+            QueryError::Changed(m) => ApiError::conflict(m),
             QueryError::Store(e) => ApiError::internal(e.to_string()),
         }
     }
@@ -236,37 +240,58 @@ impl From<crate::repo_actor::RepoGone> for ApiError {
     }
 }
 
+/// The routes documented in the OpenAPI description. Every route is registered here through
+/// `routes!`, which takes method and path from the handler's `#[utoipa::path]`, so a route
+/// cannot be added without describing it (`node/tests/openapi.rs` also checks this file).
+fn api_routes() -> OpenApiRouter<ApiState> {
+    OpenApiRouter::with_openapi(<ApiDoc as utoipa::OpenApi>::openapi())
+        .routes(routes!(metrics))
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(openapi_json))
+        .routes(routes!(status))
+        .routes(routes!(sql_query))
+        .routes(routes!(import_publiccode_route))
+        .routes(routes!(product_publiccode))
+        .routes(routes!(products, create_product))
+        .routes(routes!(product))
+        .routes(routes!(deployments, create_deployment))
+        .routes(routes!(ratings, set_rating))
+        .routes(routes!(reuse_reports, create_reuse_report))
+        .routes(routes!(organizations))
+        .routes(routes!(organization))
+        .routes(routes!(stats_index))
+        .routes(routes!(stats))
+}
+
+/// The OpenAPI description as the routes produce it (finished by [`crate::openapi`], served
+/// at `/api/v1/openapi.json`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_routes().split_for_parts().1
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "Allmende node API",
+        description = "Read and write the federated catalog of public-administration software that this node holds: search with German full-text and facets, product and organisation pages, record lists, statistics with the trust model, and token-protected writes. Reference: docs/api.md. Paging: `limit` and an opaque `after` cursor from the RFC 8288 `Link` header. Every GET under /api/v1 carries an ETag.",
+        license(name = "EUPL-1.2", identifier = "EUPL-1.2"),
+    ),
+    servers((url = "http://127.0.0.1:8080", description = "a node's default HTTP address")),
+    tags(
+        (name = "catalog", description = "products, organisations and their records"),
+        (name = "write", description = "token-protected writes, signed with the token organisation's key"),
+        (name = "statistics", description = "aggregates over verified organisations"),
+        (name = "research", description = "read-only SQL and publiccode.yml"),
+        (name = "operations", description = "status, metrics, health, this description"),
+    )
+)]
+struct ApiDoc;
+
 /// All routes.
 pub fn router(state: ApiState) -> Router {
-    Router::new()
-        .route("/metrics", get(metrics))
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/api/v1/status", get(status))
-        .route("/api/v1/query", axum::routing::post(sql_query))
-        .route(
-            "/api/v1/import/publiccode",
-            axum::routing::post(import_publiccode_route),
-        )
-        .route(
-            "/api/v1/products/{id}/publiccode.yml",
-            get(product_publiccode),
-        )
-        .route("/api/v1/products", get(products).post(create_product))
-        .route(
-            "/api/v1/deployments",
-            get(deployments).post(create_deployment),
-        )
-        .route("/api/v1/ratings", get(ratings).post(set_rating))
-        .route(
-            "/api/v1/reuse-reports",
-            get(reuse_reports).post(create_reuse_report),
-        )
-        .route("/api/v1/organizations/{id}", get(organization))
-        .route("/api/v1/products/{id}", get(product))
-        .route("/api/v1/organizations", get(organizations))
-        .route("/api/v1/stats", get(stats_index))
-        .route("/api/v1/stats/{name}", get(stats))
+    let (routes, _) = api_routes().split_for_parts();
+    routes
         // Unknown API paths answer in JSON; every other path belongs to the web UI.
         .route(
             "/api/v1/{*rest}",
@@ -281,6 +306,36 @@ pub fn router(state: ApiState) -> Router {
         .with_state(state)
 }
 
+/// `GET /api/v1/openapi.json`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/openapi.json",
+    tag = "operations",
+    summary = "This OpenAPI 3.1 description",
+    description = "Generated from the code: the router and this description come from the same handler annotations. Each operation lists example requests in `x-example-requests` (request, body, expected status) and as curl lines in `x-codeSamples`; their ids belong to the example catalog the tests build.",
+    responses((status = 200, description = "The description", body = Object)),
+    extensions(("x-example-requests" = json!([
+        { "summary": "The description", "request": "/api/v1/openapi.json", "status": 200 }
+    ])))
+)]
+async fn openapi_json() -> Json<&'static serde_json::Value> {
+    Json(crate::openapi::document())
+}
+
+/// `GET /api/v1/status`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/status",
+    tag = "operations",
+    summary = "Node, store and network state",
+    responses(
+        (status = 200, description = "The status (operations.md)", body = crate::node::Status),
+        (status = 503, description = "The node is shutting down", body = doc::ErrorBody),
+    ),
+    extensions(("x-example-requests" = json!([
+        { "summary": "Peers, documents, sync state", "request": "/api/v1/status", "status": 200 }
+    ])))
+)]
 async fn status(State(s): State<ApiState>) -> Result<Json<crate::node::Status>, ApiError> {
     crate::node::status(&s.net, &s.repo, s.organisation)
         .await
@@ -288,6 +343,20 @@ async fn status(State(s): State<ApiState>) -> Result<Json<crate::node::Status>, 
         .map_err(|e| ApiError::unavailable(e.to_string()))
 }
 
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    summary = "Prometheus metrics",
+    description = "The Prometheus text format (version 0.0.4); the series are listed in docs/operations.md. Outside /api/v1, so without ETag.",
+    responses(
+        (status = 200, description = "The metrics", body = String, content_type = "text/plain; version=0.0.4; charset=utf-8"),
+        (status = 503, description = "The node is shutting down", body = doc::ErrorBody),
+    ),
+    extensions(("x-example-requests" = json!([
+        { "summary": "Scrape the metrics", "request": "/metrics", "status": 200 }
+    ])))
+)]
 /// Prometheus metrics ([`crate::metrics`]).
 async fn metrics(State(s): State<ApiState>) -> Response {
     let status = match crate::node::status(&s.net, &s.repo, s.organisation).await {
@@ -312,6 +381,29 @@ async fn metrics(State(s): State<ApiState>) -> Response {
         .into_response()
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/query",
+    tag = "research",
+    summary = "One read-only SQL statement over the catalog index",
+    description = "For the node's own admin token only. The documented views and the limits are in docs/sql.md. Writes, ATTACH and PRAGMA are refused with 400.",
+    request_body(content = doc::SqlBody, content_type = "application/json"),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Columns and rows", body = crate::sql::QueryResult),
+        (status = 400, description = "Not JSON, a limit out of range, a write or a SQL error", body = doc::ErrorBody),
+        (status = 401, description = "No valid token", body = doc::ErrorBody),
+        (status = 403, description = "A member's token", body = doc::ErrorBody),
+    ),
+    extensions(("x-example-requests" = json!([
+        { "summary": "Products per kind", "request": "/api/v1/query", "token": "admin",
+          "body": { "sql": "SELECT kind, count(*) AS products FROM products GROUP BY kind ORDER BY kind" }, "status": 200 },
+        { "summary": "Writes are refused", "request": "/api/v1/query", "token": "admin",
+          "body": { "sql": "DELETE FROM products" }, "status": 400 },
+        { "summary": "Without the token", "request": "/api/v1/query",
+          "body": { "sql": "SELECT 1" }, "status": 401 }
+    ])))
+)]
 /// `POST /api/v1/query`: one read-only SQL statement ([`crate::sql`]), for the node's own
 /// admin token only (members' tokens get 403).
 async fn sql_query(
@@ -400,6 +492,29 @@ pub(crate) async fn import_publiccode(
     })
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/import/publiccode",
+    tag = "write",
+    summary = "Import a publiccode.yml (0.2–0.7) as the token organisation's product",
+    description = "The same repository URL updates the same entry. Valid parts are imported with warnings naming key and line; a file that is no YAML gives 400 with the parser's message and line, and nothing is stored.",
+    params(("for" = Option<OrgId>, Query, description = "With the admin token: write for this hosted member organisation")),
+    request_body(content = String, content_type = "application/yaml", description = "The publiccode.yml text, at most 256 KiB"),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "A new entry", body = doc::ImportAnswer),
+        (status = 200, description = "The same repository's entry, updated or unchanged", body = doc::ImportAnswer),
+        (status = 400, description = "Not YAML, or no usable name", body = doc::ErrorBody),
+        (status = 401, description = "No valid token", body = doc::ErrorBody), (status = 403, description = "The token may not write for this organisation, or the write is not authorised", body = doc::ErrorBody), (status = 500, description = "A storage error", body = doc::ErrorBody),
+    ),
+    extensions(("x-example-requests" = json!([
+        { "summary": "Import a publiccode.yml", "request": "/api/v1/import/publiccode", "token": "admin",
+          "body_text": "publiccodeYmlVersion: \"0.4\"\nname: Abfallkalender\nurl: https://gitlab.opencode.de/beispiel/abfallkalender\nlegal:\n  license: EUPL-1.2\n  repoOwner: Stadt Beispiel\nplatforms:\n  - web\nsoftwareType: standalone/web\ndescription:\n  de:\n    shortDescription: Abfuhrtermine als Kalender\n",
+          "status": 201 },
+        { "summary": "Not YAML", "request": "/api/v1/import/publiccode", "token": "admin",
+          "body_text": "name: [unclosed\n", "status": 400 }
+    ])))
+)]
 /// `POST /api/v1/import/publiccode` (body: the YAML text; `?for=` as for every write).
 async fn import_publiccode_route(
     State(s): State<ApiState>,
@@ -433,6 +548,22 @@ async fn import_publiccode_route(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/products/{id}/publiccode.yml",
+    tag = "research",
+    summary = "A product as publiccode.yml 0.4",
+    params(("id" = String, Path, description = "The product id, 64 hex characters", example = json!(example::BAUANTRAG))),
+    responses(
+        (status = 200, description = "The publiccode.yml", body = String, content_type = "application/yaml; charset=utf-8"),
+        (status = 400, description = "A malformed id", body = doc::ErrorBody),
+        (status = 404, description = "No such product", body = doc::ErrorBody),
+        (status = 500, description = "A storage error", body = doc::ErrorBody),
+    ),
+    extensions(("x-example-requests" = json!([
+        { "summary": "Move an entry to Open CoDE", "request": format!("/api/v1/products/{}/publiccode.yml", example::BAUANTRAG), "status": 200 }
+    ])))
+)]
 /// `GET /api/v1/products/{id}/publiccode.yml`: the product as publiccode.yml 0.4.
 async fn product_publiccode(
     State(s): State<ApiState>,
@@ -462,11 +593,34 @@ async fn product_publiccode(
         .into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "operations",
+    summary = "Liveness",
+    responses((status = 200, description = "`ok` while the process serves HTTP", body = String, content_type = "text/plain")),
+    extensions(("x-example-requests" = json!([
+        { "summary": "Is the process alive?", "request": "/healthz", "status": 200 }
+    ])))
+)]
 /// Liveness: the process serves HTTP.
 async fn healthz() -> &'static str {
     "ok\n"
 }
 
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "operations",
+    summary = "Readiness",
+    responses(
+        (status = 200, description = "Store and network answer and the node listens", body = doc::Readiness),
+        (status = 503, description = "Not ready; the body names what is not", body = doc::Readiness),
+    ),
+    extensions(("x-example-requests" = json!([
+        { "summary": "Ready for traffic?", "request": "/readyz", "status": 200 }
+    ])))
+)]
 /// Readiness: the store and the network actor answer, and the node listens for peers.
 async fn readyz(State(s): State<ApiState>) -> Response {
     let store = s
@@ -560,7 +714,7 @@ pub async fn track(
 /// Longest accepted query string.
 const MAX_QUERY_BYTES: usize = 4096;
 
-fn parse_search(raw: Option<String>) -> Result<SearchQuery, ApiError> {
+fn parse_search(raw: Option<&str>) -> Result<SearchQuery, ApiError> {
     let raw = raw.unwrap_or_default();
     if raw.len() > MAX_QUERY_BYTES {
         return Err(ApiError::bad_request(format!(
@@ -590,6 +744,7 @@ fn parse_search(raw: Option<String>) -> Result<SearchQuery, ApiError> {
                     .parse()
                     .map_err(|_| ApiError::bad_request(format!("offset {v:?} is not a number")))?
             }
+            "after" => q.after = Some(v.into_owned()),
             "land" => q.land = Some(v.into_owned()),
             "kreis" => q.kreis = Some(v.into_owned()),
             facet if query::PRODUCT_FACETS.contains(&facet) => {
@@ -597,7 +752,7 @@ fn parse_search(raw: Option<String>) -> Result<SearchQuery, ApiError> {
             }
             other => {
                 return Err(ApiError::bad_request(format!(
-                    "unknown parameter {other:?}; use q, limit, offset, land, kreis or a facet: {}",
+                    "unknown parameter {other:?}; use q, limit, after, offset, land, kreis or a facet: {}",
                     query::PRODUCT_FACETS.join(", ")
                 )));
             }
@@ -606,41 +761,116 @@ fn parse_search(raw: Option<String>) -> Result<SearchQuery, ApiError> {
     Ok(q)
 }
 
+/// `GET /api/v1/products`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/products",
+    tag = "catalog",
+    summary = "Product search: German full text, facets, region, cursor paging",
+    description = "Several values of one facet mean OR, different facets mean AND. Filter values compare exactly (use the values `facets` returns). Order: with `q` by relevance (bm25), then name, then id; without `q` by name, then id. `total` and `facets` count all matches. Paging: `limit` and the cursor from the `Link` header (or `next`); a ranked cursor (with `q`) is refused with 409 once the products changed, because relevance scores are relative to the whole catalog (api.md §4).",
+    params(
+        ("q" = Option<String>, Query, description = "Free text, German-aware: umlauts, ß, light stemming, every word a prefix, all words must match (api.md §5)", example = "Bauantrag"),
+        ("kind" = Option<Vec<allmende_protocol::schema::ProductKind>>, Query, explode, description = "Facet: kind of product"),
+        ("task" = Option<Vec<String>>, Query, explode, description = "Facet: a task as stored (14-digit LeiKa key, ozg:… id or text)", example = json!(["99009001001000"])),
+        ("themenfeld" = Option<Vec<String>>, Query, explode, description = "Facet: slug of an OZG Themenfeld, e.g. bauen-wohnen", example = json!(["bauen-wohnen"])),
+        ("category" = Option<Vec<String>>, Query, explode, description = "Facet: a category as stored"),
+        ("standard" = Option<Vec<String>>, Query, explode, description = "Facet: a standard under its canonical name (XMeld, XBau, FIT-Connect, …)", example = json!(["XBau"])),
+        ("licence" = Option<Vec<String>>, Query, explode, description = "Facet: the SPDX expression as stored", example = json!(["EUPL-1.2"])),
+        ("open_source" = Option<Vec<String>>, Query, explode, description = "Facet: `yes` or `no` (products without licence have neither)"),
+        ("hosting" = Option<Vec<allmende_protocol::schema::HostingModel>>, Query, explode, description = "Facet: hosting model offered"),
+        ("efa" = Option<Vec<String>>, Query, explode, description = "Facet: `yes` for products with EfA data"),
+        ("efa_land" = Option<Vec<String>>, Query, explode, description = "Facet: two-digit key of the Land providing the EfA service", example = json!(["05"])),
+        ("land" = Option<String>, Query, description = "Products with a deployment (any status) by an organisation in this Land (two-digit key)", example = "05"),
+        ("kreis" = Option<String>, Query, description = "Likewise for a Kreis (first five digits of the AGS)", example = "05315"),
+        ("limit" = Option<u32>, Query, description = "Page size 1–200, default 20", minimum = 1, maximum = 200),
+        ("after" = Option<String>, Query, description = "The cursor of the previous page (from the Link header or `next`); do not build it"),
+        ("offset" = Option<u32>, Query, description = "Matches to skip instead of a cursor (pages can repeat or skip entries when the catalog changes); not together with `after`"),
+    ),
+    responses(
+        (status = 200, description = "The matches", body = query::SearchResult,
+            headers(("Link" = String, description = "The next page, RFC 8288 (absent on the last page)"))),
+        (status = 400, description = "A malformed or unknown parameter, an unknown facet, or a bad cursor", body = doc::ErrorBody),
+        (status = 409, description = "A ranked search's cursor after the products changed: start again", body = doc::ErrorBody),
+        (status = 500, description = "A storage error", body = doc::ErrorBody), (status = 503, description = "The node is shutting down", body = doc::ErrorBody),
+    ),
+    extensions(("x-example-requests" = json!([
+        { "summary": "Products for building permits (German text)", "request": "/api/v1/products?q=Bauantr%C3%A4ge", "status": 200 },
+        { "summary": "Open-source products that speak XBau, with facet counts", "request": "/api/v1/products?standard=XBau&open_source=yes", "status": 200 },
+        { "summary": "Themenfeld Bauen & Wohnen, offered as SaaS or in the cloud", "request": "/api/v1/products?themenfeld=bauen-wohnen&hosting=saas&hosting=cloud", "status": 200 },
+        { "summary": "EfA services provided by Nordrhein-Westfalen", "request": "/api/v1/products?efa=yes&efa_land=05", "status": 200 },
+        { "summary": "What organisations in NRW use for the building-permit task (LeiKa)", "request": "/api/v1/products?land=05&task=99009001001000", "status": 200 },
+        { "summary": "Deployed in the Kreis 05315 (Köln), 50 per page", "request": "/api/v1/products?kreis=05315&limit=50", "status": 200 },
+        { "summary": "The page after Bauantrag Online, with the cursor from a Link header", "request": format!("/api/v1/products?limit=1&after={}", example::name_cursor("Bauantrag Online", example::BAUANTRAG)), "status": 200 },
+        { "summary": "An unknown facet", "request": "/api/v1/products?colour=red", "status": 400 }
+    ])))
+)]
 async fn products(
     State(s): State<ApiState>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<query::SearchResult>, ApiError> {
-    let q = parse_search(raw)?;
+) -> Result<Response, ApiError> {
+    let q = parse_search(raw.as_deref())?;
     let result = s
         .repo
         .call(move |st| query::search(st.repo().store().connection(), &q))
         .await??;
-    Ok(Json(result))
+    let link = result
+        .next
+        .as_deref()
+        .and_then(|c| next_link("/api/v1/products", raw.as_deref(), c));
+    let mut resp = Json(result).into_response();
+    if let Some(link) = link {
+        resp.headers_mut().insert(axum::http::header::LINK, link);
+    }
+    Ok(resp)
 }
 
 /// A product with what the network knows about it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ProductPage {
     /// Id.
     pub id: String,
     /// The entry.
+    #[schema(value_type = allmende_protocol::schema::Product)]
     pub product: serde_json::Value,
     /// Who created the entry.
     pub created_by: String,
     /// Deployments (organisation, record).
+    #[schema(value_type = Vec<doc::DeploymentOfProduct>)]
     pub deployments: Vec<serde_json::Value>,
     /// Ratings (organisation, record).
+    #[schema(value_type = Vec<doc::RatingOfProduct>)]
     pub ratings: Vec<serde_json::Value>,
     /// Nachnutzung reports.
+    #[schema(value_type = Vec<doc::ReuseReportOfProduct>)]
     pub reuse_reports: Vec<serde_json::Value>,
     /// Mean score per dimension over all ratings.
     pub rating_means: BTreeMap<String, f64>,
     /// The canonical entry when this one was merged into another ("same as").
     pub merged_into: Option<String>,
     /// Integrations reported by deployments, in either direction, with evidence counts.
+    #[schema(value_type = Vec<doc::IntegrationCount>)]
     pub integrations: Vec<serde_json::Value>,
 }
 
+/// `GET /api/v1/products/{id}`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/products/{id}",
+    tag = "catalog",
+    summary = "One product with its deployments, ratings, reports and integrations",
+    description = "Lists every record about this entry from every organisation, verified or not (records of entries merged into it are on their own pages). `rating_means` includes unverified and vendor ratings; use /api/v1/stats/ratings for the trust-filtered means.",
+    params(("id" = String, Path, description = "The product id, all 64 hex characters", example = json!(example::BAUANTRAG))),
+    responses(
+        (status = 200, description = "The product page", body = ProductPage),
+        (status = 400, description = "A malformed id", body = doc::ErrorBody),
+        (status = 404, description = "No such product", body = doc::ErrorBody),
+        (status = 500, description = "A storage error", body = doc::ErrorBody), (status = 503, description = "The node is shutting down", body = doc::ErrorBody),
+    ),
+    extensions(("x-example-requests" = json!([
+        { "summary": "Everything known about one product", "request": format!("/api/v1/products/{}", example::BAUANTRAG), "status": 200 },
+        { "summary": "An unknown product", "request": format!("/api/v1/products/{}", "e".repeat(64)), "status": 404 }
+    ])))
+)]
 async fn product(
     State(s): State<ApiState>,
     Path(id): Path<String>,
@@ -741,36 +971,140 @@ pub(crate) fn product_page(
     }))
 }
 
+/// One organisation of `GET /api/v1/organizations`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OrgItem {
+    /// The organisation id.
+    pub id: String,
+    /// Attested by a trust anchor this node follows.
+    pub verified: bool,
+    /// Its profile.
+    #[schema(value_type = allmende_protocol::schema::OrgProfile)]
+    pub profile: serde_json::Value,
+}
+
+/// `GET /api/v1/organizations`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/organizations",
+    tag = "catalog",
+    summary = "Organisations with a profile, by name, a page at a time",
+    description = "Ordered by name, then id. When more follow, the answer carries `Link: </api/v1/organizations?…&after=CURSOR>; rel=\"next\"` with the same filters; follow it until an answer has none.",
+    params(
+        ("kind" = Option<allmende_protocol::schema::OrgKind>, Query, description = "Only this kind of body"),
+        ("land" = Option<String>, Query, description = "Only organisations in this Land (two-digit key)", example = "05"),
+        ("kreis" = Option<String>, Query, description = "Only organisations in this Kreis (five digits)", example = "05315"),
+        ("verified" = Option<bool>, Query, description = "Only organisations a followed trust anchor attested (`true`) or did not (`false`)"),
+        ("limit" = Option<u32>, Query, description = "Organisations per page, 1–10,000 (default 1,000)", minimum = 1, maximum = 10000),
+        ("after" = Option<String>, Query, description = "The cursor from the previous page's Link header"),
+    ),
+    responses(
+        (status = 200, description = "One page", body = Vec<OrgItem>,
+            headers(("Link" = String, description = "The next page, RFC 8288 (absent on the last page)"))),
+        (status = 400, description = "A malformed or unknown parameter", body = doc::ErrorBody), (status = 500, description = "A storage error", body = doc::ErrorBody), (status = 503, description = "The node is shutting down", body = doc::ErrorBody),
+    ),
+    extensions(("x-example-requests" = json!([
+        { "summary": "Kommunen in Nordrhein-Westfalen", "request": "/api/v1/organizations?land=05&kind=kommune", "status": 200 },
+        { "summary": "Attested organisations, two per page", "request": "/api/v1/organizations?verified=true&limit=2", "status": 200 },
+        { "summary": "A cursor not from a Link header", "request": "/api/v1/organizations?after=xyz", "status": 400 }
+    ])))
+)]
 async fn organizations(
     State(s): State<ApiState>,
-) -> Result<Json<Vec<serde_json::Value>>, ApiError> {
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    use allmende_protocol::schema::OrgKind;
+    let (mut kind, mut land, mut kreis, mut verified) = (None, None, None, None);
+    let paging = parse_paging(raw.as_deref(), 2, "kind, land, kreis, verified", |k, v| {
+        match k {
+            "kind" => {
+                let k: OrgKind = v
+                    .parse()
+                    .map_err(|e| ApiError::bad_request(format!("invalid {e}")))?;
+                kind = Some(k.slug().to_owned());
+            }
+            "land" => land = Some(v),
+            "kreis" => kreis = Some(v),
+            "verified" => {
+                verified = Some(match v.as_str() {
+                    "true" => true,
+                    "false" => false,
+                    _ => {
+                        return Err(ApiError::bad_request(format!(
+                            "verified must be true or false, not {v:?}"
+                        )));
+                    }
+                })
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    })?;
+    let (after_name, after_org) = match &paging.after {
+        Some(f) => (
+            Some(String::from_utf8(f[0].clone()).map_err(|_| bad_cursor())?),
+            Some(f[1].clone()),
+        ),
+        None => (None, None),
+    };
+    let limit = paging.limit;
     let anchors = s.anchors.clone();
-    let orgs = s
+    let (orgs, last) = s
         .repo
-        .call(move |st| -> Result<Vec<serde_json::Value>, QueryError> {
+        .call(move |st| -> Result<(Vec<OrgItem>, Option<String>), QueryError> {
             let conn = st.repo().store().connection();
-            let verified = query::verified_orgs(conn, &anchors)?;
-            let mut stmt = conn.prepare("SELECT org, json FROM idx_org ORDER BY name, org")?;
-            let rows = stmt.query_map([], |r| {
-                Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?))
-            })?;
+            let verified_set = query::verified_orgs(conn, &anchors)?;
+            // The anchors are few and come from the configuration; as hex literals they keep
+            // the verified filter inside the paged query.
+            let attested = if anchors.is_empty() {
+                "0".to_owned()
+            } else {
+                format!(
+                    "org IN (SELECT org FROM idx_attestation WHERE anchor IN ({}))",
+                    anchors
+                        .iter()
+                        .map(|a| format!("X'{}'", hex::encode(a.as_bytes())))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            let mut stmt = conn.prepare(&format!(
+                "SELECT org, name, json FROM idx_org
+                 WHERE (?1 IS NULL OR kind = ?1) AND (?2 IS NULL OR land = ?2) AND (?3 IS NULL OR kreis = ?3)
+                   AND (?4 IS NULL OR ({attested}) = ?4)
+                   AND (?5 IS NULL OR (name, org) > (?5, ?6))
+                 ORDER BY name, org LIMIT ?7"
+            ))?;
+            let rows = stmt.query_map(
+                rusqlite::params![kind, land, kreis, verified, after_name, after_org, i64::from(limit) + 1],
+                |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)),
+            )?;
             let mut out = Vec::new();
+            let mut last = None;
             for r in rows {
-                let (org, json) = r?;
-                let id = hex::encode(&org);
-                let is_verified = verified
+                let (org, name, json) = r?;
+                // A (limit + 1)-th row means another page follows.
+                if out.len() == limit as usize {
+                    return Ok((out, last));
+                }
+                last = Some(query::cursor::encode(&[name.as_bytes(), &org]));
+                let is_verified = verified_set
                     .iter()
                     .any(|v| v.as_bytes().as_slice() == org.as_slice());
-                let profile: serde_json::Value =
-                    serde_json::from_str(&json).unwrap_or(serde_json::Value::Null);
-                out.push(
-                    serde_json::json!({ "id": id, "verified": is_verified, "profile": profile }),
-                );
+                out.push(OrgItem {
+                    id: hex::encode(&org),
+                    verified: is_verified,
+                    profile: serde_json::from_str(&json).unwrap_or(serde_json::Value::Null),
+                });
             }
-            Ok(out)
+            Ok((out, None))
         })
         .await??;
-    Ok(Json(orgs))
+    let mut resp = Json(orgs).into_response();
+    if let Some(link) = last.and_then(|c| next_link("/api/v1/organizations", raw.as_deref(), &c)) {
+        resp.headers_mut().insert(axum::http::header::LINK, link);
+    }
+    Ok(resp)
 }
 
 /// The aggregates, by name.
@@ -798,6 +1132,17 @@ const STATS: &[(&str, &str)] = &[
     ),
 ];
 
+/// `GET /api/v1/stats`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/stats",
+    tag = "statistics",
+    summary = "The list of aggregates",
+    responses((status = 200, description = "Names, links and descriptions", body = doc::StatsIndex)),
+    extensions(("x-example-requests" = json!([
+        { "summary": "Which aggregates are there?", "request": "/api/v1/stats", "status": 200 }
+    ])))
+)]
 async fn stats_index() -> Json<serde_json::Value> {
     let list: Vec<serde_json::Value> = STATS
         .iter()
@@ -809,6 +1154,35 @@ async fn stats_index() -> Json<serde_json::Value> {
     }))
 }
 
+/// `GET /api/v1/stats/{name}`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/stats/{name}",
+    tag = "statistics",
+    summary = "One aggregate",
+    description = "By default every aggregate counts organisations that a trust anchor this node follows attested (`--trust-anchor`); vendor self-ratings never count; `duplicates` ignores the trust scope. Shapes and rules: api.md §10.",
+    params(
+        ("name" = String, Path, description = "usage, ratings, interop, duplicates, costs or coverage", example = "usage"),
+        ("include_unverified" = Option<bool>, Query, description = "`true` to count every organisation, not only attested ones"),
+        ("by" = Option<String>, Query, description = "Only for coverage: `land` (default) or `kreis`", example = "kreis"),
+    ),
+    responses(
+        (status = 200, description = "The aggregate; its shape depends on the name", body = doc::StatsAnswer),
+        (status = 400, description = "A malformed or unknown parameter", body = doc::ErrorBody),
+        (status = 404, description = "No such statistic", body = doc::ErrorBody),
+        (status = 500, description = "A storage error", body = doc::ErrorBody), (status = 503, description = "The node is shutting down", body = doc::ErrorBody),
+    ),
+    extensions(("x-example-requests" = json!([
+        { "summary": "Who uses what, counting attested organisations", "request": "/api/v1/stats/usage", "status": 200 },
+        { "summary": "The same, counting every organisation", "request": "/api/v1/stats/usage?include_unverified=true", "status": 200 },
+        { "summary": "Rating means without vendor self-ratings", "request": "/api/v1/stats/ratings", "status": 200 },
+        { "summary": "Which standards work between which products", "request": "/api/v1/stats/interop", "status": 200 },
+        { "summary": "Yearly cost per inhabitant", "request": "/api/v1/stats/costs", "status": 200 },
+        { "summary": "Tasks covered per Kreis", "request": "/api/v1/stats/coverage?by=kreis", "status": 200 },
+        { "summary": "Tasks served by several open-source or EfA products", "request": "/api/v1/stats/duplicates", "status": 200 },
+        { "summary": "An unknown statistic", "request": "/api/v1/stats/popularity", "status": 404 }
+    ])))
+)]
 async fn stats(
     State(s): State<ApiState>,
     Path(name): Path<String>,
@@ -984,6 +1358,37 @@ pub(crate) fn record_key() -> Result<String, ApiError> {
     ))
 }
 
+/// `POST /api/v1/products`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/products",
+    tag = "write",
+    summary = "Create a product entry owned by the token's organisation",
+    description = "Before creating, the node looks for likely existing entries (same name after German normalisation, or same vendor among the name's search hits) and answers 409 naming them; repeat with `?new=true` to create a separate entry anyway. Unknown body fields are ignored.",
+    params(
+        ("new" = Option<bool>, Query, description = "`true` to create even when a likely duplicate exists"),
+        ("for" = Option<OrgId>, Query, description = "With the admin token: write for this hosted member organisation"),
+    ),
+    request_body(content = allmende_protocol::schema::Product, content_type = "application/json"),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created", body = doc::Created),
+        (status = 400, description = "Not JSON, or a field fails the schema (the message names it)", body = doc::ErrorBody),
+        (status = 401, description = "No valid token", body = doc::ErrorBody), (status = 403, description = "The token may not write for this organisation, or the write is not authorised", body = doc::ErrorBody),
+        (status = 409, description = "The product likely exists already", body = doc::ErrorBody),
+        (status = 500, description = "A storage error", body = doc::ErrorBody), (status = 503, description = "The node is shutting down", body = doc::ErrorBody),
+    ),
+    extensions(("x-example-requests" = json!([
+        { "summary": "Create a product", "request": "/api/v1/products", "token": "admin",
+          "body": { "name": "OpenRathaus", "vendor": "Stadt Ulm", "kind": "software", "licence": "EUPL-1.2" }, "status": 201 },
+        { "summary": "A likely duplicate", "request": "/api/v1/products", "token": "admin",
+          "body": { "name": "BAUANTRAG online", "vendor": "Land NRW", "kind": "onlinedienst" }, "status": 409 },
+        { "summary": "A licence that is no SPDX id", "request": "/api/v1/products", "token": "admin",
+          "body": { "name": "Ratsinfo", "vendor": "Beispiel GmbH", "kind": "software", "licence": "EUPL 1.2" }, "status": 400 },
+        { "summary": "Without the token", "request": "/api/v1/products",
+          "body": { "name": "Ratsinfo", "vendor": "Beispiel GmbH", "kind": "software" }, "status": 401 }
+    ])))
+)]
 async fn create_product(
     State(s): State<ApiState>,
     RawQuery(raw): RawQuery,
@@ -1051,6 +1456,28 @@ where
     Ok((StatusCode::CREATED, Json(serde_json::json!({ "key": key }))))
 }
 
+/// `POST /api/v1/deployments`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/deployments",
+    tag = "write",
+    summary = "Add a deployment (\"we run this product\") for the token's organisation",
+    description = "Each call adds a new record. The product id is not checked against the index.",
+    params(("for" = Option<OrgId>, Query, description = "With the admin token: write for this hosted member organisation")),
+    request_body(content = allmende_protocol::schema::Deployment, content_type = "application/json"),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Stored", body = doc::Stored),
+        (status = 400, description = "Not JSON, or a field fails the schema", body = doc::ErrorBody),
+        (status = 401, description = "No valid token", body = doc::ErrorBody), (status = 403, description = "The token may not write for this organisation, or the write is not authorised", body = doc::ErrorBody), (status = 500, description = "A storage error", body = doc::ErrorBody), (status = 503, description = "The node is shutting down", body = doc::ErrorBody),
+    ),
+    extensions(("x-example-requests" = json!([
+        { "summary": "Record a deployment", "request": "/api/v1/deployments", "token": "admin",
+          "body": { "product": example::MELDEWESEN, "status": "production", "operated_by": { "by": "self" }, "cost_yearly_eur": 4800 }, "status": 201 },
+        { "summary": "An unknown status", "request": "/api/v1/deployments", "token": "admin",
+          "body": { "product": example::MELDEWESEN, "status": "running", "operated_by": { "by": "self" } }, "status": 400 }
+    ])))
+)]
 async fn create_deployment(
     State(s): State<ApiState>,
     RawQuery(raw): RawQuery,
@@ -1067,6 +1494,28 @@ async fn create_deployment(
     .await
 }
 
+/// `POST /api/v1/ratings`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/ratings",
+    tag = "write",
+    summary = "Set the token organisation's rating of a product",
+    description = "One rating per organisation and product, keyed by the product id: a second POST replaces the first. Scores are 1–5; `scores` may be empty when `recommend` or `text` is given.",
+    params(("for" = Option<OrgId>, Query, description = "With the admin token: write for this hosted member organisation")),
+    request_body(content = allmende_protocol::schema::Rating, content_type = "application/json"),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Stored; the key is the product id", body = doc::Stored),
+        (status = 400, description = "Not JSON, or a field fails the schema", body = doc::ErrorBody),
+        (status = 401, description = "No valid token", body = doc::ErrorBody), (status = 403, description = "The token may not write for this organisation, or the write is not authorised", body = doc::ErrorBody), (status = 500, description = "A storage error", body = doc::ErrorBody), (status = 503, description = "The node is shutting down", body = doc::ErrorBody),
+    ),
+    extensions(("x-example-requests" = json!([
+        { "summary": "Rate a product", "request": "/api/v1/ratings", "token": "admin",
+          "body": { "product": example::BAUANTRAG, "scores": { "usability": 4, "support": 3 }, "recommend": true }, "status": 201 },
+        { "summary": "A score out of range", "request": "/api/v1/ratings", "token": "admin",
+          "body": { "product": example::BAUANTRAG, "scores": { "usability": 6 } }, "status": 400 }
+    ])))
+)]
 async fn set_rating(
     State(s): State<ApiState>,
     RawQuery(raw): RawQuery,
@@ -1080,6 +1529,26 @@ async fn set_rating(
     .await
 }
 
+/// `POST /api/v1/reuse-reports`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/reuse-reports",
+    tag = "write",
+    summary = "Add a Nachnutzung report for the token's organisation",
+    params(("for" = Option<OrgId>, Query, description = "With the admin token: write for this hosted member organisation")),
+    request_body(content = allmende_protocol::schema::ReuseReport, content_type = "application/json"),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Stored", body = doc::Stored),
+        (status = 400, description = "Not JSON, or a field fails the schema", body = doc::ErrorBody),
+        (status = 401, description = "No valid token", body = doc::ErrorBody), (status = 403, description = "The token may not write for this organisation, or the write is not authorised", body = doc::ErrorBody), (status = 500, description = "A storage error", body = doc::ErrorBody), (status = 503, description = "The node is shutting down", body = doc::ErrorBody),
+    ),
+    extensions(("x-example-requests" = json!([
+        { "summary": "Report a Nachnutzung", "request": "/api/v1/reuse-reports", "token": "admin",
+          "body": { "product": example::BAUANTRAG, "provider": example::LAND, "efa": true, "effort_person_days": 15,
+                    "cost_once_eur": 8000, "obstacles": ["technical", "organisational"], "outcome": "production", "recommend": true }, "status": 201 }
+    ])))
+)]
 async fn create_reuse_report(
     State(s): State<ApiState>,
     RawQuery(raw): RawQuery,
@@ -1096,94 +1565,140 @@ async fn create_reuse_report(
     .await
 }
 
-/// Raw id bytes to filter a list by, if given.
-type IdFilter = Option<Vec<u8>>;
-
-/// Default and largest page of the record lists.
+/// Default and largest page of the record and organisation lists.
 const LIST_PAGE: u32 = 1_000;
 const LIST_MAX: u32 = 10_000;
 
-/// Filters and paging of the record lists.
-#[derive(Debug, Default)]
-struct ListQuery {
-    product: IdFilter,
-    org: IdFilter,
+/// Paging of a list: `limit` and the fields of the `after` cursor ([`query::cursor`]).
+#[derive(Debug)]
+struct Paging {
     limit: u32,
-    /// Continue after this (org, key), from the previous page's `next` cursor.
-    after: Option<(Vec<u8>, String)>,
+    after: Option<Vec<Vec<u8>>>,
 }
 
-/// A cursor names the last record of a page: `<org hex>.<record key>`.
-fn cursor(org: &[u8], key: &str) -> String {
-    format!("{}.{key}", hex::encode(org))
+fn bad_cursor() -> ApiError {
+    ApiError::bad_request("after is not a cursor from a Link header")
 }
 
-fn parse_cursor(v: &str) -> Result<(Vec<u8>, String), ApiError> {
-    let bad = || ApiError::bad_request(format!("after {v:?} is not a cursor from a Link header"));
-    let (org, key) = v.split_once('.').ok_or_else(bad)?;
-    let org = hex::decode(org).map_err(|_| bad())?;
-    if org.len() != 32 || key.is_empty() || key.len() > 200 {
-        return Err(bad());
-    }
-    Ok((org, key.to_owned()))
-}
-
-/// Filters (`product`, `org`) and paging (`limit`, `after`) of the record lists.
-fn parse_filters(raw: Option<&str>) -> Result<ListQuery, ApiError> {
+/// Reads `limit` and `after` (a cursor of `fields` fields) of a list's query string, and
+/// hands every other parameter to `filter`, which answers whether it knew it; `known` names
+/// the filters for the error message.
+fn parse_paging(
+    raw: Option<&str>,
+    fields: usize,
+    known: &str,
+    mut filter: impl FnMut(&str, String) -> Result<bool, ApiError>,
+) -> Result<Paging, ApiError> {
     let raw = raw.unwrap_or_default();
     if raw.len() > MAX_QUERY_BYTES {
         return Err(ApiError::bad_request(format!(
             "query string longer than {MAX_QUERY_BYTES} bytes"
         )));
     }
-    let mut q = ListQuery {
+    let mut p = Paging {
         limit: LIST_PAGE,
-        ..ListQuery::default()
+        after: None,
     };
     for (k, v) in url::form_urlencoded::parse(raw.as_bytes()) {
         match k.as_ref() {
-            "product" => {
-                let id: DocId = v
-                    .parse()
-                    .map_err(|e| ApiError::bad_request(format!("product: {e}")))?;
-                q.product = Some(id.as_bytes().to_vec());
-            }
-            "org" => {
-                let id: OrgId = v
-                    .parse()
-                    .map_err(|e| ApiError::bad_request(format!("org: {e}")))?;
-                q.org = Some(id.as_bytes().to_vec());
-            }
             "limit" => {
-                q.limit = v
+                p.limit = v
                     .parse()
                     .ok()
                     .filter(|n| (1..=LIST_MAX).contains(n))
                     .ok_or_else(|| ApiError::bad_request(format!("limit must be 1–{LIST_MAX}")))?;
             }
-            "after" => q.after = Some(parse_cursor(&v)?),
+            "after" => p.after = Some(query::cursor::decode(&v, fields).ok_or_else(bad_cursor)?),
             other => {
-                return Err(ApiError::bad_request(format!(
-                    "unknown parameter {other:?}; use product, org, limit or after"
-                )));
+                if !filter(other, v.into_owned())? {
+                    return Err(ApiError::bad_request(format!(
+                        "unknown parameter {other:?}; use {known}, limit or after"
+                    )));
+                }
             }
         }
     }
-    Ok(q)
+    Ok(p)
+}
+
+/// The RFC 8288 `Link` to the next page: the request's own query with `after` replaced by
+/// `cursor`, so the filters carry over.
+fn next_link(path: &str, raw: Option<&str>, cursor: &str) -> Option<axum::http::HeaderValue> {
+    let mut next: Vec<(String, String)> =
+        url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
+            .filter(|(k, _)| k != "after")
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+    next.push(("after".into(), cursor.to_owned()));
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(next)
+        .finish();
+    axum::http::HeaderValue::from_str(&format!("<{path}?{query}>; rel=\"next\"")).ok()
+}
+
+/// A record list's own filter: the parameter (= column) name and how to read its value.
+type StateFilter = (&'static str, fn(&str) -> Result<String, ApiError>);
+
+/// Filters of the record lists.
+#[derive(Debug, Default)]
+struct ListFilters {
+    product: Option<Vec<u8>>,
+    org: Option<Vec<u8>>,
+    land: Option<String>,
+    kreis: Option<String>,
+    /// `status` of deployments, `outcome` of reports.
+    state: Option<String>,
 }
 
 /// A record list, ordered by organisation and record key, one page at a time. When more
 /// records follow, the answer carries `Link: <…&after=CURSOR>; rel="next"` (RFC 8288).
+/// `state` names the list's own filter column (`status`, `outcome`) and how to check it.
 async fn list(
     s: &ApiState,
     table: &'static str,
     path: &'static str,
     raw: Option<String>,
+    state: Option<StateFilter>,
 ) -> Result<Response, ApiError> {
-    let q = parse_filters(raw.as_deref())?;
-    let limit = q.limit;
-    let (product, org) = (q.product.clone(), q.org.clone());
-    let (after_org, after_key) = q.after.clone().unzip();
+    let mut f = ListFilters::default();
+    let known = match state {
+        Some(("status", _)) => "product, org, land, kreis, status",
+        Some(_) => "product, org, land, kreis, outcome",
+        None => "product, org, land, kreis",
+    };
+    let paging = parse_paging(raw.as_deref(), 2, known, |k, v| {
+        match k {
+            "product" => {
+                let id: DocId = v
+                    .parse()
+                    .map_err(|e| ApiError::bad_request(format!("product: {e}")))?;
+                f.product = Some(id.as_bytes().to_vec());
+            }
+            "org" => {
+                let id: OrgId = v
+                    .parse()
+                    .map_err(|e| ApiError::bad_request(format!("org: {e}")))?;
+                f.org = Some(id.as_bytes().to_vec());
+            }
+            "land" => f.land = Some(v),
+            "kreis" => f.kreis = Some(v),
+            k => match state {
+                Some((name, check)) if name == k => f.state = Some(check(&v)?),
+                _ => return Ok(false),
+            },
+        }
+        Ok(true)
+    })?;
+    let (after_org, after_key) = match &paging.after {
+        Some(c) if c[0].len() == 32 && !c[1].is_empty() => (
+            Some(c[0].clone()),
+            Some(String::from_utf8(c[1].clone()).map_err(|_| bad_cursor())?),
+        ),
+        Some(_) => return Err(bad_cursor()),
+        None => (None, None),
+    };
+    let limit = paging.limit;
+    let state_column = state.map_or("NULL", |(name, _)| name);
     let (rows, last) = s
         .repo
         .call(move |st| -> Result<(Vec<serde_json::Value>, Option<String>), QueryError> {
@@ -1192,68 +1707,179 @@ async fn list(
                 "SELECT org, key, product, json FROM {table}
                  WHERE (?1 IS NULL OR product = ?1) AND (?2 IS NULL OR org = ?2)
                    AND (?3 IS NULL OR (org, key) > (?3, ?4))
+                   AND (?6 IS NULL OR org IN (SELECT org FROM idx_org WHERE land = ?6))
+                   AND (?7 IS NULL OR org IN (SELECT org FROM idx_org WHERE kreis = ?7))
+                   AND (?8 IS NULL OR {state_column} = ?8)
                  ORDER BY org, key LIMIT ?5"
             ))?;
             let rows = stmt.query_map(
-                rusqlite::params![product, org, after_org, after_key, i64::from(limit) + 1],
+                rusqlite::params![f.product, f.org, after_org, after_key, i64::from(limit) + 1, f.land, f.kreis, f.state],
                 |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?, r.get::<_, Vec<u8>>(2)?, r.get::<_, String>(3)?)),
             )?;
             let mut out = Vec::new();
             let mut last = None;
-            let mut more = false;
             for r in rows {
                 let (org, key, product, json) = r?;
                 // A (limit + 1)-th row means another page follows.
                 if out.len() == limit as usize {
-                    more = true;
-                    break;
+                    return Ok((out, last));
                 }
-                last = Some(cursor(&org, &key));
+                last = Some(query::cursor::encode(&[&org, key.as_bytes()]));
                 let record: serde_json::Value = serde_json::from_str(&json).unwrap_or(serde_json::Value::Null);
                 out.push(serde_json::json!({
                     "org": hex::encode(org), "key": key, "product": hex::encode(product), "record": record
                 }));
             }
-            Ok((out, if more { last } else { None }))
+            Ok((out, None))
         })
         .await??;
     let mut resp = Json(rows).into_response();
-    if let Some(c) = last {
-        let mut next: Vec<(String, String)> =
-            url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
-                .filter(|(k, _)| k != "after")
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect();
-        next.push(("after".into(), c));
-        let query = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(next)
-            .finish();
-        if let Ok(v) = axum::http::HeaderValue::from_str(&format!("<{path}?{query}>; rel=\"next\""))
-        {
-            resp.headers_mut().insert(axum::http::header::LINK, v);
-        }
+    if let Some(link) = last.and_then(|c| next_link(path, raw.as_deref(), &c)) {
+        resp.headers_mut().insert(axum::http::header::LINK, link);
     }
     Ok(resp)
 }
 
+fn deployment_status(v: &str) -> Result<String, ApiError> {
+    v.parse::<allmende_protocol::schema::DeploymentStatus>()
+        .map(|s| s.slug().to_owned())
+        .map_err(|e| ApiError::bad_request(format!("invalid {e}")))
+}
+
+fn reuse_outcome(v: &str) -> Result<String, ApiError> {
+    v.parse::<allmende_protocol::schema::ReuseOutcome>()
+        .map(|s| s.slug().to_owned())
+        .map_err(|e| ApiError::bad_request(format!("invalid {e}")))
+}
+
+/// `GET /api/v1/deployments`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/deployments",
+    tag = "catalog",
+    summary = "Deployments, filtered, a page at a time",
+    description = "Ordered by (org, key), unfiltered by trust. When more follow, the answer carries a `Link` header (RFC 8288) to the next page with the same filters; records added or removed meanwhile never make a page repeat or skip one that existed throughout.",
+    params(
+        ("product" = Option<String>, Query, description = "Only records about this product entry (64 hex; merged entries are not included)", example = json!(example::BAUANTRAG)),
+        ("org" = Option<String>, Query, description = "Only records of this organisation (64 hex)"),
+        ("land" = Option<String>, Query, description = "Only records of organisations in this Land (two-digit key)", example = "05"),
+        ("kreis" = Option<String>, Query, description = "Only records of organisations in this Kreis (five digits)"),
+        ("status" = Option<allmende_protocol::schema::DeploymentStatus>, Query, description = "Only deployments in this status"),
+        ("limit" = Option<u32>, Query, description = "Records per page, 1–10,000 (default 1,000)", minimum = 1, maximum = 10000),
+        ("after" = Option<String>, Query, description = "The cursor from the previous page's Link header"),
+    ),
+    responses(
+        (status = 200, description = "One page", body = Vec<doc::DeploymentItem>,
+            headers(("Link" = String, description = "The next page, RFC 8288 (absent on the last page)"))),
+        (status = 400, description = "A malformed or unknown parameter", body = doc::ErrorBody), (status = 500, description = "A storage error", body = doc::ErrorBody), (status = 503, description = "The node is shutting down", body = doc::ErrorBody),
+    ),
+    extensions(("x-example-requests" = json!([
+        { "summary": "Who runs a product, and at what cost?", "request": format!("/api/v1/deployments?product={}", example::BAUANTRAG), "status": 200 },
+        { "summary": "Deployments in production in Nordrhein-Westfalen", "request": "/api/v1/deployments?land=05&status=production", "status": 200 },
+        { "summary": "One organisation's deployments, one per page", "request": format!("/api/v1/deployments?org={}&limit=1", example::KOELN), "status": 200 },
+        { "summary": "A limit out of range", "request": "/api/v1/deployments?limit=0", "status": 400 }
+    ])))
+)]
 async fn deployments(
     State(s): State<ApiState>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    list(&s, "idx_deployment", "/api/v1/deployments", raw).await
+    list(
+        &s,
+        "idx_deployment",
+        "/api/v1/deployments",
+        raw,
+        Some(("status", deployment_status)),
+    )
+    .await
 }
 
+/// `GET /api/v1/ratings`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/ratings",
+    tag = "catalog",
+    summary = "Ratings, filtered, a page at a time",
+    description = "Like the deployments list; a rating's key is the product id (one rating per organisation and product).",
+    params(
+        ("product" = Option<String>, Query, description = "Only ratings of this product entry (64 hex)", example = json!(example::BAUANTRAG)),
+        ("org" = Option<String>, Query, description = "Only ratings by this organisation (64 hex)"),
+        ("land" = Option<String>, Query, description = "Only ratings by organisations in this Land"),
+        ("kreis" = Option<String>, Query, description = "Only ratings by organisations in this Kreis"),
+        ("limit" = Option<u32>, Query, description = "Records per page, 1–10,000 (default 1,000)", minimum = 1, maximum = 10000),
+        ("after" = Option<String>, Query, description = "The cursor from the previous page's Link header"),
+    ),
+    responses(
+        (status = 200, description = "One page", body = Vec<doc::RatingItem>,
+            headers(("Link" = String, description = "The next page, RFC 8288 (absent on the last page)"))),
+        (status = 400, description = "A malformed or unknown parameter", body = doc::ErrorBody), (status = 500, description = "A storage error", body = doc::ErrorBody), (status = 503, description = "The node is shutting down", body = doc::ErrorBody),
+    ),
+    extensions(("x-example-requests" = json!([
+        { "summary": "Every rating of a product", "request": format!("/api/v1/ratings?product={}", example::BAUANTRAG), "status": 200 }
+    ])))
+)]
 async fn ratings(State(s): State<ApiState>, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
-    list(&s, "idx_rating", "/api/v1/ratings", raw).await
+    list(&s, "idx_rating", "/api/v1/ratings", raw, None).await
 }
 
+/// `GET /api/v1/reuse-reports`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/reuse-reports",
+    tag = "catalog",
+    summary = "Nachnutzung reports, filtered, a page at a time",
+    description = "Like the deployments list.",
+    params(
+        ("product" = Option<String>, Query, description = "Only reports about this product entry (64 hex)"),
+        ("org" = Option<String>, Query, description = "Only reports by this organisation (64 hex)"),
+        ("land" = Option<String>, Query, description = "Only reports by organisations in this Land"),
+        ("kreis" = Option<String>, Query, description = "Only reports by organisations in this Kreis"),
+        ("outcome" = Option<allmende_protocol::schema::ReuseOutcome>, Query, description = "Only reports with this outcome"),
+        ("limit" = Option<u32>, Query, description = "Records per page, 1–10,000 (default 1,000)", minimum = 1, maximum = 10000),
+        ("after" = Option<String>, Query, description = "The cursor from the previous page's Link header"),
+    ),
+    responses(
+        (status = 200, description = "One page", body = Vec<doc::ReuseReportItem>,
+            headers(("Link" = String, description = "The next page, RFC 8288 (absent on the last page)"))),
+        (status = 400, description = "A malformed or unknown parameter", body = doc::ErrorBody), (status = 500, description = "A storage error", body = doc::ErrorBody), (status = 503, description = "The node is shutting down", body = doc::ErrorBody),
+    ),
+    extensions(("x-example-requests" = json!([
+        { "summary": "Nachnutzungen that reached production", "request": "/api/v1/reuse-reports?outcome=production", "status": 200 },
+        { "summary": "Abandoned Nachnutzungen in Nordrhein-Westfalen", "request": "/api/v1/reuse-reports?land=05&outcome=abandoned", "status": 200 }
+    ])))
+)]
 async fn reuse_reports(
     State(s): State<ApiState>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    list(&s, "idx_reuse", "/api/v1/reuse-reports", raw).await
+    list(
+        &s,
+        "idx_reuse",
+        "/api/v1/reuse-reports",
+        raw,
+        Some(("outcome", reuse_outcome)),
+    )
+    .await
 }
 
+/// `GET /api/v1/organizations/{id}`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/organizations/{id}",
+    tag = "catalog",
+    summary = "One organisation with its own records",
+    params(("id" = String, Path, description = "The organisation id, 64 hex characters", example = json!(example::KOELN))),
+    responses(
+        (status = 200, description = "The organisation page", body = doc::OrgPage),
+        (status = 400, description = "A malformed id", body = doc::ErrorBody),
+        (status = 404, description = "Neither a profile nor any record of it", body = doc::ErrorBody),
+        (status = 500, description = "A storage error", body = doc::ErrorBody), (status = 503, description = "The node is shutting down", body = doc::ErrorBody),
+    ),
+    extensions(("x-example-requests" = json!([
+        { "summary": "What has one organisation published?", "request": format!("/api/v1/organizations/{}", example::KOELN), "status": 200 },
+        { "summary": "A malformed id", "request": "/api/v1/organizations/koeln", "status": 400 }
+    ])))
+)]
 async fn organization(
     State(s): State<ApiState>,
     Path(id): Path<String>,

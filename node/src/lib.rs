@@ -22,6 +22,7 @@ pub mod index;
 pub mod metrics;
 pub mod net;
 pub mod node;
+pub mod openapi;
 pub mod publiccode;
 pub mod query;
 pub mod repo;

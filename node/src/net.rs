@@ -249,7 +249,7 @@ pub enum NetError {
 }
 
 /// A snapshot of the network state.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct NetStatus {
     /// This node's peer id.
     pub peer_id: String,

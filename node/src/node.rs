@@ -76,7 +76,7 @@ pub enum NodeError {
 }
 
 /// The `/api/v1/status` document.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Status {
     /// Allmende version.
     pub version: &'static str,

@@ -42,12 +42,14 @@ pub struct SearchQuery {
     pub kreis: Option<String>,
     /// Page size (at most [`MAX_LIMIT`]).
     pub limit: u32,
-    /// Offset.
+    /// Offset (the web UI's page numbers); the API pages with [`SearchQuery::after`].
     pub offset: u32,
+    /// Continue after this cursor ([`SearchResult::next`] of the previous page).
+    pub after: Option<String>,
 }
 
 /// One product in a result list.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct ProductHit {
     /// Product id.
     pub id: String,
@@ -64,7 +66,7 @@ pub struct ProductHit {
 }
 
 /// A search result.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct SearchResult {
     /// Matching products in total.
     pub total: u64,
@@ -72,6 +74,8 @@ pub struct SearchResult {
     pub hits: Vec<ProductHit>,
     /// Counts per facet value over all matches.
     pub facets: BTreeMap<String, BTreeMap<String, u64>>,
+    /// The cursor of the next page (for [`SearchQuery::after`]), `None` on the last page.
+    pub next: Option<String>,
 }
 
 /// A query that cannot run as given.
@@ -83,6 +87,9 @@ pub enum QueryError {
     /// A parameter is out of range.
     #[error("{0}")]
     Invalid(String),
+    /// A cursor is no longer valid because the data it depends on changed.
+    #[error("{0}")]
+    Changed(String),
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -94,7 +101,108 @@ impl From<rusqlite::Error> for QueryError {
     }
 }
 
+/// Opaque paging cursors, shared by every list that pages with `limit`/`after`: fields
+/// joined by `.`, each the lowercase hex of its bytes. A cursor names the last row of a page
+/// by its sort key, so the next page starts after that row whatever was added or removed
+/// meanwhile (keyset paging): rows that exist throughout are never repeated or skipped.
+pub mod cursor {
+    /// Longest cursor accepted.
+    const MAX_CHARS: usize = 1_200;
+
+    /// The cursor of a row with these sort-key fields.
+    pub fn encode(fields: &[&[u8]]) -> String {
+        fields.iter().map(hex::encode).collect::<Vec<_>>().join(".")
+    }
+
+    /// The fields of a cursor with exactly `n` fields, or `None` if it is not one.
+    pub fn decode(s: &str, n: usize) -> Option<Vec<Vec<u8>>> {
+        if s.len() > MAX_CHARS {
+            return None;
+        }
+        let fields = s
+            .split('.')
+            .map(|f| hex::decode(f).ok())
+            .collect::<Option<Vec<_>>>()?;
+        (fields.len() == n).then_some(fields)
+    }
+}
+
+/// A version of the full-text index that changes whenever a product's text is written: the
+/// hash of FTS5's structure record, which counts every write. Relevance scores (`bm25`)
+/// depend on the whole index, so a ranked cursor is only valid at the version it was made at.
+fn fts_version(conn: &Connection) -> Result<[u8; 8], QueryError> {
+    let block: Option<Vec<u8>> = conn
+        .query_row(
+            "SELECT block FROM idx_product_fts_data WHERE id = 10",
+            [],
+            |r| r.get(0),
+        )
+        .map(Some)
+        .or_else(|e| match e {
+            rusqlite::Error::QueryReturnedNoRows => Ok(None),
+            e => Err(e),
+        })?;
+    let digest = <sha2::Sha256 as sha2::Digest>::digest(block.unwrap_or_default());
+    let mut out = [0u8; 8];
+    out.copy_from_slice(&digest[..8]);
+    Ok(out)
+}
+
+/// Where a product search continues: after this (score, name, id), in the search's order.
+struct SearchAfter {
+    score: f64,
+    name: String,
+    doc: Vec<u8>,
+}
+
+/// Reads a product-search cursor; `version` is the full-text index version for a ranked
+/// search (with `q`), `None` for a search ordered by name.
+fn parse_search_cursor(text: &str, version: Option<[u8; 8]>) -> Result<SearchAfter, QueryError> {
+    let bad = || {
+        QueryError::Invalid(format!(
+            "after {text:?} is not a cursor of this search; take it from the Link header or `next`"
+        ))
+    };
+    let f = match version {
+        Some(_) => cursor::decode(text, 5),
+        None => cursor::decode(text, 3),
+    }
+    .ok_or_else(bad)?;
+    let name = String::from_utf8(f[f.len() - 2].clone()).map_err(|_| bad())?;
+    let doc = f[f.len() - 1].clone();
+    if doc.len() != 32 {
+        return Err(bad());
+    }
+    match version {
+        None if f[0] == b"n" => Ok(SearchAfter {
+            score: 0.0,
+            name,
+            doc,
+        }),
+        Some(v) if f[0] == b"r" => {
+            if f[1] != v {
+                return Err(QueryError::Changed(
+                    "the catalog's products changed since the first page of this ranked search, so relevance scores moved; start again from the first page, or page without q".into(),
+                ));
+            }
+            let bits: [u8; 8] = f[2].clone().try_into().map_err(|_| bad())?;
+            Ok(SearchAfter {
+                score: f64::from_bits(u64::from_be_bytes(bits)),
+                name,
+                doc,
+            })
+        }
+        _ => Err(bad()),
+    }
+}
+
 /// Runs a product search.
+///
+/// Order: with `q` by relevance (`bm25`, smaller is better), then name (ASCII
+/// case-insensitive), then id; without `q` by name, then id. [`SearchResult::next`] names the
+/// last hit as (score, name, id) when more follow. A ranked cursor also holds the full-text
+/// index version: scores are relative to the whole catalog, so after a product change the
+/// cursor is refused ([`QueryError::Changed`]) instead of silently repeating or skipping hits.
 pub fn search(conn: &Connection, q: &SearchQuery) -> Result<SearchResult, QueryError> {
     if q.limit > MAX_LIMIT {
         return Err(QueryError::Invalid(format!(
@@ -102,28 +210,45 @@ pub fn search(conn: &Connection, q: &SearchQuery) -> Result<SearchResult, QueryE
             q.limit
         )));
     }
-    prepare_canon(conn)?;
-    let mut sql = String::from("SELECT p.doc FROM idx_product p");
-    let mut args: Vec<Value> = Vec::new();
-    let mut order = "p.name COLLATE NOCASE, p.doc".to_owned();
-    if let Some(text) = q.q.as_deref().filter(|t| !t.trim().is_empty()) {
-        match crate::search_text::fts_query(text) {
-            Some(m) => {
-                sql.push_str(
-                    " JOIN idx_product_fts f ON f.rowid = p.id AND idx_product_fts MATCH ?",
-                );
-                args.push(Value::Text(m));
-                order = "bm25(idx_product_fts), p.name COLLATE NOCASE, p.doc".to_owned();
-            }
-            None => {
-                return Ok(SearchResult {
-                    total: 0,
-                    hits: vec![],
-                    facets: BTreeMap::new(),
-                });
-            }
-        }
+    if q.after.is_some() && q.offset > 0 {
+        return Err(QueryError::Invalid(
+            "use either after (cursor) or offset, not both".into(),
+        ));
     }
+    prepare_canon(conn)?;
+    let mut sql = String::from("SELECT p.doc AS doc, p.name AS name, ");
+    let mut args: Vec<Value> = Vec::new();
+    let mut ranked = false;
+    let text = q.q.as_deref().filter(|t| !t.trim().is_empty());
+    match text.map(crate::search_text::fts_query) {
+        Some(Some(m)) => {
+            sql.push_str(
+                "bm25(idx_product_fts) AS score FROM idx_product p
+                 JOIN idx_product_fts f ON f.rowid = p.id AND idx_product_fts MATCH ?",
+            );
+            args.push(Value::Text(m));
+            ranked = true;
+        }
+        Some(None) => {
+            return Ok(SearchResult {
+                total: 0,
+                hits: vec![],
+                facets: BTreeMap::new(),
+                next: None,
+            });
+        }
+        None => sql.push_str("0.0 AS score FROM idx_product p"),
+    }
+    let version = if ranked {
+        Some(fts_version(conn)?)
+    } else {
+        None
+    };
+    let after = q
+        .after
+        .as_deref()
+        .map(|c| parse_search_cursor(c, version))
+        .transpose()?;
     // Entries merged into another ("same as") are listed under their canonical entry.
     sql.push_str(" WHERE p.doc IN (SELECT doc FROM canon WHERE canonical = doc)");
     let mut by_facet: BTreeMap<&str, Vec<String>> = BTreeMap::new();
@@ -156,38 +281,74 @@ pub fn search(conn: &Connection, q: &SearchQuery) -> Result<SearchResult, QueryE
             args.push(Value::Text(v.clone()));
         }
     }
-    let matching = format!("{sql} ORDER BY {order}");
     let total: u64 = conn.query_row(
         &format!("SELECT count(*) FROM ({sql})"),
         params_from_iter(args.iter()),
         |r| r.get::<_, i64>(0),
     )? as u64;
-    let page_sql = format!(
-        "SELECT p.doc, p.name, p.vendor, p.kind, p.licence,
-           (SELECT count(*) FROM idx_deployment d JOIN canon k ON k.doc = d.product
-             WHERE k.canonical = p.doc AND d.status IN ('production', 'pilot'))
-         FROM idx_product p JOIN ({matching} LIMIT ? OFFSET ?) m ON m.doc = p.doc"
-    );
+    let limit = if q.limit == 0 { 20 } else { q.limit };
     let mut page_args = args.clone();
-    page_args.push(Value::Integer(i64::from(if q.limit == 0 {
-        20
-    } else {
-        q.limit
-    })));
+    let mut keyset = String::new();
+    if let Some(a) = &after {
+        // Numbered parameters after the unnumbered ones of the inner query.
+        let (s, n, d) = (
+            page_args.len() + 1,
+            page_args.len() + 2,
+            page_args.len() + 3,
+        );
+        keyset = format!(
+            " WHERE (m.score > ?{s} OR (m.score = ?{s} AND (m.name > ?{n} COLLATE NOCASE
+                 OR (m.name = ?{n} COLLATE NOCASE AND m.doc > ?{d}))))"
+        );
+        page_args.push(Value::Real(a.score));
+        page_args.push(Value::Text(a.name.clone()));
+        page_args.push(Value::Blob(a.doc.clone()));
+    }
+    // One row more than the page tells whether another page follows.
+    page_args.push(Value::Integer(i64::from(limit) + 1));
     page_args.push(Value::Integer(i64::from(q.offset)));
+    let page_sql = format!(
+        "SELECT m.doc, p.name, p.vendor, p.kind, p.licence,
+           (SELECT count(*) FROM idx_deployment d JOIN canon k ON k.doc = d.product
+             WHERE k.canonical = p.doc AND d.status IN ('production', 'pilot')),
+           m.score
+         FROM ({sql}) m JOIN idx_product p ON p.doc = m.doc{keyset}
+         ORDER BY m.score, m.name COLLATE NOCASE, m.doc LIMIT ? OFFSET ?"
+    );
     let mut stmt = conn.prepare(&page_sql)?;
-    let hits = stmt
-        .query_map(params_from_iter(page_args.iter()), |r| {
-            Ok(ProductHit {
-                id: hex::encode(r.get::<_, Vec<u8>>(0)?),
-                name: r.get(1)?,
-                vendor: r.get(2)?,
-                kind: r.get(3)?,
-                licence: r.get(4)?,
-                deployments: r.get::<_, i64>(5)? as u64,
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut hits = Vec::new();
+    let mut last: Option<(f64, Vec<u8>)> = None;
+    let mut more = false;
+    let mut rows = stmt.query(params_from_iter(page_args.iter()))?;
+    while let Some(r) = rows.next()? {
+        if hits.len() == limit as usize {
+            more = true;
+            break;
+        }
+        let doc: Vec<u8> = r.get(0)?;
+        hits.push(ProductHit {
+            id: hex::encode(&doc),
+            name: r.get(1)?,
+            vendor: r.get(2)?,
+            kind: r.get(3)?,
+            licence: r.get(4)?,
+            deployments: r.get::<_, i64>(5)? as u64,
+        });
+        last = Some((r.get(6)?, doc));
+    }
+    let next = match (more, last, hits.last()) {
+        (true, Some((score, doc)), Some(hit)) => Some(match version {
+            Some(v) => cursor::encode(&[
+                b"r",
+                &v,
+                &score.to_bits().to_be_bytes(),
+                hit.name.as_bytes(),
+                &doc,
+            ]),
+            None => cursor::encode(&[b"n", hit.name.as_bytes(), &doc]),
+        }),
+        _ => None,
+    };
     let mut facets: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
     let facet_sql = format!(
         "SELECT facet, value, count(*) FROM idx_product_facet WHERE doc IN (SELECT doc FROM ({sql})) GROUP BY facet, value"
@@ -208,6 +369,7 @@ pub fn search(conn: &Connection, q: &SearchQuery) -> Result<SearchResult, QueryE
         total,
         hits,
         facets,
+        next,
     })
 }
 

@@ -117,7 +117,7 @@ impl Default for Limits {
 }
 
 /// A query's result.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct QueryResult {
     /// Column names.
     pub columns: Vec<String>,

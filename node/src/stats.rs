@@ -46,7 +46,7 @@ fn counted(conn: &Connection, scope: &Scope) -> Result<(), QueryError> {
 }
 
 /// Usage of one product.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Usage {
     /// Product id.
     pub product: String,
@@ -115,7 +115,7 @@ pub fn usage(conn: &Connection, scope: &Scope) -> Result<Vec<Usage>, QueryError>
 }
 
 /// Rating means of one product.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct RatingStats {
     /// Product id.
     pub product: String,
@@ -182,7 +182,7 @@ pub fn ratings(conn: &Connection, scope: &Scope) -> Result<Vec<RatingStats>, Que
 }
 
 /// One cell of the interoperability matrix.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Interop {
     /// The deployed product.
     pub product: String,
@@ -223,7 +223,7 @@ pub fn interop(conn: &Connection, scope: &Scope) -> Result<Vec<Interop>, QueryEr
 }
 
 /// Several publicly funded products for one task.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Duplicate {
     /// The task.
     pub task: String,
@@ -259,7 +259,7 @@ pub fn duplicates(conn: &Connection) -> Result<Vec<Duplicate>, QueryError> {
 }
 
 /// Costs of one product.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Costs {
     /// Product id.
     pub product: String,
@@ -305,7 +305,7 @@ pub fn costs(conn: &Connection, scope: &Scope) -> Result<Vec<Costs>, QueryError>
 }
 
 /// Coverage of one region.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Coverage {
     /// Land key or Kreis key.
     pub region: String,
