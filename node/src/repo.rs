@@ -43,7 +43,10 @@ pub fn verify_all(
     changes
         .into_iter()
         .enumerate()
-        .map(|(index, c)| c.verify(id).map_err(|error| RepoError::Verify { index, error }))
+        .map(|(index, c)| {
+            c.verify(id)
+                .map_err(|error| RepoError::Verify { index, error })
+        })
         .collect()
 }
 
