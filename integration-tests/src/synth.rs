@@ -746,7 +746,7 @@ fn make_org(
     })
 }
 
-/// What [`write`] stored.
+/// What [`write()`] stored.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Written {
     /// Documents.
