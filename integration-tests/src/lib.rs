@@ -3,8 +3,11 @@
 //! Every node listens on `127.0.0.1` only, with an OS-chosen port, mDNS off, and a short
 //! reconciliation interval; every wait is bounded.
 //!
-//! The binaries in `src/bin/` are fixtures driven by the tests in `tests/`.
+//! The binaries in `src/bin/` are fixtures driven by the tests in `tests/`, the benchmark,
+//! and the fault harness (`fault-crash`, `fault-churn`; see [`fault`] and `docs/testing.md`).
 
+pub mod fault;
+pub mod fuzz;
 pub mod synth;
 
 use std::net::SocketAddr;

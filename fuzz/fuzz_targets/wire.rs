@@ -1,0 +1,4 @@
+//! Fuzz target `wire`: see `integration_tests::fuzz::wire` for what it feeds and checks.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| integration_tests::fuzz::wire(data));
