@@ -256,16 +256,13 @@ fn build_allmende(bin_dir: &Path) -> anyhow::Result<PathBuf> {
     let release = bin_dir.file_name().is_some_and(|n| n == "release");
     let target = bin_dir.parent().context("no target directory")?;
     let mut cmd = Command::new(env!("CARGO"));
-    cmd.args([
-        "build",
-        "-q",
-        "-p",
-        "allmende-node",
-        "--bin",
-        "allmende",
-        "--target-dir",
-    ])
-    .arg(target);
+    // The workspace's manifest, so that the benchmark runs from any directory.
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
+    cmd.args(["build", "-q", "-p", "allmende-node", "--bin", "allmende"])
+        .arg("--manifest-path")
+        .arg(manifest)
+        .arg("--target-dir")
+        .arg(target);
     if release {
         cmd.arg("--release");
     }
