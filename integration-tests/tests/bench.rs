@@ -11,7 +11,15 @@ fn benchmark_runs_at_small_size() {
     let tmp = tempfile::tempdir().unwrap();
     let md = tmp.path().join("result.md");
     let out = Command::new(env!("CARGO_BIN_EXE_allmende-bench"))
-        .args(["--size", "small", "--nodes", "4", "--samples", "3", "--data"])
+        .args([
+            "--size",
+            "small",
+            "--nodes",
+            "4",
+            "--samples",
+            "3",
+            "--data",
+        ])
         .arg(tmp.path().join("data"))
         .arg("--markdown")
         .arg(&md)
@@ -35,16 +43,32 @@ fn benchmark_runs_at_small_size() {
         assert!(table.contains(row), "row {row:?} missing from:\n{table}");
     }
     // The second run reuses the generated data and reaches the same counts.
-    let first = table.lines().find(|l| l.starts_with("Size")).unwrap().to_owned();
+    let first = table
+        .lines()
+        .find(|l| l.starts_with("Size"))
+        .unwrap()
+        .to_owned();
     let out = Command::new(env!("CARGO_BIN_EXE_allmende-bench"))
-        .args(["--size", "small", "--nodes", "2", "--samples", "1", "--data"])
+        .args([
+            "--size",
+            "small",
+            "--nodes",
+            "2",
+            "--samples",
+            "1",
+            "--data",
+        ])
         .arg(tmp.path().join("data"))
         .arg("--markdown")
         .arg(&md)
         .args(["--skip", "catchup,queries,exports,propagation"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let table = std::fs::read_to_string(&md).unwrap();
     assert!(table.contains("generate (cached)"), "{table}");
     let again = table.lines().find(|l| l.starts_with("Size")).unwrap();

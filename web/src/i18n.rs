@@ -307,7 +307,10 @@ const EN: &[(&str, &str)] = &[
         "Die am besten belegten Produktpaare",
         "The best-evidenced product pairs",
     ),
-    ("Alle Paare liefert die API unter", "The API lists every pair at"),
+    (
+        "Alle Paare liefert die API unter",
+        "The API lists every pair at",
+    ),
     ("Belege", "Evidence"),
     (
         "Keine Doppelentwicklungen gefunden.",
