@@ -21,6 +21,61 @@ pub fn run_all<S: Store>(fresh: impl Fn() -> S) {
     snapshot_is_replaced(&mut fresh());
     certs_and_keys(&mut fresh());
     removal_and_signer_lookup(&mut fresh());
+    counts_follow_every_commit(&mut fresh());
+}
+
+/// Counts read before, between and after commits (a backend may keep them current instead
+/// of counting rows every time) match what the commits did.
+#[allow(clippy::unwrap_used)]
+fn counts_follow_every_commit<S: Store>(s: &mut S) {
+    let counts = |s: &S| {
+        let c = s.counts().unwrap();
+        (c.documents, c.changes, c.certificates)
+    };
+    assert_eq!(counts(s), (0, 0, 0));
+    let (a, b) = (
+        header(7, DocKind::Deployments),
+        header(8, DocKind::Experience),
+    );
+    let (a1, a2, b1) = (change(&a, 10), change(&a, 11), change(&b, 12));
+    let cert = StoredCert {
+        kind: CertKind::Delegation,
+        encoded: vec![7],
+    };
+    s.commit(&Batch {
+        docs: vec![doc(a, b"a", vec![a2.hash]), doc(b, b"b", vec![b1.hash])],
+        changes: vec![a1.clone(), a2.clone(), b1.clone(), a1.clone()],
+        certs: vec![cert.clone()],
+        ..Batch::default()
+    })
+    .unwrap();
+    assert_eq!(counts(s), (2, 3, 1));
+    // The same again, and a new snapshot of a known document: nothing new to count.
+    s.commit(&Batch {
+        docs: vec![doc(a, b"a2", vec![a2.hash])],
+        changes: vec![a1, a2.clone()],
+        certs: vec![cert],
+        ..Batch::default()
+    })
+    .unwrap();
+    assert_eq!(counts(s), (2, 3, 1));
+    // A refused batch counts nothing.
+    let orphan = change(&header(9, DocKind::Profile), 13);
+    assert!(
+        s.commit(&Batch {
+            changes: vec![orphan],
+            ..Batch::default()
+        })
+        .is_err()
+    );
+    assert_eq!(counts(s), (2, 3, 1));
+    s.commit(&Batch {
+        docs: vec![doc(a, b"a3", vec![])],
+        removed: vec![(a.id(), a2.hash), (a.id(), ChangeHash([0xee; 32]))],
+        ..Batch::default()
+    })
+    .unwrap();
+    assert_eq!(counts(s), (2, 2, 1));
 }
 
 #[allow(clippy::unwrap_used)]
@@ -249,5 +304,37 @@ mod tests {
             n.set(n.get() + 1);
             SqliteStore::open(&dir.path().join(format!("s{}.db", n.get()))).unwrap()
         });
+    }
+
+    /// Counts kept by one connection notice what another connection (another process)
+    /// committed.
+    #[test]
+    fn sqlite_counts_see_other_connections() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shared.db");
+        let mut first = SqliteStore::open(&path).unwrap();
+        assert_eq!(first.counts().unwrap().certificates, 0);
+        let mut second = SqliteStore::open(&path).unwrap();
+        second
+            .commit(&Batch {
+                certs: vec![StoredCert {
+                    kind: CertKind::Revocation,
+                    encoded: vec![1],
+                }],
+                ..Batch::default()
+            })
+            .unwrap();
+        assert_eq!(first.counts().unwrap().certificates, 1);
+        first
+            .commit(&Batch {
+                certs: vec![StoredCert {
+                    kind: CertKind::Revocation,
+                    encoded: vec![2],
+                }],
+                ..Batch::default()
+            })
+            .unwrap();
+        assert_eq!(first.counts().unwrap().certificates, 2);
+        assert_eq!(second.counts().unwrap().certificates, 2);
     }
 }

@@ -6,6 +6,7 @@
 //! Schema versions live in `PRAGMA user_version`; [`MIGRATIONS`] lists the steps from each
 //! version to the next. A store newer than this binary is refused, never downgraded.
 
+use std::cell::Cell;
 use std::path::Path;
 use std::time::Duration;
 
@@ -122,6 +123,11 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 #[derive(Debug)]
 pub struct SqliteStore {
     conn: Connection,
+    /// Row counts with the `PRAGMA data_version` they were read at. `count(*)` reads a whole
+    /// table (some 20 ms for 2M changes, far more when cold) and status is polled, so this
+    /// connection's own commits update the counts, and a full count runs only after another
+    /// connection wrote (which moves `data_version`).
+    counts: Cell<Option<(i64, Counts)>>,
 }
 
 fn map_busy(e: rusqlite::Error) -> StoreError {
@@ -157,7 +163,10 @@ impl SqliteStore {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         migrate(&mut conn)?;
-        Ok(Self { conn })
+        Ok(Self {
+            conn,
+            counts: Cell::new(None),
+        })
     }
 
     /// A number that changes whenever *another* connection (another process, e.g. the CLI
@@ -244,12 +253,17 @@ impl Store for SqliteStore {
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(map_busy)?;
         let mut out = Committed::default();
+        let (mut new_docs, mut removed) = (0u64, 0u64);
         {
+            let mut doc_known = tx.prepare_cached("SELECT 1 FROM documents WHERE id = ?1")?;
             let mut put_doc = tx.prepare_cached(
                 "INSERT INTO documents (id, header, kind, owner, snapshot, heads) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                  ON CONFLICT (id) DO UPDATE SET snapshot = excluded.snapshot, heads = excluded.heads",
             )?;
             for d in &batch.docs {
+                if !doc_known.exists([d.header.id().as_bytes().as_slice()])? {
+                    new_docs += 1;
+                }
                 put_doc.execute(params![
                     d.header.id().as_bytes().as_slice(),
                     d.header.encode(),
@@ -259,7 +273,6 @@ impl Store for SqliteStore {
                     heads_to_blob(&d.heads),
                 ])?;
             }
-            let mut doc_known = tx.prepare_cached("SELECT 1 FROM documents WHERE id = ?1")?;
             let mut put_change = tx.prepare_cached(
                 "INSERT INTO changes (doc, hash, signer, encoded, received_at) VALUES (?1, ?2, ?3, ?4, unixepoch()) ON CONFLICT DO NOTHING",
             )?;
@@ -300,10 +313,17 @@ impl Store for SqliteStore {
             let mut remove =
                 tx.prepare_cached("DELETE FROM changes WHERE doc = ?1 AND hash = ?2")?;
             for (doc, hash) in &batch.removed {
-                remove.execute(params![doc.as_bytes().as_slice(), hash.0.as_slice()])?;
+                removed +=
+                    remove.execute(params![doc.as_bytes().as_slice(), hash.0.as_slice()])? as u64;
             }
         }
         tx.commit()?;
+        if let Some((version, mut c)) = self.counts.get() {
+            c.documents += new_docs;
+            c.changes = (c.changes + out.new_changes as u64).saturating_sub(removed);
+            c.certificates += out.new_certs as u64;
+            self.counts.set(Some((version, c)));
+        }
         Ok(out)
     }
 
@@ -444,6 +464,12 @@ impl Store for SqliteStore {
     }
 
     fn counts(&self) -> Result<Counts, StoreError> {
+        let version = self.data_version()?;
+        if let Some((v, c)) = self.counts.get()
+            && v == version
+        {
+            return Ok(c);
+        }
         let count = |table: &str| -> Result<u64, StoreError> {
             Ok(self
                 .conn
@@ -451,11 +477,13 @@ impl Store for SqliteStore {
                     r.get::<_, i64>(0)
                 })? as u64)
         };
-        Ok(Counts {
+        let c = Counts {
             documents: count("documents")?,
             changes: count("changes")?,
             certificates: count("certificates")?,
-        })
+        };
+        self.counts.set(Some((version, c)));
+        Ok(c)
     }
 
     fn needs_reindex(&self) -> Result<bool, StoreError> {
