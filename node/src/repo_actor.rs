@@ -407,8 +407,8 @@ impl RepoState {
 
     fn note_heads(&mut self, header: DocHeader) {
         let id = header.id();
-        match self.repo.store().document(&id) {
-            Ok(Some(d)) => self.set_heads(header, d.heads),
+        match self.repo.store().heads(&id) {
+            Ok(Some(heads)) => self.set_heads(header, heads),
             Ok(None) => {}
             Err(e) => tracing::warn!(error = %e, %id, "cannot read heads"),
         }

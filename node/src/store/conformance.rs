@@ -162,6 +162,8 @@ fn commit_then_read_back<S: Store>(s: &mut S) {
     assert!(!s.has_change(&h.id(), &ChangeHash([9; 32])).unwrap());
     assert_eq!(s.headers().unwrap(), vec![h]);
     assert_eq!(s.all_heads().unwrap(), vec![(h, vec![c2.hash])]);
+    assert_eq!(s.heads(&h.id()).unwrap(), Some(vec![c2.hash]));
+    assert_eq!(s.heads(&header(2, DocKind::Profile).id()).unwrap(), None);
     assert_eq!(s.counts().unwrap().changes, 2);
     s.integrity_check().unwrap();
 }

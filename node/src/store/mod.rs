@@ -166,6 +166,10 @@ pub trait Store {
     fn commit(&mut self, batch: &Batch) -> Result<Committed, StoreError>;
     /// A document's state.
     fn document(&self, id: &DocId) -> Result<Option<StoredDoc>, StoreError>;
+    /// A document's heads, without its snapshot.
+    fn heads(&self, id: &DocId) -> Result<Option<Vec<ChangeHash>>, StoreError> {
+        Ok(self.document(id)?.map(|d| d.heads))
+    }
     /// All document headers, sorted by id.
     fn headers(&self) -> Result<Vec<DocHeader>, StoreError>;
     /// Every document's header and heads (without the snapshot), sorted by id.

@@ -327,6 +327,15 @@ impl Store for SqliteStore {
         Ok(out)
     }
 
+    fn heads(&self, id: &DocId) -> Result<Option<Vec<ChangeHash>>, StoreError> {
+        let heads: Option<Vec<u8>> = self
+            .conn
+            .prepare_cached("SELECT heads FROM documents WHERE id = ?1")?
+            .query_row([id.as_bytes().as_slice()], |r| r.get(0))
+            .optional()?;
+        heads.map(|h| heads_from_blob(&h)).transpose()
+    }
+
     fn document(&self, id: &DocId) -> Result<Option<StoredDoc>, StoreError> {
         let row = self
             .conn
