@@ -272,12 +272,14 @@ pub fn search(conn: &Connection, q: &SearchQuery) -> Result<SearchResult, QueryE
         args.push(Value::Text((*facet).to_owned()));
         args.extend(values.iter().map(|v| Value::Text(v.clone())));
     }
-    for (column, value) in [("land", &q.land), ("kreis", &q.kreis)] {
+    // Deployment counts per product and region, kept by triggers (store schema 4).
+    for (level, value) in [("land", &q.land), ("kreis", &q.kreis)] {
         if let Some(v) = value {
-            sql.push_str(&format!(
-                " AND EXISTS (SELECT 1 FROM idx_deployment d JOIN idx_org o ON o.org = d.org
-                   WHERE d.product = p.doc AND o.{column} = ?)"
-            ));
+            sql.push_str(
+                " AND EXISTS (SELECT 1 FROM idx_usage_region r
+                   WHERE r.level = ? AND r.region = ? AND r.product = p.doc AND r.deployments > 0)",
+            );
+            args.push(Value::Text(level.to_owned()));
             args.push(Value::Text(v.clone()));
         }
     }
@@ -309,8 +311,8 @@ pub fn search(conn: &Connection, q: &SearchQuery) -> Result<SearchResult, QueryE
     page_args.push(Value::Integer(i64::from(q.offset)));
     let page_sql = format!(
         "SELECT m.doc, p.name, p.vendor, p.kind, p.licence,
-           (SELECT count(*) FROM idx_deployment d JOIN canon k ON k.doc = d.product
-             WHERE k.canonical = p.doc AND d.status IN ('production', 'pilot')),
+           (SELECT coalesce(sum(u.in_use), 0) FROM idx_usage u JOIN canon k ON k.doc = u.product
+             WHERE k.canonical = p.doc),
            m.score
          FROM ({sql}) m JOIN idx_product p ON p.doc = m.doc{keyset}
          ORDER BY m.score, m.name COLLATE NOCASE, m.doc LIMIT ? OFFSET ?"
@@ -496,8 +498,16 @@ pub fn dump_index(conn: &Connection) -> Result<Vec<String>, QueryError> {
             "doc, key, org, product, provider, efa, effort_person_days, cost_once, cost_yearly, weeks, outcome, recommend, json",
         ),
         ("idx_attestation", "doc, anchor, org, name, kind, ags, json"),
+        ("idx_usage", "product, deployments, in_use"),
+        ("idx_usage_region", "level, region, product, deployments"),
     ] {
-        let mut stmt = conn.prepare(&format!("SELECT {cols} FROM {table}"))?;
+        // The trigger-kept counts may keep rows that dropped to zero; a rebuild has none.
+        let filter = if table.starts_with("idx_usage") {
+            " WHERE deployments > 0"
+        } else {
+            ""
+        };
+        let mut stmt = conn.prepare(&format!("SELECT {cols} FROM {table}{filter}"))?;
         let n = stmt.column_count();
         let rows = stmt.query_map([], |r| {
             let mut s = format!("{table}:");

@@ -115,6 +115,29 @@ fn product_id(n: u8) -> DocId {
     product_header(n / 4, n % 4).id()
 }
 
+/// Publishes the profile of org `org` (0–2) in Köln, Nordrhein-Westfalen.
+fn profile(repo: &mut Repo<SqliteStore>, org: u8) {
+    let p = OrgProfile {
+        name: format!("Stadt {org}"),
+        kind: OrgKind::Kommune,
+        ags: Some(format!("0531500{org}").parse().unwrap()),
+        land: Some("05".parse().unwrap()),
+        population: Some(1000),
+        website: None,
+        contact_role: None,
+        it_dienstleister: None,
+    };
+    let _ = repo.edit(
+        &kp(10 + org),
+        DocHeader::singleton(
+            DocKind::Profile,
+            OrgId::from_root_key(kp(10 + org).public()),
+        ),
+        UnixTime(T0 + 1),
+        |ed| ed.put_root(&p),
+    );
+}
+
 /// Orgs 0–2 write with keys 10–12; org key 12 writes through a delegate (key 20) that may be
 /// revoked; the anchor (key 30) attests.
 fn apply(repo: &mut Repo<SqliteStore>, ops: &[Op]) {
@@ -129,6 +152,8 @@ fn apply(repo: &mut Repo<SqliteStore>, ops: &[Op]) {
     .sign(&kp(12))
     .unwrap();
     repo.add_delegation(d).unwrap();
+    profile(repo, 0);
+    profile(repo, 1);
     for (i, op) in ops.iter().enumerate() {
         let t = UnixTime(T0 + 10 + i as i64);
         let writer = |org: u8| if org == 2 { kp(20) } else { kp(10 + org) };
@@ -275,28 +300,61 @@ fn apply(repo: &mut Repo<SqliteStore>, ops: &[Op]) {
             }
         };
     }
-    // Profiles, so organisation rows exist too.
-    for org in 0..3u8 {
-        let p = OrgProfile {
-            name: format!("Stadt {org}"),
-            kind: OrgKind::Kommune,
-            ags: Some(format!("0531500{org}").parse().unwrap()),
-            land: Some("05".parse().unwrap()),
-            population: Some(1000),
-            website: None,
-            contact_role: None,
-            it_dienstleister: None,
-        };
-        let _ = repo.edit(
-            &kp(10 + org),
-            DocHeader::singleton(
-                DocKind::Profile,
-                OrgId::from_root_key(kp(10 + org).public()),
-            ),
-            NOW,
-            |ed| ed.put_root(&p),
-        );
+    // Org 2's profile comes last, after its deployments (orgs 0 and 1 have theirs first).
+    profile(repo, 2);
+    // Org 1 moves to another Land and Kreis: its deployments move with it in the usage
+    // counts by region.
+    let moved = OrgProfile {
+        name: "Stadt 1".into(),
+        kind: OrgKind::Kommune,
+        ags: Some("09162000".parse().unwrap()),
+        land: Some("09".parse().unwrap()),
+        population: Some(1000),
+        website: None,
+        contact_role: None,
+        it_dienstleister: None,
+    };
+    let _ = repo.edit(
+        &kp(11),
+        DocHeader::singleton(DocKind::Profile, OrgId::from_root_key(kp(11).public())),
+        UnixTime(NOW.0 + 1),
+        |ed| ed.put_root(&moved),
+    );
+}
+
+/// Rows of the trigger-kept usage counts that differ from counting the deployment rows now
+/// (in either direction).
+fn usage_mismatches(conn: &rusqlite::Connection) -> Vec<String> {
+    let counted = "SELECT 'usage', '', product, count(*), sum(status IN ('production', 'pilot'))
+          FROM idx_deployment GROUP BY product
+        UNION ALL
+        SELECT 'land', o.land, d.product, count(*), NULL FROM idx_deployment d
+          JOIN idx_org o ON o.org = d.org WHERE o.land IS NOT NULL GROUP BY o.land, d.product
+        UNION ALL
+        SELECT 'kreis', o.kreis, d.product, count(*), NULL FROM idx_deployment d
+          JOIN idx_org o ON o.org = d.org WHERE o.kreis IS NOT NULL GROUP BY o.kreis, d.product";
+    let kept = "SELECT 'usage', '', product, deployments, in_use FROM idx_usage WHERE deployments > 0
+        UNION ALL
+        SELECT level, region, product, deployments, NULL FROM idx_usage_region WHERE deployments > 0";
+    let mut out = Vec::new();
+    for (label, a, b) in [
+        ("kept, not counted", kept, counted),
+        ("counted, not kept", counted, kept),
+    ] {
+        // Each side in parentheses: compound operators bind left to right.
+        let mut stmt = conn
+            .prepare(&format!("SELECT * FROM ({a}) EXCEPT SELECT * FROM ({b})"))
+            .unwrap();
+        let rows = stmt
+            .query_map([], |r| {
+                let v: Vec<rusqlite::types::Value> =
+                    (0..5).map(|i| r.get(i)).collect::<Result<_, _>>()?;
+                Ok(format!("{label}: {v:?}"))
+            })
+            .unwrap();
+        out.extend(rows.map(Result::unwrap));
     }
+    out
 }
 
 proptest! {
@@ -307,6 +365,8 @@ proptest! {
         let dir = tempfile::tempdir().unwrap();
         let mut r = repo(dir.path());
         apply(&mut r, &ops);
+        let mismatches = usage_mismatches(r.store().connection());
+        prop_assert!(mismatches.is_empty(), "usage counts drifted: {:?}", mismatches);
         let incremental = dump_index(r.store().connection()).unwrap();
         r.rebuild_index().unwrap();
         let rebuilt = dump_index(r.store().connection()).unwrap();

@@ -114,6 +114,70 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE changes ADD COLUMN received_at INTEGER;
     CREATE INDEX changes_received ON changes (received_at);
     ",
+    // 3 -> 4: deployment counts per product, and per product and Land or Kreis, kept by
+    // triggers as index rows come and go, so that search can filter by region and show usage
+    // without reading every deployment (2M at full scale). Filled from the rows already there.
+    "
+    CREATE TABLE idx_usage (
+        product BLOB PRIMARY KEY NOT NULL, deployments INTEGER NOT NULL, in_use INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE idx_usage_region (
+        level TEXT NOT NULL, region TEXT NOT NULL, product BLOB NOT NULL, deployments INTEGER NOT NULL,
+        PRIMARY KEY (level, region, product)
+    ) WITHOUT ROWID;
+    INSERT INTO idx_usage (product, deployments, in_use)
+        SELECT product, count(*), sum(status IN ('production', 'pilot')) FROM idx_deployment GROUP BY product;
+    INSERT INTO idx_usage_region (level, region, product, deployments)
+        SELECT 'land', o.land, d.product, count(*) FROM idx_deployment d JOIN idx_org o ON o.org = d.org
+        WHERE o.land IS NOT NULL GROUP BY o.land, d.product;
+    INSERT INTO idx_usage_region (level, region, product, deployments)
+        SELECT 'kreis', o.kreis, d.product, count(*) FROM idx_deployment d JOIN idx_org o ON o.org = d.org
+        WHERE o.kreis IS NOT NULL GROUP BY o.kreis, d.product;
+    CREATE TRIGGER idx_usage_deployment_added AFTER INSERT ON idx_deployment BEGIN
+        INSERT INTO idx_usage (product, deployments, in_use)
+            VALUES (new.product, 1, new.status IN ('production', 'pilot'))
+            ON CONFLICT (product) DO UPDATE
+            SET deployments = deployments + 1, in_use = in_use + excluded.in_use;
+        INSERT INTO idx_usage_region (level, region, product, deployments)
+            SELECT 'land', land, new.product, 1 FROM idx_org WHERE org = new.org AND land IS NOT NULL
+            UNION ALL
+            SELECT 'kreis', kreis, new.product, 1 FROM idx_org WHERE org = new.org AND kreis IS NOT NULL
+            ON CONFLICT (level, region, product) DO UPDATE SET deployments = deployments + 1;
+    END;
+    CREATE TRIGGER idx_usage_deployment_removed AFTER DELETE ON idx_deployment BEGIN
+        UPDATE idx_usage
+            SET deployments = deployments - 1, in_use = in_use - (old.status IN ('production', 'pilot'))
+            WHERE product = old.product;
+        UPDATE idx_usage_region SET deployments = deployments - 1
+            WHERE level = 'land' AND region = (SELECT land FROM idx_org WHERE org = old.org)
+                AND product = old.product;
+        UPDATE idx_usage_region SET deployments = deployments - 1
+            WHERE level = 'kreis' AND region = (SELECT kreis FROM idx_org WHERE org = old.org)
+                AND product = old.product;
+    END;
+    CREATE TRIGGER idx_usage_org_added AFTER INSERT ON idx_org BEGIN
+        INSERT INTO idx_usage_region (level, region, product, deployments)
+            SELECT 'land', new.land, product, count(*) FROM idx_deployment
+                WHERE org = new.org AND new.land IS NOT NULL GROUP BY product
+            UNION ALL
+            SELECT 'kreis', new.kreis, product, count(*) FROM idx_deployment
+                WHERE org = new.org AND new.kreis IS NOT NULL GROUP BY product
+            ON CONFLICT (level, region, product) DO UPDATE
+            SET deployments = deployments + excluded.deployments;
+    END;
+    CREATE TRIGGER idx_usage_org_removed AFTER DELETE ON idx_org BEGIN
+        UPDATE idx_usage_region SET deployments = deployments - (
+                SELECT count(*) FROM idx_deployment d
+                WHERE d.org = old.org AND d.product = idx_usage_region.product)
+            WHERE level = 'land' AND region = old.land
+                AND product IN (SELECT product FROM idx_deployment WHERE org = old.org);
+        UPDATE idx_usage_region SET deployments = deployments - (
+                SELECT count(*) FROM idx_deployment d
+                WHERE d.org = old.org AND d.product = idx_usage_region.product)
+            WHERE level = 'kreis' AND region = old.kreis
+                AND product IN (SELECT product FROM idx_deployment WHERE org = old.org);
+    END;
+    ",
 ];
 
 /// The schema version this binary writes.

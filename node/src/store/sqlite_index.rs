@@ -30,6 +30,10 @@ fn b(bytes: &[u8; 32]) -> &[u8] {
 
 /// Removes every index row.
 pub(super) fn clear(tx: &Transaction<'_>) -> Result<(), StoreError> {
+    // Kept by triggers on the tables below: emptied first, so that the deletes below find
+    // nothing to adjust.
+    tx.execute("DELETE FROM idx_usage", [])?;
+    tx.execute("DELETE FROM idx_usage_region", [])?;
     for t in DOC_TABLES {
         tx.execute(&format!("DELETE FROM {t}"), [])?;
     }
