@@ -18,7 +18,8 @@
 
 use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{
-    ActorId, AutoCommit, ChangeHash, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value,
+    ActorId, AutoCommit, ChangeHash, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, ScalarValueRef,
+    Value, ValueRef,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -452,13 +453,14 @@ impl Document {
         }
         // Every record of every conflicting copy of the section (see `sections`); a key in
         // several copies is read from the copy that wins the conflict, as `Editor` writes it.
+        // One pass over each map (`map_range` yields each key's winning value, as `get`
+        // does): a lookup per key costs a seek through the document each.
         let mut records = std::collections::BTreeMap::new();
         for section in sections(&self.doc, name) {
-            for k in self.doc.keys(&section) {
-                if let Ok(Some((Value::Object(ObjType::Map), obj))) =
-                    self.doc.get(&section, k.as_str())
-                {
-                    records.insert(k, obj);
+            for item in self.doc.map_range(&section, ..) {
+                if matches!(item.value, ValueRef::Object(ObjType::Map)) {
+                    let id = item.id();
+                    records.insert(item.key.into_owned(), id);
                 }
             }
         }
@@ -488,17 +490,15 @@ fn read_map<T: DeserializeOwned + Validate>(
     obj: &ObjId,
 ) -> Option<Result<T, SchemaError>> {
     let mut map = serde_json::Map::new();
-    for key in doc.keys(obj) {
-        if let Ok(Some((Value::Scalar(s), _))) = doc.get(obj, key.as_str())
-            && let ScalarValue::Str(text) = s.as_ref()
-        {
+    for item in doc.map_range(obj, ..) {
+        if let ValueRef::Scalar(ScalarValueRef::Str(text)) = &item.value {
             match serde_json::from_str(text) {
                 Ok(v) => {
-                    map.insert(key, v);
+                    map.insert(item.key.into_owned(), v);
                 }
                 Err(e) => {
                     return Some(Err(SchemaError::new(
-                        key,
+                        item.key.into_owned(),
                         format!("stored value is not JSON: {e}"),
                     )));
                 }

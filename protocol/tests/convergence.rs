@@ -713,4 +713,12 @@ fn concurrent_field_edits_merge_fieldwise() {
     assert_eq!(p.description.as_deref(), Some("Elektronische Akte"));
     assert!(p.name == "eAkte Plus" || p.name == "E-Akte", "{}", p.name);
     assert_eq!(p.vendor, "AKDB");
+    // The winner read is the one Automerge itself reports for the conflicting field.
+    use allmende_protocol::automerge::{self, ReadDoc};
+    let saved = rs[0].docs.get_mut(&doc).unwrap().save();
+    let raw = automerge::Automerge::load(&saved).unwrap();
+    let (value, _) = raw.get(automerge::ROOT, "name").unwrap().unwrap();
+    let stored = value.to_str().expect("fields are stored as JSON text");
+    assert_eq!(serde_json::from_str::<String>(stored).unwrap(), p.name);
+    assert_eq!(raw.get_all(automerge::ROOT, "name").unwrap().len(), 2);
 }
