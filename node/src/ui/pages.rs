@@ -1194,22 +1194,52 @@ pub(super) async fn interop(
     .await?;
     let (rows, names) = (data.0.as_slice(), &data.1);
     let t = |x| lang.tr(x);
-    let mut products: Vec<String> = rows
+    // Every product that appears, and each pair's evidence (both directions under one key);
+    // no text is built yet, as the rows can run into the hundred thousands.
+    fn pair(r: &crate::stats::Interop) -> (&str, &str) {
+        if r.product <= r.other {
+            (r.product.as_str(), r.other.as_str())
+        } else {
+            (r.other.as_str(), r.product.as_str())
+        }
+    }
+    let mut products: Vec<&str> = rows
         .iter()
-        .flat_map(|r| [r.product.clone(), r.other.clone()])
+        .flat_map(|r| [r.product.as_str(), r.other.as_str()])
         .collect();
-    products.sort();
+    products.sort_unstable();
     products.dedup();
+    let mut evidence: std::collections::HashMap<(&str, &str), u64> =
+        std::collections::HashMap::new();
+    for r in rows {
+        *evidence.entry(pair(r)).or_default() += r.works + r.partly + r.fails;
+    }
+    // The list shows each pair once, the best-evidenced first, at most `INTEROP_ROWS` of them
+    // (the matrix, for up to 25 products, shows every pair).
+    let mut pairs: Vec<(&str, &str, u64)> =
+        evidence.into_iter().map(|((a, b), n)| (a, b, n)).collect();
+    pairs.sort_by(|x, y| y.2.cmp(&x.2).then(x.0.cmp(y.0)).then(x.1.cmp(y.1)));
+    let all_pairs = pairs.len();
+    pairs.truncate(INTEROP_ROWS);
+    let shown: std::collections::HashSet<(&str, &str)> = if products.len() <= 25 {
+        rows.iter().map(pair).collect()
+    } else {
+        pairs.iter().map(|(a, b, _)| (*a, *b)).collect()
+    };
     let name = |id: &str| {
         hex::decode(id)
             .ok()
             .and_then(|b| names.get(&b).cloned())
             .unwrap_or_else(|| id.chars().take(12).collect())
     };
-    // Every pair's evidence, gathered once (both directions under one key).
+    // The evidence text of the pairs shown.
     let mut cells: std::collections::HashMap<(&str, &str), Vec<String>> =
         std::collections::HashMap::new();
     for r in rows {
+        let key = pair(r);
+        if !shown.contains(&key) {
+            continue;
+        }
         let mut parts = Vec::new();
         if r.works > 0 {
             parts.push(format!("{} {}", r.works, t("funktioniert")));
@@ -1220,11 +1250,6 @@ pub(super) async fn interop(
         if r.fails > 0 {
             parts.push(format!("{} {}", r.fails, t("funktioniert nicht")));
         }
-        let key = if r.product <= r.other {
-            (r.product.as_str(), r.other.as_str())
-        } else {
-            (r.other.as_str(), r.product.as_str())
-        };
         cells
             .entry(key)
             .or_default()
@@ -1234,24 +1259,6 @@ pub(super) async fn interop(
         let key = if a <= b { (a, b) } else { (b, a) };
         cells.get(&key).cloned().unwrap_or_default()
     };
-    // The list shows each pair once, the best-evidenced first, at most `INTEROP_ROWS` of them.
-    let mut pairs: Vec<(&str, &str, u64)> = Vec::new();
-    {
-        let mut evidence: std::collections::HashMap<(&str, &str), u64> =
-            std::collections::HashMap::new();
-        for r in rows {
-            let key = if r.product <= r.other {
-                (r.product.as_str(), r.other.as_str())
-            } else {
-                (r.other.as_str(), r.product.as_str())
-            };
-            *evidence.entry(key).or_default() += r.works + r.partly + r.fails;
-        }
-        pairs.extend(evidence.into_iter().map(|((a, b), n)| (a, b, n)));
-        pairs.sort_by(|x, y| y.2.cmp(&x.2).then(x.0.cmp(y.0)).then(x.1.cmp(y.1)));
-    }
-    let all_pairs = pairs.len();
-    pairs.truncate(INTEROP_ROWS);
     let main = html! {
         h1 { (t("Interoperabilitätsmatrix")) }
         p { (t("Welche Produkte über welchen Standard zusammenarbeiten, belegt durch gemeldete Einsätze. Jede Zelle nennt den Standard und wie viele Einsätze die Verbindung als funktionierend, teilweise funktionierend oder nicht funktionierend melden.")) }
