@@ -250,7 +250,9 @@ pub fn search(conn: &Connection, q: &SearchQuery) -> Result<SearchResult, QueryE
         .map(|c| parse_search_cursor(c, version))
         .transpose()?;
     // Entries merged into another ("same as") are listed under their canonical entry.
-    sql.push_str(" WHERE p.doc IN (SELECT doc FROM canon WHERE canonical = doc)");
+    sql.push_str(
+        " WHERE EXISTS (SELECT 1 FROM canon k WHERE k.doc = p.doc AND k.canonical = p.doc)",
+    );
     let mut by_facet: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for (f, v) in &q.facets {
         let Some(known) = PRODUCT_FACETS.iter().find(|k| **k == f.as_str()) else {
@@ -267,7 +269,7 @@ pub fn search(conn: &Connection, q: &SearchQuery) -> Result<SearchResult, QueryE
     for (facet, values) in &by_facet {
         let marks = vec!["?"; values.len()].join(", ");
         sql.push_str(&format!(
-            " AND EXISTS (SELECT 1 FROM idx_product_facet x WHERE x.doc = p.doc AND x.facet = ? AND x.value IN ({marks}))"
+            " AND p.doc IN (SELECT x.doc FROM idx_product_facet x WHERE x.facet = ? AND x.value IN ({marks}))"
         ));
         args.push(Value::Text((*facet).to_owned()));
         args.extend(values.iter().map(|v| Value::Text(v.clone())));
@@ -283,21 +285,21 @@ pub fn search(conn: &Connection, q: &SearchQuery) -> Result<SearchResult, QueryE
             args.push(Value::Text(v.clone()));
         }
     }
-    let total: u64 = conn.query_row(
-        &format!("SELECT count(*) FROM ({sql})"),
+    // The matches are found once; the count, the page and the facet counts read them.
+    conn.execute_batch(
+        "CREATE TEMP TABLE IF NOT EXISTS search_hits
+           (doc BLOB PRIMARY KEY, name TEXT NOT NULL, score REAL NOT NULL) WITHOUT ROWID;
+         DELETE FROM search_hits;",
+    )?;
+    let total = conn.execute(
+        &format!("INSERT INTO search_hits (doc, name, score) SELECT doc, name, score FROM ({sql})"),
         params_from_iter(args.iter()),
-        |r| r.get::<_, i64>(0),
     )? as u64;
     let limit = if q.limit == 0 { 20 } else { q.limit };
-    let mut page_args = args.clone();
+    let mut page_args: Vec<Value> = Vec::new();
     let mut keyset = String::new();
     if let Some(a) = &after {
-        // Numbered parameters after the unnumbered ones of the inner query.
-        let (s, n, d) = (
-            page_args.len() + 1,
-            page_args.len() + 2,
-            page_args.len() + 3,
-        );
+        let (s, n, d) = (1, 2, 3);
         keyset = format!(
             " WHERE (m.score > ?{s} OR (m.score = ?{s} AND (m.name > ?{n} COLLATE NOCASE
                  OR (m.name = ?{n} COLLATE NOCASE AND m.doc > ?{d}))))"
@@ -307,6 +309,7 @@ pub fn search(conn: &Connection, q: &SearchQuery) -> Result<SearchResult, QueryE
         page_args.push(Value::Blob(a.doc.clone()));
     }
     // One row more than the page tells whether another page follows.
+    let (l, o) = (page_args.len() + 1, page_args.len() + 2);
     page_args.push(Value::Integer(i64::from(limit) + 1));
     page_args.push(Value::Integer(i64::from(q.offset)));
     let page_sql = format!(
@@ -314,8 +317,8 @@ pub fn search(conn: &Connection, q: &SearchQuery) -> Result<SearchResult, QueryE
            (SELECT coalesce(sum(u.in_use), 0) FROM idx_usage u JOIN canon k ON k.doc = u.product
              WHERE k.canonical = p.doc),
            m.score
-         FROM ({sql}) m JOIN idx_product p ON p.doc = m.doc{keyset}
-         ORDER BY m.score, m.name COLLATE NOCASE, m.doc LIMIT ? OFFSET ?"
+         FROM search_hits m JOIN idx_product p ON p.doc = m.doc{keyset}
+         ORDER BY m.score, m.name COLLATE NOCASE, m.doc LIMIT ?{l} OFFSET ?{o}"
     );
     let mut stmt = conn.prepare(&page_sql)?;
     let mut hits = Vec::new();
@@ -352,11 +355,11 @@ pub fn search(conn: &Connection, q: &SearchQuery) -> Result<SearchResult, QueryE
         _ => None,
     };
     let mut facets: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
-    let facet_sql = format!(
-        "SELECT facet, value, count(*) FROM idx_product_facet WHERE doc IN (SELECT doc FROM ({sql})) GROUP BY facet, value"
-    );
-    let mut stmt = conn.prepare(&facet_sql)?;
-    let rows = stmt.query_map(params_from_iter(args.iter()), |r| {
+    let mut stmt = conn.prepare_cached(
+        "SELECT facet, value, count(*) FROM idx_product_facet
+         WHERE doc IN (SELECT doc FROM search_hits) GROUP BY facet, value",
+    )?;
+    let rows = stmt.query_map([], |r| {
         Ok((
             r.get::<_, String>(0)?,
             r.get::<_, String>(1)?,
