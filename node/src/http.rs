@@ -1165,6 +1165,7 @@ async fn stats_index() -> Json<serde_json::Value> {
         ("name" = String, Path, description = "usage, ratings, interop, duplicates, costs or coverage", example = "usage"),
         ("include_unverified" = Option<bool>, Query, description = "`true` to count every organisation, not only attested ones"),
         ("by" = Option<String>, Query, description = "Only for coverage: `land` (default) or `kreis`", example = "kreis"),
+        ("limit" = Option<usize>, Query, description = "Only for interop: the best-evidenced rows to return, 1,000 by default, at most 10,000", example = 100),
     ),
     responses(
         (status = 200, description = "The aggregate; its shape depends on the name", body = doc::StatsAnswer),
@@ -1177,6 +1178,8 @@ async fn stats_index() -> Json<serde_json::Value> {
         { "summary": "The same, counting every organisation", "request": "/api/v1/stats/usage?include_unverified=true", "status": 200 },
         { "summary": "Rating means without vendor self-ratings", "request": "/api/v1/stats/ratings", "status": 200 },
         { "summary": "Which standards work between which products", "request": "/api/v1/stats/interop", "status": 200 },
+        { "summary": "The 100 best-evidenced interoperability rows", "request": "/api/v1/stats/interop?limit=100", "status": 200 },
+        { "summary": "Too many interoperability rows at once", "request": "/api/v1/stats/interop?limit=1000000", "status": 400 },
         { "summary": "Yearly cost per inhabitant", "request": "/api/v1/stats/costs", "status": 200 },
         { "summary": "Tasks covered per Kreis", "request": "/api/v1/stats/coverage?by=kreis", "status": 200 },
         { "summary": "Tasks served by several open-source or EfA products", "request": "/api/v1/stats/duplicates", "status": 200 },
@@ -1205,6 +1208,7 @@ async fn stats(
         include_unverified: false,
     };
     let mut by = "land".to_owned();
+    let mut limit = crate::stats::INTEROP_LIMIT.0;
     for (k, v) in url::form_urlencoded::parse(raw.as_bytes()) {
         match (k.as_ref(), v.as_ref()) {
             ("include_unverified", "true") => scope.include_unverified = true,
@@ -1215,6 +1219,17 @@ async fn stats(
                 )));
             }
             ("by", v) if name == "coverage" => by = v.to_owned(),
+            ("limit", v) if name == "interop" => {
+                limit = match v.parse::<usize>() {
+                    Ok(n) if (1..=crate::stats::INTEROP_LIMIT.1).contains(&n) => n,
+                    _ => {
+                        return Err(ApiError::bad_request(format!(
+                            "limit must be a number from 1 to {}, not {v:?}",
+                            crate::stats::INTEROP_LIMIT.1
+                        )));
+                    }
+                }
+            }
             (other, _) => {
                 return Err(ApiError::bad_request(format!(
                     "unknown parameter {other:?} for stats/{name}"
@@ -1222,7 +1237,7 @@ async fn stats(
             }
         }
     }
-    let key = format!("api {name} {} {by}", scope.include_unverified);
+    let key = format!("api {name} {} {by} {limit}", scope.include_unverified);
     let value = crate::aggregates::cached(&s.repo, &s.aggregates, key, move |conn| {
         use crate::stats;
         let to = |v: Result<serde_json::Value, serde_json::Error>| {
@@ -1231,7 +1246,7 @@ async fn stats(
         match name.as_str() {
             "usage" => to(serde_json::to_value(stats::usage(conn, &scope)?)),
             "ratings" => to(serde_json::to_value(stats::ratings(conn, &scope)?)),
-            "interop" => to(serde_json::to_value(stats::interop(conn, &scope)?)),
+            "interop" => to(serde_json::to_value(stats::interop(conn, &scope, limit)?)),
             "duplicates" => to(serde_json::to_value(stats::duplicates(conn)?)),
             "costs" => to(serde_json::to_value(stats::costs(conn, &scope)?)),
             _ => to(serde_json::to_value(stats::coverage(conn, &scope, &by)?)),

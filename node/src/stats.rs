@@ -198,8 +198,13 @@ pub struct Interop {
     pub fails: u64,
 }
 
-/// Product × product × standard with evidence from deployments.
-pub fn interop(conn: &Connection, scope: &Scope) -> Result<Vec<Interop>, QueryError> {
+/// Most rows [`interop`] returns by default, and at most.
+pub const INTEROP_LIMIT: (usize, usize) = (1_000, 10_000);
+
+/// Product × product × standard with evidence from deployments: the `limit` best-evidenced
+/// rows (most reports first, then by ids and standard). A full-scale catalog has over a
+/// million such rows, too many to hold or send at once.
+pub fn interop(conn: &Connection, scope: &Scope, limit: usize) -> Result<Vec<Interop>, QueryError> {
     counted(conn, scope)?;
     let mut stmt = conn.prepare(
         "SELECT coalesce(k1.canonical, i.product) AS a, coalesce(k2.canonical, i.other) AS b, i.standard,
@@ -207,9 +212,9 @@ pub fn interop(conn: &Connection, scope: &Scope) -> Result<Vec<Interop>, QueryEr
          FROM idx_integration i JOIN idx_deployment d ON d.doc = i.doc AND d.key = i.key
          JOIN counted c ON c.org = d.org
          LEFT JOIN canon k1 ON k1.doc = i.product LEFT JOIN canon k2 ON k2.doc = i.other
-         GROUP BY a, b, i.standard ORDER BY a, b, i.standard",
+         GROUP BY a, b, i.standard ORDER BY count(*) DESC, a, b, i.standard LIMIT ?1",
     )?;
-    let rows = stmt.query_map([], |r| {
+    let rows = stmt.query_map([limit as i64], |r| {
         Ok(Interop {
             product: hex(r.get(0)?),
             other: hex(r.get(1)?),

@@ -259,7 +259,7 @@ fn usage_interop_costs_coverage_and_duplicates_match_a_hand_count() {
     assert_eq!(p.by_kreis.get("05315"), Some(&1));
     assert_eq!(p.by_kreis.get("09162"), Some(&1));
 
-    let interop = stats::interop(conn, &scope(false)).unwrap();
+    let interop = stats::interop(conn, &scope(false), 1_000).unwrap();
     assert_eq!(interop.len(), 1);
     assert_eq!(
         (
@@ -269,7 +269,7 @@ fn usage_interop_costs_coverage_and_duplicates_match_a_hand_count() {
         ),
         ("XMeld", 1, 1)
     );
-    let all = stats::interop(conn, &scope(true)).unwrap();
+    let all = stats::interop(conn, &scope(true), 1_000).unwrap();
     assert_eq!(all[0].works, 2);
 
     let costs = stats::costs(conn, &scope(false)).unwrap();

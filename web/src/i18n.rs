@@ -308,8 +308,8 @@ const EN: &[(&str, &str)] = &[
         "The best-evidenced product pairs",
     ),
     (
-        "Alle Paare liefert die API unter",
-        "The API lists every pair at",
+        "Bis zu 10.000 Zeilen, nach Belegen geordnet, liefert die API unter",
+        "The API lists up to 10,000 rows, best evidenced first, at",
     ),
     ("Belege", "Evidence"),
     (

@@ -187,7 +187,11 @@ fn run() -> anyhow::Result<()> {
     let info = ensure_data(&data, params, &mut table)?;
     eprintln!("== verification and ingest");
     let verify = verify_and_ingest(&data, &info, o.ingest_sample, &mut table)?;
-    let source = Server::start(&allmende, &data, &[])?;
+    // The serving node follows the Land bodies as trust anchors, as a real node would: the
+    // aggregates and UI pages count attested organisations only, and without anchors they
+    // would count nothing.
+    let anchors = trust_anchors(&data)?;
+    let source = Server::start(&allmende, &data, &[], &anchors)?;
     let skip = |s: &str| o.skip.iter().any(|x| x == s);
     if !skip("catchup") {
         eprintln!("== catch-up of a fresh node over loopback");
@@ -461,6 +465,22 @@ fn verify_batch(changes: &[SignedChange]) -> anyhow::Result<Duration> {
     Ok(t.elapsed())
 }
 
+/// The organisations that attest others in the generated network (the Land bodies).
+fn trust_anchors(data: &Path) -> anyhow::Result<Vec<String>> {
+    let repo = DataDir::new(data.to_owned()).open_repo()?;
+    let mut stmt = repo
+        .store()
+        .connection()
+        .prepare("SELECT DISTINCT lower(hex(anchor)) FROM idx_attestation ORDER BY 1")?;
+    let anchors = stmt
+        .query_map([], |r| r.get::<_, String>(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    if anchors.is_empty() {
+        bail!("the generated network has no attestations");
+    }
+    Ok(anchors)
+}
+
 /// A running `allmende run` process on 127.0.0.1.
 struct Server {
     child: Child,
@@ -469,7 +489,12 @@ struct Server {
 }
 
 impl Server {
-    fn start(allmende: &Path, dir: &Path, bootstrap: &[&str]) -> anyhow::Result<Self> {
+    fn start(
+        allmende: &Path,
+        dir: &Path,
+        bootstrap: &[&str],
+        anchors: &[String],
+    ) -> anyhow::Result<Self> {
         let mut cmd = Command::new(allmende);
         cmd.arg("run")
             .arg("--data-dir")
@@ -480,6 +505,9 @@ impl Server {
             .stderr(Stdio::inherit());
         for b in bootstrap {
             cmd.arg("--bootstrap").arg(b);
+        }
+        for a in anchors {
+            cmd.arg("--trust-anchor").arg(a);
         }
         let mut child = cmd.spawn().context("starting allmende run")?;
         let out = child.stdout.take().context("no stdout")?;
@@ -573,7 +601,7 @@ fn catch_up(
     let sent0 = before["network"]["bytes_sent"].as_u64().unwrap_or(0);
     let want = before["changes"].as_u64().unwrap_or(0);
     let t = Instant::now();
-    let fresh = Server::start(allmende, &dir, &[source.p2p.as_str()])?;
+    let fresh = Server::start(allmende, &dir, &[source.p2p.as_str()], &[])?;
     let deadline = Duration::from_secs(3600);
     let mut last = Instant::now();
     loop {

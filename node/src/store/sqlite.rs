@@ -231,9 +231,6 @@ impl SqliteStore {
         // Checkpoint every 4,096 WAL pages (16 MiB) rather than 1,000: index pages that
         // change in many commits in a row (a catch-up) are copied back once, not each time.
         conn.pragma_update(None, "wal_autocheckpoint", 4096)?;
-        // The queries' temporary tables (matches, canonical entries, organisations in scope)
-        // stay in memory instead of a temporary file.
-        conn.pragma_update(None, "temp_store", "MEMORY")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         migrate(&mut conn)?;
         Ok(Self {

@@ -1178,6 +1178,8 @@ pub(super) async fn task(
 
 /// Most product pairs the interoperability list shows (the API has all of them).
 const INTEROP_ROWS: usize = 200;
+/// The best-evidenced product-standard rows the page reads (and the aggregate cache keeps).
+const INTEROP_SOURCE_ROWS: usize = 5_000;
 
 pub(super) async fn interop(
     State(s): State<UiState>,
@@ -1189,7 +1191,10 @@ pub(super) async fn interop(
     let sc2 = sc.clone();
     let key = format!("interop {}", sc2.include_unverified);
     let data = db_cached(&s, lang, key, move |conn| {
-        Ok((crate::stats::interop(conn, &sc2)?, product_names(conn)?))
+        Ok((
+            crate::stats::interop(conn, &sc2, INTEROP_SOURCE_ROWS)?,
+            product_names(conn)?,
+        ))
     })
     .await?;
     let (rows, names) = (data.0.as_slice(), &data.1);
@@ -1278,7 +1283,7 @@ pub(super) async fn interop(
             } }
         } @else {
             @if all_pairs > pairs.len() {
-                p { (t("Die am besten belegten Produktpaare")) " (" (pairs.len()) " / " (all_pairs) "). " (t("Alle Paare liefert die API unter")) " " code { "/api/v1/stats/interop" } "." }
+                p { (t("Die am besten belegten Produktpaare")) " (" (pairs.len()) " / " (all_pairs) "). " (t("Bis zu 10.000 Zeilen, nach Belegen geordnet, liefert die API unter")) " " code { "/api/v1/stats/interop" } "." }
             }
             div.table-wrap { table {
                 thead { tr { th scope="col" { (t("Produkt")) } th scope="col" { (t("Partnerprodukt")) } th scope="col" { (t("Belege")) } } }
