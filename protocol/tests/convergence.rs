@@ -718,7 +718,7 @@ fn concurrent_field_edits_merge_fieldwise() {
     let saved = rs[0].docs.get_mut(&doc).unwrap().save();
     let raw = automerge::Automerge::load(&saved).unwrap();
     let (value, _) = raw.get(automerge::ROOT, "name").unwrap().unwrap();
-    let stored = value.to_str().expect("fields are stored as JSON text");
+    let stored = value.as_str().expect("fields are stored as JSON text");
     assert_eq!(serde_json::from_str::<String>(stored).unwrap(), p.name);
     assert_eq!(raw.get_all(automerge::ROOT, "name").unwrap().len(), 2);
 }
