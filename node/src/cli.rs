@@ -691,6 +691,101 @@ pub struct ExportArgs {
     /// Write to this file instead of standard output.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Export a filtered view instead of the whole catalog (docs/exports.md).
+    #[command(flatten)]
+    pub filter: ExportFilterArgs,
+}
+
+/// The filters of `export`: the names and values of the API's product search (`q`, facets)
+/// and organisation lists (`land`, `kreis`, `org`, `verified`), read by
+/// [`crate::export_stream::Filter::add`] like the API's `GET /api/v1/export`.
+#[derive(Debug, Default, Args)]
+#[command(next_help_heading = "Filters (repeat a facet for OR; different filters AND)")]
+pub struct ExportFilterArgs {
+    /// Products matching this free text (German-aware, as in product search).
+    #[arg(long)]
+    pub q: Option<String>,
+    /// Products of this kind (fachverfahren, onlinedienst, …).
+    #[arg(long)]
+    pub kind: Vec<String>,
+    /// Products for this task (LeiKa key, ozg:… id or text, as stored).
+    #[arg(long)]
+    pub task: Vec<String>,
+    /// Products in this OZG Themenfeld (slug, e.g. bauen-wohnen).
+    #[arg(long)]
+    pub themenfeld: Vec<String>,
+    /// Products with this category (as stored).
+    #[arg(long)]
+    pub category: Vec<String>,
+    /// Products speaking this standard (canonical name, e.g. XBau).
+    #[arg(long)]
+    pub standard: Vec<String>,
+    /// Products under this licence (SPDX expression as stored).
+    #[arg(long)]
+    pub licence: Vec<String>,
+    /// Open-source products (yes) or not (no).
+    #[arg(long = "open-source", value_name = "yes|no")]
+    pub open_source: Vec<String>,
+    /// Products offered with this hosting model.
+    #[arg(long)]
+    pub hosting: Vec<String>,
+    /// Products with EfA data (yes).
+    #[arg(long, value_name = "yes|no")]
+    pub efa: Vec<String>,
+    /// EfA products provided by this Land (two-digit key).
+    #[arg(long = "efa-land")]
+    pub efa_land: Vec<String>,
+    /// Records of organisations in this Land (two-digit key).
+    #[arg(long)]
+    pub land: Option<String>,
+    /// Records of organisations in this Kreis (five digits).
+    #[arg(long)]
+    pub kreis: Option<String>,
+    /// Records of this organisation (repeatable).
+    #[arg(long)]
+    pub org: Vec<String>,
+    /// Records of organisations a followed trust anchor attested (true) or did not (false).
+    #[arg(long, value_name = "true|false")]
+    pub verified: Option<String>,
+}
+
+impl ExportFilterArgs {
+    /// The filter, checked as the API checks it.
+    pub fn filter(
+        &self,
+    ) -> Result<crate::export_stream::Filter, crate::export_stream::FilterError> {
+        let mut f = crate::export_stream::Filter::default();
+        let lists: [(&str, &Vec<String>); 11] = [
+            ("kind", &self.kind),
+            ("task", &self.task),
+            ("themenfeld", &self.themenfeld),
+            ("category", &self.category),
+            ("standard", &self.standard),
+            ("licence", &self.licence),
+            ("open_source", &self.open_source),
+            ("hosting", &self.hosting),
+            ("efa", &self.efa),
+            ("efa_land", &self.efa_land),
+            ("org", &self.org),
+        ];
+        let single = [
+            ("q", &self.q),
+            ("land", &self.land),
+            ("kreis", &self.kreis),
+            ("verified", &self.verified),
+        ];
+        for (key, value) in single {
+            if let Some(v) = value {
+                f.add(key, v)?;
+            }
+        }
+        for (key, values) in lists {
+            for v in values {
+                f.add(key, v)?;
+            }
+        }
+        Ok(f)
+    }
 }
 
 /// `import`.
@@ -1312,8 +1407,14 @@ fn export(
             dd.path().display()
         );
     }
+    let filter = a.filter.filter().map_err(|e| bad(format!("filter: {e}")))?;
     if !matches!(a.format, ExportFormat::Json) {
-        return export_stream(dd, a, anchors, out);
+        return export_stream(dd, a, filter, anchors, out);
+    }
+    if !filter.is_empty() {
+        return Err(bad(
+            "--format json exports the whole catalog; filter with jsonl, csv, jsonld or sqlite",
+        ));
     }
     let repo = dd.open_repo()?;
     let exporter = dd.identity().ok().map(|i| i.org);
@@ -1348,13 +1449,16 @@ fn export(
 fn export_stream(
     dd: &DataDir,
     a: ExportArgs,
+    filter: crate::export_stream::Filter,
     anchors: &[OrgId],
     out: &mut dyn std::io::Write,
 ) -> anyhow::Result<()> {
     use crate::export_stream as xs;
-    let repo = dd.open_repo()?; // migrates and brings the index up to date
+    // Migrates and brings the index up to date; the export then reads the store file.
+    drop(dd.open_repo()?);
     let db = dd.db_path();
-    let meta = xs::Meta::new(&db, dd.identity().ok().map(|i| i.org), anchors, now())?;
+    let meta =
+        xs::Meta::new(&db, dd.identity().ok().map(|i| i.org), anchors, now())?.with_filter(filter);
     let started = std::time::Instant::now();
     let mut progress = |n: u64| {
         eprintln!("… {n} records ({:.1} s)", started.elapsed().as_secs_f64());
@@ -1380,7 +1484,7 @@ fn export_stream(
         }
         ExportFormat::Jsonl | ExportFormat::Jsonld => {
             let write = |w: &mut dyn std::io::Write, progress: &mut dyn FnMut(u64)| match a.format {
-                ExportFormat::Jsonl => xs::jsonl(&repo, &db, &meta, w, progress),
+                ExportFormat::Jsonl => xs::jsonl(&db, &meta, w, progress),
                 _ => xs::jsonld(&db, &meta, w, progress),
             };
             match &a.out {
