@@ -41,6 +41,8 @@ pub struct ApiState {
     pub store_path: Arc<std::path::PathBuf>,
     /// Aggregates kept between requests, for the statistics and the UI ([`crate::aggregates`]).
     pub aggregates: Arc<crate::aggregates::AggregateCache>,
+    /// Slots of the exports over the API (`GET /api/v1/export`, [`MAX_EXPORTS`]).
+    pub exports: Arc<tokio::sync::Semaphore>,
 }
 
 /// An organisation this node writes for, and the token that authorises it.
@@ -251,6 +253,7 @@ fn api_routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(openapi_json))
         .routes(routes!(status))
         .routes(routes!(sql_query))
+        .routes(routes!(export))
         .routes(routes!(import_publiccode_route))
         .routes(routes!(product_publiccode))
         .routes(routes!(products, create_product))
@@ -449,6 +452,304 @@ async fn sql_query(
     .map_err(|e| ApiError::internal(e.to_string()))?
     .map(Json)
     .map_err(|e| ApiError::bad_request(e.to_string()))
+}
+
+/// Exports running at once over the API; a further request gets 429. Each holds a blocking
+/// thread and a read transaction on the store for as long as its client reads.
+pub const MAX_EXPORTS: usize = 2;
+
+/// Seconds a client is asked to wait when every export slot is taken.
+const EXPORT_RETRY_SECS: u64 = 30;
+
+/// Bytes per chunk of a streamed export body.
+const EXPORT_CHUNK: usize = 64 * 1024;
+
+/// Marks a streamed response: [`etag`] leaves its body alone instead of hashing it (which
+/// would hold the whole export in memory).
+#[derive(Debug, Clone, Copy)]
+struct Streamed;
+
+/// What `GET /api/v1/export` was asked for.
+#[derive(Debug, Clone, PartialEq)]
+enum ExportKind {
+    Jsonl,
+    Jsonld,
+    /// One table as CSV.
+    Csv(String),
+    Sqlite,
+}
+
+impl ExportKind {
+    fn content_type(&self) -> &'static str {
+        match self {
+            ExportKind::Jsonl => "application/x-ndjson",
+            ExportKind::Jsonld => "application/ld+json",
+            ExportKind::Csv(_) => "text/csv; charset=utf-8",
+            ExportKind::Sqlite => "application/vnd.sqlite3",
+        }
+    }
+
+    fn file_name(&self) -> String {
+        match self {
+            ExportKind::Jsonl => "allmende-export.jsonl".into(),
+            ExportKind::Jsonld => "allmende-export.jsonld".into(),
+            ExportKind::Csv(t) => format!("{t}.csv"),
+            ExportKind::Sqlite => "allmende-export.sqlite".into(),
+        }
+    }
+}
+
+/// Reads the export's query string: `format`, `table` (csv only) and the filters of
+/// [`crate::export_stream::Filter`].
+fn parse_export(raw: Option<&str>) -> Result<(ExportKind, crate::export_stream::Filter), ApiError> {
+    use crate::export_stream::{FILTER_PARAMS, Filter, table_names};
+    let raw = raw.unwrap_or_default();
+    if raw.len() > MAX_QUERY_BYTES {
+        return Err(ApiError::bad_request(format!(
+            "query string longer than {MAX_QUERY_BYTES} bytes"
+        )));
+    }
+    let (mut format, mut table, mut filter) = (None::<String>, None::<String>, Filter::default());
+    for (k, v) in url::form_urlencoded::parse(raw.as_bytes()) {
+        match k.as_ref() {
+            "format" | "table" => {
+                let slot = if k == "format" {
+                    &mut format
+                } else {
+                    &mut table
+                };
+                if slot.replace(v.into_owned()).is_some() {
+                    return Err(ApiError::bad_request(format!("{k} given twice")));
+                }
+            }
+            key => {
+                let known = filter
+                    .add(key, &v)
+                    .map_err(|e| ApiError::bad_request(format!("filter: {e}")))?;
+                if !known {
+                    return Err(ApiError::bad_request(format!(
+                        "unknown parameter {key:?}; use format, table (csv) or a filter: {FILTER_PARAMS}"
+                    )));
+                }
+            }
+        }
+    }
+    let kind = match format.as_deref() {
+        None => {
+            return Err(ApiError::bad_request(
+                "format is required: jsonl, jsonld, csv (with table) or sqlite",
+            ));
+        }
+        Some("jsonl") => ExportKind::Jsonl,
+        Some("jsonld") => ExportKind::Jsonld,
+        Some("sqlite") => ExportKind::Sqlite,
+        Some("csv") => match table.take() {
+            None => {
+                return Err(ApiError::bad_request(format!(
+                    "format=csv gives one table per request: add table=, one of {}",
+                    table_names()
+                )));
+            }
+            Some(t) if crate::sql::VIEWS.iter().any(|(v, _, _)| *v == t) => ExportKind::Csv(t),
+            Some(t) => {
+                return Err(ApiError::bad_request(format!(
+                    "no table {t:?}; the tables are {}",
+                    table_names()
+                )));
+            }
+        },
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "format {other:?} is not one of jsonl, jsonld, csv, sqlite"
+            )));
+        }
+    };
+    if table.is_some() {
+        return Err(ApiError::bad_request("table is only for format=csv"));
+    }
+    Ok((kind, filter))
+}
+
+/// An export slot, or `None` when all [`MAX_EXPORTS`] are taken.
+fn export_slot(slots: &Arc<tokio::sync::Semaphore>) -> Option<tokio::sync::OwnedSemaphorePermit> {
+    slots.clone().try_acquire_owned().ok()
+}
+
+/// The answer when every export slot is taken: 429 with `Retry-After`.
+fn exports_busy() -> Response {
+    let mut resp = ApiError {
+        status: StatusCode::TOO_MANY_REQUESTS,
+        code: "too_many_requests",
+        message: format!(
+            "{MAX_EXPORTS} exports are running on this node; try again in {EXPORT_RETRY_SECS} s"
+        ),
+    }
+    .into_response();
+    resp.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        axum::http::HeaderValue::from(EXPORT_RETRY_SECS),
+    );
+    resp
+}
+
+/// Writes into the channel of a streamed body, in chunks of [`EXPORT_CHUNK`] bytes; fails
+/// with `BrokenPipe` once the client has gone, which stops the export.
+struct BodyWriter {
+    tx: tokio::sync::mpsc::Sender<Result<axum::body::Bytes, std::io::Error>>,
+    buf: Vec<u8>,
+}
+
+impl BodyWriter {
+    fn send(&mut self) -> std::io::Result<()> {
+        let chunk = axum::body::Bytes::from(std::mem::take(&mut self.buf));
+        self.tx.blocking_send(Ok(chunk)).map_err(|_| {
+            std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client went away")
+        })
+    }
+}
+
+impl std::io::Write for BodyWriter {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(b);
+        if self.buf.len() >= EXPORT_CHUNK {
+            self.send()?;
+        }
+        Ok(b.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        self.send()
+    }
+}
+
+/// Runs one export into `w` (on a blocking thread). The SQLite snapshot is built in a
+/// temporary directory inside the data directory, streamed, and removed.
+fn run_export(
+    db: &std::path::Path,
+    meta: &crate::export_stream::Meta,
+    kind: &ExportKind,
+    w: &mut dyn std::io::Write,
+) -> Result<(), crate::export_stream::ExportError> {
+    use crate::export_stream as xs;
+    let mut progress = |_: u64| {};
+    match kind {
+        ExportKind::Jsonl => xs::jsonl(db, meta, w, &mut progress)?,
+        ExportKind::Jsonld => xs::jsonld(db, meta, w, &mut progress)?,
+        ExportKind::Csv(t) => xs::csv_table(db, meta, t, w, &mut progress)?,
+        ExportKind::Sqlite => {
+            let dir = db.parent().unwrap_or(std::path::Path::new("."));
+            let tmp = tempfile::Builder::new().prefix("export-").tempdir_in(dir)?;
+            let file = tmp.path().join("export.sqlite");
+            xs::sqlite(db, meta, &file)?;
+            std::io::copy(&mut std::fs::File::open(&file)?, w)?;
+            tmp.close()?;
+            0
+        }
+    };
+    w.flush()?;
+    Ok(())
+}
+
+/// `GET /api/v1/export`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/export",
+    tag = "research",
+    summary = "The catalog, or a filtered view of it, as JSON Lines, JSON-LD, CSV or SQLite",
+    description = "The exports of `allmende export` (docs/exports.md), streamed: JSON Lines (re-importable with `allmende import --format jsonl`), JSON-LD, one CSV table (`table=`, since one answer is one file) or a SQLite snapshot. Every export states licence (dl-de/zero-2-0), exporter, time, trust anchors, verified organisations and the filter. Filters: `q` and the product facets of /api/v1/products select products; `land`, `kreis`, `org` and `verified` select organisations. A filtered export holds the selected products, the deployments, ratings and Nachnutzung reports about them (by the selected organisations) and the organisations these name. At most two exports run at once (429 with Retry-After beyond). No ETag: the answer is streamed.",
+    params(
+        ("format" = String, Query, description = "`jsonl`, `jsonld`, `csv` (with `table`) or `sqlite`", example = "jsonl"),
+        ("table" = Option<String>, Query, description = "With format=csv: the table (a view of docs/sql.md: organisations, attestations, products, product_facets, deployments, deployment_tasks, integrations, ratings, rating_scores, reuse_reports)", example = "products"),
+        ("q" = Option<String>, Query, description = "Products matching this free text (as in product search)"),
+        ("kind" = Option<Vec<allmende_protocol::schema::ProductKind>>, Query, explode, description = "Product facet: kind"),
+        ("task" = Option<Vec<String>>, Query, explode, description = "Product facet: task as stored (LeiKa key, ozg:… id or text)", example = json!(["99009001001000"])),
+        ("themenfeld" = Option<Vec<String>>, Query, explode, description = "Product facet: OZG Themenfeld slug"),
+        ("category" = Option<Vec<String>>, Query, explode, description = "Product facet: category as stored"),
+        ("standard" = Option<Vec<String>>, Query, explode, description = "Product facet: standard (canonical name)"),
+        ("licence" = Option<Vec<String>>, Query, explode, description = "Product facet: SPDX expression as stored"),
+        ("open_source" = Option<Vec<String>>, Query, explode, description = "Product facet: `yes` or `no`"),
+        ("hosting" = Option<Vec<allmende_protocol::schema::HostingModel>>, Query, explode, description = "Product facet: hosting model"),
+        ("efa" = Option<Vec<String>>, Query, explode, description = "Product facet: `yes` for products with EfA data"),
+        ("efa_land" = Option<Vec<String>>, Query, explode, description = "Product facet: Land providing the EfA service (two-digit key)"),
+        ("land" = Option<String>, Query, description = "Records of organisations in this Land (two-digit key)", example = "05"),
+        ("kreis" = Option<String>, Query, description = "Records of organisations in this Kreis (five digits)"),
+        ("org" = Option<Vec<String>>, Query, explode, description = "Records of these organisations (64 hex)"),
+        ("verified" = Option<bool>, Query, description = "Records of organisations a followed trust anchor attested (`true`) or did not (`false`)"),
+    ),
+    responses(
+        (status = 200, description = "The export, streamed, with `Content-Disposition: attachment`",
+            content(
+                (String = "application/x-ndjson"),
+                (String = "application/ld+json"),
+                (String = "text/csv; charset=utf-8"),
+                (Vec<u8> = "application/vnd.sqlite3"),
+            ),
+            headers(("Content-Disposition" = String, description = "attachment; filename=…"))),
+        (status = 400, description = "No or an unknown format, csv without table, an unknown table, an unknown parameter or a bad filter value", body = doc::ErrorBody),
+        (status = 429, description = "Two exports are running already: try again after Retry-After seconds", body = doc::ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 500, description = "A storage error before the first byte", body = doc::ErrorBody),
+    ),
+    extensions(("x-example-requests" = json!([
+        { "summary": "Everything about products for building permits (LeiKa), as JSON Lines", "request": "/api/v1/export?format=jsonl&task=99009001001000", "status": 200 },
+        { "summary": "Open-source products as JSON-LD (DCAT, schema.org)", "request": "/api/v1/export?format=jsonld&open_source=yes", "status": 200 },
+        { "summary": "Deployments in Nordrhein-Westfalen as CSV", "request": "/api/v1/export?format=csv&table=deployments&land=05", "status": 200 },
+        { "summary": "A SQLite snapshot of what attested organisations report", "request": "/api/v1/export?format=sqlite&verified=true", "status": 200 },
+        { "summary": "CSV without a table", "request": "/api/v1/export?format=csv", "status": 400 },
+        { "summary": "An unknown format", "request": "/api/v1/export?format=xlsx", "status": 400 }
+    ])))
+)]
+async fn export(State(s): State<ApiState>, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
+    let (kind, filter) = parse_export(raw.as_deref())?;
+    let Some(permit) = export_slot(&s.exports) else {
+        return Ok(exports_busy());
+    };
+    let (tx, mut rx) = tokio::sync::mpsc::channel(8);
+    let (db, anchors, org) = (s.store_path.clone(), s.anchors.clone(), s.organisation);
+    let job = kind.clone();
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        let mut w = BodyWriter {
+            tx: tx.clone(),
+            buf: Vec::with_capacity(EXPORT_CHUNK),
+        };
+        let done = crate::export_stream::Meta::new(&db, org, &anchors, crate::now())
+            .and_then(|meta| run_export(&db, &meta.with_filter(filter), &job, &mut w));
+        if let Err(e) = done {
+            tracing::warn!(error = %e, "export over the API failed");
+            // Fails the body, so the client sees a broken transfer, never a short file.
+            let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
+        }
+    });
+    // Errors before the first byte still get a JSON answer.
+    let first = match rx.recv().await {
+        Some(Ok(b)) => b,
+        Some(Err(e)) => return Err(ApiError::internal(format!("export failed: {e}"))),
+        None => return Err(ApiError::internal("the export stopped before writing")),
+    };
+    let rest = futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    });
+    let body = futures::StreamExt::chain(
+        futures::stream::once(async move { Ok::<_, std::io::Error>(first) }),
+        rest,
+    );
+    let mut resp = Response::new(axum::body::Body::from_stream(body));
+    let headers = resp.headers_mut();
+    headers.insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static(kind.content_type()),
+    );
+    if let Ok(v) =
+        axum::http::HeaderValue::from_str(&format!("attachment; filename=\"{}\"", kind.file_name()))
+    {
+        headers.insert(axum::http::header::CONTENT_DISPOSITION, v);
+    }
+    resp.extensions_mut().insert(Streamed);
+    Ok(resp)
 }
 
 /// Imports a `publiccode.yml` as `tenant`'s product through the announcing write path: the
@@ -663,7 +964,7 @@ pub async fn etag(req: axum::extract::Request, next: axum::middleware::Next) -> 
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let resp = next.run(req).await;
-    if !is_get || resp.status() != StatusCode::OK {
+    if !is_get || resp.status() != StatusCode::OK || resp.extensions().get::<Streamed>().is_some() {
         return resp;
     }
     let (mut parts, body) = resp.into_parts();
@@ -1942,4 +2243,56 @@ async fn organization(
         .await??;
     page.map(Json)
         .ok_or_else(|| ApiError::not_found(format!("no organisation {id}")))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    #[tokio::test]
+    async fn a_third_export_is_told_to_come_back_later() {
+        let slots = Arc::new(tokio::sync::Semaphore::new(MAX_EXPORTS));
+        let held: Vec<_> = (0..MAX_EXPORTS)
+            .map(|_| export_slot(&slots).unwrap())
+            .collect();
+        assert!(export_slot(&slots).is_none());
+        let refused = exports_busy();
+        assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(
+            refused.headers()[axum::http::header::RETRY_AFTER],
+            EXPORT_RETRY_SECS.to_string().as_str()
+        );
+        let body = axum::body::to_bytes(refused.into_body(), 4096)
+            .await
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["error"], "too_many_requests");
+        // A finished export frees its slot.
+        drop(held);
+        assert!(export_slot(&slots).is_some());
+    }
+
+    #[test]
+    fn export_parameters_are_read_strictly() {
+        let (kind, filter) =
+            parse_export(Some("format=csv&table=products&task=1&task=2&land=Bayern")).unwrap();
+        assert_eq!(kind, ExportKind::Csv("products".into()));
+        assert_eq!(filter.facets["task"], vec!["1", "2"]);
+        assert_eq!(filter.land.as_deref(), Some("09"));
+        for bad in [
+            None,
+            Some("format=csv"),
+            Some("format=csv&table=idx_org"),
+            Some("format=sqlite&table=products"),
+            Some("format=jsonl&q="),
+            Some("format=jsonl&kreis=abcde"),
+        ] {
+            assert_eq!(
+                parse_export(bad).unwrap_err().status(),
+                StatusCode::BAD_REQUEST,
+                "{bad:?}"
+            );
+        }
+    }
 }

@@ -149,6 +149,7 @@ impl Node {
                 http_metrics: Arc::default(),
                 store_path: Arc::new(dd.db_path()),
                 aggregates: Default::default(),
+                exports: Arc::new(tokio::sync::Semaphore::new(crate::http::MAX_EXPORTS)),
             };
             let http_metrics = api.http_metrics.clone();
             let ui = crate::ui::UiState::new(api.clone(), bound.ip().is_loopback(), cfg.demo);

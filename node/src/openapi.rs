@@ -347,7 +347,9 @@ fn finish(api: utoipa::openapi::OpenApi) -> Value {
             continue;
         };
         for (method, op) in item.iter_mut() {
-            let cached = method == "get" && path.starts_with("/api/v1/");
+            // Exports are streamed, so they carry no ETag (see `http::etag`).
+            let cached =
+                method == "get" && path.starts_with("/api/v1/") && path != "/api/v1/export";
             if cached {
                 let params = op["parameters"].as_array().cloned().unwrap_or_default();
                 let mut params = params;
