@@ -60,10 +60,7 @@ pub struct PublicKey([u8; 32]);
 impl PublicKey {
     /// Checks the bytes: a curve point that is not of small order.
     pub fn from_bytes(bytes: [u8; 32]) -> Result<Self, IdError> {
-        let vk = VerifyingKey::from_bytes(&bytes).map_err(|_| IdError::InvalidKey)?;
-        if vk.is_weak() {
-            return Err(IdError::WeakKey);
-        }
+        key_cache::checked(&bytes)?;
         Ok(Self(bytes))
     }
 
@@ -79,7 +76,50 @@ impl PublicKey {
 
     pub(crate) fn verifying_key(&self) -> VerifyingKey {
         // Checked in `from_bytes`, the only constructor.
-        VerifyingKey::from_bytes(&self.0).unwrap_or_else(|_| unreachable_key())
+        key_cache::checked(&self.0).unwrap_or_else(|_| unreachable_key())
+    }
+}
+
+/// Decompressed keys, so that a key is checked once and not again for every change it
+/// signed.
+///
+/// Decompressing a point takes about a fifth of a signature verification, and a catch-up
+/// decodes and verifies millions of changes by a few thousand signers: without this cache
+/// each key was decompressed twice per change on the receiving node and once per change on
+/// the sending one. The cache is bounded (hostile peers can offer any number of keys): when
+/// full it is emptied and refills with the keys in use. Only valid, non-weak keys are kept,
+/// so a hit is exactly the result of the full check.
+mod key_cache {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+
+    use ed25519_dalek::VerifyingKey;
+
+    use super::IdError;
+
+    /// At most this many keys (about 13 MB).
+    const CAPACITY: usize = 65_536;
+
+    static KEYS: OnceLock<Mutex<HashMap<[u8; 32], VerifyingKey>>> = OnceLock::new();
+
+    /// The decompressed key, if `bytes` are a valid and not weak ed25519 key.
+    pub(super) fn checked(bytes: &[u8; 32]) -> Result<VerifyingKey, IdError> {
+        let keys = KEYS.get_or_init(|| Mutex::new(HashMap::new()));
+        // A poisoned lock only means another thread panicked while holding it; the map is
+        // still a valid cache (every entry was fully checked before insertion).
+        if let Some(vk) = keys.lock().unwrap_or_else(|p| p.into_inner()).get(bytes) {
+            return Ok(*vk);
+        }
+        let vk = VerifyingKey::from_bytes(bytes).map_err(|_| IdError::InvalidKey)?;
+        if vk.is_weak() {
+            return Err(IdError::WeakKey);
+        }
+        let mut map = keys.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= CAPACITY {
+            map.clear();
+        }
+        map.insert(*bytes, vk);
+        Ok(vk)
     }
 }
 
@@ -230,6 +270,36 @@ mod tests {
         assert!(format!("{k}").starts_with("key:"));
         assert_eq!(format!("{k:#}"), k.to_hex());
         assert_eq!(k.to_hex().parse::<PublicKey>().unwrap(), k);
+    }
+
+    /// The cache must give exactly the uncached check's answer, on the first and on every
+    /// later call, for valid, weak and off-curve encodings alike, also after it was emptied.
+    #[test]
+    fn cached_key_checks_match_the_full_check() {
+        let direct = |b: &[u8; 32]| match VerifyingKey::from_bytes(b) {
+            Err(_) => Err(IdError::InvalidKey),
+            Ok(vk) if vk.is_weak() => Err(IdError::WeakKey),
+            Ok(vk) => Ok(vk),
+        };
+        let mut outcomes = std::collections::HashSet::new();
+        for round in 0..3 {
+            for i in 0..=255u8 {
+                let mut b = [i; 32];
+                b[31] &= 0x7f;
+                b[0] = i.wrapping_mul(31);
+                let want = direct(&b);
+                outcomes.insert(std::mem::discriminant(&want));
+                assert_eq!(PublicKey::from_bytes(b).map(|k| k.0), want.clone().map(|_| b));
+                if let Ok(vk) = want {
+                    assert_eq!(PublicKey(b).verifying_key(), vk, "round {round}, byte {i}");
+                }
+            }
+        }
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        assert_eq!(PublicKey::from_bytes(identity), Err(IdError::WeakKey));
+        assert_eq!(PublicKey::from_bytes(identity), Err(IdError::WeakKey));
+        assert!(outcomes.len() >= 2, "the inputs cover valid and invalid keys");
     }
 
     #[test]
