@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use allmende_protocol::auth::AuthError;
 use allmende_protocol::sync::{
-    self, Gossip, Key, MAX_GOSSIP_BYTES, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, MAX_WANTS, Object,
+    self, Gossip, Key, MAX_GOSSIP_BYTES, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, MAX_WANTS,
     RefusalCode, Request, Response, Want,
 };
 use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, StreamExt};
@@ -38,7 +38,7 @@ use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::repo::RepoError;
-use crate::repo_actor::{Outcome, RepoHandle};
+use crate::repo_actor::{self, Outcome, RepoHandle};
 
 /// The request-response protocol for reconciliation and fetching.
 pub const SYNC_PROTOCOL: &str = "/allmende/sync/1";
@@ -1128,40 +1128,33 @@ impl NetActor {
                 tokio::spawn(async move {
                     match Response::decode(&bytes) {
                         Ok(Response::Fetched(objects)) => {
-                            // Signatures are checked here, on a blocking thread, while the
-                            // repository thread stores what earlier responses brought: on a
-                            // catch-up the two overlap instead of taking turns.
-                            let objects = tokio::task::spawn_blocking(move || {
-                                objects.into_iter().map(Checked::new).collect::<Vec<_>>()
+                            // Signatures are checked and new documents drafted here, on a
+                            // blocking thread, while the repository thread stores what earlier
+                            // responses brought: on a catch-up the two overlap instead of
+                            // taking turns.
+                            let certs = repo.certificates();
+                            let now = crate::now();
+                            let checked = tokio::task::spawn_blocking(move || {
+                                objects
+                                    .into_iter()
+                                    .filter_map(|o| repo_actor::check(o, &certs, now))
+                                    .collect::<Vec<_>>()
                             })
                             .await
                             .unwrap_or_default();
-                            for obj in objects {
-                                let outcome = match obj {
-                                    Checked::Doc {
-                                        header,
-                                        changes: Ok(changes),
-                                        certs,
-                                    } => {
-                                        let now = crate::now();
-                                        repo.call(move |s| {
-                                            s.ingest_verified(header, changes, certs, now)
-                                        })
-                                        .await
-                                    }
-                                    Checked::Doc {
-                                        changes: Err(e), ..
-                                    } => Ok(Outcome::Refused(e)),
-                                    Checked::Cert(c) => {
-                                        repo.call(move |s| match s.add_cert(c) {
-                                            Ok(_) => Outcome::Stored(Default::default()),
-                                            Err(e) => Outcome::Refused(e),
-                                        })
-                                        .await
-                                    }
-                                    Checked::Missing => continue,
-                                };
-                                if let Ok(Outcome::Refused(e)) = outcome {
+                            let mut checked = checked.into_iter().peekable();
+                            while checked.peek().is_some() {
+                                let run: Vec<_> =
+                                    checked.by_ref().take(repo_actor::MAX_RUN).collect();
+                                let now = crate::now();
+                                let outcomes = repo
+                                    .call(move |s| s.ingest_fetched(run, now))
+                                    .await
+                                    .unwrap_or_default();
+                                for outcome in outcomes {
+                                    let Outcome::Refused(e) = outcome else {
+                                        continue;
+                                    };
                                     let (_, penalty, _) = judge(&e);
                                     tracing::debug!(%peer, error = %e, "fetched object refused");
                                     if let Some(reason) = penalty {
@@ -1333,35 +1326,6 @@ impl NetActor {
     }
 }
 
-/// A fetched object whose changes' signatures have been checked.
-enum Checked {
-    Doc {
-        header: allmende_protocol::doc::DocHeader,
-        changes: Result<Vec<allmende_protocol::change::VerifiedChange>, RepoError>,
-        certs: Vec<allmende_protocol::sync::Cert>,
-    },
-    Cert(allmende_protocol::sync::Cert),
-    Missing,
-}
-
-impl Checked {
-    fn new(obj: Object) -> Self {
-        match obj {
-            Object::Doc {
-                header,
-                changes,
-                certs,
-            } => Checked::Doc {
-                header,
-                changes: crate::repo::verify_all(header, changes),
-                certs,
-            },
-            Object::Cert(c) => Checked::Cert(c),
-            Object::Missing(_) => Checked::Missing,
-        }
-    }
-}
-
 /// How to treat a refused object: gossip acceptance, a penalty reason when the data is provably
 /// bad, and whether to fetch the document (missing dependencies).
 fn judge(e: &RepoError) -> (gossipsub::MessageAcceptance, Option<&'static str>, bool) {
@@ -1382,6 +1346,8 @@ fn judge(e: &RepoError) -> (gossipsub::MessageAcceptance, Option<&'static str>, 
         // Automerge refusing a signed change (e.g. two changes with one actor and sequence
         // number) cannot be pinned on the peer that forwarded it.
         RepoError::Document(_) => (Reject, None, false),
-        RepoError::Store(_) | RepoError::Integrity(_) => (Ignore, None, false),
+        RepoError::Store(_) | RepoError::Integrity(_) | RepoError::StoreBatch(_) => {
+            (Ignore, None, false)
+        }
     }
 }

@@ -50,6 +50,120 @@ pub fn verify_all(
         .collect()
 }
 
+/// A document's changes checked off the repository thread: signatures verified ([`prepare`])
+/// and, when the document can be built from them alone, a draft of what storing them writes.
+#[derive(Debug)]
+pub struct Prepared {
+    header: DocHeader,
+    changes: Vec<VerifiedChange>,
+    draft: Option<Draft>,
+}
+
+/// A document built from one batch of changes alone, as [`Repo::ingest_many`] would build it
+/// for a document it does not hold yet: its snapshot, heads, stored changes and index rows.
+///
+/// It is speculative. It was authorised against a copy of the certificates that may be out
+/// of date, so the repository thread authorises every change again and uses the draft only if
+/// they all pass and the document is still new; otherwise the draft is dropped and the
+/// document built there. Building it elsewhere moves Automerge's apply and save and the index
+/// rows, about a third of a catch-up's work on the repository thread, to other cores.
+#[derive(Debug)]
+struct Draft {
+    hashes: Vec<ChangeHash>,
+    doc: StoredDoc,
+    changes: Vec<StoredChange>,
+    index: crate::index::DocIndex,
+}
+
+impl Prepared {
+    /// Changes verified beforehand, without a draft.
+    pub fn verified(header: DocHeader, changes: Vec<VerifiedChange>) -> Self {
+        Self {
+            header,
+            changes,
+            draft: None,
+        }
+    }
+
+    /// The document's header.
+    pub fn header(&self) -> DocHeader {
+        self.header
+    }
+
+    /// The verified changes.
+    pub fn changes(&self) -> &[VerifiedChange] {
+        &self.changes
+    }
+}
+
+/// Verifies `changes` ([`verify_all`]) and, if they authorise against `certs` (a recent copy
+/// of the repository's certificates) and make a complete document on their own, drafts the
+/// document. Needs no repository, so it runs on any thread.
+pub fn prepare(
+    header: DocHeader,
+    changes: Vec<SignedChange>,
+    certs: &Certificates,
+    now: UnixTime,
+) -> Result<Prepared, RepoError> {
+    let changes = verify_all(header, changes)?;
+    let draft = draft(header, &changes, certs, now);
+    Ok(Prepared {
+        header,
+        changes,
+        draft,
+    })
+}
+
+fn draft(
+    header: DocHeader,
+    changes: &[VerifiedChange],
+    certs: &Certificates,
+    now: UnixTime,
+) -> Option<Draft> {
+    header.check().ok()?;
+    let id = header.id();
+    let mut seen = std::collections::HashSet::with_capacity(changes.len());
+    let mut hashes = Vec::with_capacity(changes.len());
+    let mut authorised = Vec::with_capacity(changes.len());
+    for c in changes {
+        let hash = c.signed().hash();
+        if c.doc() != id || !seen.insert(hash) {
+            continue;
+        }
+        hashes.push(hash);
+        authorised.push(certs.authorise(&header, c.clone(), now).ok()?);
+    }
+    if authorised.is_empty() {
+        return None;
+    }
+    let stored = authorised
+        .iter()
+        .map(|a| stored_change(a.verified().signed()))
+        .collect();
+    let mut doc = Document::new(header);
+    doc.apply(authorised).ok()?;
+    if !doc.missing_deps().is_empty() {
+        return None;
+    }
+    Some(Draft {
+        hashes,
+        doc: StoredDoc {
+            header,
+            heads: doc.heads(),
+            snapshot: doc.save(),
+        },
+        changes: stored,
+        index: crate::index::rows(&doc),
+    })
+}
+
+/// What storing one document's batch adds to a store batch.
+struct Staged {
+    doc: StoredDoc,
+    changes: Vec<StoredChange>,
+    index: crate::index::DocIndex,
+}
+
 /// Why the repository refused something.
 #[derive(Debug, thiserror::Error)]
 pub enum RepoError {
@@ -95,6 +209,9 @@ pub enum RepoError {
     /// Stored data does not pass verification.
     #[error("store integrity: {0}")]
     Integrity(String),
+    /// The transaction that was to store this document with others failed.
+    #[error("storing failed: {0}")]
+    StoreBatch(String),
 }
 
 /// What an ingest or edit did.
@@ -362,6 +479,110 @@ impl<S: Store> Repo<S> {
         changes: Vec<VerifiedChange>,
         now: UnixTime,
     ) -> Result<Ingested, RepoError> {
+        let (_, result) = self
+            .ingest_many(vec![Prepared::verified(header, changes)], now)
+            .pop()
+            .ok_or_else(|| RepoError::Integrity("an ingest gave no result".into()))?;
+        result
+    }
+
+    /// Authorises and stores several documents' changes in one store transaction. Each
+    /// document is accepted or refused on its own, all or nothing as in [`Repo::ingest`]; the
+    /// results come in the order of `items`. One transaction for many documents spares a
+    /// catch-up most of SQLite's per-commit work (WAL frames, checksums, checkpoints).
+    pub fn ingest_many(
+        &mut self,
+        items: Vec<Prepared>,
+        now: UnixTime,
+    ) -> Vec<(DocHeader, Result<Ingested, RepoError>)> {
+        let mut results = Vec::with_capacity(items.len());
+        let mut batch = Batch::default();
+        // Positions in `results` of the documents in `batch`, with their new changes.
+        let mut pending: Vec<(usize, usize)> = Vec::new();
+        let mut in_batch = std::collections::HashSet::new();
+        for item in items {
+            let header = item.header;
+            if !in_batch.insert(header.id()) {
+                // The same document twice: the second must see the first stored.
+                self.commit_staged(&mut batch, &mut pending, &mut results);
+                in_batch.clear();
+                in_batch.insert(header.id());
+            }
+            match self.stage(item, now) {
+                Err(e) => results.push((header, Err(e))),
+                Ok((duplicates, None)) => results.push((
+                    header,
+                    Ok(Ingested {
+                        new_changes: 0,
+                        duplicates,
+                    }),
+                )),
+                Ok((duplicates, Some(staged))) => {
+                    pending.push((results.len(), staged.changes.len()));
+                    results.push((
+                        header,
+                        Ok(Ingested {
+                            new_changes: 0,
+                            duplicates,
+                        }),
+                    ));
+                    batch.docs.push(staged.doc);
+                    batch.changes.extend(staged.changes);
+                    batch.index.push(staged.index);
+                }
+            }
+        }
+        self.commit_staged(&mut batch, &mut pending, &mut results);
+        results
+    }
+
+    /// Commits the staged documents and fills in their results.
+    fn commit_staged(
+        &mut self,
+        batch: &mut Batch,
+        pending: &mut Vec<(usize, usize)>,
+        results: &mut [(DocHeader, Result<Ingested, RepoError>)],
+    ) {
+        if pending.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(batch);
+        match self.store.commit(&batch) {
+            Ok(committed) => {
+                let staged: usize = pending.iter().map(|(_, n)| n).sum();
+                for (slot, n) in pending.drain(..) {
+                    if let Ok(done) = &mut results[slot].1 {
+                        // Exact for one document; for several, another process storing some of
+                        // the same changes meanwhile would make the per-document counts high.
+                        done.new_changes = if staged == committed.new_changes {
+                            n
+                        } else {
+                            n.min(committed.new_changes)
+                        };
+                    }
+                }
+            }
+            Err(e) => {
+                for (slot, _) in pending.drain(..) {
+                    results[slot].1 = Err(RepoError::StoreBatch(e.to_string()));
+                }
+            }
+        }
+    }
+
+    /// Checks and authorises one document's changes and builds what storing them writes
+    /// (from the draft when it still holds). Returns the duplicates and, if anything is new,
+    /// the staged writes.
+    fn stage(
+        &mut self,
+        item: Prepared,
+        now: UnixTime,
+    ) -> Result<(usize, Option<Staged>), RepoError> {
+        let Prepared {
+            header,
+            changes,
+            draft,
+        } = item;
         if changes.len() > MAX_BATCH_CHANGES {
             return Err(RepoError::BatchTooLarge(changes.len()));
         }
@@ -376,16 +597,17 @@ impl<S: Store> Repo<S> {
                 },
             });
         }
-        let mut doc = match self.document(&id)? {
-            Some(d) => d,
-            None => Document::new(header),
+        // A draft holds only for a document this node does not have yet.
+        let (mut doc, draft) = match draft {
+            Some(d) if self.store.heads(&id)?.is_none() => (None, Some(d)),
+            _ => (self.document(&id)?, None),
         };
         let mut authorised: Vec<AuthorisedChange> = Vec::with_capacity(changes.len());
         let mut seen = std::collections::HashSet::with_capacity(changes.len());
         let mut duplicates = 0;
         for (index, verified) in changes.into_iter().enumerate() {
             let hash = verified.signed().hash();
-            if doc.has_change(&hash) || !seen.insert(hash) {
+            if doc.as_mut().is_some_and(|d| d.has_change(&hash)) || !seen.insert(hash) {
                 duplicates += 1;
                 continue;
             }
@@ -396,11 +618,26 @@ impl<S: Store> Repo<S> {
             authorised.push(ok);
         }
         if authorised.is_empty() {
-            return Ok(Ingested {
-                new_changes: 0,
-                duplicates,
-            });
+            return Ok((duplicates, None));
         }
+        if let Some(d) = draft {
+            let same = d.hashes.len() == authorised.len()
+                && d.hashes
+                    .iter()
+                    .zip(&authorised)
+                    .all(|(h, a)| *h == a.verified().signed().hash());
+            if same {
+                return Ok((
+                    duplicates,
+                    Some(Staged {
+                        doc: d.doc,
+                        changes: d.changes,
+                        index: d.index,
+                    }),
+                ));
+            }
+        }
+        let mut doc = doc.unwrap_or_else(|| Document::new(header));
         let stored: Vec<StoredChange> = authorised
             .iter()
             .map(|a| stored_change(a.verified().signed()))
@@ -410,11 +647,18 @@ impl<S: Store> Repo<S> {
         if !missing.is_empty() {
             return Err(RepoError::MissingDependencies { doc: id, missing });
         }
-        let committed = self.commit_doc(&mut doc, stored)?;
-        Ok(Ingested {
-            new_changes: committed.new_changes,
+        Ok((
             duplicates,
-        })
+            Some(Staged {
+                doc: StoredDoc {
+                    header,
+                    heads: doc.heads(),
+                    snapshot: doc.save(),
+                },
+                changes: stored,
+                index: crate::index::rows(&doc),
+            }),
+        ))
     }
 
     /// Makes a local edit of the document `header` (created if new) as `author`, and stores

@@ -10,8 +10,10 @@
 //! async runtime's worker threads where they would stall libp2p.
 
 use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use allmende_protocol::auth::Certificates;
 use allmende_protocol::automerge::ChangeHash;
 use allmende_protocol::change::{SignedChange, VerifiedChange};
 use allmende_protocol::doc::{DocHeader, DocKind};
@@ -24,7 +26,7 @@ use allmende_protocol::sync::{
 };
 use tokio::sync::{mpsc, oneshot};
 
-use crate::repo::{Ingested, Repo, RepoError};
+use crate::repo::{Ingested, Prepared, Repo, RepoError};
 use crate::store::{CertKind, SqliteStore, Store};
 
 /// How often the store is checked for commits by other processes (the CLI).
@@ -37,10 +39,18 @@ type Job = Box<dyn FnOnce(&mut RepoState) + Send>;
 #[error("the repository thread has stopped")]
 pub struct RepoGone;
 
+/// Most fetched documents stored in one transaction (one job of the repository thread, so
+/// that other jobs, such as API requests, wait at most for this many).
+pub const MAX_RUN: usize = 64;
+
+/// The repository's certificates as of its last change, for work off the thread.
+type CertsView = Arc<RwLock<Arc<Certificates>>>;
+
 /// A cloneable handle to the repository thread.
 #[derive(Clone, Debug)]
 pub struct RepoHandle {
     jobs: mpsc::Sender<Job>,
+    certs: CertsView,
 }
 
 impl RepoHandle {
@@ -56,6 +66,46 @@ impl RepoHandle {
         self.jobs.send(job).await.map_err(|_| RepoGone)?;
         rx.await.map_err(|_| RepoGone)
     }
+
+    /// A recent copy of the repository's certificates (updated after each job that changed
+    /// them), for drafting documents off the repository thread ([`check`]). Never the last
+    /// word: the repository thread authorises again.
+    pub fn certificates(&self) -> Arc<Certificates> {
+        Arc::clone(&self.certs.read().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+/// A fetched object, checked off the repository thread by [`check`].
+#[derive(Debug)]
+pub enum Fetched {
+    /// A document's changes, verified (and drafted) or refused, with the certificates sent
+    /// along for their signers.
+    Doc {
+        /// The checked changes, or why they were refused.
+        prepared: Result<Prepared, RepoError>,
+        /// Certificates the sender attached.
+        certs: Vec<Cert>,
+    },
+    /// A certificate.
+    Cert(Cert),
+}
+
+/// Verifies a fetched object's signatures and drafts its document against `certs` (see
+/// [`crate::repo::prepare`]). CPU-bound: run it on a blocking thread. `None` for an object
+/// the peer does not have.
+pub fn check(obj: Object, certs: &Certificates, now: UnixTime) -> Option<Fetched> {
+    match obj {
+        Object::Doc {
+            header,
+            changes,
+            certs: attached,
+        } => Some(Fetched::Doc {
+            prepared: crate::repo::prepare(header, changes, certs, now),
+            certs: attached,
+        }),
+        Object::Cert(c) => Some(Fetched::Cert(c)),
+        Object::Missing(_) => None,
+    }
 }
 
 /// Starts the repository thread. Announcements of changes this node did not receive from the
@@ -65,6 +115,7 @@ pub fn spawn(
     announce: mpsc::Sender<Gossip>,
 ) -> Result<RepoHandle, RepoError> {
     let mut state = RepoState::new(repo, announce)?;
+    let certs = Arc::clone(&state.certs_view);
     let (tx, mut rx) = mpsc::channel::<Job>(1024);
     std::thread::Builder::new()
         .name("allmende-repo".into())
@@ -83,11 +134,12 @@ pub fn spawn(
                         }
                     }
                 }
+                state.publish_certs();
             }
             tracing::debug!("repository thread stopped");
         })
         .map_err(|e| RepoError::Integrity(format!("cannot start the repository thread: {e}")))?;
-    Ok(RepoHandle { jobs: tx })
+    Ok(RepoHandle { jobs: tx, certs })
 }
 
 /// `Some(Some(job))`, `Some(None)` when closed, `None` on timeout.
@@ -114,6 +166,9 @@ pub struct RepoState {
     data_version: i64,
     announce: mpsc::Sender<Gossip>,
     metrics: crate::metrics::RepoMetrics,
+    /// What [`RepoHandle::certificates`] hands out, and whether it is behind the repository.
+    certs_view: CertsView,
+    certs_changed: bool,
 }
 
 impl std::fmt::Debug for RepoState {
@@ -142,7 +197,10 @@ impl RepoState {
             heads: HashMap::new(),
             announce,
             metrics: crate::metrics::RepoMetrics::default(),
+            certs_view: Arc::new(RwLock::new(Arc::new(Certificates::new()))),
+            certs_changed: true,
         };
+        s.publish_certs();
         for (header, heads) in s.repo.store().all_heads()? {
             s.set_heads(header, heads);
         }
@@ -298,6 +356,12 @@ impl RepoState {
     /// Stores a certificate from a peer.
     pub fn add_cert(&mut self, cert: Cert) -> Result<bool, RepoError> {
         let key = cert.key();
+        if self.inventory.get(&key) == Some(&CERT_VALUE) {
+            // Stored and known to the repository already: peers attach the certificates of
+            // every document's signers, so most arrive many times.
+            return Ok(false);
+        }
+        self.certs_changed = true;
         let new = match cert {
             Cert::Delegation(d) => self.repo.add_delegation(d)?,
             Cert::Revocation(r) => {
@@ -346,23 +410,97 @@ impl RepoState {
         certs: Vec<Cert>,
         now: UnixTime,
     ) -> Outcome {
-        for c in certs {
-            if let Err(e) = self.add_cert(c) {
-                return Outcome::Refused(e);
+        let item = Fetched::Doc {
+            prepared: Ok(Prepared::verified(header, changes)),
+            certs,
+        };
+        self.ingest_fetched(vec![item], now)
+            .pop()
+            .unwrap_or(Outcome::Stored(Ingested::default()))
+    }
+
+    /// Stores fetched objects in their order: consecutive documents go into one transaction
+    /// (at most [`MAX_RUN`]), a certificate not known yet is stored between them, before the
+    /// documents after it. One outcome per object, in order.
+    pub fn ingest_fetched(&mut self, items: Vec<Fetched>, now: UnixTime) -> Vec<Outcome> {
+        let mut out = Vec::with_capacity(items.len());
+        let mut run: Vec<Prepared> = Vec::new();
+        for item in items {
+            match item {
+                Fetched::Cert(c) => {
+                    self.ingest_run(&mut run, now, &mut out);
+                    out.push(match self.add_cert(c) {
+                        Ok(_) => Outcome::Stored(Ingested::default()),
+                        Err(e) => Outcome::Refused(e),
+                    });
+                }
+                Fetched::Doc {
+                    prepared: Err(e), ..
+                } => {
+                    self.ingest_run(&mut run, now, &mut out);
+                    out.push(Outcome::Refused(e));
+                }
+                Fetched::Doc {
+                    prepared: Ok(p),
+                    certs,
+                } => {
+                    let new: Vec<Cert> = certs
+                        .into_iter()
+                        .filter(|c| self.inventory.get(&c.key()) != Some(&CERT_VALUE))
+                        .collect();
+                    if !new.is_empty() {
+                        // Authorisation of the documents before must not see these.
+                        self.ingest_run(&mut run, now, &mut out);
+                        if let Some(e) = new.into_iter().find_map(|c| self.add_cert(c).err()) {
+                            out.push(Outcome::Refused(e));
+                            continue;
+                        }
+                    }
+                    run.push(p);
+                    if run.len() >= MAX_RUN {
+                        self.ingest_run(&mut run, now, &mut out);
+                    }
+                }
             }
         }
-        if changes.is_empty() {
-            return Outcome::Stored(Ingested::default());
+        self.ingest_run(&mut run, now, &mut out);
+        out
+    }
+
+    /// Stores `run` in one transaction and accounts for each document.
+    fn ingest_run(&mut self, run: &mut Vec<Prepared>, now: UnixTime, out: &mut Vec<Outcome>) {
+        if run.is_empty() {
+            return;
         }
         // The times of the changes not stored yet, for the sync lag.
-        let id = header.id();
-        let fresh: Vec<i64> = changes
+        let fresh: Vec<Vec<i64>> = run.iter().map(|p| self.fresh_times(p)).collect();
+        let results = self.repo.ingest_many(std::mem::take(run), now);
+        for ((header, result), fresh) in results.into_iter().zip(fresh) {
+            let outcome = self.account(header, result, fresh, now);
+            out.push(outcome);
+        }
+    }
+
+    fn fresh_times(&self, p: &Prepared) -> Vec<i64> {
+        let id = p.header().id();
+        let known = self.heads.contains_key(&id);
+        p.changes()
             .iter()
             .map(VerifiedChange::signed)
-            .filter(|c| !self.repo.store().has_change(&id, &c.hash()).unwrap_or(true))
+            .filter(|c| !known || !self.repo.store().has_change(&id, &c.hash()).unwrap_or(true))
             .map(|c| c.time().0)
-            .collect();
-        match self.repo.ingest_verified(header, changes, now) {
+            .collect()
+    }
+
+    /// Heads, metrics and refusal counts after one document's ingest.
+    fn account(
+        &mut self,
+        header: DocHeader,
+        result: Result<Ingested, RepoError>,
+        fresh: Vec<i64>,
+        now: UnixTime,
+    ) -> Outcome {
+        match result {
             Ok(done) => {
                 if done.new_changes > 0 {
                     self.note_heads(header);
@@ -395,6 +533,17 @@ impl RepoState {
                 Outcome::Refused(e)
             }
         }
+    }
+
+    /// Hands the repository's current certificates to [`RepoHandle::certificates`] if they
+    /// changed since the last time.
+    fn publish_certs(&mut self) {
+        if !self.certs_changed {
+            return;
+        }
+        self.certs_changed = false;
+        let copy = Arc::new(self.repo.certificates().clone());
+        *self.certs_view.write().unwrap_or_else(|p| p.into_inner()) = copy;
     }
 
     /// Records a document's heads in the heads map and the sync inventory.
@@ -473,6 +622,7 @@ impl RepoState {
         // Certificates written by another process (the CLI) join the inventory and the
         // repository's view; reopening the certificate set is cheap.
         self.repo.reload_certificates()?;
+        self.certs_changed = true;
         for c in self.repo.store().certs()? {
             let key = sync::cert_key(&c.encoded);
             if self.inventory.insert(key, CERT_VALUE).is_none()

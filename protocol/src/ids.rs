@@ -289,7 +289,10 @@ mod tests {
                 b[0] = i.wrapping_mul(31);
                 let want = direct(&b);
                 outcomes.insert(std::mem::discriminant(&want));
-                assert_eq!(PublicKey::from_bytes(b).map(|k| k.0), want.clone().map(|_| b));
+                assert_eq!(
+                    PublicKey::from_bytes(b).map(|k| k.0),
+                    want.clone().map(|_| b)
+                );
                 if let Ok(vk) = want {
                     assert_eq!(PublicKey(b).verifying_key(), vk, "round {round}, byte {i}");
                 }
@@ -299,7 +302,10 @@ mod tests {
         identity[0] = 1;
         assert_eq!(PublicKey::from_bytes(identity), Err(IdError::WeakKey));
         assert_eq!(PublicKey::from_bytes(identity), Err(IdError::WeakKey));
-        assert!(outcomes.len() >= 2, "the inputs cover valid and invalid keys");
+        assert!(
+            outcomes.len() >= 2,
+            "the inputs cover valid and invalid keys"
+        );
     }
 
     #[test]
