@@ -69,10 +69,9 @@ pub struct Prepared {
 /// rows, about a third of a catch-up's work on the repository thread, to other cores.
 #[derive(Debug)]
 struct Draft {
+    /// The changes it holds, in the order they were authorised.
     hashes: Vec<ChangeHash>,
-    doc: StoredDoc,
-    changes: Vec<StoredChange>,
-    index: crate::index::DocIndex,
+    staged: Staged,
 }
 
 impl Prepared {
@@ -136,32 +135,52 @@ fn draft(
     if authorised.is_empty() {
         return None;
     }
-    let stored = authorised
-        .iter()
-        .map(|a| stored_change(a.verified().signed()))
-        .collect();
-    let mut doc = Document::new(header);
-    doc.apply(authorised).ok()?;
-    if !doc.missing_deps().is_empty() {
-        return None;
-    }
-    Some(Draft {
-        hashes,
-        doc: StoredDoc {
-            header,
-            heads: doc.heads(),
-            snapshot: doc.save(),
-        },
-        changes: stored,
-        index: crate::index::rows(&doc),
-    })
+    let staged = apply_and_stage(Document::new(header), authorised).ok()?;
+    Some(Draft { hashes, staged })
 }
 
-/// What storing one document's batch adds to a store batch.
+/// What storing one document's new changes writes: its state, the changes, its index rows.
+#[derive(Debug)]
 struct Staged {
     doc: StoredDoc,
     changes: Vec<StoredChange>,
     index: crate::index::DocIndex,
+}
+
+impl Staged {
+    /// The writes for `doc` as it is now, with its new `changes`.
+    fn of(doc: &mut Document, changes: Vec<StoredChange>) -> Self {
+        Self {
+            doc: StoredDoc {
+                header: *doc.header(),
+                heads: doc.heads(),
+                snapshot: doc.save(),
+            },
+            changes,
+            index: crate::index::rows(doc),
+        }
+    }
+}
+
+/// Applies `authorised` to `doc` and stages the result; refuses a document left with missing
+/// dependencies.
+fn apply_and_stage(
+    mut doc: Document,
+    authorised: Vec<AuthorisedChange>,
+) -> Result<Staged, RepoError> {
+    let stored: Vec<StoredChange> = authorised
+        .iter()
+        .map(|a| stored_change(a.verified().signed()))
+        .collect();
+    doc.apply(authorised)?;
+    let missing = doc.missing_deps();
+    if !missing.is_empty() {
+        return Err(RepoError::MissingDependencies {
+            doc: doc.header().id(),
+            missing,
+        });
+    }
+    Ok(Staged::of(&mut doc, stored))
 }
 
 /// Why the repository refused something.
@@ -627,38 +646,11 @@ impl<S: Store> Repo<S> {
                     .zip(&authorised)
                     .all(|(h, a)| *h == a.verified().signed().hash());
             if same {
-                return Ok((
-                    duplicates,
-                    Some(Staged {
-                        doc: d.doc,
-                        changes: d.changes,
-                        index: d.index,
-                    }),
-                ));
+                return Ok((duplicates, Some(d.staged)));
             }
         }
-        let mut doc = doc.unwrap_or_else(|| Document::new(header));
-        let stored: Vec<StoredChange> = authorised
-            .iter()
-            .map(|a| stored_change(a.verified().signed()))
-            .collect();
-        doc.apply(authorised)?;
-        let missing = doc.missing_deps();
-        if !missing.is_empty() {
-            return Err(RepoError::MissingDependencies { doc: id, missing });
-        }
-        Ok((
-            duplicates,
-            Some(Staged {
-                doc: StoredDoc {
-                    header,
-                    heads: doc.heads(),
-                    snapshot: doc.save(),
-                },
-                changes: stored,
-                index: crate::index::rows(&doc),
-            }),
-        ))
+        let doc = doc.unwrap_or_else(|| Document::new(header));
+        Ok((duplicates, Some(apply_and_stage(doc, authorised)?)))
     }
 
     /// Makes a local edit of the document `header` (created if new) as `author`, and stores
@@ -698,14 +690,11 @@ impl<S: Store> Repo<S> {
         doc: &mut Document,
         changes: Vec<StoredChange>,
     ) -> Result<Committed, RepoError> {
+        let staged = Staged::of(doc, changes);
         let batch = Batch {
-            docs: vec![StoredDoc {
-                header: *doc.header(),
-                heads: doc.heads(),
-                snapshot: doc.save(),
-            }],
-            changes,
-            index: vec![crate::index::rows(doc)],
+            docs: vec![staged.doc],
+            changes: staged.changes,
+            index: vec![staged.index],
             ..Batch::default()
         };
         Ok(self.store.commit(&batch)?)

@@ -353,10 +353,15 @@ impl RepoState {
         out
     }
 
+    /// Whether the certificate with this inventory key is stored and known to the repository.
+    fn knows_cert(&self, key: &Key) -> bool {
+        self.inventory.get(key) == Some(&CERT_VALUE)
+    }
+
     /// Stores a certificate from a peer.
     pub fn add_cert(&mut self, cert: Cert) -> Result<bool, RepoError> {
         let key = cert.key();
-        if self.inventory.get(&key) == Some(&CERT_VALUE) {
+        if self.knows_cert(&key) {
             // Stored and known to the repository already: peers attach the certificates of
             // every document's signers, so most arrive many times.
             return Ok(false);
@@ -446,7 +451,7 @@ impl RepoState {
                 } => {
                     let new: Vec<Cert> = certs
                         .into_iter()
-                        .filter(|c| self.inventory.get(&c.key()) != Some(&CERT_VALUE))
+                        .filter(|c| !self.knows_cert(&c.key()))
                         .collect();
                     if !new.is_empty() {
                         // Authorisation of the documents before must not see these.
