@@ -255,6 +255,7 @@ fn decode_wire(bytes: &[u8]) {
                     } => ingest(header, changes, certs),
                     Object::Cert(c) => ingest_certs(&mut mem_repo(), vec![c]),
                     Object::Missing(_) => {}
+                    Object::Stored { .. } => panic!("decoding yielded a responder-only object"),
                 }
             }
         }

@@ -18,7 +18,7 @@ use allmende_protocol::automerge::ChangeHash;
 use allmende_protocol::change::{SignedChange, VerifiedChange};
 use allmende_protocol::doc::{DocHeader, DocKind};
 use allmende_protocol::identity::{SignedDelegation, SignedRevocation};
-use allmende_protocol::ids::DocId;
+use allmende_protocol::ids::{DocId, PublicKey};
 use allmende_protocol::schema::UnixTime;
 use allmende_protocol::sync::{
     self, Announce, CERT_VALUE, Cert, Gossip, Inventory, Key, MAX_RESPONSE_BYTES, Object, Range,
@@ -42,6 +42,9 @@ pub struct RepoGone;
 /// Most fetched documents stored in one transaction (one job of the repository thread, so
 /// that other jobs, such as API requests, wait at most for this many).
 pub const MAX_RUN: usize = 64;
+
+/// Most bytes of one document's changes in a fetch answer (the rest follows next round).
+const DOC_BUDGET: usize = MAX_RESPONSE_BYTES - 128 * 1024;
 
 /// The repository's certificates as of its last change, for work off the thread.
 type CertsView = Arc<RwLock<Arc<Certificates>>>;
@@ -103,6 +106,23 @@ pub fn check(obj: Object, certs: &Certificates, now: UnixTime) -> Option<Fetched
             prepared: crate::repo::prepare(header, changes, certs, now),
             certs: attached,
         }),
+        // Only a responder builds these (decoding yields `Doc`); checked all the same.
+        Object::Stored {
+            header,
+            changes,
+            certs: attached,
+        } => {
+            let changes = changes
+                .iter()
+                .map(|c| SignedChange::decode(c))
+                .collect::<Result<Vec<_>, _>>()
+                .inspect_err(|e| tracing::warn!(error = %e, "a stored change does not decode"))
+                .ok()?;
+            Some(Fetched::Doc {
+                prepared: crate::repo::prepare(header, changes, certs, now),
+                certs: attached,
+            })
+        }
         Object::Cert(c) => Some(Fetched::Cert(c)),
         Object::Missing(_) => None,
     }
@@ -163,6 +183,8 @@ pub struct RepoState {
     repo: Repo<SqliteStore>,
     inventory: Inventory,
     heads: HashMap<DocId, (DocHeader, Vec<ChangeHash>)>,
+    /// Every stored certificate by its inventory key, to answer fetches.
+    certs: HashMap<Key, Cert>,
     data_version: i64,
     announce: mpsc::Sender<Gossip>,
     metrics: crate::metrics::RepoMetrics,
@@ -195,6 +217,7 @@ impl RepoState {
             repo,
             inventory: Inventory::new(),
             heads: HashMap::new(),
+            certs: HashMap::new(),
             announce,
             metrics: crate::metrics::RepoMetrics::default(),
             certs_view: Arc::new(RwLock::new(Arc::new(Certificates::new()))),
@@ -205,7 +228,7 @@ impl RepoState {
             s.set_heads(header, heads);
         }
         for c in s.repo.store().certs()? {
-            s.inventory.insert(sync::cert_key(&c.encoded), CERT_VALUE);
+            s.learn_cert(decode_cert(c.kind, &c.encoded)?);
         }
         Ok(s)
     }
@@ -251,7 +274,7 @@ impl RepoState {
         let mut used = 0usize;
         let mut out = Vec::new();
         for want in wants.iter().take(sync::MAX_OBJECTS) {
-            let obj = self.object(want).unwrap_or_else(|e| {
+            let obj = self.answer(want).unwrap_or_else(|e| {
                 tracing::warn!(error = %e, "cannot read an object for a peer");
                 Object::Missing(want.key)
             });
@@ -263,6 +286,37 @@ impl RepoState {
             out.push(obj);
         }
         out
+    }
+
+    /// One fetched object: a document the peer has nothing of straight from the stored bytes
+    /// when it fits, anything else through [`Self::object`].
+    fn answer(&mut self, want: &Want) -> Result<Object, RepoError> {
+        if want.have.is_empty()
+            && let Some((header, _)) = self.heads.get(&DocId::from_bytes(want.key))
+            && let Some(o) = self.stored_object(*header)?
+        {
+            return Ok(o);
+        }
+        self.object(want)
+    }
+
+    /// All of a document's changes as stored, without loading the document or decoding a
+    /// change, if they fit one answer. Only whole documents: the store keeps changes in the
+    /// order they arrived, which need not be causal, and the receiver applies the changes of
+    /// one answer together, so their order within it does not matter. A prefix would.
+    fn stored_object(&self, header: DocHeader) -> Result<Option<Object>, RepoError> {
+        let stored = self.repo.store().changes(&header.id())?;
+        let size: usize = stored.iter().map(|c| c.encoded.len()).sum();
+        if stored.len() > sync::MAX_DOC_CHANGES || size > DOC_BUDGET {
+            return Ok(None);
+        }
+        let mut certs = self.certs_for(&header, stored.iter().map(|c| c.signer));
+        certs.truncate(sync::MAX_DOC_CERTS);
+        Ok(Some(Object::Stored {
+            header,
+            changes: stored.into_iter().map(|c| c.encoded).collect(),
+            certs,
+        }))
     }
 
     fn object(&mut self, want: &Want) -> Result<Object, RepoError> {
@@ -279,7 +333,6 @@ impl RepoState {
                 .into_iter()
                 .map(|c| (c.hash, c.encoded))
                 .collect();
-            let budget = MAX_RESPONSE_BYTES - 128 * 1024;
             let mut used = 0;
             let mut changes = Vec::with_capacity(missing.len());
             for h in missing {
@@ -289,7 +342,7 @@ impl RepoState {
                     )));
                 };
                 // Causal order: a prefix is always applicable, the rest follows next round.
-                if (used + bytes.len() > budget && !changes.is_empty())
+                if (used + bytes.len() > DOC_BUDGET && !changes.is_empty())
                     || changes.len() >= sync::MAX_DOC_CHANGES
                 {
                     break;
@@ -299,7 +352,7 @@ impl RepoState {
                     SignedChange::decode(bytes).map_err(|e| RepoError::Integrity(e.to_string()))?,
                 );
             }
-            let mut certs = self.certs_for(&header, &changes);
+            let mut certs = self.certs_for(&header, changes.iter().map(|c| c.signer()));
             certs.truncate(sync::MAX_DOC_CERTS);
             return Ok(Object::Doc {
                 header,
@@ -307,30 +360,35 @@ impl RepoState {
                 certs,
             });
         }
-        for c in self.repo.store().certs()? {
-            if sync::cert_key(&c.encoded) == want.key {
-                return Ok(Object::Cert(decode_cert(c.kind, &c.encoded)?));
-            }
-        }
-        Ok(Object::Missing(want.key))
+        Ok(match self.certs.get(&want.key) {
+            Some(c) => Object::Cert(c.clone()),
+            None => Object::Missing(want.key),
+        })
     }
 
     /// The delegations from the document's owner to the signers of `changes`, so the receiver
     /// can authorise them without a separate round trip.
-    fn certs_for(&self, header: &DocHeader, changes: &[SignedChange]) -> Vec<Cert> {
+    fn certs_for(
+        &self,
+        header: &DocHeader,
+        signers: impl IntoIterator<Item = PublicKey>,
+    ) -> Vec<Cert> {
+        let mut others: Vec<PublicKey> = Vec::new();
+        for s in signers {
+            if s != header.owner.root_key() && !others.contains(&s) {
+                others.push(s);
+            }
+        }
         let mut out: Vec<Cert> = Vec::new();
         let certs = self.repo.certificates();
-        for c in changes {
-            if c.signer() == header.owner.root_key() {
-                continue;
-            }
+        for signer in others {
             // A successor key after a rotation: the successions that make it the org's key.
             let org = match header.kind {
-                DocKind::Product => certs.org_of_successor(&c.signer()),
+                DocKind::Product => certs.org_of_successor(&signer),
                 _ => Some(header.owner),
             };
             if let Some(org) = org {
-                for r in certs.succession_certs(org, &c.signer()) {
+                for r in certs.succession_certs(org, &signer) {
                     if !out
                         .iter()
                         .any(|x| matches!(x, Cert::Revocation(y) if *y == r))
@@ -340,7 +398,7 @@ impl RepoState {
                 }
             }
             for d in certs.delegations() {
-                if d.body.delegate == c.signer()
+                if d.body.delegate == signer
                     && (header.kind == DocKind::Product || d.body.issuer == header.owner)
                     && !out
                         .iter()
@@ -367,7 +425,7 @@ impl RepoState {
             return Ok(false);
         }
         self.certs_changed = true;
-        let new = match cert {
+        let new = match cert.clone() {
             Cert::Delegation(d) => self.repo.add_delegation(d)?,
             Cert::Revocation(r) => {
                 let new = self.repo.add_revocation(r)?;
@@ -376,8 +434,15 @@ impl RepoState {
                 new
             }
         };
-        self.inventory.insert(key, CERT_VALUE);
+        self.learn_cert(cert);
         Ok(new)
+    }
+
+    /// Adds a stored certificate to the inventory and to what fetches are answered from.
+    fn learn_cert(&mut self, cert: Cert) {
+        let key = cert.key();
+        self.inventory.insert(key, CERT_VALUE);
+        self.certs.insert(key, cert);
     }
 
     /// Brings the inventory in line with the heads in the store (no announcements: every
@@ -629,10 +694,10 @@ impl RepoState {
         self.repo.reload_certificates()?;
         self.certs_changed = true;
         for c in self.repo.store().certs()? {
-            let key = sync::cert_key(&c.encoded);
-            if self.inventory.insert(key, CERT_VALUE).is_none()
+            if !self.knows_cert(&sync::cert_key(&c.encoded))
                 && let Ok(cert) = decode_cert(c.kind, &c.encoded)
             {
+                self.learn_cert(cert.clone());
                 let _ = self.announce.try_send(Gossip::Cert(cert));
             }
         }
@@ -703,6 +768,9 @@ fn object_size(o: &Object) -> usize {
                 .map(|c| c.change().raw_bytes().len() + 140)
                 .sum::<usize>()
                 + certs.len() * 300
+        }
+        Object::Stored { changes, certs, .. } => {
+            64 + changes.iter().map(|c| c.len() + 4).sum::<usize>() + certs.len() * 300
         }
         Object::Cert(_) => 300,
         Object::Missing(_) => 40,

@@ -815,6 +815,19 @@ pub enum Object {
         /// Certificates (at most [`MAX_DOC_CERTS`]).
         certs: Vec<Cert>,
     },
+    /// A document's changes exactly as the responder stored them: encoded
+    /// [`SignedChange`]s, written to the wire unchanged, so answering needs no decoding. It
+    /// encodes like [`Object::Doc`], and decoding a response always yields `Doc`: the
+    /// receiver checks these changes like any others.
+    Stored {
+        /// The document's header.
+        header: DocHeader,
+        /// Encoded signed changes of this document (at most [`MAX_DOC_CHANGES`]), all of
+        /// them or a causally ordered prefix.
+        changes: Vec<Vec<u8>>,
+        /// Certificates (at most [`MAX_DOC_CERTS`]).
+        certs: Vec<Cert>,
+    },
     /// A certificate.
     Cert(Cert),
     /// The responder does not hold this key.
@@ -825,7 +838,7 @@ impl Object {
     /// The inventory key this object answers.
     pub fn key(&self) -> Key {
         match self {
-            Object::Doc { header, .. } => *header.id().as_bytes(),
+            Object::Doc { header, .. } | Object::Stored { header, .. } => *header.id().as_bytes(),
             Object::Cert(c) => c.key(),
             Object::Missing(k) => *k,
         }
@@ -836,26 +849,16 @@ fn same_changes(a: &[SignedChange], b: &[SignedChange]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.encode() == y.encode())
 }
 
-/// Equal when the encodings are equal (signed changes compare by their bytes).
+/// Equal when the encodings are equal (signed changes compare by their bytes, so a
+/// [`Object::Stored`] equals the [`Object::Doc`] it decodes to).
 impl PartialEq for Object {
     fn eq(&self, other: &Self) -> bool {
-        match (self, other) {
-            (
-                Object::Doc {
-                    header: h1,
-                    changes: c1,
-                    certs: k1,
-                },
-                Object::Doc {
-                    header: h2,
-                    changes: c2,
-                    certs: k2,
-                },
-            ) => h1 == h2 && k1 == k2 && same_changes(c1, c2),
-            (Object::Cert(a), Object::Cert(b)) => a == b,
-            (Object::Missing(a), Object::Missing(b)) => a == b,
-            _ => false,
-        }
+        let encoded = |o: &Object| {
+            let mut w = Writer::new(b"AMO", SYNC_VERSION);
+            write_object(&mut w, o);
+            w.finish()
+        };
+        encoded(self) == encoded(other)
     }
 }
 
@@ -1113,6 +1116,20 @@ fn write_doc_body(w: &mut Writer, header: &DocHeader, changes: &[SignedChange], 
     for c in changes {
         w.var(&c.encode());
     }
+    write_doc_certs(w, certs);
+}
+
+/// [`write_doc_body`] for changes already encoded.
+fn write_stored_body(w: &mut Writer, header: &DocHeader, changes: &[Vec<u8>], certs: &[Cert]) {
+    w.var(&header.encode());
+    put_count(w, changes.len());
+    for c in changes {
+        w.var(c);
+    }
+    write_doc_certs(w, certs);
+}
+
+fn write_doc_certs(w: &mut Writer, certs: &[Cert]) {
     put_count(w, certs.len());
     for c in certs {
         write_cert(w, c);
@@ -1196,6 +1213,34 @@ impl Request {
     }
 }
 
+fn write_object(w: &mut Writer, o: &Object) {
+    match o {
+        Object::Doc {
+            header,
+            changes,
+            certs,
+        } => {
+            w.u8(0);
+            write_doc_body(w, header, changes, certs);
+        }
+        Object::Stored {
+            header,
+            changes,
+            certs,
+        } => {
+            w.u8(0);
+            write_stored_body(w, header, changes, certs);
+        }
+        Object::Cert(c) => {
+            w.u8(1);
+            write_cert(w, c);
+        }
+        Object::Missing(k) => {
+            w.u8(2).bytes(k);
+        }
+    }
+}
+
 fn cut_message(s: &str) -> &str {
     if s.len() <= MAX_REFUSAL_BYTES {
         return s;
@@ -1221,23 +1266,7 @@ impl Response {
                 w.u8(1);
                 put_count(&mut w, objects.len());
                 for o in objects {
-                    match o {
-                        Object::Doc {
-                            header,
-                            changes,
-                            certs,
-                        } => {
-                            w.u8(0);
-                            write_doc_body(&mut w, header, changes, certs);
-                        }
-                        Object::Cert(c) => {
-                            w.u8(1);
-                            write_cert(&mut w, c);
-                        }
-                        Object::Missing(k) => {
-                            w.u8(2).bytes(k);
-                        }
-                    }
+                    write_object(&mut w, o);
                 }
             }
             Response::Refused { code, message } => {

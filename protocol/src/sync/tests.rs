@@ -1179,3 +1179,33 @@ proptest! {
         }
     }
 }
+
+/// The stored bytes of a document's changes go on the wire exactly as the decoded changes do,
+/// and come back as an ordinary document.
+#[test]
+fn a_stored_object_encodes_like_the_document_it_holds() {
+    let stored = Object::Stored {
+        header: header(),
+        changes: changes(&header())
+            .iter()
+            .map(SignedChange::encode)
+            .collect(),
+        certs: vec![Cert::Delegation(delegation())],
+    };
+    let decoded = Object::Doc {
+        header: header(),
+        changes: changes(&header()),
+        certs: vec![Cert::Delegation(delegation())],
+    };
+    assert_eq!(stored.key(), decoded.key());
+    let bytes = Response::Fetched(vec![stored]).encode();
+    assert_eq!(bytes, Response::Fetched(vec![decoded.clone()]).encode());
+    let Response::Fetched(back) = Response::decode(&bytes).unwrap() else {
+        panic!("a fetch answer");
+    };
+    match &back[..] {
+        [Object::Doc { changes, .. }] => assert_eq!(changes.len(), 2),
+        o => panic!("expected one document, got {o:?}"),
+    }
+    assert_eq!(back, vec![decoded]);
+}
