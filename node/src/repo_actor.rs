@@ -288,11 +288,23 @@ impl RepoState {
         out
     }
 
-    /// One fetched object: a document the peer has nothing of straight from the stored bytes
-    /// when it fits, anything else through [`Self::object`].
+    /// One fetched object: nothing for a peer that is up to date, a document the peer has
+    /// nothing of straight from the stored bytes when it fits, anything else through
+    /// [`Self::object`].
     fn answer(&mut self, want: &Want) -> Result<Object, RepoError> {
+        let Some((header, heads)) = self.heads.get(&DocId::from_bytes(want.key)) else {
+            return self.object(want);
+        };
+        if !heads.is_empty() && heads.iter().all(|h| want.have.contains(h)) {
+            // The peer holds every head, so all their history: nothing to send. (A fetch
+            // queued before an earlier one brought the document asks for it again.)
+            return Ok(Object::Doc {
+                header: *header,
+                changes: vec![],
+                certs: vec![],
+            });
+        }
         if want.have.is_empty()
-            && let Some((header, _)) = self.heads.get(&DocId::from_bytes(want.key))
             && let Some(o) = self.stored_object(*header)?
         {
             return Ok(o);

@@ -263,6 +263,24 @@ async fn whole_documents_go_out_as_stored_in_any_order() {
         }
         o => panic!("expected the missing changes, got {o:?}"),
     }
+
+    // A peer holding every head (and more) gets the document with nothing in it.
+    let mut up_to_date = heads(&src, own.id()).await;
+    up_to_date.push(ChangeHash([5; 32]));
+    let answer = fetch(&src, vec![want(own.id(), up_to_date)]).await;
+    match &answer[..] {
+        [
+            Object::Doc {
+                header,
+                changes,
+                certs,
+            },
+        ] => {
+            assert_eq!(*header, own);
+            assert!(changes.is_empty() && certs.is_empty());
+        }
+        o => panic!("expected an empty answer, got {o:?}"),
+    }
 }
 
 /// A document larger than one answer goes out as a causal prefix, even when the store holds
