@@ -579,3 +579,106 @@ async fn record_lists_page_with_a_cursor_in_the_link_header() {
     .await
     .unwrap();
 }
+
+/// A product page counts integrations in both directions: those its own deployments report
+/// and those other products' deployments report towards it, per (product, other, standard),
+/// and nothing that involves neither.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_product_page_counts_integrations_in_both_directions() {
+    use allmende_protocol::schema::{Integration, IntegrationStatus};
+    let tmp = tempfile::tempdir().unwrap();
+    let dd = DataDir::new(tmp.path().join("n"));
+    let id = dd.create_identity().unwrap();
+    let node = integration_tests::spawn_http(dd.path()).await.unwrap();
+    let addr = node.http_addr.unwrap();
+    let secret = id.keypair.secret_bytes();
+    let [a, b, c] = [1u8, 2, 3].map(|n| DocHeader::product(id.org, [n; 16]));
+    let deployment =
+        |product: &DocHeader, links: Vec<(&DocHeader, &str, IntegrationStatus)>| Deployment {
+            product: product.id(),
+            version: None,
+            tasks: vec![],
+            since: None,
+            status: DeploymentStatus::Production,
+            operated_by: OperatedBy::Itself,
+            integrations: links
+                .into_iter()
+                .map(|(other, standard, status)| Integration {
+                    product: other.id(),
+                    standard: standard.into(),
+                    status,
+                })
+                .collect(),
+            end_to_end: None,
+            cost_once_eur: None,
+            cost_yearly_eur: None,
+        };
+    let records = vec![
+        (
+            "d1",
+            deployment(&a, vec![(&b, "XBau", IntegrationStatus::Works)]),
+        ),
+        (
+            "d2",
+            deployment(&a, vec![(&b, "XBau", IntegrationStatus::Partly)]),
+        ),
+        (
+            "d3",
+            deployment(&b, vec![(&a, "XMeld", IntegrationStatus::Fails)]),
+        ),
+        (
+            "d4",
+            deployment(&b, vec![(&c, "XBau", IntegrationStatus::Works)]),
+        ),
+    ];
+    node.repo
+        .call(move |s| {
+            let key = allmende_protocol::identity::Keypair::from_secret_bytes(&secret).unwrap();
+            for (h, name) in [(a, "Antrag"), (b, "Bescheid"), (c, "Archiv")] {
+                s.edit(&key, h, allmende_node::now(), |ed| {
+                    ed.put_root(&product(name))
+                })
+                .unwrap();
+            }
+            let doc =
+                DocHeader::singleton(DocKind::Deployments, OrgId::from_root_key(key.public()));
+            s.edit(&key, doc, allmende_node::now(), |ed| {
+                for (k, d) in &records {
+                    ed.put(k, d)?;
+                }
+                Ok(())
+            })
+            .unwrap();
+        })
+        .await
+        .unwrap();
+
+    let row = |from: &DocHeader, to: &DocHeader, standard: &str, counts: [u64; 3]| {
+        serde_json::json!({
+            "product": format!("{:#}", from.id()),
+            "other": format!("{:#}", to.id()),
+            "standard": standard,
+            "works": counts[0],
+            "partly": counts[1],
+            "fails": counts[2],
+        })
+    };
+    let sorted = |mut rows: Vec<serde_json::Value>| {
+        rows.sort_by_key(|r| (r["product"].to_string(), r["other"].to_string()));
+        serde_json::Value::Array(rows)
+    };
+    let expected_a = sorted(vec![
+        row(&a, &b, "XBau", [1, 1, 0]),
+        row(&b, &a, "XMeld", [0, 0, 1]),
+    ]);
+    let expected_c = sorted(vec![row(&b, &c, "XBau", [1, 0, 0])]);
+    tokio::task::spawn_blocking(move || {
+        for (h, expected) in [(a, expected_a), (c, expected_c)] {
+            let (code, page) = get(addr, &format!("/api/v1/products/{:#}", h.id()));
+            assert_eq!(code, 200, "{page}");
+            assert_eq!(page["integrations"], expected);
+        }
+    })
+    .await
+    .unwrap();
+}

@@ -827,7 +827,10 @@ pub(super) async fn organisations(
     let lang = ctx.lang;
     let anchors = s.api.anchors.clone();
     let rows = db(&s, lang, move |conn| {
-        let verified = query::verified_orgs(conn, &anchors)?;
+        let verified: std::collections::HashSet<Vec<u8>> = query::verified_orgs(conn, &anchors)?
+            .iter()
+            .map(|v| v.as_bytes().to_vec())
+            .collect();
         let mut stmt = conn.prepare(
             "SELECT o.org, o.name, o.kind, o.land, o.population,
                (SELECT count(*) FROM idx_deployment d WHERE d.org = o.org)
@@ -846,9 +849,7 @@ pub(super) async fn organisations(
         let mut out = Vec::new();
         for row in rows {
             let (org, name, kind, land, population, deployments) = row?;
-            let is_verified = verified
-                .iter()
-                .any(|v| v.as_bytes().as_slice() == org.as_slice());
+            let is_verified = verified.contains(&org);
             out.push(OrgRow {
                 id: hex::encode(org),
                 name,
