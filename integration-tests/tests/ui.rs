@@ -324,3 +324,68 @@ async fn a_publiccode_yml_pasted_in_the_ui_becomes_a_product_with_its_warnings()
     .await
     .unwrap();
 }
+
+/// The organisation list shows 200 organisations a page, by name, with links between pages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_organisation_list_comes_in_pages() {
+    use allmende_protocol::doc::{DocHeader, DocKind};
+    use allmende_protocol::identity::Keypair;
+    use allmende_protocol::ids::OrgId;
+    use allmende_protocol::schema::{OrgKind, OrgProfile};
+    let tmp = tempfile::tempdir().unwrap();
+    let node = TestNode::start_http(tmp.path(), None, &[]).await.unwrap();
+    let addr = node.http_addr().unwrap();
+    node.node()
+        .unwrap()
+        .repo
+        .call(|s| {
+            for i in 0..201u32 {
+                let mut secret = [7u8; 32];
+                secret[..4].copy_from_slice(&i.to_be_bytes());
+                let key = Keypair::from_secret_bytes(&secret).unwrap();
+                let profile = OrgProfile {
+                    name: format!("Gemeinde {i:03}"),
+                    kind: OrgKind::Kommune,
+                    ags: None,
+                    land: None,
+                    population: None,
+                    website: None,
+                    contact_role: None,
+                    it_dienstleister: None,
+                };
+                let header =
+                    DocHeader::singleton(DocKind::Profile, OrgId::from_root_key(key.public()));
+                s.edit(&key, header, allmende_node::now(), |ed| {
+                    ed.put_root(&profile)
+                })
+                .unwrap();
+            }
+        })
+        .await
+        .unwrap();
+    tokio::task::spawn_blocking(move || {
+        let rows = |body: &str| body.matches("href=\"/organisationen/").count();
+        let (code, _, first) = get(addr, "/organisationen", "");
+        assert_eq!(code, 200);
+        assert_eq!(rows(&first), 200);
+        assert!(first.contains("Gemeinde 000") && first.contains("Gemeinde 199"));
+        assert!(!first.contains("Gemeinde 200"));
+        assert!(first.contains("href=\"/organisationen?seite=1\" rel=\"next\""));
+        assert!(!first.contains("rel=\"prev\""));
+
+        let (code, _, second) = get(addr, "/organisationen?seite=1", "");
+        assert_eq!(code, 200);
+        assert_eq!(rows(&second), 1);
+        assert!(second.contains("Gemeinde 200"));
+        assert!(second.contains("href=\"/organisationen\" rel=\"prev\""));
+        assert!(!second.contains("rel=\"next\""));
+
+        // Past the end and nonsense: an empty page or the first, never an error.
+        let (code, _, beyond) = get(addr, "/organisationen?seite=99", "");
+        assert_eq!((code, rows(&beyond)), (200, 0));
+        let (code, _, bad) = get(addr, "/organisationen?seite=-1", "");
+        assert_eq!((code, rows(&bad)), (200, 200));
+    })
+    .await
+    .unwrap();
+}

@@ -169,6 +169,7 @@ const EN: &[(&str, &str)] = &[
     ("Keine Produkte gefunden.", "No products found."),
     ("Vorherige Seite", "Previous page"),
     ("Nächste Seite", "Next page"),
+    ("Seite", "Page"),
     ("Art", "Kind"),
     ("Aufgabe", "Task"),
     ("Themenfeld", "Subject area"),

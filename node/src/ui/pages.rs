@@ -820,13 +820,19 @@ struct OrgRow {
     verified: bool,
 }
 
+/// Organisations on one page of the organisation list (11,000 at full scale).
+const ORGS_PER_PAGE: u32 = 200;
+
 pub(super) async fn organisations(
     State(s): State<UiState>,
     Extension(ctx): Extension<Ctx>,
+    RawQuery(raw): RawQuery,
 ) -> Page {
     let lang = ctx.lang;
     let anchors = s.api.anchors.clone();
-    let rows = db(&s, lang, move |conn| {
+    let page = list_params(raw.as_deref()).page;
+    let (total, rows) = db(&s, lang, move |conn| {
+        let total: i64 = conn.query_row("SELECT count(*) FROM idx_org", [], |r| r.get(0))?;
         let verified: std::collections::HashSet<Vec<u8>> = query::verified_orgs(conn, &anchors)?
             .iter()
             .map(|v| v.as_bytes().to_vec())
@@ -834,9 +840,9 @@ pub(super) async fn organisations(
         let mut stmt = conn.prepare(
             "SELECT o.org, o.name, o.kind, o.land, o.population,
                (SELECT count(*) FROM idx_deployment d WHERE d.org = o.org)
-             FROM idx_org o ORDER BY o.name COLLATE NOCASE, o.org LIMIT 20000",
+             FROM idx_org o ORDER BY o.name COLLATE NOCASE, o.org LIMIT ?1 OFFSET ?2",
         )?;
-        let rows = stmt.query_map([], |r| {
+        let rows = stmt.query_map([ORGS_PER_PAGE, page * ORGS_PER_PAGE], |r| {
             Ok((
                 r.get::<_, Vec<u8>>(0)?,
                 r.get(1)?,
@@ -860,15 +866,26 @@ pub(super) async fn organisations(
                 verified: is_verified,
             });
         }
-        Ok(out)
+        Ok((total.max(0) as u64, out))
     })
     .await?;
     let t = |x| lang.tr(x);
+    let pages = total.div_ceil(u64::from(ORGS_PER_PAGE));
+    let href = |page: u32| match page {
+        0 => "/organisationen".to_owned(),
+        n => format!("/organisationen?seite={n}"),
+    };
     let main = html! {
         h1 { (t("Organisationen")) }
         @if rows.is_empty() {
             p { (t("Keine.")) }
         } @else {
+            @if pages > 1 {
+                p.muted {
+                    (int(lang, total)) " " (t("Organisationen")) " · " (t("Seite")) " "
+                    (page + 1) " / " (pages)
+                }
+            }
             div.table-wrap { table {
                 thead { tr {
                     th scope="col" { (t("Organisation")) } th scope="col" { (t("Art")) } th scope="col" { (t("Land")) }
@@ -883,6 +900,14 @@ pub(super) async fn organisations(
                     td { (verified_badge(lang, o.verified)) }
                 } } }
             } }
+            nav.actions aria-label=(t("Seiten")) {
+                @if page > 0 {
+                    a href=(href(page - 1)) rel="prev" { (t("Vorherige Seite")) }
+                }
+                @if u64::from(page) + 1 < pages {
+                    a href=(href(page + 1)) rel="next" { (t("Nächste Seite")) }
+                }
+            }
         }
     };
     Ok(render(
