@@ -301,3 +301,32 @@ fn usage_interop_costs_coverage_and_duplicates_match_a_hand_count() {
     expected.sort();
     assert_eq!(dups[0].products, expected);
 }
+
+/// An organisation running a product twice counts once: once among the product's
+/// organisations, and with its population once in the cost per inhabitant, while both
+/// deployments and their costs count.
+#[test]
+fn an_organisation_with_two_deployments_of_a_product_counts_once() {
+    let mut w = world();
+    let p = w.p;
+    deploy(&mut w.repo, 1, "a2", p, 20_000, None);
+    let conn = w.repo.store().connection();
+    let usage = stats::usage(conn, &scope(false)).unwrap();
+    let u = usage
+        .iter()
+        .find(|u| u.product == format!("{p:#}"))
+        .unwrap();
+    assert_eq!(u.organisations, 2);
+    assert_eq!(u.by_land.get("05"), Some(&1));
+    assert_eq!(u.by_kreis.get("05315"), Some(&1));
+
+    let costs = stats::costs(conn, &scope(false)).unwrap();
+    let c = costs
+        .iter()
+        .find(|c| c.product == format!("{p:#}"))
+        .unwrap();
+    assert_eq!(
+        (c.deployments, c.yearly_eur, c.population),
+        (3, 420_000, 2_500_000)
+    );
+}
