@@ -330,3 +330,35 @@ fn an_organisation_with_two_deployments_of_a_product_counts_once() {
         (3, 420_000, 2_500_000)
     );
 }
+
+/// Organisations attested by any of several followed anchors count, and only those.
+#[test]
+fn every_followed_anchor_verifies() {
+    const SECOND: u8 = 61;
+    let mut w = world();
+    // Org 3 is attested by a second anchor only.
+    let a = Attestation {
+        org: org(3),
+        name: "Org 3".into(),
+        kind: OrgKind::Kommune,
+        ags: None,
+        attested_at: NOW,
+    };
+    let header = DocHeader::singleton(DocKind::Trust, org(SECOND));
+    w.repo
+        .edit(&kp(SECOND), header, NOW, |ed| {
+            ed.put(&format!("{:#}", org(3)), &a)
+        })
+        .unwrap();
+    let conn = w.repo.store().connection();
+    let verified =
+        |anchors: Vec<OrgId>| allmende_node::query::verified_orgs(conn, &anchors).unwrap();
+    let mut first = vec![org(1), org(2), org(VENDOR)];
+    first.sort();
+    assert_eq!(verified(vec![org(ANCHOR)]), first);
+    let mut both = vec![org(1), org(2), org(3), org(VENDOR)];
+    both.sort();
+    assert_eq!(verified(vec![org(ANCHOR), org(SECOND)]), both);
+    assert_eq!(verified(vec![org(SECOND)]), vec![org(3)]);
+    assert!(verified(vec![]).is_empty());
+}
