@@ -97,20 +97,17 @@ pub enum Fetched {
 /// [`crate::repo::prepare`]). CPU-bound: run it on a blocking thread. `None` for an object
 /// the peer does not have.
 pub fn check(obj: Object, certs: &Certificates, now: UnixTime) -> Option<Fetched> {
-    match obj {
+    let (header, changes, attached) = match obj {
         Object::Doc {
             header,
             changes,
-            certs: attached,
-        } => Some(Fetched::Doc {
-            prepared: crate::repo::prepare(header, changes, certs, now),
-            certs: attached,
-        }),
+            certs,
+        } => (header, changes, certs),
         // Only a responder builds these (decoding yields `Doc`); checked all the same.
         Object::Stored {
             header,
             changes,
-            certs: attached,
+            certs,
         } => {
             let changes = changes
                 .iter()
@@ -118,14 +115,15 @@ pub fn check(obj: Object, certs: &Certificates, now: UnixTime) -> Option<Fetched
                 .collect::<Result<Vec<_>, _>>()
                 .inspect_err(|e| tracing::warn!(error = %e, "a stored change does not decode"))
                 .ok()?;
-            Some(Fetched::Doc {
-                prepared: crate::repo::prepare(header, changes, certs, now),
-                certs: attached,
-            })
+            (header, changes, certs)
         }
-        Object::Cert(c) => Some(Fetched::Cert(c)),
-        Object::Missing(_) => None,
-    }
+        Object::Cert(c) => return Some(Fetched::Cert(c)),
+        Object::Missing(_) => return None,
+    };
+    Some(Fetched::Doc {
+        prepared: crate::repo::prepare(header, changes, certs, now),
+        certs: attached,
+    })
 }
 
 /// Starts the repository thread. Announcements of changes this node did not receive from the
@@ -322,8 +320,7 @@ impl RepoState {
         if stored.len() > sync::MAX_DOC_CHANGES || size > DOC_BUDGET {
             return Ok(None);
         }
-        let mut certs = self.certs_for(&header, stored.iter().map(|c| c.signer));
-        certs.truncate(sync::MAX_DOC_CERTS);
+        let certs = self.certs_for(&header, stored.iter().map(|c| c.signer));
         Ok(Some(Object::Stored {
             header,
             changes: stored.into_iter().map(|c| c.encoded).collect(),
@@ -364,8 +361,7 @@ impl RepoState {
                     SignedChange::decode(bytes).map_err(|e| RepoError::Integrity(e.to_string()))?,
                 );
             }
-            let mut certs = self.certs_for(&header, changes.iter().map(|c| c.signer()));
-            certs.truncate(sync::MAX_DOC_CERTS);
+            let certs = self.certs_for(&header, changes.iter().map(|c| c.signer()));
             return Ok(Object::Doc {
                 header,
                 changes,
@@ -379,7 +375,7 @@ impl RepoState {
     }
 
     /// The delegations from the document's owner to the signers of `changes`, so the receiver
-    /// can authorise them without a separate round trip.
+    /// can authorise them without a separate round trip; at most `MAX_DOC_CERTS`.
     fn certs_for(
         &self,
         header: &DocHeader,
@@ -420,6 +416,7 @@ impl RepoState {
                 }
             }
         }
+        out.truncate(sync::MAX_DOC_CERTS);
         out
     }
 
