@@ -604,6 +604,7 @@ impl RepoState {
                             Some("delegation issued after the issuer's revocation")
                         }
                         AuthError::FromTheFuture { .. } => Some("change from the future"),
+                        AuthError::BeforeEpoch { .. } => Some("change from before 1970"),
                     };
                     if let Some(r) = reason {
                         *self.metrics.refused.entry(r.to_owned()).or_default() += 1;

@@ -558,3 +558,39 @@ fn a_late_revocation_removes_what_it_invalidates_so_both_orders_converge() {
     first.check_integrity().unwrap();
     second.check_integrity().unwrap();
 }
+
+/// A change timestamped before 1970 is refused before Automerge sees it. Beside the stored
+/// change from today, one at `i64::MIN` would overflow Automerge's delta-encoded change times.
+#[test]
+fn change_from_before_1970_is_refused() {
+    let mut f = fixture();
+    // A change with no dependencies, concurrent with the stored one, so building it does not
+    // put both times into one Automerge document here.
+    let mut fresh = Document::new(f.header);
+    let c = fresh
+        .edit(&f.owner, ReplicaId([7; 16]), UnixTime(i64::MIN), |ed| {
+            ed.put("d2", &deployment(8, "0.1"))
+        })
+        .unwrap()
+        .unwrap();
+    let err = refused(&mut f, vec![c]);
+    assert!(
+        matches!(
+            err,
+            RepoError::Auth {
+                error: AuthError::BeforeEpoch { at: i64::MIN },
+                ..
+            }
+        ),
+        "{err}"
+    );
+    // The epoch itself is a valid time.
+    let mut fresh = Document::new(f.header);
+    let c = fresh
+        .edit(&f.owner, ReplicaId([7; 16]), UnixTime(0), |ed| {
+            ed.put("d3", &deployment(8, "0.2"))
+        })
+        .unwrap()
+        .unwrap();
+    f.repo.ingest(f.header, vec![c], NOW).unwrap();
+}

@@ -20,7 +20,10 @@
 //!
 //! For every kind, a key that revoked itself may not write from the revocation's `effective`
 //! time on, and a change timestamped more than [`MAX_CLOCK_SKEW`] into the future is refused
-//! (for now; it is accepted once its time has come).
+//! (for now; it is accepted once its time has come). A change timestamped before 1970 is
+//! refused: no real author writes one, and Automerge 0.12 delta-encodes the times of a
+//! document's changes in `i64`, so one at `i64::MIN` beside one at today's time overflows
+//! (a panic with overflow checks, a wrapped value without).
 //!
 //! Known limit: change times are claimed by their authors. A revoked key's holder can backdate
 //! changes to before the revocation; nodes that saw the key's real history show the jump.
@@ -92,6 +95,12 @@ pub enum AuthError {
         delegate: PublicKey,
         /// The issuer.
         issuer: OrgId,
+    },
+    /// The change claims a time before 1970 (a negative Unix time).
+    #[error("change time {at} lies before 1970")]
+    BeforeEpoch {
+        /// The change's time.
+        at: i64,
     },
     /// The change claims a time too far in the future.
     #[error("change time {at} lies more than {MAX_CLOCK_SKEW} s after now ({now})")]
@@ -328,6 +337,9 @@ impl Certificates {
         at: UnixTime,
         now: UnixTime,
     ) -> Result<Attribution, AuthError> {
+        if at.0 < 0 {
+            return Err(AuthError::BeforeEpoch { at: at.0 });
+        }
         if at.0 > now.0.saturating_add(MAX_CLOCK_SKEW) {
             return Err(AuthError::FromTheFuture {
                 at: at.0,

@@ -885,6 +885,22 @@ fn a_change_from_the_future_is_refused_until_its_time_has_come() {
 }
 
 #[test]
+fn a_change_from_before_1970_is_refused() {
+    let a = kp(1);
+    for at in [-1, -T0, i64::MIN] {
+        let (header, c) = deployment_change(&a, &a, at);
+        let err = authorise(&Certificates::new(), &header, c, T0).unwrap_err();
+        assert!(
+            matches!(err, AuthError::BeforeEpoch { at: x } if x == at),
+            "{err:?}"
+        );
+    }
+    // The epoch itself is a time.
+    let (header, c) = deployment_change(&a, &a, 0);
+    assert!(authorise(&Certificates::new(), &header, c, T0).is_ok());
+}
+
+#[test]
 fn each_rejection_has_its_own_variant() {
     // One representative of each failure, collected, must be pairwise distinct variants.
     use std::mem::discriminant;
@@ -931,6 +947,7 @@ fn each_rejection_has_its_own_variant() {
         authorise(&certs, &h, deployment_change(&c_key, &a, T0).1, T0).unwrap_err(),
         authorise(&certs, &h, deployment_change(&b, &a, T0).1, T0).unwrap_err(),
         authorise(&certs, &h, deployment_change(&a, &a, T0 + 100_000).1, T0).unwrap_err(),
+        authorise(&certs, &h, deployment_change(&a, &a, -1).1, T0).unwrap_err(),
     ];
     for (i, x) in auth_errs.iter().enumerate() {
         for y in &auth_errs[i + 1..] {
