@@ -310,7 +310,7 @@ fn select(conn: &rusqlite::Connection, f: &Filter, anchors: &[OrgId]) -> Result<
         if !f.org.is_empty() {
             sql.push_str(&format!(
                 " AND org IN ({})",
-                vec!["?"; f.org.len()].join(", ")
+                crate::query::placeholders(f.org.len())
             ));
             args.extend(f.org.iter().map(|o| Value::Blob(o.as_bytes().to_vec())));
         }
@@ -320,7 +320,7 @@ fn select(conn: &rusqlite::Connection, f: &Filter, anchors: &[OrgId]) -> Result<
             } else {
                 format!(
                     "org IN (SELECT org FROM idx_attestation WHERE anchor IN ({}))",
-                    vec!["?"; anchors.len()].join(", ")
+                    crate::query::placeholders(anchors.len())
                 )
             };
             sql.push_str(&format!(" AND ({attested}) = ?"));

@@ -130,6 +130,11 @@ pub mod cursor {
 /// A version of the full-text index that changes whenever a product's text is written: the
 /// hash of FTS5's structure record, which counts every write. Relevance scores (`bm25`)
 /// depend on the whole index, so a ranked cursor is only valid at the version it was made at.
+/// `n` SQL parameter marks for an `IN (...)` list: `?, ?, ?`.
+pub(crate) fn placeholders(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
+
 fn fts_version(conn: &Connection) -> Result<[u8; 8], QueryError> {
     let block: Option<Vec<u8>> = conn
         .query_row(
@@ -267,7 +272,7 @@ pub fn search(conn: &Connection, q: &SearchQuery) -> Result<SearchResult, QueryE
         by_facet.entry(known).or_default().push(value);
     }
     for (facet, values) in &by_facet {
-        let marks = vec!["?"; values.len()].join(", ");
+        let marks = placeholders(values.len());
         sql.push_str(&format!(
             " AND p.doc IN (SELECT x.doc FROM idx_product_facet x WHERE x.facet = ? AND x.value IN ({marks}))"
         ));
@@ -467,7 +472,7 @@ pub fn verified_orgs(conn: &Connection, anchors: &[OrgId]) -> Result<Vec<OrgId>,
     // One pass for all anchors: the table has no index on `anchor`, and a query per anchor
     // read all attestations again for each (16 Land anchors at full scale: most of the
     // organisation list's time).
-    let marks = vec!["?"; anchors.len()].join(", ");
+    let marks = placeholders(anchors.len());
     let mut stmt = conn.prepare(&format!(
         "SELECT DISTINCT org FROM idx_attestation WHERE anchor IN ({marks})"
     ))?;

@@ -559,20 +559,23 @@ fn a_late_revocation_removes_what_it_invalidates_so_both_orders_converge() {
     second.check_integrity().unwrap();
 }
 
+/// A change by the owner with no dependencies, concurrent with the stored one: building it does
+/// not put its time into one Automerge document with the stored change's time.
+fn root_change(f: &Fixture, time: i64, key: &str) -> SignedChange {
+    Document::new(f.header)
+        .edit(&f.owner, ReplicaId([7; 16]), UnixTime(time), |ed| {
+            ed.put(key, &deployment(8, "0.1"))
+        })
+        .unwrap()
+        .unwrap()
+}
+
 /// A change timestamped before 1970 is refused before Automerge sees it. Beside the stored
 /// change from today, one at `i64::MIN` would overflow Automerge's delta-encoded change times.
 #[test]
 fn change_from_before_1970_is_refused() {
     let mut f = fixture();
-    // A change with no dependencies, concurrent with the stored one, so building it does not
-    // put both times into one Automerge document here.
-    let mut fresh = Document::new(f.header);
-    let c = fresh
-        .edit(&f.owner, ReplicaId([7; 16]), UnixTime(i64::MIN), |ed| {
-            ed.put("d2", &deployment(8, "0.1"))
-        })
-        .unwrap()
-        .unwrap();
+    let c = root_change(&f, i64::MIN, "d2");
     let err = refused(&mut f, vec![c]);
     assert!(
         matches!(
@@ -585,12 +588,6 @@ fn change_from_before_1970_is_refused() {
         "{err}"
     );
     // The epoch itself is a valid time.
-    let mut fresh = Document::new(f.header);
-    let c = fresh
-        .edit(&f.owner, ReplicaId([7; 16]), UnixTime(0), |ed| {
-            ed.put("d3", &deployment(8, "0.2"))
-        })
-        .unwrap()
-        .unwrap();
+    let c = root_change(&f, 0, "d3");
     f.repo.ingest(f.header, vec![c], NOW).unwrap();
 }
