@@ -12,11 +12,12 @@
 //!
 //! Sync: on every new connection and every `reconcile_interval` the actor runs a
 //! range-reconciliation session with the peer ([`allmende_protocol::sync`]); what it lacks it
-//! fetches in batches. Gossip carries announcements of new changes, validated (verified,
-//! authorised, stored) before they are forwarded. Peers are penalised for provably bad data
+//! fetches in batches, never one document twice at once (module `fetch_queue`). Gossip
+//! carries announcements of new changes, validated (verified, authorised, stored) before they
+//! are forwarded. Peers are penalised for provably bad data
 //! and for request floods, and blocked past a threshold.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,8 +25,8 @@ use std::time::{Duration, Instant};
 
 use allmende_protocol::auth::AuthError;
 use allmende_protocol::sync::{
-    self, Gossip, Key, MAX_GOSSIP_BYTES, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, MAX_WANTS,
-    RefusalCode, Request, Response, Want,
+    self, Gossip, Key, MAX_GOSSIP_BYTES, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, RefusalCode,
+    Request, Response, Want,
 };
 use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, StreamExt};
 use libp2p::swarm::behaviour::toggle::Toggle;
@@ -38,7 +39,10 @@ use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::repo::RepoError;
+
+mod fetch_queue;
 use crate::repo_actor::{self, Outcome, RepoHandle};
+use fetch_queue::{BatchId, FetchQueue};
 
 /// The request-response protocol for reconciliation and fetching.
 pub const SYNC_PROTOCOL: &str = "/allmende/sync/1";
@@ -53,11 +57,6 @@ pub const TOPIC: &str = "allmende/announce/1";
 const PENALTY_BAD_DATA: i64 = 50;
 /// Penalty points per request over the rate limit.
 const PENALTY_FLOOD: i64 = 5;
-/// Fetch requests in flight per peer.
-const FETCHES_PER_PEER: usize = 4;
-/// Keys waiting to be fetched from one peer. A full catalog has some 35,000 documents; what
-/// does not fit is learnt again in the next reconciliation session.
-const MAX_QUEUED_PER_PEER: usize = 100_000;
 
 /// What the codec hands the actor in place of an oversized request (no message starts
 /// with a zero byte).
@@ -390,9 +389,11 @@ enum Internal {
     },
     Fetched {
         peer: PeerId,
+        batch: BatchId,
     },
     SendFetch {
         peer: PeerId,
+        batch: BatchId,
         bytes: Vec<u8>,
     },
 }
@@ -401,9 +402,7 @@ struct PeerState {
     score: i64,
     tokens: f64,
     refilled: Instant,
-    queue: VecDeque<Key>,
-    queued: HashSet<Key>,
-    in_flight: usize,
+    fetches: FetchQueue,
     session: bool,
 }
 
@@ -413,9 +412,7 @@ impl PeerState {
             score: 0,
             tokens: burst,
             refilled: Instant::now(),
-            queue: VecDeque::new(),
-            queued: HashSet::new(),
-            in_flight: 0,
+            fetches: FetchQueue::default(),
             session: false,
         }
     }
@@ -423,7 +420,7 @@ impl PeerState {
 
 enum Pending {
     Reconcile,
-    Fetch,
+    Fetch(BatchId),
     Raw(oneshot::Sender<Result<Vec<u8>, String>>),
 }
 
@@ -672,11 +669,7 @@ impl NetActor {
             bytes_sent: self.traffic.sent.load(Ordering::Relaxed),
             bytes_received: self.traffic.received.load(Ordering::Relaxed),
             sessions_completed: self.sessions_completed,
-            pending_fetches: self
-                .peers
-                .values()
-                .map(|p| p.queue.len() + p.in_flight)
-                .sum(),
+            pending_fetches: self.peers.values().map(|p| p.fetches.pending()).sum(),
             rejected: self.rejected.clone(),
         }
     }
@@ -808,7 +801,7 @@ impl NetActor {
                     && let Some(p) = self.peers.get_mut(&peer_id)
                 {
                     p.session = false;
-                    p.in_flight = 0;
+                    p.fetches.reset();
                 }
             }
             SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received {
@@ -956,11 +949,7 @@ impl NetActor {
                                 p.session = false;
                             }
                         }
-                        Pending::Fetch => {
-                            if let Some(p) = self.peers.get_mut(&peer) {
-                                p.in_flight = p.in_flight.saturating_sub(1);
-                            }
-                        }
+                        Pending::Fetch(batch) => self.fetch_done(peer, batch),
                     }
                 }
             }
@@ -1122,7 +1111,7 @@ impl NetActor {
                     let _ = tx.send(internal).await;
                 });
             }
-            Pending::Fetch => {
+            Pending::Fetch(batch) => {
                 let repo = self.repo.clone();
                 let tx = self.internal_tx.clone();
                 tokio::spawn(async move {
@@ -1180,7 +1169,7 @@ impl NetActor {
                                 .await;
                         }
                     }
-                    let _ = tx.send(Internal::Fetched { peer }).await;
+                    let _ = tx.send(Internal::Fetched { peer, batch }).await;
                 });
             }
         }
@@ -1234,18 +1223,16 @@ impl NetActor {
                 points,
                 reason,
             } => self.penalise(peer, points, reason),
-            Internal::SendFetch { peer, bytes } => {
+            Internal::SendFetch { peer, batch, bytes } => {
                 if self.swarm.is_connected(&peer) && !self.blocked.contains(&peer) {
                     let id = self.swarm.behaviour_mut().sync.send_request(&peer, bytes);
-                    self.pending.insert(id, (peer, Pending::Fetch));
-                } else if let Some(p) = self.peers.get_mut(&peer) {
-                    p.in_flight = p.in_flight.saturating_sub(1);
+                    self.pending.insert(id, (peer, Pending::Fetch(batch)));
+                } else {
+                    self.fetch_done(peer, batch);
                 }
             }
-            Internal::Fetched { peer } => {
-                if let Some(p) = self.peers.get_mut(&peer) {
-                    p.in_flight = p.in_flight.saturating_sub(1);
-                }
+            Internal::Fetched { peer, batch } => {
+                self.fetch_done(peer, batch);
                 self.dispatch_fetches(peer);
             }
         }
@@ -1260,16 +1247,17 @@ impl NetActor {
             .peers
             .entry(peer)
             .or_insert_with(|| PeerState::new(burst));
-        for k in keys {
-            if state.queue.len() >= MAX_QUEUED_PER_PEER {
-                tracing::debug!(%peer, "fetch queue full; the rest waits for the next session");
-                break;
-            }
-            if state.queued.insert(k) {
-                state.queue.push_back(k);
-            }
+        if !state.fetches.want(keys) {
+            tracing::debug!(%peer, "fetch queue full; the rest waits for the next session");
         }
         self.dispatch_fetches(peer);
+    }
+
+    /// Fetch request `batch` to `peer` was answered and its objects stored, or it failed.
+    fn fetch_done(&mut self, peer: PeerId, batch: BatchId) {
+        if let Some(p) = self.peers.get_mut(&peer) {
+            p.fetches.done(batch);
+        }
     }
 
     fn dispatch_fetches(&mut self, peer: PeerId) {
@@ -1280,18 +1268,9 @@ impl NetActor {
             let Some(state) = self.peers.get_mut(&peer) else {
                 return;
             };
-            if state.in_flight >= FETCHES_PER_PEER || state.queue.is_empty() {
+            let Some((batch, keys)) = state.fetches.next_batch() else {
                 return;
-            }
-            let mut keys = Vec::new();
-            while keys.len() < MAX_WANTS {
-                let Some(k) = state.queue.pop_front() else {
-                    break;
-                };
-                state.queued.remove(&k);
-                keys.push(k);
-            }
-            state.in_flight += 1;
+            };
             let repo = self.repo.clone();
             let tx = self.internal_tx.clone();
             // The wants carry our current heads, read on the repo thread.
@@ -1313,12 +1292,13 @@ impl NetActor {
                         let _ = tx
                             .send(Internal::SendFetch {
                                 peer,
+                                batch,
                                 bytes: Request::Fetch(wants).encode(),
                             })
                             .await;
                     }
                     Err(_) => {
-                        let _ = tx.send(Internal::Fetched { peer }).await;
+                        let _ = tx.send(Internal::Fetched { peer, batch }).await;
                     }
                 }
             });
