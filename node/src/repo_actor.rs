@@ -53,7 +53,21 @@ type CertsView = Arc<RwLock<Arc<Certificates>>>;
 #[derive(Clone, Debug)]
 pub struct RepoHandle {
     jobs: mpsc::Sender<Job>,
+    /// The repository thread, woken when a job is queued (it parks while idle).
+    thread: std::thread::Thread,
     certs: CertsView,
+}
+
+impl Drop for RepoHandle {
+    /// The last handle gone closes the channel: wake the thread so that it stops (and closes
+    /// the store) now rather than at its next poll.
+    fn drop(&mut self) {
+        // This handle's sender goes first, so that the woken thread sees the channel closed
+        // when this was the last one.
+        let (closed, _) = mpsc::channel(1);
+        drop(std::mem::replace(&mut self.jobs, closed));
+        self.thread.unpark();
+    }
 }
 
 impl RepoHandle {
@@ -67,6 +81,7 @@ impl RepoHandle {
             let _ = tx.send(f(state));
         });
         self.jobs.send(job).await.map_err(|_| RepoGone)?;
+        self.thread.unpark();
         rx.await.map_err(|_| RepoGone)
     }
 
@@ -135,7 +150,7 @@ pub fn spawn(
     let mut state = RepoState::new(repo, announce)?;
     let certs = Arc::clone(&state.certs_view);
     let (tx, mut rx) = mpsc::channel::<Job>(1024);
-    std::thread::Builder::new()
+    let thread = std::thread::Builder::new()
         .name("allmende-repo".into())
         .spawn(move || {
             loop {
@@ -156,11 +171,21 @@ pub fn spawn(
             }
             tracing::debug!("repository thread stopped");
         })
-        .map_err(|e| RepoError::Integrity(format!("cannot start the repository thread: {e}")))?;
-    Ok(RepoHandle { jobs: tx, certs })
+        .map_err(|e| RepoError::Integrity(format!("cannot start the repository thread: {e}")))?
+        .thread()
+        .clone();
+    Ok(RepoHandle {
+        jobs: tx,
+        thread,
+        certs,
+    })
 }
 
 /// `Some(Some(job))`, `Some(None)` when closed, `None` on timeout.
+///
+/// The thread parks until [`RepoHandle::call`] unparks it after queueing a job (a wake-up
+/// that comes before the park is kept, so none is lost). It used to sleep in steps of 5 ms,
+/// which added 2.5 ms on average to every request that found the thread idle.
 fn recv_timeout(rx: &mut mpsc::Receiver<Job>, timeout: Duration) -> Option<Option<Job>> {
     let deadline = std::time::Instant::now() + timeout;
     loop {
@@ -169,10 +194,11 @@ fn recv_timeout(rx: &mut mpsc::Receiver<Job>, timeout: Duration) -> Option<Optio
             Err(mpsc::error::TryRecvError::Disconnected) => return Some(None),
             Err(mpsc::error::TryRecvError::Empty) => {}
         }
-        if std::time::Instant::now() >= deadline {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
             return None;
         }
-        std::thread::sleep(Duration::from_millis(5));
+        std::thread::park_timeout(left);
     }
 }
 
