@@ -389,3 +389,105 @@ async fn the_organisation_list_comes_in_pages() {
     .await
     .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn organisation_and_product_pages_name_what_they_link() {
+    use allmende_protocol::doc::{DocHeader, DocKind};
+    use allmende_protocol::identity::Keypair;
+    use allmende_protocol::ids::OrgId;
+    use allmende_protocol::schema::{OrgKind, OrgProfile};
+    let tmp = tempfile::tempdir().unwrap();
+    let node = TestNode::start_http(tmp.path(), Some("Stadt Namenstest"), &[])
+        .await
+        .unwrap();
+    let addr = node.http_addr().unwrap();
+    let own = format!("{:#}", node.org().unwrap());
+    // An IT-Dienstleister with a profile, and organisations and products nobody links.
+    let provider = node
+        .node()
+        .unwrap()
+        .repo
+        .call(|s| {
+            let mut provider = None;
+            for i in 0..30u32 {
+                let mut secret = [9u8; 32];
+                secret[..4].copy_from_slice(&i.to_be_bytes());
+                let key = Keypair::from_secret_bytes(&secret).unwrap();
+                let org = OrgId::from_root_key(key.public());
+                let profile = OrgProfile {
+                    name: format!("Rechenzentrum {i:02}"),
+                    kind: OrgKind::ItDienstleister,
+                    ags: None,
+                    land: None,
+                    population: None,
+                    website: None,
+                    contact_role: None,
+                    it_dienstleister: None,
+                };
+                let header = DocHeader::singleton(DocKind::Profile, org);
+                s.edit(&key, header, allmende_node::now(), |ed| {
+                    ed.put_root(&profile)
+                })
+                .unwrap();
+                provider.get_or_insert(org);
+            }
+            provider.unwrap()
+        })
+        .await
+        .unwrap();
+    for i in 0..5 {
+        node.add_product(&format!("Unverlinktes Produkt {i}"))
+            .await
+            .unwrap();
+    }
+    let product = node.add_product("Verlinktes Fachverfahren").await.unwrap();
+    let pid = format!("{:#}", product.id());
+    let provider = format!("{provider:#}");
+    let token = node.admin_token().unwrap();
+    let url = addr.to_string();
+    tokio::task::spawn_blocking(move || {
+        let body = serde_json::json!({
+            "product": pid,
+            "status": "production",
+            "operated_by": {"by": "it-dienstleister", "org": provider},
+        });
+        let (code, answer) = integration_tests::http(
+            &url,
+            "POST",
+            "/api/v1/deployments",
+            Some(&token),
+            &body.to_string(),
+            Duration::from_secs(20),
+        )
+        .unwrap();
+        assert_eq!(code, 201, "{answer}");
+        let link =
+            |path: &str, id: &str, name: &str| format!("<a href=\"/{path}/{id}\">{name}</a>");
+
+        let (code, _, page) = get(addr, &format!("/organisationen/{own}"), "");
+        assert_eq!(code, 200);
+        assert!(
+            page.contains(&link("produkte", &pid, "Verlinktes Fachverfahren")),
+            "{page}"
+        );
+        assert!(
+            page.contains(&link("organisationen", &provider, "Rechenzentrum 00")),
+            "{page}"
+        );
+        assert!(!page.contains("Unverlinktes") && !page.contains("Rechenzentrum 01"));
+
+        let (code, _, page) = get(addr, &format!("/produkte/{pid}"), "");
+        assert_eq!(code, 200);
+        assert!(
+            page.contains(&link("organisationen", &own, "Stadt Namenstest")),
+            "{page}"
+        );
+        assert!(
+            page.contains(&link("organisationen", &provider, "Rechenzentrum 00")),
+            "{page}"
+        );
+        assert!(!page.contains(&format!("org:{}", &own[..12])), "{page}");
+    })
+    .await
+    .unwrap();
+}

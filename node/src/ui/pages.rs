@@ -13,7 +13,7 @@ use allmende_web::{Lang, Markup, html};
 use axum::Extension;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
-use rusqlite::Connection;
+use rusqlite::{Connection, params_from_iter};
 
 use super::labels;
 use super::{Ctx, OrPage, PageError, UiError, UiState, dec, int, not_found, render};
@@ -58,6 +58,46 @@ pub(super) fn org_names(conn: &Connection) -> Result<HashMap<Vec<u8>, String>, U
         Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?))
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Names of the organisations (`idx_org`) or products (`idx_product`) among `ids`, by raw
+/// id: a page that links a few hundred entries reads their names only, not the whole
+/// catalog's (11,000 organisations and 3,000 products at full scale).
+fn names_among(
+    conn: &Connection,
+    what: Named,
+    ids: impl IntoIterator<Item = Vec<u8>>,
+) -> Result<HashMap<Vec<u8>, String>, UiError> {
+    let (table, key) = match what {
+        Named::Orgs => ("idx_org", "org"),
+        Named::Products => ("idx_product", "doc"),
+    };
+    let mut ids: Vec<Vec<u8>> = ids.into_iter().collect();
+    ids.sort();
+    ids.dedup();
+    let mut out = HashMap::new();
+    // Well below SQLite's limit on bound parameters.
+    for chunk in ids.chunks(500) {
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {key}, name FROM {table} WHERE {key} IN ({})",
+            query::placeholders(chunk.len())
+        ))?;
+        let rows = stmt.query_map(params_from_iter(chunk), |r| {
+            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?))
+        })?;
+        for row in rows {
+            let (id, name) = row?;
+            out.insert(id, name);
+        }
+    }
+    Ok(out)
+}
+
+/// Which names [`names_among`] reads.
+#[derive(Clone, Copy)]
+enum Named {
+    Orgs,
+    Products,
 }
 
 /// Names of products, by raw id.
@@ -497,6 +537,51 @@ fn load_product(conn: &Connection, doc: DocId) -> Result<Option<ProductData>, Ui
             similar.push((h.id, h.name));
         }
     }
+    let deployments: Vec<(String, String, Deployment)> = page
+        .deployments
+        .iter()
+        .filter_map(|v| Some((str_of(v, "org"), str_of(v, "key"), typed(v)?)))
+        .collect();
+    let ratings: Vec<(String, Rating)> = page
+        .ratings
+        .iter()
+        .filter_map(|v| Some((str_of(v, "org"), typed(v)?)))
+        .collect();
+    let reports: Vec<(String, ReuseReport)> = page
+        .reuse_reports
+        .iter()
+        .filter_map(|v| Some((str_of(v, "org"), typed(v)?)))
+        .collect();
+    let linked_orgs = std::iter::once(page.created_by.clone())
+        .chain(deployments.iter().map(|(o, _, _)| o.clone()))
+        .chain(
+            deployments
+                .iter()
+                .filter_map(|(_, _, d)| match &d.operated_by {
+                    OperatedBy::ItDienstleister { org } => Some(format!("{org:#}")),
+                    _ => None,
+                }),
+        )
+        .chain(ratings.iter().map(|(o, _)| o.clone()))
+        .chain(reports.iter().map(|(o, _)| o.clone()))
+        .chain(
+            reports
+                .iter()
+                .filter_map(|(_, r)| r.provider.as_ref().map(|p| format!("{p:#}"))),
+        )
+        .filter_map(|h| hex::decode(h).ok());
+    let orgs = names_among(conn, Named::Orgs, linked_orgs)?;
+    let linked_products = page
+        .merged_into
+        .iter()
+        .cloned()
+        .chain(
+            page.integrations
+                .iter()
+                .flat_map(|i| [str_of(i, "product"), str_of(i, "other")]),
+        )
+        .filter_map(|h| hex::decode(h).ok());
+    let products = names_among(conn, Named::Products, linked_products)?;
     let mut by_land = BTreeMap::new();
     let mut stmt = conn.prepare(
         "SELECT coalesce(o.land, '??'), count(DISTINCT d.org) FROM idx_deployment d
@@ -512,28 +597,16 @@ fn load_product(conn: &Connection, doc: DocId) -> Result<Option<ProductData>, Ui
         product,
         created_by: page.created_by.clone(),
         merged_into: page.merged_into.clone(),
-        deployments: page
-            .deployments
-            .iter()
-            .filter_map(|v| Some((str_of(v, "org"), str_of(v, "key"), typed(v)?)))
-            .collect(),
-        ratings: page
-            .ratings
-            .iter()
-            .filter_map(|v| Some((str_of(v, "org"), typed(v)?)))
-            .collect(),
-        reports: page
-            .reuse_reports
-            .iter()
-            .filter_map(|v| Some((str_of(v, "org"), typed(v)?)))
-            .collect(),
+        deployments,
+        ratings,
+        reports,
         means: page.rating_means,
         distribution,
         integrations: page.integrations,
         similar,
         by_land,
-        orgs: org_names(conn)?,
-        products: product_names(conn)?,
+        orgs,
+        products,
     }))
 }
 
@@ -1000,17 +1073,42 @@ pub(super) async fn organisation(
                 Ok((hex::encode(r.get::<_, Vec<u8>>(0)?), r.get::<_, String>(1)?))
             })?
             .collect::<Result<_, _>>()?;
+        // Verified: attested by one of the anchors this node follows.
+        let verified = anchors
+            .iter()
+            .any(|a| attested_by.iter().any(|b| *b == hex::encode(a.as_bytes())));
+        let linked_orgs = profile
+            .iter()
+            .filter_map(|p| p.it_dienstleister.as_ref())
+            .chain(
+                deployments
+                    .iter()
+                    .filter_map(|(_, d)| match &d.operated_by {
+                        OperatedBy::ItDienstleister { org } => Some(org),
+                        _ => None,
+                    }),
+            )
+            .map(|o| o.as_bytes().to_vec())
+            .chain(attested_by.iter().filter_map(|a| hex::decode(a).ok()));
+        let orgs = names_among(conn, Named::Orgs, linked_orgs)?;
+        let linked_products = deployments
+            .iter()
+            .map(|(_, d)| &d.product)
+            .chain(ratings.iter().map(|r| &r.product))
+            .chain(reports.iter().map(|r| &r.product))
+            .map(|p| p.as_bytes().to_vec());
+        let products = names_among(conn, Named::Products, linked_products)?;
         Ok(Some(OrgData {
             id: hex::encode(&key),
             profile,
-            verified: query::verified_orgs(conn, &anchors)?.contains(&org),
+            verified,
             attested_by,
             deployments,
             ratings,
             reports,
             members,
-            orgs: org_names(conn)?,
-            products: product_names(conn)?,
+            orgs,
+            products,
         }))
     })
     .await?;
