@@ -616,9 +616,18 @@ fn catch_up(
     let fresh = Server::start(allmende, &dir, &[source.p2p.as_str()], &[])?;
     let deadline = Duration::from_secs(3600);
     let mut last = Instant::now();
+    // When the share of changes held first reached each of these fractions: a slow tail shows
+    // as a long gap before the last one.
+    let marks = [0.5, 0.9, 0.98];
+    let mut reached: Vec<Option<Duration>> = vec![None; marks.len()];
     loop {
         let st = fresh.status()?;
         let have = st["changes"].as_u64().unwrap_or(0);
+        for (m, r) in marks.iter().zip(reached.iter_mut()) {
+            if r.is_none() && have as f64 >= m * want as f64 {
+                *r = Some(t.elapsed());
+            }
+        }
         if have >= want && st["network"]["pending_fetches"].as_u64() == Some(0) {
             break;
         }
@@ -655,6 +664,25 @@ fn catch_up(
         ),
         "≤ 2× verify-only",
         Some(ratio <= 2.0),
+    );
+    let progress = marks
+        .iter()
+        .zip(&reached)
+        .map(|(m, r)| {
+            format!(
+                "{:.0} % at {:.1} s",
+                m * 100.0,
+                r.unwrap_or(wall).as_secs_f64()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    table.add(
+        "catch-up progress (share of the changes held)",
+        progress,
+        format!("all at {:.1} s", wall.as_secs_f64()),
+        "",
+        None,
     );
     table.add(
         "catch-up bytes on the wire",
