@@ -267,6 +267,10 @@ async fn write_endpoints_need_the_token_and_store_nothing_on_bad_input() {
         let (code, page) = get(addr, &format!("/api/v1/organizations/{org}"));
         assert_eq!(code, 200, "{page}");
         assert_eq!(page["deployments"].as_array().unwrap().len(), 1);
+        assert_eq!(page["ratings"].as_array().unwrap().len(), 1, "{page}");
+        assert_eq!(page["ratings"][0]["record"]["scores"]["usability"], 4, "{page}");
+        assert_eq!(page["reuse_reports"].as_array().unwrap().len(), 1, "{page}");
+        assert_eq!(page["reuse_reports"][0]["record"]["effort_person_days"], 12, "{page}");
         assert_eq!(page["verified"], false);
         for (path, expected) in [
             ("/api/v1/deployments?product=xyz".to_owned(), 400),

@@ -2241,13 +2241,14 @@ async fn organization(
                 }
                 Ok(out)
             };
-            let deployments = stack("SELECT key, json FROM idx_deployment WHERE org = ?1 ORDER BY key")?;
-            let ratings = stack("SELECT key, json FROM idx_rating WHERE org = ?1 ORDER BY key")?;
-            let reports = stack("SELECT key, json FROM idx_reuse WHERE org = ?1 ORDER BY key")?;
+            let own = |table: &str| format!("SELECT key, json FROM {table} WHERE {} ORDER BY key", query::OWN_ROWS);
+            let deployments = stack(&own("idx_deployment"))?;
+            let ratings = stack(&own("idx_rating"))?;
+            let reports = stack(&own("idx_reuse"))?;
             if profile.is_none() && deployments.is_empty() && ratings.is_empty() && reports.is_empty() {
                 return Ok(None);
             }
-            let verified = query::verified_orgs(conn, &anchors)?.contains(&org);
+            let verified = query::is_verified(conn, &org, &anchors)?;
             Ok(Some(serde_json::json!({
                 "id": format!("{org:#}"),
                 "verified": verified,

@@ -463,6 +463,28 @@ pub fn similar(conn: &Connection, name: &str, vendor: &str) -> Result<Vec<Produc
         .collect())
 }
 
+/// The condition selecting the index rows of the records organisation `?1` published, in
+/// `idx_deployment`, `idx_rating` or `idx_reuse`. The index takes a row's `org` from the owner
+/// of its document, so the rows are those of the documents `?1` owns, found through
+/// `documents_owner`; `idx_rating` and `idx_reuse` have no index on `org`, and filtering on it
+/// alone read all 336,000 ratings at full scale.
+pub(crate) const OWN_ROWS: &str = "doc IN (SELECT id FROM documents WHERE owner = ?1) AND org = ?1";
+
+/// Whether `org` is attested by one of `anchors` (one organisation; [`verified_orgs`] lists
+/// them all).
+pub fn is_verified(conn: &Connection, org: &OrgId, anchors: &[OrgId]) -> Result<bool, QueryError> {
+    if anchors.is_empty() {
+        return Ok(false);
+    }
+    let sql = format!(
+        "SELECT EXISTS (SELECT 1 FROM idx_attestation WHERE org = ? AND anchor IN ({}))",
+        placeholders(anchors.len())
+    );
+    let args = std::iter::once(org.as_bytes().to_vec())
+        .chain(anchors.iter().map(|a| a.as_bytes().to_vec()));
+    Ok(conn.query_row(&sql, params_from_iter(args), |r| r.get(0))?)
+}
+
 /// The organisations attested by one of `anchors`.
 pub fn verified_orgs(conn: &Connection, anchors: &[OrgId]) -> Result<Vec<OrgId>, QueryError> {
     let mut out = Vec::new();

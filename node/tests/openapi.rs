@@ -932,6 +932,20 @@ async fn products_and_organisations_page_with_a_cursor() {
         let verified = walk(addr, "/api/v1/organizations?verified=true&limit=1");
         assert_eq!(verified.len(), 2);
         assert!(verified.iter().all(|p| p[0]["verified"] == true));
+        // One organisation's page says the same as the list, either way.
+        for listed in walk(addr, "/api/v1/organizations?limit=1") {
+            let id = listed[0]["id"].as_str().unwrap();
+            let (code, _, body) = request(
+                addr,
+                "get",
+                &format!("/api/v1/organizations/{id}"),
+                None,
+                None,
+            );
+            assert_eq!(code, 200, "{body}");
+            let page: Value = serde_json::from_str(&body).unwrap();
+            assert_eq!(page["verified"], listed[0]["verified"], "{id}");
+        }
         let (_, _, body) = request(
             addr,
             "get",

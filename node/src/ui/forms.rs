@@ -769,7 +769,10 @@ async fn own_record<T: serde::de::DeserializeOwned + Send + 'static>(
 ) -> Result<Option<T>, PageError> {
     db(s, lang, move |c| {
         let json: Option<String> = match c.query_row(
-            &format!("SELECT json FROM {table} WHERE org = ?1 AND key = ?2"),
+            &format!(
+                "SELECT json FROM {table} WHERE {} AND key = ?2",
+                crate::query::OWN_ROWS
+            ),
             rusqlite::params![org.as_bytes().as_slice(), key],
             |r| r.get(0),
         ) {

@@ -1040,21 +1040,24 @@ pub(super) async fn organisation(
             })?;
             Ok(rows.collect::<Result<_, _>>()?)
         };
-        let deployments: Vec<(String, Deployment)> =
-            records("SELECT key, json FROM idx_deployment WHERE org = ?1 ORDER BY key")?
-                .into_iter()
-                .filter_map(|(k, j)| Some((k, serde_json::from_str(&j).ok()?)))
-                .collect();
-        let ratings: Vec<Rating> =
-            records("SELECT key, json FROM idx_rating WHERE org = ?1 ORDER BY key")?
-                .into_iter()
-                .filter_map(|(_, j)| serde_json::from_str(&j).ok())
-                .collect();
-        let reports: Vec<ReuseReport> =
-            records("SELECT key, json FROM idx_reuse WHERE org = ?1 ORDER BY key")?
-                .into_iter()
-                .filter_map(|(_, j)| serde_json::from_str(&j).ok())
-                .collect();
+        let own = |table: &str| {
+            format!(
+                "SELECT key, json FROM {table} WHERE {} ORDER BY key",
+                query::OWN_ROWS
+            )
+        };
+        let deployments: Vec<(String, Deployment)> = records(&own("idx_deployment"))?
+            .into_iter()
+            .filter_map(|(k, j)| Some((k, serde_json::from_str(&j).ok()?)))
+            .collect();
+        let ratings: Vec<Rating> = records(&own("idx_rating"))?
+            .into_iter()
+            .filter_map(|(_, j)| serde_json::from_str(&j).ok())
+            .collect();
+        let reports: Vec<ReuseReport> = records(&own("idx_reuse"))?
+            .into_iter()
+            .filter_map(|(_, j)| serde_json::from_str(&j).ok())
+            .collect();
         if profile.is_none() && deployments.is_empty() && ratings.is_empty() && reports.is_empty() {
             return Ok(None);
         }
@@ -1073,10 +1076,7 @@ pub(super) async fn organisation(
                 Ok((hex::encode(r.get::<_, Vec<u8>>(0)?), r.get::<_, String>(1)?))
             })?
             .collect::<Result<_, _>>()?;
-        // Verified: attested by one of the anchors this node follows.
-        let verified = anchors
-            .iter()
-            .any(|a| attested_by.iter().any(|b| *b == hex::encode(a.as_bytes())));
+        let verified = query::is_verified(conn, &org, &anchors)?;
         let linked_orgs = profile
             .iter()
             .filter_map(|p| p.it_dienstleister.as_ref())
