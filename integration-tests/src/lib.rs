@@ -19,8 +19,10 @@ use allmende_node::net::NetConfig;
 use allmende_node::node::{Node, NodeConfig};
 use allmende_protocol::doc::{DocError, DocHeader, DocKind, Editor};
 use allmende_protocol::identity::Keypair;
-use allmende_protocol::ids::OrgId;
-use allmende_protocol::schema::{OrgKind, OrgProfile, Product, ProductKind};
+use allmende_protocol::ids::{DocId, OrgId};
+use allmende_protocol::schema::{
+    Deployment, DeploymentStatus, OperatedBy, OrgKind, OrgProfile, Product, ProductKind,
+};
 use anyhow::{Context, bail};
 use libp2p::Multiaddr;
 
@@ -244,6 +246,16 @@ pub fn product(name: &str) -> Product {
         description: Some(format!("Beschreibung von {name}")),
         standards: vec!["XÖV".into()],
         ..Product::new(name, "Testhersteller GmbH", ProductKind::Software)
+    }
+}
+
+/// A deployment of `product` in production, run by the organisation itself, at `version`,
+/// with no tasks, integrations or costs: what tests and the fault harness publish when the
+/// content does not matter (set other fields with struct update syntax).
+pub fn deployment(product: DocId, version: &str) -> Deployment {
+    Deployment {
+        version: Some(version.into()),
+        ..Deployment::new(product, DeploymentStatus::Production, OperatedBy::Itself)
     }
 }
 

@@ -9,23 +9,15 @@
 use std::time::Duration;
 
 use allmende_protocol::doc::{DocHeader, DocKind};
-use allmende_protocol::schema::{Deployment, DeploymentStatus, OperatedBy};
+use allmende_protocol::schema::Deployment;
 use integration_tests::{TestNode, converged, product, wait_until};
 
 const WAIT: Duration = Duration::from_secs(60);
 
 fn deployment(product: &DocHeader) -> Deployment {
     Deployment {
-        product: product.id(),
-        version: Some("1.0".into()),
-        tasks: vec![],
-        since: None,
-        status: DeploymentStatus::Production,
-        operated_by: OperatedBy::Itself,
-        integrations: vec![],
-        end_to_end: None,
-        cost_once_eur: None,
         cost_yearly_eur: Some(1000),
+        ..integration_tests::deployment(product.id(), "1.0")
     }
 }
 

@@ -33,7 +33,7 @@ use allmende_protocol::change::{ReplicaId, SignedChange};
 use allmende_protocol::doc::{DocHeader, DocKind, Document};
 use allmende_protocol::identity::{Delegation, Keypair, Revocation, Scope, Succession};
 use allmende_protocol::ids::OrgId;
-use allmende_protocol::schema::{Deployment, DeploymentStatus, OperatedBy, UnixTime};
+use allmende_protocol::schema::{Deployment, UnixTime};
 use allmende_protocol::sync::{Announce, Cert, Gossip};
 use integration_tests::{TestNode, converged, http, product, wait_until};
 
@@ -82,16 +82,8 @@ fn kp(secret: &[u8; 32]) -> Keypair {
 
 fn deployment(product: DocHeader, version: &str) -> Deployment {
     Deployment {
-        product: product.id(),
-        version: Some(version.into()),
-        tasks: vec![],
-        since: None,
-        status: DeploymentStatus::Production,
-        operated_by: OperatedBy::Itself,
-        integrations: vec![],
-        end_to_end: None,
-        cost_once_eur: None,
         cost_yearly_eur: Some(1200),
+        ..integration_tests::deployment(product.id(), version)
     }
 }
 

@@ -24,17 +24,12 @@ fn kp(seed: u8) -> Keypair {
 }
 
 fn deployment(seed: u32) -> Deployment {
+    let product = DocId::from_bytes([(seed % 251) as u8; 32]);
     Deployment {
-        product: DocId::from_bytes([(seed % 251) as u8; 32]),
         version: Some(format!("{seed}.0")),
-        tasks: vec![],
-        since: None,
-        status: DeploymentStatus::Production,
-        operated_by: OperatedBy::Itself,
-        integrations: vec![],
-        end_to_end: None,
         cost_once_eur: Some(u64::from(seed) * 100),
         cost_yearly_eur: Some(1200),
+        ..Deployment::new(product, DeploymentStatus::Production, OperatedBy::Itself)
     }
 }
 

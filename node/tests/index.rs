@@ -566,18 +566,7 @@ fn same_as_merges_resolve_to_the_smallest_id_whatever_the_order() {
                 "EUPL-1.2",
             );
             r.edit(&kp(10), *h, NOW, |ed| ed.put_root(&p)).unwrap();
-            let d = Deployment {
-                product: h.id(),
-                version: None,
-                tasks: vec![],
-                since: None,
-                status: DeploymentStatus::Production,
-                operated_by: OperatedBy::Itself,
-                integrations: vec![],
-                end_to_end: None,
-                cost_once_eur: None,
-                cost_yearly_eur: None,
-            };
+            let d = Deployment::new(h.id(), DeploymentStatus::Production, OperatedBy::Itself);
             let header = DocHeader::singleton(
                 DocKind::Deployments,
                 OrgId::from_root_key(kp(11 + i as u8).public()),

@@ -22,17 +22,11 @@ fn kp(seed: u8) -> Keypair {
 }
 
 fn deployment(product_seed: u8, version: &str) -> Deployment {
+    let product = DocId::from_bytes([product_seed; 32]);
     Deployment {
-        product: DocId::from_bytes([product_seed; 32]),
         version: Some(version.into()),
-        tasks: vec![],
-        since: None,
-        status: DeploymentStatus::Production,
-        operated_by: OperatedBy::Itself,
-        integrations: vec![],
-        end_to_end: None,
-        cost_once_eur: None,
         cost_yearly_eur: Some(1200),
+        ..Deployment::new(product, DeploymentStatus::Production, OperatedBy::Itself)
     }
 }
 

@@ -931,6 +931,24 @@ pub struct Deployment {
     pub cost_yearly_eur: Option<u64>,
 }
 
+impl Deployment {
+    /// A deployment of `product` with a status and an operator, every other field unset.
+    pub fn new(product: DocId, status: DeploymentStatus, operated_by: OperatedBy) -> Self {
+        Self {
+            product,
+            version: None,
+            tasks: vec![],
+            since: None,
+            status,
+            operated_by,
+            integrations: vec![],
+            end_to_end: None,
+            cost_once_eur: None,
+            cost_yearly_eur: None,
+        }
+    }
+}
+
 /// Costs above this are typing errors, not procurement (10 billion euros).
 const MAX_EUR: u64 = 10_000_000_000;
 

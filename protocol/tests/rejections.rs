@@ -62,16 +62,8 @@ fn product() -> Product {
 
 fn deployment(product: DocId, version: &str) -> Deployment {
     Deployment {
-        product,
         version: Some(version.into()),
-        tasks: vec![],
-        since: None,
-        status: DeploymentStatus::Production,
-        operated_by: OperatedBy::Itself,
-        integrations: vec![],
-        end_to_end: None,
-        cost_once_eur: None,
-        cost_yearly_eur: None,
+        ..Deployment::new(product, DeploymentStatus::Production, OperatedBy::Itself)
     }
 }
 

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use allmende_node::datadir::DataDir;
 use allmende_protocol::doc::{DocHeader, DocKind};
 use allmende_protocol::ids::DocId;
-use allmende_protocol::schema::{Deployment, DeploymentStatus, OperatedBy};
+use allmende_protocol::schema::Deployment;
 use anyhow::Context;
 
 fn main() -> anyhow::Result<()> {
@@ -27,16 +27,8 @@ fn main() -> anyhow::Result<()> {
     for n in 0..count {
         let key = format!("ack-{}-{n}", std::process::id());
         let d = Deployment {
-            product: DocId::from_bytes([7; 32]),
-            version: Some(format!("{n}")),
-            tasks: vec![],
-            since: None,
-            status: DeploymentStatus::Production,
-            operated_by: OperatedBy::Itself,
-            integrations: vec![],
-            end_to_end: None,
             cost_once_eur: Some(n),
-            cost_yearly_eur: None,
+            ..integration_tests::deployment(DocId::from_bytes([7; 32]), &n.to_string())
         };
         repo.edit(&id.keypair, header, allmende_node::now(), |ed| {
             ed.put(&key, &d)

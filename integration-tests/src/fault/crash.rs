@@ -34,7 +34,7 @@ use allmende_protocol::doc::DocHeader;
 use allmende_protocol::doc::DocKind;
 use allmende_protocol::identity::Keypair;
 use allmende_protocol::ids::{DocId, OrgId};
-use allmende_protocol::schema::{Deployment, DeploymentStatus, OperatedBy};
+use allmende_protocol::schema::Deployment;
 use anyhow::Context;
 
 use super::{ProcNode, Rng, Summary};
@@ -212,21 +212,14 @@ impl Source {
                 self.repo.edit(&key, header, now, |ed| ed.put_root(&p))?;
             } else {
                 let header = DocHeader::singleton(DocKind::Deployments, org);
+                let product = self
+                    .products
+                    .last()
+                    .map(|(_, h)| h.id())
+                    .unwrap_or(DocId::from_bytes([7; 32]));
                 let d = Deployment {
-                    product: self
-                        .products
-                        .last()
-                        .map(|(_, h)| h.id())
-                        .unwrap_or(DocId::from_bytes([7; 32])),
-                    version: Some(format!("{i}")),
-                    tasks: vec![],
-                    since: None,
-                    status: DeploymentStatus::Production,
-                    operated_by: OperatedBy::Itself,
-                    integrations: vec![],
-                    end_to_end: None,
                     cost_once_eur: Some(i as u64),
-                    cost_yearly_eur: None,
+                    ..crate::deployment(product, &i.to_string())
                 };
                 let k = format!("crash-{i}");
                 self.repo.edit(&key, header, now, |ed| ed.put(&k, &d))?;
