@@ -491,3 +491,63 @@ async fn organisation_and_product_pages_name_what_they_link() {
     .await
     .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_product_with_many_deployments_shows_them_a_page_at_a_time() {
+    use allmende_protocol::doc::{DocHeader, DocKind};
+    let tmp = tempfile::tempdir().unwrap();
+    let node = TestNode::start_http(tmp.path(), Some("Stadt Seitentest"), &[])
+        .await
+        .unwrap();
+    let addr = node.http_addr().unwrap();
+    let product = node.add_product("Vielgenutztes Verfahren").await.unwrap();
+    let pid = format!("{:#}", product.id());
+    let key = node.keypair().unwrap();
+    let header = DocHeader::singleton(DocKind::Deployments, node.org().unwrap());
+    // 150 deployments of the product under distinct keys, in one change.
+    node.node()
+        .unwrap()
+        .repo
+        .call(move |s| {
+            s.edit(&key, header, allmende_node::now(), |ed| {
+                for i in 0..150 {
+                    let d = integration_tests::deployment(product.id(), &format!("{i}.0"));
+                    ed.put(&format!("standort-{i:03}"), &d)?;
+                }
+                Ok(())
+            })
+            .unwrap();
+        })
+        .await
+        .unwrap();
+    tokio::task::spawn_blocking(move || {
+        let rows = |body: &str| body.matches("<td>selbst</td>").count();
+        let (code, _, first) = get(addr, &format!("/produkte/{pid}"), "");
+        assert_eq!(code, 200);
+        assert_eq!(rows(&first), 100, "{first}");
+        assert!(first.contains("150 Einsätze"), "{first}");
+        assert!(first.contains("Seite 1 / 2"), "{first}");
+        assert!(first.contains(&format!("href=\"/produkte/{pid}?seite=1\" rel=\"next\"")));
+        assert!(!first.contains("rel=\"prev\""));
+
+        let (code, _, second) = get(addr, &format!("/produkte/{pid}?seite=1"), "");
+        assert_eq!(code, 200);
+        assert_eq!(rows(&second), 50);
+        assert!(second.contains(&format!("href=\"/produkte/{pid}?seite=0\" rel=\"prev\"")));
+        assert!(!second.contains("rel=\"next\""));
+
+        // Past the end and nonsense: no rows or the first page, never an error.
+        let (code, _, beyond) = get(addr, &format!("/produkte/{pid}?seite=7"), "");
+        assert_eq!((code, rows(&beyond)), (200, 0));
+        let (code, _, bad) = get(addr, &format!("/produkte/{pid}?seite=-1"), "");
+        assert_eq!((code, rows(&bad)), (200, 100));
+
+        // The API still lists every deployment.
+        let (code, _, api) = get(addr, &format!("/api/v1/products/{pid}"), "");
+        assert_eq!(code, 200);
+        let api: serde_json::Value = serde_json::from_str(&api).unwrap();
+        assert_eq!(api["deployments"].as_array().unwrap().len(), 150);
+    })
+    .await
+    .unwrap();
+}

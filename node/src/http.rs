@@ -1181,15 +1181,19 @@ async fn product(
         .map_err(|e| ApiError::bad_request(format!("product id: {e}")))?;
     let page = s
         .repo
-        .call(move |st| product_page(st.repo().store().connection(), doc))
+        .call(move |st| product_page(st.repo().store().connection(), doc, None))
         .await??;
     page.map(Json)
         .ok_or_else(|| ApiError::not_found(format!("no product {id}")))
 }
 
+/// One product with its records; `window` (limit, offset) cuts each list of records
+/// (deployments, ratings, reports) to one page, for the web UI. The rating means and the
+/// integrations are always over every record.
 pub(crate) fn product_page(
     conn: &rusqlite::Connection,
     doc: DocId,
+    window: Option<(u32, u32)>,
 ) -> Result<Option<ProductPage>, QueryError> {
     let id = doc.as_bytes().as_slice();
     let row = conn.query_row(
@@ -1203,8 +1207,9 @@ pub(crate) fn product_page(
         Err(e) => return Err(e.into()),
     };
     let records = |sql: &str| -> Result<Vec<serde_json::Value>, QueryError> {
-        let mut stmt = conn.prepare(sql)?;
-        let rows = stmt.query_map([id], |r| {
+        let (limit, offset) = window.map_or((-1, 0), |(l, o)| (i64::from(l), i64::from(o)));
+        let mut stmt = conn.prepare(&format!("{sql} LIMIT ?2 OFFSET ?3"))?;
+        let rows = stmt.query_map(rusqlite::params![id, limit, offset], |r| {
             Ok((
                 r.get::<_, Vec<u8>>(0)?,
                 r.get::<_, String>(1)?,
