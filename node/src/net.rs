@@ -480,10 +480,14 @@ pub async fn spawn(
                     .with_request_timeout(Duration::from_secs(30))
                     .with_max_concurrent_streams(64),
             );
+            // Bootstrapping is driven from the actor's own timer (see `run`): libp2p's periodic
+            // one warns every five minutes on a node that knows no peer yet, such as a demo.
+            let mut kad_cfg = kad::Config::new(StreamProtocol::new(KAD_PROTOCOL));
+            kad_cfg.set_periodic_bootstrap_interval(None);
             let mut kad = kad::Behaviour::with_config(
                 peer_id,
                 kad::store::MemoryStore::new(peer_id),
-                kad::Config::new(StreamProtocol::new(KAD_PROTOCOL)),
+                kad_cfg,
             );
             kad.set_mode(Some(kad::Mode::Server));
             let identify = identify::Behaviour::new(identify::Config::new(
@@ -607,6 +611,7 @@ impl NetActor {
         let mut tick = tokio::time::interval(self.cfg.reconcile_interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut kad_tick = tokio::time::interval(Duration::from_secs(60));
+        let mut kad_ticks: u64 = 0;
         loop {
             tokio::select! {
                 cmd = self.commands.recv() => match cmd {
@@ -623,7 +628,11 @@ impl NetActor {
                 Some(gossip) = self.announcements.recv() => self.publish(gossip),
                 _ = tick.tick() => self.start_sessions(),
                 _ = kad_tick.tick() => {
-                    if !self.cfg.bootstrap.is_empty() {
+                    // Every minute with bootstrap peers configured; otherwise every five
+                    // minutes, as libp2p would, for peers found by mDNS or identify. With no
+                    // peer known yet, bootstrap refuses (`NoKnownPeers`), which is no news.
+                    kad_ticks = kad_ticks.wrapping_add(1);
+                    if !self.cfg.bootstrap.is_empty() || kad_ticks.is_multiple_of(5) {
                         let _ = self.swarm.behaviour_mut().kad.bootstrap();
                     }
                 }
