@@ -495,6 +495,8 @@ async fn organisation_and_product_pages_name_what_they_link() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_product_with_many_deployments_shows_them_a_page_at_a_time() {
     use allmende_protocol::doc::{DocHeader, DocKind};
+    use allmende_protocol::ids::DocId;
+    use allmende_protocol::schema::{Deployment, Integration, IntegrationStatus};
     let tmp = tempfile::tempdir().unwrap();
     let node = TestNode::start_http(tmp.path(), Some("Stadt Seitentest"), &[])
         .await
@@ -504,14 +506,27 @@ async fn a_product_with_many_deployments_shows_them_a_page_at_a_time() {
     let pid = format!("{:#}", product.id());
     let key = node.keypair().unwrap();
     let header = DocHeader::singleton(DocKind::Deployments, node.org().unwrap());
-    // 150 deployments of the product under distinct keys, in one change.
+    // 150 deployments of the product under distinct keys, in one change, each reporting an
+    // integration with another partner product (one partner by two deployments).
     node.node()
         .unwrap()
         .repo
         .call(move |s| {
             s.edit(&key, header, allmende_node::now(), |ed| {
-                for i in 0..150 {
-                    let d = integration_tests::deployment(product.id(), &format!("{i}.0"));
+                for i in 0..150u8 {
+                    let partner = |n: u8| Integration {
+                        product: DocId::from_bytes([n; 32]),
+                        standard: "XMeld".into(),
+                        status: IntegrationStatus::Works,
+                    };
+                    let d = Deployment {
+                        integrations: match i {
+                            0 => vec![partner(200)],
+                            1 => vec![partner(200), partner(1)],
+                            _ => vec![partner(i)],
+                        },
+                        ..integration_tests::deployment(product.id(), &format!("{i}.0"))
+                    };
                     ed.put(&format!("standort-{i:03}"), &d)?;
                 }
                 Ok(())
@@ -529,6 +544,15 @@ async fn a_product_with_many_deployments_shows_them_a_page_at_a_time() {
         assert!(first.contains("Seite 1 / 2"), "{first}");
         assert!(first.contains(&format!("href=\"/produkte/{pid}?seite=1\" rel=\"next\"")));
         assert!(!first.contains("rel=\"prev\""));
+        // The 100 best-evidenced of 150 integrations, the one reported twice first.
+        assert!(first.contains("100 / 150"), "{first}");
+        let partner = |n: u8| format!("/produkte/{:#}\"", DocId::from_bytes([n; 32]));
+        assert_eq!(first.matches("<td>XMeld</td>").count(), 100, "{first}");
+        assert!(first.contains(&partner(200)), "{first}");
+        assert!(
+            first.contains(&partner(1)) && !first.contains(&partner(149)),
+            "{first}"
+        );
 
         let (code, _, second) = get(addr, &format!("/produkte/{pid}?seite=1"), "");
         assert_eq!(code, 200);
@@ -547,6 +571,7 @@ async fn a_product_with_many_deployments_shows_them_a_page_at_a_time() {
         assert_eq!(code, 200);
         let api: serde_json::Value = serde_json::from_str(&api).unwrap();
         assert_eq!(api["deployments"].as_array().unwrap().len(), 150);
+        assert_eq!(api["integrations"].as_array().unwrap().len(), 150);
     })
     .await
     .unwrap();

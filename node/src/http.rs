@@ -1187,9 +1187,10 @@ async fn product(
         .ok_or_else(|| ApiError::not_found(format!("no product {id}")))
 }
 
-/// One product with its records; `window` (limit, offset) cuts each list of records
-/// (deployments, ratings, reports) to one page, for the web UI. The rating means and the
-/// integrations are always over every record.
+/// One product with its records, ordered by organisation and key. `window` (limit, offset)
+/// cuts each list of records (deployments, ratings, reports) to one page in document order,
+/// for the web UI, and then leaves the integrations and rating means empty: the UI reads those
+/// through [`product_aggregates`], kept per product.
 pub(crate) fn product_page(
     conn: &rusqlite::Connection,
     doc: DocId,
@@ -1208,7 +1209,15 @@ pub(crate) fn product_page(
     };
     let records = |sql: &str| -> Result<Vec<serde_json::Value>, QueryError> {
         let (limit, offset) = window.map_or((-1, 0), |(l, o)| (i64::from(l), i64::from(o)));
-        let mut stmt = conn.prepare(&format!("{sql} LIMIT ?2 OFFSET ?3"))?;
+        // A page walks the product index in its own order (document, key) and reads only the
+        // rows it skips and shows; ordering by organisation sorted every record first (80 ms
+        // for a page of the most used product at full scale, against 20 ms).
+        let order = if window.is_some() {
+            "doc, key"
+        } else {
+            "org, key"
+        };
+        let mut stmt = conn.prepare(&format!("{sql} ORDER BY {order} LIMIT ?2 OFFSET ?3"))?;
         let rows = stmt.query_map(rusqlite::params![id, limit, offset], |r| {
             Ok((
                 r.get::<_, Vec<u8>>(0)?,
@@ -1225,6 +1234,38 @@ pub(crate) fn product_page(
         }
         Ok(out)
     };
+    query::prepare_canon(conn)?;
+    let canonical: Vec<u8> =
+        conn.query_row("SELECT canonical FROM canon WHERE doc = ?1", [id], |r| {
+            r.get(0)
+        })?;
+    let merged_into = (canonical.as_slice() != id).then(|| hex::encode(&canonical));
+    let (integrations, rating_means) = match window {
+        None => product_aggregates(conn, doc)?,
+        Some(_) => (Vec::new(), BTreeMap::new()),
+    };
+    Ok(Some(ProductPage {
+        id: format!("{doc:#}"),
+        product: serde_json::from_str(&json).unwrap_or(serde_json::Value::Null),
+        created_by: hex::encode(created_by),
+        deployments: records("SELECT org, key, json FROM idx_deployment WHERE product = ?1")?,
+        ratings: records("SELECT org, key, json FROM idx_rating WHERE product = ?1")?,
+        reuse_reports: records("SELECT org, key, json FROM idx_reuse WHERE product = ?1")?,
+        rating_means,
+        merged_into,
+        integrations,
+    }))
+}
+
+/// What a product page shows over every record of the product: its integrations in either
+/// direction with evidence counts, and the mean score per rating dimension. At full scale, for
+/// the most used product, this reads some 22,000 integration and 50,000 score rows; the web
+/// UI keeps the result per product in the aggregate cache.
+pub(crate) fn product_aggregates(
+    conn: &rusqlite::Connection,
+    doc: DocId,
+) -> Result<(Vec<serde_json::Value>, BTreeMap<String, f64>), QueryError> {
+    let id = doc.as_bytes().as_slice();
     // Reported by this product's deployments (found through them, by primary key) and by
     // other products' deployments pointing here (index on `other`); counted per (product,
     // other, standard) here rather than with GROUP BY, which sorted some 20,000 rows for the
@@ -1261,12 +1302,6 @@ pub(crate) fn product_page(
             })
         })
         .collect();
-    query::prepare_canon(conn)?;
-    let canonical: Vec<u8> =
-        conn.query_row("SELECT canonical FROM canon WHERE doc = ?1", [id], |r| {
-            r.get(0)
-        })?;
-    let merged_into = (canonical.as_slice() != id).then(|| hex::encode(&canonical));
     let mut rating_means = BTreeMap::new();
     let mut stmt = conn.prepare(
         "SELECT dimension, avg(score) FROM idx_rating_score WHERE product = ?1 GROUP BY dimension",
@@ -1275,23 +1310,7 @@ pub(crate) fn product_page(
         let (d, m) = r?;
         rating_means.insert(d, m);
     }
-    Ok(Some(ProductPage {
-        id: format!("{doc:#}"),
-        product: serde_json::from_str(&json).unwrap_or(serde_json::Value::Null),
-        created_by: hex::encode(created_by),
-        deployments: records(
-            "SELECT org, key, json FROM idx_deployment WHERE product = ?1 ORDER BY org, key",
-        )?,
-        ratings: records(
-            "SELECT org, key, json FROM idx_rating WHERE product = ?1 ORDER BY org, key",
-        )?,
-        reuse_reports: records(
-            "SELECT org, key, json FROM idx_reuse WHERE product = ?1 ORDER BY org, key",
-        )?,
-        rating_means,
-        merged_into,
-        integrations,
-    }))
+    Ok((integrations, rating_means))
 }
 
 /// One organisation of `GET /api/v1/organizations`.

@@ -314,6 +314,10 @@ const EN: &[(&str, &str)] = &[
     ),
     ("Belege", "Evidence"),
     (
+        "Die am besten belegten Integrationen; alle in der API unter",
+        "The best-evidenced integrations; all of them in the API at",
+    ),
+    (
         "Keine Doppelentwicklungen gefunden.",
         "No duplicate developments found.",
     ),
