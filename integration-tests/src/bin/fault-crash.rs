@@ -3,7 +3,7 @@
 //! `integration_tests::fault::crash` and `docs/testing.md`).
 //!
 //! ```text
-//! fault-crash [--rounds 20] [--seed N] [--initial 1500] [--batch 200] [--converge-secs 300]
+//! fault-crash [--rounds 20] [--seed N] [--initial 1500] [--batch 1000] [--converge-secs 300]
 //!             [--markdown FILE]
 //! ```
 //! Prints the seed first, one line per round, then a result table; exits 1 when anything
