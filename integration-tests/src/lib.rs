@@ -115,14 +115,8 @@ impl TestNode {
         n.restart().await?;
         if let Some(name) = org {
             let profile = OrgProfile {
-                name: name.to_owned(),
-                kind: OrgKind::Kommune,
-                ags: None,
-                land: None,
                 population: Some(10_000),
-                website: None,
-                contact_role: None,
-                it_dienstleister: None,
+                ..OrgProfile::new(name, OrgKind::Kommune)
             };
             let header = DocHeader::singleton(DocKind::Profile, n.org()?);
             n.edit(header, move |ed| ed.put_root(&profile)).await?;

@@ -79,6 +79,36 @@ fn enc(s: &str) -> String {
         .collect()
 }
 
+/// Publishes `n` organisation profiles of `kind` on the repository thread, each under its own
+/// root key (secret: `seed` bytes with the index in the first four), named `name(i)`.
+fn publish_profiles(
+    s: &mut allmende_node::repo_actor::RepoState,
+    seed: u8,
+    n: u32,
+    kind: allmende_protocol::schema::OrgKind,
+    name: impl Fn(u32) -> String,
+) -> Vec<allmende_protocol::ids::OrgId> {
+    use allmende_protocol::doc::{DocHeader, DocKind};
+    use allmende_protocol::identity::Keypair;
+    use allmende_protocol::ids::OrgId;
+    use allmende_protocol::schema::OrgProfile;
+    (0..n)
+        .map(|i| {
+            let mut secret = [seed; 32];
+            secret[..4].copy_from_slice(&i.to_be_bytes());
+            let key = Keypair::from_secret_bytes(&secret).unwrap();
+            let org = OrgId::from_root_key(key.public());
+            let profile = OrgProfile::new(name(i), kind);
+            let header = DocHeader::singleton(DocKind::Profile, org);
+            s.edit(&key, header, allmende_node::now(), |ed| {
+                ed.put_root(&profile)
+            })
+            .unwrap();
+            org
+        })
+        .collect()
+}
+
 fn product_count(addr: SocketAddr) -> u64 {
     let (code, _, body) = get(addr, "/api/v1/products?limit=200", "");
     assert_eq!(code, 200);
@@ -328,10 +358,7 @@ async fn a_publiccode_yml_pasted_in_the_ui_becomes_a_product_with_its_warnings()
 /// The organisation list shows 200 organisations a page, by name, with links between pages.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_organisation_list_comes_in_pages() {
-    use allmende_protocol::doc::{DocHeader, DocKind};
-    use allmende_protocol::identity::Keypair;
-    use allmende_protocol::ids::OrgId;
-    use allmende_protocol::schema::{OrgKind, OrgProfile};
+    use allmende_protocol::schema::OrgKind;
     let tmp = tempfile::tempdir().unwrap();
     let node = TestNode::start_http(tmp.path(), None, &[]).await.unwrap();
     let addr = node.http_addr().unwrap();
@@ -339,27 +366,7 @@ async fn the_organisation_list_comes_in_pages() {
         .unwrap()
         .repo
         .call(|s| {
-            for i in 0..201u32 {
-                let mut secret = [7u8; 32];
-                secret[..4].copy_from_slice(&i.to_be_bytes());
-                let key = Keypair::from_secret_bytes(&secret).unwrap();
-                let profile = OrgProfile {
-                    name: format!("Gemeinde {i:03}"),
-                    kind: OrgKind::Kommune,
-                    ags: None,
-                    land: None,
-                    population: None,
-                    website: None,
-                    contact_role: None,
-                    it_dienstleister: None,
-                };
-                let header =
-                    DocHeader::singleton(DocKind::Profile, OrgId::from_root_key(key.public()));
-                s.edit(&key, header, allmende_node::now(), |ed| {
-                    ed.put_root(&profile)
-                })
-                .unwrap();
-            }
+            publish_profiles(s, 7, 201, OrgKind::Kommune, |i| format!("Gemeinde {i:03}"));
         })
         .await
         .unwrap();
@@ -392,10 +399,7 @@ async fn the_organisation_list_comes_in_pages() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn organisation_and_product_pages_name_what_they_link() {
-    use allmende_protocol::doc::{DocHeader, DocKind};
-    use allmende_protocol::identity::Keypair;
-    use allmende_protocol::ids::OrgId;
-    use allmende_protocol::schema::{OrgKind, OrgProfile};
+    use allmende_protocol::schema::OrgKind;
     let tmp = tempfile::tempdir().unwrap();
     let node = TestNode::start_http(tmp.path(), Some("Stadt Namenstest"), &[])
         .await
@@ -408,30 +412,9 @@ async fn organisation_and_product_pages_name_what_they_link() {
         .unwrap()
         .repo
         .call(|s| {
-            let mut provider = None;
-            for i in 0..30u32 {
-                let mut secret = [9u8; 32];
-                secret[..4].copy_from_slice(&i.to_be_bytes());
-                let key = Keypair::from_secret_bytes(&secret).unwrap();
-                let org = OrgId::from_root_key(key.public());
-                let profile = OrgProfile {
-                    name: format!("Rechenzentrum {i:02}"),
-                    kind: OrgKind::ItDienstleister,
-                    ags: None,
-                    land: None,
-                    population: None,
-                    website: None,
-                    contact_role: None,
-                    it_dienstleister: None,
-                };
-                let header = DocHeader::singleton(DocKind::Profile, org);
-                s.edit(&key, header, allmende_node::now(), |ed| {
-                    ed.put_root(&profile)
-                })
-                .unwrap();
-                provider.get_or_insert(org);
-            }
-            provider.unwrap()
+            publish_profiles(s, 9, 30, OrgKind::ItDienstleister, |i| {
+                format!("Rechenzentrum {i:02}")
+            })[0]
         })
         .await
         .unwrap();

@@ -2265,10 +2265,9 @@ async fn organization(
                 }
                 Ok(out)
             };
-            let own = |table: &str| format!("SELECT key, json FROM {table} WHERE {} ORDER BY key", query::OWN_ROWS);
-            let deployments = stack(&own("idx_deployment"))?;
-            let ratings = stack(&own("idx_rating"))?;
-            let reports = stack(&own("idx_reuse"))?;
+            let deployments = stack(&query::own_records_sql("idx_deployment"))?;
+            let ratings = stack(&query::own_records_sql("idx_rating"))?;
+            let reports = stack(&query::own_records_sql("idx_reuse"))?;
             if profile.is_none() && deployments.is_empty() && ratings.is_empty() && reports.is_empty() {
                 return Ok(None);
             }

@@ -127,14 +127,14 @@ pub mod cursor {
     }
 }
 
-/// A version of the full-text index that changes whenever a product's text is written: the
-/// hash of FTS5's structure record, which counts every write. Relevance scores (`bm25`)
-/// depend on the whole index, so a ranked cursor is only valid at the version it was made at.
 /// `n` SQL parameter marks for an `IN (...)` list: `?, ?, ?`.
 pub(crate) fn placeholders(n: usize) -> String {
     vec!["?"; n].join(", ")
 }
 
+/// A version of the full-text index that changes whenever a product's text is written: the
+/// hash of FTS5's structure record, which counts every write. Relevance scores (`bm25`)
+/// depend on the whole index, so a ranked cursor is only valid at the version it was made at.
 fn fts_version(conn: &Connection) -> Result<[u8; 8], QueryError> {
     let block: Option<Vec<u8>> = conn
         .query_row(
@@ -469,6 +469,11 @@ pub fn similar(conn: &Connection, name: &str, vendor: &str) -> Result<Vec<Produc
 /// `documents_owner`; `idx_rating` and `idx_reuse` have no index on `org`, and filtering on it
 /// alone read all 336,000 ratings at full scale.
 pub(crate) const OWN_ROWS: &str = "doc IN (SELECT id FROM documents WHERE owner = ?1) AND org = ?1";
+
+/// `(key, json)` of every record organisation `?1` published in `table` ([`OWN_ROWS`]), by key.
+pub(crate) fn own_records_sql(table: &str) -> String {
+    format!("SELECT key, json FROM {table} WHERE {OWN_ROWS} ORDER BY key")
+}
 
 /// Whether `org` is attested by one of `anchors` (one organisation; [`verified_orgs`] lists
 /// them all).

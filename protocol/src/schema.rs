@@ -733,6 +733,22 @@ pub struct OrgProfile {
     pub it_dienstleister: Option<OrgId>,
 }
 
+impl OrgProfile {
+    /// A profile with a name and a kind, every other field unset.
+    pub fn new(name: impl Into<String>, kind: OrgKind) -> Self {
+        Self {
+            name: name.into(),
+            kind,
+            ags: None,
+            land: None,
+            population: None,
+            website: None,
+            contact_role: None,
+            it_dienstleister: None,
+        }
+    }
+}
+
 impl Validate for OrgProfile {
     fn validate(&self) -> Result<(), SchemaError> {
         check_text("name", &self.name, 2, 200)?;

@@ -311,6 +311,22 @@ struct ListParams {
 
 const PAGE_SIZE: u32 = 20;
 
+/// The previous and next links of a paged page: `href(n)` is the address of page `n` (from 0)
+/// of `pages`.
+fn pager(lang: Lang, page: u32, pages: u64, href: impl Fn(u32) -> String) -> Markup {
+    let t = |x| lang.tr(x);
+    html! {
+        nav.actions aria-label=(t("Seiten")) {
+            @if page > 0 {
+                a href=(href(page - 1)) rel="prev" { (t("Vorherige Seite")) }
+            }
+            @if u64::from(page) + 1 < pages {
+                a href=(href(page + 1)) rel="next" { (t("Nächste Seite")) }
+            }
+        }
+    }
+}
+
 fn list_params(raw: Option<&str>) -> ListParams {
     let mut p = ListParams::default();
     for (k, v) in url::form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
@@ -449,14 +465,7 @@ pub(super) async fn products(
                             }
                         }
                     }
-                    nav.actions aria-label=(t("Seiten")) {
-                        @if p.page > 0 {
-                            a href=(list_href(&p.q, &p.filters, p.page - 1)) rel="prev" { (t("Vorherige Seite")) }
-                        }
-                        @if u64::from(p.page) + 1 < pages {
-                            a href=(list_href(&p.q, &p.filters, p.page + 1)) rel="next" { (t("Nächste Seite")) }
-                        }
-                    }
+                    (pager(lang, p.page, pages, |n| list_href(&p.q, &p.filters, n)))
                 }
             }
         }
@@ -716,11 +725,7 @@ pub(super) async fn product(
 ) -> Page {
     let lang = ctx.lang;
     let doc = parse_doc(lang, &id)?;
-    let page_no = url::form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes())
-        .find(|(k, _)| k == "seite")
-        .and_then(|(_, v)| v.parse::<u32>().ok())
-        .unwrap_or(0)
-        .min(10_000);
+    let page_no = list_params(raw.as_deref()).page;
     let summary = db_cached(&s, lang, format!("product-summary:{doc:#}"), move |conn| {
         product_summary(conn, doc)
     })
@@ -921,14 +926,7 @@ pub(super) async fn product(
             }
         }
         @if d.pages > 1 {
-            nav.actions aria-label=(t("Seiten")) {
-                @if d.page > 0 {
-                    a href={ "/produkte/" (d.id) "?seite=" (d.page - 1) } rel="prev" { (t("Vorherige Seite")) }
-                }
-                @if d.page + 1 < d.pages {
-                    a href={ "/produkte/" (d.id) "?seite=" (d.page + 1) } rel="next" { (t("Nächste Seite")) }
-                }
-            }
+            (pager(lang, d.page, u64::from(d.pages), |n| format!("/produkte/{}?seite={n}", d.id)))
         }
         h2 { (t("Interoperabilität")) }
         @if d.summary.integrations.is_empty() {
@@ -1076,14 +1074,7 @@ pub(super) async fn organisations(
                     td { (verified_badge(lang, o.verified)) }
                 } } }
             } }
-            nav.actions aria-label=(t("Seiten")) {
-                @if page > 0 {
-                    a href=(href(page - 1)) rel="prev" { (t("Vorherige Seite")) }
-                }
-                @if u64::from(page) + 1 < pages {
-                    a href=(href(page + 1)) rel="next" { (t("Nächste Seite")) }
-                }
-            }
+            (pager(lang, page, pages, href))
         }
     };
     Ok(render(
@@ -1143,21 +1134,16 @@ pub(super) async fn organisation(
             })?;
             Ok(rows.collect::<Result<_, _>>()?)
         };
-        let own = |table: &str| {
-            format!(
-                "SELECT key, json FROM {table} WHERE {} ORDER BY key",
-                query::OWN_ROWS
-            )
-        };
-        let deployments: Vec<(String, Deployment)> = records(&own("idx_deployment"))?
-            .into_iter()
-            .filter_map(|(k, j)| Some((k, serde_json::from_str(&j).ok()?)))
-            .collect();
-        let ratings: Vec<Rating> = records(&own("idx_rating"))?
+        let deployments: Vec<(String, Deployment)> =
+            records(&query::own_records_sql("idx_deployment"))?
+                .into_iter()
+                .filter_map(|(k, j)| Some((k, serde_json::from_str(&j).ok()?)))
+                .collect();
+        let ratings: Vec<Rating> = records(&query::own_records_sql("idx_rating"))?
             .into_iter()
             .filter_map(|(_, j)| serde_json::from_str(&j).ok())
             .collect();
-        let reports: Vec<ReuseReport> = records(&own("idx_reuse"))?
+        let reports: Vec<ReuseReport> = records(&query::own_records_sql("idx_reuse"))?
             .into_iter()
             .filter_map(|(_, j)| serde_json::from_str(&j).ok())
             .collect();
