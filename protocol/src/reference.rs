@@ -519,20 +519,26 @@ const STANDARD_ALIASES: &[(&str, &str)] = &[
 /// `"FIT Connect"`, `"osci transport"`) and matches umlauts with their transliteration
 /// (`"XAuslaender"`).
 pub fn standard(name: &str) -> Option<&'static Standard> {
-    let wanted = standard_key(name);
-    if wanted.is_empty() {
-        return None;
-    }
-    STANDARDS
-        .iter()
-        .find(|s| standard_key(s.name) == wanted)
-        .or_else(|| {
-            STANDARD_ALIASES
-                .iter()
-                .find(|(alias, _)| standard_key(alias) == wanted)
-                .and_then(|(_, canonical)| STANDARDS.iter().find(|s| s.name == *canonical))
-        })
+    BY_KEY.get(&standard_key(name)).copied()
 }
+
+/// Every standard by the comparison key of its name and of each alias (a name wins over an
+/// alias with the same key). Built once: records name a standard for every integration, and
+/// comparing against every name and alias took a tenth of a catch-up's storing.
+static BY_KEY: std::sync::LazyLock<std::collections::HashMap<String, &'static Standard>> =
+    std::sync::LazyLock::new(|| {
+        let mut map = std::collections::HashMap::new();
+        for s in STANDARDS {
+            map.entry(standard_key(s.name)).or_insert(s);
+        }
+        for (alias, canonical) in STANDARD_ALIASES {
+            if let Some(s) = STANDARDS.iter().find(|s| s.name == *canonical) {
+                map.entry(standard_key(alias)).or_insert(s);
+            }
+        }
+        map.remove("");
+        map
+    });
 
 /// The canonical name of the standard `name` when it is known (see [`standard`]), else `name`
 /// with surrounding whitespace trimmed. Records use it so that spelling variants group together.
