@@ -9,8 +9,8 @@
 use std::time::Duration;
 
 use allmende_protocol::doc::{DocHeader, DocKind};
-use allmende_protocol::schema::Deployment;
-use integration_tests::{TestNode, converged, product, wait_until};
+use allmende_protocol::schema::{Deployment, Integration, IntegrationStatus, OrgKind, OrgProfile};
+use integration_tests::{TestNode, converged, product, test_net, wait_until};
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -446,4 +446,163 @@ async fn a_revoked_delegate_is_refused_on_every_node() {
             "a revoked delegate's change was stored"
         );
     }
+}
+
+/// Every row of `sql` on `node`'s store, each value in its debug form.
+async fn rows(node: &TestNode, sql: &'static str) -> Vec<Vec<String>> {
+    node.node()
+        .unwrap()
+        .repo
+        .call(move |s| {
+            let conn = s.repo().store().connection();
+            let mut stmt = conn.prepare(sql).unwrap();
+            let n = stmt.column_count();
+            stmt.query_map([], |r| {
+                (0..n)
+                    .map(|i| Ok(format!("{:?}", r.get::<_, rusqlite::types::Value>(i)?)))
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .unwrap()
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .unwrap()
+        })
+        .await
+        .unwrap()
+}
+
+/// What a deferral drops and builds again, and what it recounts.
+const DEFERRED_STATE: [&str; 3] = [
+    "SELECT type, name, sql FROM sqlite_schema WHERE type IN ('index', 'trigger') ORDER BY name",
+    "SELECT hex(product), deployments, in_use FROM idx_usage ORDER BY 1",
+    "SELECT level, region, hex(product), deployments FROM idx_usage_region ORDER BY 1, 2, 3",
+];
+
+async fn same_index(a: &TestNode, b: &TestNode) {
+    for sql in DEFERRED_STATE {
+        let (x, y) = (rows(a, sql).await, rows(b, sql).await);
+        assert!(!x.is_empty(), "{sql}: nothing to compare");
+        assert_eq!(x, y, "{sql}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_catch_up_defers_the_product_indexes_and_ends_with_the_same_index() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = TestNode::start(&tmp.path().join("a"), Some("Stadt A"), &[])
+        .await
+        .unwrap();
+    let org = a.org().unwrap();
+    // A profile with an AGS, so deployments count per Land and Kreis too.
+    let profile = OrgProfile {
+        ags: Some("05315000".parse().unwrap()),
+        population: Some(10_000),
+        ..OrgProfile::new("Stadt A", OrgKind::Kommune)
+    };
+    a.edit(DocHeader::singleton(DocKind::Profile, org), move |ed| {
+        ed.put_root(&profile)
+    })
+    .await
+    .unwrap();
+    let mut products = Vec::new();
+    for i in 0..30 {
+        products.push(a.add_product(&format!("Produkt {i}")).await.unwrap());
+    }
+    // Each product deployed, each deployment talking to the next product.
+    let ps = products.clone();
+    a.edit(DocHeader::singleton(DocKind::Deployments, org), move |ed| {
+        for (i, p) in ps.iter().enumerate() {
+            let d = Deployment {
+                integrations: vec![Integration {
+                    product: ps[(i + 1) % ps.len()].id(),
+                    standard: "xmeld".into(),
+                    status: IntegrationStatus::Works,
+                }],
+                ..deployment(p)
+            };
+            ed.put(&format!("d{i}"), &d)?;
+        }
+        Ok(())
+    })
+    .await
+    .unwrap();
+
+    // B counts 32 documents to fetch as a large catch-up.
+    let net = allmende_node::net::NetConfig {
+        defer_indexes_at: 10,
+        ..test_net(&[a.addr().await.unwrap()])
+    };
+    let b = TestNode::start_with(&tmp.path().join("b"), None, net)
+        .await
+        .unwrap();
+    assert!(converged(&[&a, &b], 32, WAIT).await, "B did not catch up");
+    let deferred = |n: &TestNode| {
+        let repo = n.node().unwrap().repo.clone();
+        async move {
+            repo.call(|s| (s.indexes_deferred(), s.metrics().index_deferrals))
+                .await
+                .unwrap()
+        }
+    };
+    assert!(
+        wait_until(WAIT, || async { !deferred(&b).await.0 }).await,
+        "B's indexes stayed deferred"
+    );
+    assert_eq!(deferred(&b).await.1, 1, "B's catch-up did not defer");
+    assert_eq!(deferred(&a).await.1, 0);
+    same_index(&a, &b).await;
+
+    // The triggers are back: a new deployment is counted on both.
+    let p = products[3];
+    a.edit(DocHeader::singleton(DocKind::Deployments, org), move |ed| {
+        ed.put("neu", &deployment(&p))
+    })
+    .await
+    .unwrap();
+    assert!(
+        wait_until(WAIT, || async {
+            rows(&b, DEFERRED_STATE[1]).await == rows(&a, DEFERRED_STATE[1]).await
+        })
+        .await,
+        "B's deployment counts did not follow"
+    );
+    same_index(&a, &b).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn indexes_left_deferred_by_an_interrupted_catch_up_are_built_at_the_next_start() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut a = TestNode::start(&tmp.path().join("a"), Some("Stadt A"), &[])
+        .await
+        .unwrap();
+    let p = a.add_product("Produkt").await.unwrap();
+    let org = a.org().unwrap();
+    a.edit(DocHeader::singleton(DocKind::Deployments, org), move |ed| {
+        ed.put("d", &deployment(&p))
+    })
+    .await
+    .unwrap();
+    let before: Vec<_> = deferred_state(&a).await;
+    a.node()
+        .unwrap()
+        .repo
+        .call(|s| s.defer_indexes())
+        .await
+        .unwrap();
+    assert_ne!(
+        deferred_state(&a).await[0],
+        before[0],
+        "nothing was dropped"
+    );
+    // What a kill leaves on disk: the drop is committed, the node is gone.
+    a.stop().await;
+    a.restart().await.unwrap();
+    assert_eq!(deferred_state(&a).await, before);
+}
+
+async fn deferred_state(n: &TestNode) -> Vec<Vec<Vec<String>>> {
+    let mut out = Vec::new();
+    for sql in DEFERRED_STATE {
+        out.push(rows(n, sql).await);
+    }
+    out
 }

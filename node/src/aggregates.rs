@@ -2,13 +2,13 @@
 //!
 //! At Germany's size an aggregate scans millions of index rows, which takes far longer than a
 //! page may. The catalog changes far less often than it is read, so each result is kept with
-//! the catalog version it was computed at ([`catalog_version`]: the newest stored change and
-//! the number of certificates). A read at the same version gets the kept result. A read after
-//! the catalog changed gets the kept result too, while one refresh is computed in the
-//! background (the caller starts it when [`Lookup::Stale`] says so); only a result older than
-//! [`MAX_STALE`] is recomputed before answering, and so is one that is cheap to compute
-//! ([`RECOMPUTE_BELOW`]). So a page shows what was true at most one computation ago, and no
-//! reader waits for a costly aggregate except the very first.
+//! the catalog version it was computed at ([`catalog_version`]: the newest stored change, the
+//! number of certificates and the schema version). A read at the same version gets the kept
+//! result. A read after the catalog changed gets the kept result too, while one refresh is
+//! computed in the background (the caller starts it when [`Lookup::Stale`] says so); only a
+//! result older than [`MAX_STALE`] is recomputed before answering, and so is one that is cheap
+//! to compute ([`RECOMPUTE_BELOW`]). So a page shows what was true at most one computation
+//! ago, and no reader waits for a costly aggregate except the very first.
 //!
 //! The version misses one case: deleting stored changes without adding any (which only a
 //! purge does) leaves it unchanged; the next stored change refreshes every result.
@@ -30,14 +30,21 @@ pub const MAX_STALE: Duration = Duration::from_secs(300);
 /// stale while they refresh.
 pub const RECOMPUTE_BELOW: Duration = Duration::from_millis(50);
 
-/// The catalog's version: changes only when a change or a certificate is stored.
-pub fn catalog_version(conn: &Connection) -> rusqlite::Result<(i64, i64)> {
+/// The catalog's version: changes only when a change or a certificate is stored, or when the
+/// schema changes (the end of a large catch-up builds its deferred indexes and recounts the
+/// deployments, see `SqliteStore::defer_indexes`).
+pub fn catalog_version(conn: &Connection) -> rusqlite::Result<Version> {
     conn.query_row(
-        "SELECT (SELECT coalesce(max(seq), 0) FROM changes), (SELECT count(*) FROM certificates)",
+        "SELECT (SELECT coalesce(max(seq), 0) FROM changes), (SELECT count(*) FROM certificates),
+                (SELECT schema_version FROM pragma_schema_version)",
         [],
-        |r| Ok((r.get(0)?, r.get(1)?)),
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
     )
 }
+
+/// What [`catalog_version`] returns: the newest change's sequence number, the number of
+/// certificates and the schema version.
+pub type Version = (i64, i64, i64);
 
 /// What the cache holds for a key.
 #[derive(Debug)]
@@ -52,7 +59,7 @@ pub enum Lookup<T> {
 }
 
 struct Entry {
-    version: (i64, i64),
+    version: Version,
     at: Instant,
     cost: Duration,
     refreshing: bool,
@@ -79,7 +86,7 @@ const MAX_ENTRIES: usize = 256;
 
 impl AggregateCache {
     /// Looks `key` up for the catalog at `version`.
-    pub fn lookup<T: Send + Sync + 'static>(&self, key: &str, version: (i64, i64)) -> Lookup<T> {
+    pub fn lookup<T: Send + Sync + 'static>(&self, key: &str, version: Version) -> Lookup<T> {
         let Ok(mut entries) = self.entries.lock() else {
             return Lookup::Missing;
         };
@@ -104,7 +111,7 @@ impl AggregateCache {
     pub fn store<T: Send + Sync + 'static>(
         &self,
         key: &str,
-        version: (i64, i64),
+        version: Version,
         value: T,
         cost: Duration,
     ) -> Arc<T> {
@@ -212,53 +219,75 @@ mod tests {
     #[test]
     fn same_version_is_fresh_a_newer_one_is_stale_with_one_refresh() {
         let c = AggregateCache::default();
-        assert!(matches!(c.lookup::<u32>("k", (1, 0)), Lookup::Missing));
+        assert!(matches!(c.lookup::<u32>("k", (1, 0, 0)), Lookup::Missing));
         let slow = RECOMPUTE_BELOW * 2;
-        c.store("k", (1, 0), 7u32, slow);
-        match c.lookup::<u32>("k", (1, 0)) {
+        c.store("k", (1, 0, 0), 7u32, slow);
+        match c.lookup::<u32>("k", (1, 0, 0)) {
             Lookup::Fresh(v) => assert_eq!(*v, 7),
             other => panic!("{other:?}"),
         }
         // The catalog changed: the old value, and exactly one caller is told to refresh.
-        match c.lookup::<u32>("k", (2, 0)) {
+        match c.lookup::<u32>("k", (2, 0, 0)) {
             Lookup::Stale(v, true) => assert_eq!(*v, 7),
             other => panic!("{other:?}"),
         }
         assert!(matches!(
-            c.lookup::<u32>("k", (2, 0)),
+            c.lookup::<u32>("k", (2, 0, 0)),
             Lookup::Stale(_, false)
         ));
         c.refresh_failed("k");
         assert!(matches!(
-            c.lookup::<u32>("k", (2, 0)),
+            c.lookup::<u32>("k", (2, 0, 0)),
             Lookup::Stale(_, true)
         ));
-        c.store("k", (2, 0), 8u32, slow);
-        assert!(matches!(c.lookup::<u32>("k", (2, 0)), Lookup::Fresh(v) if *v == 8));
+        c.store("k", (2, 0, 0), 8u32, slow);
+        assert!(matches!(c.lookup::<u32>("k", (2, 0, 0)), Lookup::Fresh(v) if *v == 8));
         // A new certificate is a new version too.
-        assert!(matches!(c.lookup::<u32>("k", (2, 1)), Lookup::Stale(..)));
+        assert!(matches!(c.lookup::<u32>("k", (2, 1, 0)), Lookup::Stale(..)));
         // Another type under the same key is not confused with it.
-        assert!(matches!(c.lookup::<String>("k", (2, 0)), Lookup::Missing));
+        assert!(matches!(
+            c.lookup::<String>("k", (2, 0, 0)),
+            Lookup::Missing
+        ));
     }
 
     #[test]
     fn a_cheap_result_is_recomputed_after_a_change() {
         let c = AggregateCache::default();
-        c.store("k", (1, 0), 7u32, Duration::from_millis(1));
-        assert!(matches!(c.lookup::<u32>("k", (1, 0)), Lookup::Fresh(_)));
-        assert!(matches!(c.lookup::<u32>("k", (2, 0)), Lookup::Missing));
+        c.store("k", (1, 0, 0), 7u32, Duration::from_millis(1));
+        assert!(matches!(c.lookup::<u32>("k", (1, 0, 0)), Lookup::Fresh(_)));
+        assert!(matches!(c.lookup::<u32>("k", (2, 0, 0)), Lookup::Missing));
     }
 
     #[test]
     fn the_number_of_results_is_bounded() {
         let c = AggregateCache::default();
         for i in 0..(MAX_ENTRIES + 10) {
-            c.store(&format!("k{i}"), (1, 0), i, Duration::ZERO);
+            c.store(&format!("k{i}"), (1, 0, 0), i, Duration::ZERO);
         }
         assert_eq!(c.entries.lock().unwrap().len(), MAX_ENTRIES);
         assert!(matches!(
-            c.lookup::<usize>(&format!("k{}", MAX_ENTRIES + 9), (1, 0)),
+            c.lookup::<usize>(&format!("k{}", MAX_ENTRIES + 9), (1, 0, 0)),
             Lookup::Fresh(_)
         ));
+    }
+
+    #[test]
+    fn the_version_moves_when_indexes_are_deferred_and_built_again() {
+        let mut store = crate::store::SqliteStore::open_in_memory().unwrap();
+        let v0 = catalog_version(store.connection()).unwrap();
+        assert!(!store.indexes_deferred().unwrap());
+        store.defer_indexes().unwrap();
+        assert!(store.indexes_deferred().unwrap());
+        let v1 = catalog_version(store.connection()).unwrap();
+        assert!(store.restore_indexes().unwrap());
+        assert!(!store.indexes_deferred().unwrap());
+        assert!(
+            !store.restore_indexes().unwrap(),
+            "nothing was left to build"
+        );
+        let v2 = catalog_version(store.connection()).unwrap();
+        assert_ne!(v0, v1);
+        assert_ne!(v1, v2);
     }
 }

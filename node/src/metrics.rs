@@ -87,6 +87,10 @@ pub struct RepoMetrics {
     /// (revocations, expired delegations, clock), by reason. The network actor does not
     /// penalise these, so it does not count them either.
     pub refused: BTreeMap<String, u64>,
+    /// Large catch-ups that ran with the product indexes deferred.
+    pub index_deferrals: u64,
+    /// Seconds the last of them took to build the indexes again at its end.
+    pub index_rebuild_seconds: f64,
 }
 
 impl Default for RepoMetrics {
@@ -95,6 +99,8 @@ impl Default for RepoMetrics {
             changes_applied: 0,
             sync_lag: Histogram::new(LAG_BUCKETS),
             refused: BTreeMap::new(),
+            index_deferrals: 0,
+            index_rebuild_seconds: 0.0,
         }
     }
 }
@@ -204,6 +210,27 @@ pub fn render(
             t,
         );
     }
+    single(
+        &mut out,
+        "allmende_indexes_deferred",
+        "gauge",
+        "1 while a large catch-up runs with the product indexes dropped, else 0.",
+        u64::from(status.indexes_deferred),
+    );
+    single(
+        &mut out,
+        "allmende_index_deferrals_total",
+        "counter",
+        "Large catch-ups run with the product indexes deferred since start.",
+        repo.index_deferrals,
+    );
+    single(
+        &mut out,
+        "allmende_index_rebuild_seconds",
+        "gauge",
+        "Seconds the last large catch-up took to build its deferred indexes at its end.",
+        repo.index_rebuild_seconds,
+    );
     single(
         &mut out,
         "allmende_changes_applied_total",

@@ -210,7 +210,16 @@ pub struct NetConfig {
     pub request_burst: f64,
     /// Penalty points at which a peer is disconnected and blocked.
     pub ban_threshold: i64,
+    /// Documents waiting to be fetched at which a catch-up counts as large: the product
+    /// indexes are then dropped until no fetch is in flight any more, and built again in one
+    /// go (`SqliteStore::defer_indexes`). `usize::MAX` never defers them.
+    pub defer_indexes_at: usize,
 }
+
+/// The default of [`NetConfig::defer_indexes_at`]. Building the product indexes again costs
+/// about as much as storing 2,500 documents with them at full scale (15 s against 6 ms a
+/// document, measured in docs/benchmarks.md), so smaller backlogs keep them.
+pub const DEFER_INDEXES_AT: usize = 2_000;
 
 impl Default for NetConfig {
     fn default() -> Self {
@@ -224,6 +233,7 @@ impl Default for NetConfig {
             requests_per_second: 50.0,
             request_burst: 200.0,
             ban_threshold: 100,
+            defer_indexes_at: DEFER_INDEXES_AT,
         }
     }
 }
@@ -566,6 +576,7 @@ pub async fn spawn(
         pending: HashMap::new(),
         blocked: HashSet::new(),
         sessions_completed: 0,
+        indexes_deferred: false,
         rejected: BTreeMap::new(),
     };
     tokio::spawn(actor.run());
@@ -604,6 +615,9 @@ struct NetActor {
     blocked: HashSet<PeerId>,
     sessions_completed: u64,
     rejected: BTreeMap<String, u64>,
+    /// A large catch-up runs with the product indexes deferred (see
+    /// [`NetConfig::defer_indexes_at`]).
+    indexes_deferred: bool,
 }
 
 impl NetActor {
@@ -812,6 +826,7 @@ impl NetActor {
                     p.session = false;
                     p.fetches.reset();
                 }
+                self.end_catch_up();
             }
             SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received {
                 peer_id,
@@ -1243,6 +1258,7 @@ impl NetActor {
             Internal::Fetched { peer, batch } => {
                 self.fetch_done(peer, batch);
                 self.dispatch_fetches(peer);
+                self.end_catch_up();
             }
         }
     }
@@ -1259,7 +1275,40 @@ impl NetActor {
         if !state.fetches.want(keys) {
             tracing::debug!(%peer, "fetch queue full; the rest waits for the next session");
         }
+        self.begin_catch_up();
         self.dispatch_fetches(peer);
+    }
+
+    /// Defers the product indexes when the documents waiting to be fetched make a large
+    /// catch-up. The repository thread runs jobs in order, so this comes before the
+    /// documents those fetches bring.
+    fn begin_catch_up(&mut self) {
+        if self.indexes_deferred {
+            return;
+        }
+        let queued: usize = self.peers.values().map(|p| p.fetches.queued()).sum();
+        if queued < self.cfg.defer_indexes_at {
+            return;
+        }
+        tracing::info!(queued, "large catch-up");
+        self.indexes_deferred = true;
+        let repo = self.repo.clone();
+        tokio::spawn(async move {
+            let _ = repo.call(|s| s.defer_indexes()).await;
+        });
+    }
+
+    /// Builds the deferred product indexes once no fetch is in flight: the catch-up is done,
+    /// or its peers are gone (what still waits is fetched with the indexes in place).
+    fn end_catch_up(&mut self) {
+        if !self.indexes_deferred || self.peers.values().any(|p| p.fetches.in_flight() > 0) {
+            return;
+        }
+        self.indexes_deferred = false;
+        let repo = self.repo.clone();
+        tokio::spawn(async move {
+            let _ = repo.call(|s| s.restore_indexes()).await;
+        });
     }
 
     /// Fetch request `batch` to `peer` was answered and its objects stored, or it failed.

@@ -92,6 +92,9 @@ pub struct Status {
     pub objects: usize,
     /// When this node last stored a change (Unix seconds; `null` before the first).
     pub last_change_received: Option<i64>,
+    /// A large catch-up runs with the product indexes dropped: pages and queries by product
+    /// are slower until it ends and they are built again.
+    pub indexes_deferred: bool,
     /// Network state.
     pub network: NetStatus,
 }
@@ -202,12 +205,13 @@ pub async fn status(
     organisation: Option<OrgId>,
 ) -> Result<Status, NodeError> {
     let network = net.status().await?;
-    let (counts, last, objects) = repo
+    let (counts, last, objects, indexes_deferred) = repo
         .call(|s| {
             (
                 s.repo().store().counts(),
                 s.repo().store().last_received_at(),
                 s.inventory_len(),
+                s.indexes_deferred(),
             )
         })
         .await?;
@@ -221,6 +225,7 @@ pub async fn status(
         certificates: counts.certificates,
         objects,
         last_change_received,
+        indexes_deferred,
         network,
     })
 }

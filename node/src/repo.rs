@@ -300,6 +300,12 @@ impl<S: Store> Repo<S> {
         &self.store
     }
 
+    /// The underlying store, for upkeep that leaves documents, changes and certificates alone
+    /// (its indexes).
+    pub(crate) fn store_mut(&mut self) -> &mut S {
+        &mut self.store
+    }
+
     /// The certificates known.
     pub fn certificates(&self) -> &Certificates {
         &self.certs

@@ -215,6 +215,8 @@ pub struct RepoState {
     /// What [`RepoHandle::certificates`] hands out, and whether it is behind the repository.
     certs_view: CertsView,
     certs_changed: bool,
+    /// The product indexes are dropped for a large catch-up ([`Self::defer_indexes`]).
+    indexes_deferred: bool,
 }
 
 impl std::fmt::Debug for RepoState {
@@ -246,7 +248,14 @@ impl RepoState {
             metrics: crate::metrics::RepoMetrics::default(),
             certs_view: Arc::new(RwLock::new(Arc::new(Certificates::new()))),
             certs_changed: true,
+            indexes_deferred: false,
         };
+        // A catch-up that was interrupted (a crash, a kill) left its indexes deferred.
+        if s.repo.store().indexes_deferred()? {
+            tracing::info!("building the product indexes an interrupted catch-up left out");
+            s.indexes_deferred = true;
+            s.restore_indexes();
+        }
         s.publish_certs();
         for (header, heads) in s.repo.store().all_heads()? {
             s.set_heads(header, heads);
@@ -255,6 +264,48 @@ impl RepoState {
             s.learn_cert(decode_cert(c.kind, &c.encoded)?);
         }
         Ok(s)
+    }
+
+    /// Drops the product indexes while a large catch-up is stored, which then takes half the
+    /// time (see `SqliteStore::defer_indexes`); [`Self::restore_indexes`] ends it.
+    pub fn defer_indexes(&mut self) {
+        if self.indexes_deferred {
+            return;
+        }
+        match self.repo.store_mut().defer_indexes() {
+            Ok(()) => {
+                self.indexes_deferred = true;
+                self.metrics.index_deferrals += 1;
+                tracing::info!("large catch-up: product indexes deferred until it ends");
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot defer the product indexes"),
+        }
+    }
+
+    /// Builds the indexes [`Self::defer_indexes`] dropped. On failure they stay deferred
+    /// (queries are slower, never wrong) and are built at the next start.
+    pub fn restore_indexes(&mut self) {
+        let started = std::time::Instant::now();
+        match self.repo.store_mut().restore_indexes() {
+            Ok(false) => {}
+            Ok(true) => {
+                self.metrics.index_rebuild_seconds = started.elapsed().as_secs_f64();
+                tracing::info!(
+                    secs = self.metrics.index_rebuild_seconds,
+                    "product indexes and deployment counts built"
+                );
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot build the product indexes; trying at the next start");
+                return;
+            }
+        }
+        self.indexes_deferred = false;
+    }
+
+    /// Whether the product indexes are deferred for a catch-up.
+    pub fn indexes_deferred(&self) -> bool {
+        self.indexes_deferred
     }
 
     /// The repository.

@@ -97,6 +97,16 @@ impl FetchQueue {
         self.again.clear();
     }
 
+    /// Keys waiting (not yet requested).
+    pub(super) fn queued(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Requests in flight.
+    pub(super) fn in_flight(&self) -> usize {
+        self.batches.len()
+    }
+
     /// Keys waiting plus requests in flight.
     pub(super) fn pending(&self) -> usize {
         self.queue.len() + self.batches.len()

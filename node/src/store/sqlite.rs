@@ -20,6 +20,76 @@ use super::{
     StoredDoc,
 };
 
+/// Fills the deployment counts of `idx_usage` and `idx_usage_region` from the index rows
+/// (migration 3 -> 4, and [`SqliteStore::restore_indexes`] after a large catch-up).
+macro_rules! usage_fill {
+    () => {
+        "
+    INSERT INTO idx_usage (product, deployments, in_use)
+        SELECT product, count(*), sum(status IN ('production', 'pilot')) FROM idx_deployment GROUP BY product;
+    INSERT INTO idx_usage_region (level, region, product, deployments)
+        SELECT 'land', o.land, d.product, count(*) FROM idx_deployment d JOIN idx_org o ON o.org = d.org
+        WHERE o.land IS NOT NULL GROUP BY o.land, d.product;
+    INSERT INTO idx_usage_region (level, region, product, deployments)
+        SELECT 'kreis', o.kreis, d.product, count(*) FROM idx_deployment d JOIN idx_org o ON o.org = d.org
+        WHERE o.kreis IS NOT NULL GROUP BY o.kreis, d.product;
+    "
+    };
+}
+
+/// The triggers that keep the deployment counts as index rows come and go (migration 3 -> 4,
+/// and [`SqliteStore::restore_indexes`]).
+macro_rules! usage_triggers {
+    () => {
+        "
+    CREATE TRIGGER idx_usage_deployment_added AFTER INSERT ON idx_deployment BEGIN
+        INSERT INTO idx_usage (product, deployments, in_use)
+            VALUES (new.product, 1, new.status IN ('production', 'pilot'))
+            ON CONFLICT (product) DO UPDATE
+            SET deployments = deployments + 1, in_use = in_use + excluded.in_use;
+        INSERT INTO idx_usage_region (level, region, product, deployments)
+            SELECT 'land', land, new.product, 1 FROM idx_org WHERE org = new.org AND land IS NOT NULL
+            UNION ALL
+            SELECT 'kreis', kreis, new.product, 1 FROM idx_org WHERE org = new.org AND kreis IS NOT NULL
+            ON CONFLICT (level, region, product) DO UPDATE SET deployments = deployments + 1;
+    END;
+    CREATE TRIGGER idx_usage_deployment_removed AFTER DELETE ON idx_deployment BEGIN
+        UPDATE idx_usage
+            SET deployments = deployments - 1, in_use = in_use - (old.status IN ('production', 'pilot'))
+            WHERE product = old.product;
+        UPDATE idx_usage_region SET deployments = deployments - 1
+            WHERE level = 'land' AND region = (SELECT land FROM idx_org WHERE org = old.org)
+                AND product = old.product;
+        UPDATE idx_usage_region SET deployments = deployments - 1
+            WHERE level = 'kreis' AND region = (SELECT kreis FROM idx_org WHERE org = old.org)
+                AND product = old.product;
+    END;
+    CREATE TRIGGER idx_usage_org_added AFTER INSERT ON idx_org BEGIN
+        INSERT INTO idx_usage_region (level, region, product, deployments)
+            SELECT 'land', new.land, product, count(*) FROM idx_deployment
+                WHERE org = new.org AND new.land IS NOT NULL GROUP BY product
+            UNION ALL
+            SELECT 'kreis', new.kreis, product, count(*) FROM idx_deployment
+                WHERE org = new.org AND new.kreis IS NOT NULL GROUP BY product
+            ON CONFLICT (level, region, product) DO UPDATE
+            SET deployments = deployments + excluded.deployments;
+    END;
+    CREATE TRIGGER idx_usage_org_removed AFTER DELETE ON idx_org BEGIN
+        UPDATE idx_usage_region SET deployments = deployments - (
+                SELECT count(*) FROM idx_deployment d
+                WHERE d.org = old.org AND d.product = idx_usage_region.product)
+            WHERE level = 'land' AND region = old.land
+                AND product IN (SELECT product FROM idx_deployment WHERE org = old.org);
+        UPDATE idx_usage_region SET deployments = deployments - (
+                SELECT count(*) FROM idx_deployment d
+                WHERE d.org = old.org AND d.product = idx_usage_region.product)
+            WHERE level = 'kreis' AND region = old.kreis
+                AND product IN (SELECT product FROM idx_deployment WHERE org = old.org);
+    END;
+    "
+    };
+}
+
 /// Migration `i` takes the store from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
     // 0 -> 1: the first schema.
@@ -117,7 +187,8 @@ const MIGRATIONS: &[&str] = &[
     // 3 -> 4: deployment counts per product, and per product and Land or Kreis, kept by
     // triggers as index rows come and go, so that search can filter by region and show usage
     // without reading every deployment (2M at full scale). Filled from the rows already there.
-    "
+    concat!(
+        "
     CREATE TABLE idx_usage (
         product BLOB PRIMARY KEY NOT NULL, deployments INTEGER NOT NULL, in_use INTEGER NOT NULL
     ) WITHOUT ROWID;
@@ -125,65 +196,55 @@ const MIGRATIONS: &[&str] = &[
         level TEXT NOT NULL, region TEXT NOT NULL, product BLOB NOT NULL, deployments INTEGER NOT NULL,
         PRIMARY KEY (level, region, product)
     ) WITHOUT ROWID;
-    INSERT INTO idx_usage (product, deployments, in_use)
-        SELECT product, count(*), sum(status IN ('production', 'pilot')) FROM idx_deployment GROUP BY product;
-    INSERT INTO idx_usage_region (level, region, product, deployments)
-        SELECT 'land', o.land, d.product, count(*) FROM idx_deployment d JOIN idx_org o ON o.org = d.org
-        WHERE o.land IS NOT NULL GROUP BY o.land, d.product;
-    INSERT INTO idx_usage_region (level, region, product, deployments)
-        SELECT 'kreis', o.kreis, d.product, count(*) FROM idx_deployment d JOIN idx_org o ON o.org = d.org
-        WHERE o.kreis IS NOT NULL GROUP BY o.kreis, d.product;
-    CREATE TRIGGER idx_usage_deployment_added AFTER INSERT ON idx_deployment BEGIN
-        INSERT INTO idx_usage (product, deployments, in_use)
-            VALUES (new.product, 1, new.status IN ('production', 'pilot'))
-            ON CONFLICT (product) DO UPDATE
-            SET deployments = deployments + 1, in_use = in_use + excluded.in_use;
-        INSERT INTO idx_usage_region (level, region, product, deployments)
-            SELECT 'land', land, new.product, 1 FROM idx_org WHERE org = new.org AND land IS NOT NULL
-            UNION ALL
-            SELECT 'kreis', kreis, new.product, 1 FROM idx_org WHERE org = new.org AND kreis IS NOT NULL
-            ON CONFLICT (level, region, product) DO UPDATE SET deployments = deployments + 1;
-    END;
-    CREATE TRIGGER idx_usage_deployment_removed AFTER DELETE ON idx_deployment BEGIN
-        UPDATE idx_usage
-            SET deployments = deployments - 1, in_use = in_use - (old.status IN ('production', 'pilot'))
-            WHERE product = old.product;
-        UPDATE idx_usage_region SET deployments = deployments - 1
-            WHERE level = 'land' AND region = (SELECT land FROM idx_org WHERE org = old.org)
-                AND product = old.product;
-        UPDATE idx_usage_region SET deployments = deployments - 1
-            WHERE level = 'kreis' AND region = (SELECT kreis FROM idx_org WHERE org = old.org)
-                AND product = old.product;
-    END;
-    CREATE TRIGGER idx_usage_org_added AFTER INSERT ON idx_org BEGIN
-        INSERT INTO idx_usage_region (level, region, product, deployments)
-            SELECT 'land', new.land, product, count(*) FROM idx_deployment
-                WHERE org = new.org AND new.land IS NOT NULL GROUP BY product
-            UNION ALL
-            SELECT 'kreis', new.kreis, product, count(*) FROM idx_deployment
-                WHERE org = new.org AND new.kreis IS NOT NULL GROUP BY product
-            ON CONFLICT (level, region, product) DO UPDATE
-            SET deployments = deployments + excluded.deployments;
-    END;
-    CREATE TRIGGER idx_usage_org_removed AFTER DELETE ON idx_org BEGIN
-        UPDATE idx_usage_region SET deployments = deployments - (
-                SELECT count(*) FROM idx_deployment d
-                WHERE d.org = old.org AND d.product = idx_usage_region.product)
-            WHERE level = 'land' AND region = old.land
-                AND product IN (SELECT product FROM idx_deployment WHERE org = old.org);
-        UPDATE idx_usage_region SET deployments = deployments - (
-                SELECT count(*) FROM idx_deployment d
-                WHERE d.org = old.org AND d.product = idx_usage_region.product)
-            WHERE level = 'kreis' AND region = old.kreis
-                AND product IN (SELECT product FROM idx_deployment WHERE org = old.org);
-    END;
-    ",
+",
+        usage_fill!(),
+        usage_triggers!()
+    ),
     // 4 -> 5: integrations by the product they point at, for a product page's integrations
     // in both directions (the other direction is found through the product's deployments);
     // without it each product page scanned every integration (1.7M at full scale).
     "
     CREATE INDEX idx_integration_other ON idx_integration (other);
     ",
+    // 5 -> 6: deployments by product with their status, and by organisation with the
+    // product, so that the deployment counts are read from these two indexes alone. The end
+    // of a large catch-up counts them so (see `SqliteStore::restore_indexes`); from the table
+    // it took 28 s at full scale.
+    "
+    DROP INDEX IF EXISTS idx_deployment_product;
+    CREATE INDEX idx_deployment_product ON idx_deployment (product, status);
+    DROP INDEX IF EXISTS idx_deployment_org;
+    CREATE INDEX idx_deployment_org ON idx_deployment (org, product);
+    ",
+];
+
+/// The page cache of a store connection, in KiB (a negative `cache_size` counts KiB).
+const CACHE_KIB: i64 = 64 * 1024;
+
+/// Indexes that serve only reads by product (a product page, its figures) and that a large
+/// catch-up drops and builds again at its end ([`SqliteStore::defer_indexes`]): name and
+/// definition, as the migrations above create them. Their keys are product ids in no order,
+/// so each stored document inserts rows at some hundred places spread over them, and at full
+/// scale these inserts took half the catch-up; building an index once sorts its rows.
+const DEFERRABLE_INDEXES: &[(&str, &str)] = &[
+    ("idx_deployment_product", "idx_deployment (product, status)"),
+    ("idx_integration_other", "idx_integration (other)"),
+    ("idx_rating_product", "idx_rating (product)"),
+    (
+        "idx_rating_score_product",
+        "idx_rating_score (product, dimension)",
+    ),
+    ("idx_reuse_product", "idx_reuse (product)"),
+];
+
+/// The triggers of `usage_triggers!`. A large catch-up drops them too and counts the
+/// deployments afresh at its end: each stored deployment updated two counts, one of them in a
+/// table of 600,000 rows at full scale.
+const USAGE_TRIGGERS: &[&str] = &[
+    "idx_usage_deployment_added",
+    "idx_usage_deployment_removed",
+    "idx_usage_org_added",
+    "idx_usage_org_removed",
 ];
 
 /// The schema version this binary writes.
@@ -237,6 +298,9 @@ impl SqliteStore {
         // Checkpoint every 4,096 WAL pages (16 MiB) rather than 1,000: index pages that
         // change in many commits in a row (a catch-up) are copied back once, not each time.
         conn.pragma_update(None, "wal_autocheckpoint", 4096)?;
+        // SQLite's default page cache is 2 MiB; deployment counts by region alone take 32 MiB
+        // at full scale, and each stored deployment updates them.
+        conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         migrate(&mut conn)?;
         Ok(Self {
@@ -251,6 +315,68 @@ impl SqliteStore {
         Ok(self
             .conn
             .query_row("PRAGMA data_version", [], |r| r.get(0))?)
+    }
+
+    /// Drops the indexes of `DEFERRABLE_INDEXES` and the triggers that keep the deployment
+    /// counts, for a large catch-up: its documents are then stored without updating them, and
+    /// [`Self::restore_indexes`] builds them again. Meanwhile queries by product read whole
+    /// tables, and the deployment counts (search's usage figures and region filter) stand
+    /// where they were.
+    pub fn defer_indexes(&mut self) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(map_busy)?;
+        for (name, _) in DEFERRABLE_INDEXES {
+            tx.execute(&format!("DROP INDEX IF EXISTS {name}"), [])?;
+        }
+        for name in USAGE_TRIGGERS {
+            tx.execute(&format!("DROP TRIGGER IF EXISTS {name}"), [])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Builds what [`Self::defer_indexes`] dropped, if anything is missing (also after a
+    /// crash during a catch-up), in one transaction. Returns whether it built anything.
+    pub fn restore_indexes(&mut self) -> Result<bool, StoreError> {
+        if !self.indexes_deferred()? {
+            return Ok(false);
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(map_busy)?;
+        for (name, on) in DEFERRABLE_INDEXES {
+            if !index_exists(&tx, name)? {
+                // The same text as the migration's, so the schema reads the same.
+                tx.execute(&format!("CREATE INDEX {name} ON {on}"), [])?;
+            }
+        }
+        for name in USAGE_TRIGGERS {
+            tx.execute(&format!("DROP TRIGGER IF EXISTS {name}"), [])?;
+        }
+        tx.execute_batch(concat!(
+            "DELETE FROM idx_usage; DELETE FROM idx_usage_region;",
+            usage_fill!(),
+            usage_triggers!()
+        ))?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    /// Whether some index or trigger [`Self::defer_indexes`] drops is missing.
+    pub fn indexes_deferred(&self) -> Result<bool, StoreError> {
+        for name in DEFERRABLE_INDEXES
+            .iter()
+            .map(|(n, _)| n)
+            .chain(USAGE_TRIGGERS)
+        {
+            if !index_exists(&self.conn, name)? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// The connection, for the read-side queries of [`crate::query`].
@@ -296,6 +422,15 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     tx.commit()?;
     Ok(())
+}
+
+/// Whether the schema has an index or trigger called `name`.
+fn index_exists(conn: &Connection, name: &str) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT 1 FROM sqlite_schema WHERE type IN ('index', 'trigger') AND name = ?1",
+        )?
+        .exists([name])?)
 }
 
 fn hash_from(blob: Vec<u8>) -> Result<ChangeHash, StoreError> {
