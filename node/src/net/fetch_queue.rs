@@ -109,7 +109,7 @@ impl FetchQueue {
 
     /// Keys waiting plus requests in flight.
     pub(super) fn pending(&self) -> usize {
-        self.queue.len() + self.batches.len()
+        self.queued() + self.in_flight()
     }
 }
 

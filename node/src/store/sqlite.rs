@@ -298,8 +298,9 @@ impl SqliteStore {
         // Checkpoint every 4,096 WAL pages (16 MiB) rather than 1,000: index pages that
         // change in many commits in a row (a catch-up) are copied back once, not each time.
         conn.pragma_update(None, "wal_autocheckpoint", 4096)?;
-        // SQLite's default page cache is 2 MiB; deployment counts by region alone take 32 MiB
-        // at full scale, and each stored deployment updates them.
+        // SQLite's default page cache is 2 MiB. 64 MiB is what the full-scale catch-up was
+        // measured with (runs I and K in docs/benchmarks.md); it also bounds the in-memory
+        // sort of the index rebuild at the end of a large catch-up. Not measured on its own.
         conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         migrate(&mut conn)?;
