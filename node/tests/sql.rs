@@ -242,6 +242,48 @@ fn writes_attach_pragmas_and_long_queries_are_refused_and_nothing_changes() {
     assert!(ok(dir, &["query", "SELECT count(*) AS n FROM products"]).contains('2'));
 }
 
+/// Functions that build a whole value inside one call (`zeroblob`, `hex`, `printf`) cannot be
+/// stopped by the time limit: a value limit refuses them, and an answer stops at its size
+/// limit like at its row limit.
+#[test]
+fn values_and_answers_are_bounded_in_bytes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    catalog(dir);
+    for sql in [
+        "SELECT hex(zeroblob(4e8)) FROM (VALUES(1),(2),(3))",
+        "SELECT zeroblob(2000000)",
+        "SELECT printf('%.*c', 500000000, 'x')",
+        "SELECT group_concat(hex(zeroblob(100000))) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 100) SELECT x FROM c)",
+    ] {
+        let out = allmende(dir, &["query", sql]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{sql}: {err}");
+        assert!(err.contains("larger than 1 MiB"), "{sql}: {err:?}");
+        assert!(out.stdout.is_empty(), "{sql}");
+    }
+    // 40 rows of 1 MiB (0.5 MiB blobs as hex) are cut before the 32 MiB answer limit.
+    let many = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 40) \
+                SELECT x, zeroblob(524288) AS b FROM c";
+    let out: serde_json::Value =
+        serde_json::from_str(&ok(dir, &["query", many, "--format", "json"])).unwrap();
+    let rows = out["rows"].as_array().unwrap().len();
+    assert!((1..40).contains(&rows), "{rows} rows of 1 MiB each");
+    assert_eq!(out["truncated"], true);
+    // Just under the value limit still answers.
+    let out: serde_json::Value = serde_json::from_str(&ok(
+        dir,
+        &[
+            "query",
+            "SELECT length(zeroblob(1000000)) AS n",
+            "--format",
+            "json",
+        ],
+    ))
+    .unwrap();
+    assert_eq!(out["rows"][0][0], 1_000_000);
+}
+
 #[test]
 fn every_example_in_docs_sql_md_runs_and_every_view_is_documented() {
     let tmp = tempfile::tempdir().unwrap();
