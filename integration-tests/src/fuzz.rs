@@ -297,6 +297,7 @@ fn ingest_certs<S: allmende_node::store::Store>(repo: &mut Repo<S>, certs: Vec<C
         let _ = match c {
             Cert::Delegation(d) => repo.add_delegation(d),
             Cert::Revocation(r) => repo.add_revocation(r),
+            Cert::Equivocation(p) => repo.add_equivocation(*p),
         };
     }
 }

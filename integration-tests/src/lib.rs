@@ -6,6 +6,7 @@
 //! The binaries in `src/bin/` are fixtures driven by the tests in `tests/`, the benchmark,
 //! and the fault harness (`fault-crash`, `fault-churn`; see [`fault`] and `docs/testing.md`).
 
+pub mod attacks;
 pub mod fault;
 pub mod fuzz;
 pub mod synth;

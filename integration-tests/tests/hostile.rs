@@ -13,7 +13,7 @@ use allmende_protocol::change::{ReplicaId, SignedChange};
 use allmende_protocol::doc::{DocHeader, DocKind, Document};
 use allmende_protocol::schema::{Deployment, DeploymentStatus, OperatedBy, UnixTime};
 use allmende_protocol::sync::{Announce, Gossip, RefusalCode, Request, Response};
-use integration_tests::{TestNode, converged, product, wait_until};
+use integration_tests::{TestNode, attacks, converged, product, wait_until};
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -274,4 +274,246 @@ async fn a_request_flood_is_rate_limited_and_the_sender_blocked() {
     }
     eprintln!("flood: {sent} requests sent, {limited} answered with a rate-limit refusal");
     assert_refused_and_blocked(&net, "request flood").await;
+}
+
+// ---------------------------------------------------------------------------------------
+// Round 2 (issue 21): what a peer can do within the protocol's rules.
+// ---------------------------------------------------------------------------------------
+
+/// A change signed by the attacker for its own product, declaring 2^50 ops in a few hundred
+/// bytes: refused before Automerge parses it, and the sender blocked. The node keeps
+/// answering (it does not spin on the bomb).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_decode_bomb_is_refused_before_parsing_and_the_sender_blocked() {
+    let net = setup().await;
+    let xnet = net.x.node().unwrap().net.clone();
+    let key = net.x.keypair().unwrap();
+    for (n, ops) in [(1u8, 1u64 << 50), (2, 100_000_000)] {
+        let bomb = attacks::decode_bomb(&key, [n; 16], ops).unwrap();
+        let header = DocHeader::product(net.x.org().unwrap(), [n; 16]);
+        xnet.raw_publish(attacks::raw_announcement(header, &[bomb]))
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    assert_refused_and_blocked(&net, "forged or malformed change").await;
+}
+
+/// Any key can sign a revocation of any key. One whose issuer has no authority over the
+/// subject is refused before any work, stored nowhere, and its sender blocked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revocation_without_authority_is_refused_and_the_sender_blocked() {
+    let net = setup().await;
+    let xnet = net.x.node().unwrap().net.clone();
+    let key = net.x.keypair().unwrap();
+    let certs = |n: &TestNode| {
+        let repo = n.node().unwrap().repo.clone();
+        async move {
+            repo.call(|s| {
+                allmende_node::store::Store::certs(s.repo().store())
+                    .unwrap()
+                    .len()
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let before = certs(&net.h1).await;
+    for i in 0..2 {
+        let victim = net.h1.keypair().unwrap().public();
+        xnet.raw_publish(attacks::foreign_revocation(&key, victim, i).unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    assert_refused_and_blocked(&net, "invalid certificate").await;
+    assert_eq!(certs(&net.h1).await, before);
+    assert_eq!(certs(&net.h2).await, before);
+}
+
+/// A peer names 60,000 documents nobody has, so the node queues fetches from it, then leaves.
+/// Its queue must go with it: peer ids are free, and every queue kept would be memory, and a
+/// reason to defer the product indexes, for ever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_that_leaves_takes_its_fetch_queue_with_it() {
+    let mut net = setup().await;
+    let xnet = net.x.node().unwrap().net.clone();
+    let h1 = net.h1.node().unwrap().net.peer_id();
+    for seed in 1..=4u8 {
+        let answer = xnet
+            .raw_request(h1, attacks::phantom_inventory(15_000, seed))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            matches!(Response::decode(&answer), Ok(Response::Reconcile(_))),
+            "a well-formed reconciliation is answered"
+        );
+    }
+    let queued = net
+        .h1
+        .node()
+        .unwrap()
+        .net
+        .status()
+        .await
+        .unwrap()
+        .pending_fetches;
+    net.x.stop().await;
+    let x_peer = xnet.peer_id().to_string();
+    let freed = wait_until(WAIT, || async {
+        let s = net.h1.node().unwrap().net.status().await.unwrap();
+        !s.peers.contains(&x_peer) && s.pending_fetches == 0
+    })
+    .await;
+    let s = net.h1.node().unwrap().net.status().await.unwrap();
+    assert!(
+        freed,
+        "{} fetches still wait for a peer that left ({queued} right after the attack)",
+        s.pending_fetches
+    );
+    let status = net.h1.node().unwrap().status().await.unwrap();
+    assert!(!status.indexes_deferred, "the indexes stay deferred");
+    net.h2.add_product("Danach").await.unwrap();
+    assert!(converged(&[&net.h1, &net.h2], 4, WAIT).await);
+}
+
+/// A fetch of a few hundred bytes naming one document 64 times gets it once, not 64 copies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fetch_that_repeats_a_want_is_answered_once() {
+    let net = setup().await;
+    let xnet = net.x.node().unwrap().net.clone();
+    let h1 = net.h1.node().unwrap().net.peer_id();
+    let profile = DocHeader::singleton(DocKind::Profile, net.h1.org().unwrap());
+    let answer = xnet
+        .raw_request(h1, attacks::repeated_want(*profile.id().as_bytes(), 64))
+        .await
+        .unwrap()
+        .unwrap();
+    match Response::decode(&answer) {
+        Ok(Response::Fetched(objects)) => assert_eq!(objects.len(), 1, "{objects:?}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Replays of a stored change in new wrappers (each with its own message id) and heads-only
+/// announcements of documents that do not exist are not forwarded; neither is provably
+/// malicious, so the sender is not blocked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replays_and_unverifiable_announcements_are_not_forwarded() {
+    let net = setup().await;
+    let xnet = net.x.node().unwrap().net.clone();
+    let header = net.h1.add_product("Echt").await.unwrap();
+    assert!(converged(&[&net.h1, &net.h2, &net.x], 4, WAIT).await);
+    let change = net
+        .x
+        .node()
+        .unwrap()
+        .repo
+        .call(move |s| s.repo().signed_changes(&header.id()).unwrap())
+        .await
+        .unwrap()
+        .remove(0);
+    for bytes in attacks::replays(header, &change, 5) {
+        xnet.raw_publish(bytes).await.unwrap().unwrap();
+    }
+    for n in 0..3u8 {
+        let phantom = DocHeader::product(net.x.org().unwrap(), [n; 16]);
+        xnet.raw_publish(attacks::phantom_announcement(phantom))
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    let held = wait_until(WAIT, || async {
+        let s = net.h1.node().unwrap().net.status().await.unwrap();
+        s.rejected
+            .get("gossip held back: nothing new")
+            .is_some_and(|n| *n >= 1)
+            && s.rejected
+                .get("gossip held back: unverifiable announcement")
+                .is_some_and(|n| *n >= 1)
+    })
+    .await;
+    let s = net.h1.node().unwrap().net.status().await.unwrap();
+    assert!(held, "{:?}", s.rejected);
+    let x_peer = xnet.peer_id().to_string();
+    assert!(!s.blocked.contains(&x_peer));
+}
+
+/// New peer ids are free: three attackers from 127.0.0.1, each within its own request limit,
+/// together exceed their address's share. The excess is refused without blocking anyone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peer_ids_from_one_address_share_one_request_limit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let h1 = TestNode::start_with(
+        &tmp.path().join("h1"),
+        Some("Stadt Ehrlich"),
+        allmende_node::net::NetConfig {
+            requests_per_second: 0.5,
+            request_burst: 6.0,
+            address_share: 2.0,
+            // Only the attackers' requests count here.
+            reconcile_interval: Duration::from_secs(3600),
+            ..integration_tests::test_net(&[])
+        },
+    )
+    .await
+    .unwrap();
+    let h1_addr = h1.addr().await.unwrap();
+    let h1_peer = h1.node().unwrap().net.peer_id();
+    let mut xs = Vec::new();
+    for i in 0..3 {
+        let x = TestNode::start_with(
+            &tmp.path().join(format!("x{i}")),
+            None,
+            allmende_node::net::NetConfig {
+                reconcile_interval: Duration::from_secs(3600),
+                ..integration_tests::test_net(&[h1_addr.clone()])
+            },
+        )
+        .await
+        .unwrap();
+        xs.push(x);
+    }
+    assert!(
+        wait_until(WAIT, || async {
+            h1.node().unwrap().net.status().await.unwrap().peers.len() >= 3
+        })
+        .await
+    );
+    let valid = Request::Reconcile(vec![]).encode();
+    let (mut answered, mut limited) = (0, 0);
+    for x in &xs {
+        // Four each: within a peer's burst of six (the sessions at connect used one or two).
+        for _ in 0..4 {
+            let answer = x
+                .node()
+                .unwrap()
+                .net
+                .raw_request(h1_peer, valid.clone())
+                .await
+                .unwrap()
+                .unwrap();
+            match Response::decode(&answer) {
+                Ok(Response::Refused {
+                    code: RefusalCode::RateLimited,
+                    ..
+                }) => limited += 1,
+                _ => answered += 1,
+            }
+        }
+    }
+    let s = h1.node().unwrap().net.status().await.unwrap();
+    eprintln!("answered {answered}, limited {limited}; {:?}", s.rejected);
+    assert!(answered <= 12, "the address's burst is twelve");
+    assert!(limited >= 1, "nothing was limited");
+    assert!(
+        s.blocked.is_empty(),
+        "a peer within its own limit was blocked"
+    );
+    assert!(
+        s.rejected.contains_key("address over its request limit"),
+        "{:?}",
+        s.rejected
+    );
 }

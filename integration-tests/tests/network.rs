@@ -606,3 +606,98 @@ async fn deferred_state(n: &TestNode) -> Vec<Vec<Vec<String>>> {
     }
     out
 }
+
+/// One key signs two different changes with one actor and sequence number (a fork, which
+/// Automerge refuses in whichever order it meets them). Two nodes apart each get one branch,
+/// then connect: both must find the proof, keep the same changes (neither branch, the shared
+/// change) and show the same catalog and heads; the key is marked as equivocating.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_equivocating_key_cannot_fork_a_document_apart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = TestNode::start(&tmp.path().join("a"), Some("Stadt A"), &[])
+        .await
+        .unwrap();
+    let b = TestNode::start(&tmp.path().join("b"), Some("Stadt B"), &[])
+        .await
+        .unwrap();
+    let x = allmende_protocol::identity::Keypair::from_secret_bytes(&[0x66; 32]).unwrap();
+    let fork = integration_tests::attacks::equivocation(&x, [7; 16]).unwrap();
+    let header = fork.header;
+    let give = |n: &TestNode, changes: Vec<allmende_protocol::change::SignedChange>| {
+        let repo = n.node().unwrap().repo.clone();
+        async move {
+            let now = allmende_node::now();
+            repo.call(move |s| s.ingest(header, changes, vec![], now))
+                .await
+                .unwrap()
+        }
+    };
+    let mut left = vec![fork.shared.clone()];
+    left.extend(fork.left.clone());
+    let mut right = vec![fork.shared.clone()];
+    right.extend(fork.right.clone());
+    assert!(matches!(
+        give(&a, left).await,
+        allmende_node::repo_actor::Outcome::Stored(_)
+    ));
+    assert!(matches!(
+        give(&b, right).await,
+        allmende_node::repo_actor::Outcome::Stored(_)
+    ));
+    let heads = |n: &TestNode| {
+        let repo = n.node().unwrap().repo.clone();
+        async move {
+            repo.call(move |s| s.heads_of(header.id().as_bytes()))
+                .await
+                .unwrap()
+        }
+    };
+    assert_ne!(
+        heads(&a).await,
+        heads(&b).await,
+        "apart, the branches differ"
+    );
+
+    let b_addr = b.addr().await.unwrap();
+    a.node().unwrap().net.dial(b_addr).await.unwrap();
+    let proofs = |n: &TestNode| {
+        let repo = n.node().unwrap().repo.clone();
+        async move {
+            repo.call(|s| {
+                s.repo()
+                    .certificates()
+                    .equivocations()
+                    .map(|p| (p.doc(), p.signer(), p.seq()))
+                    .collect::<Vec<_>>()
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let settled = wait_until(Duration::from_secs(30), || async {
+        let (pa, pb) = (proofs(&a).await, proofs(&b).await);
+        !pa.is_empty()
+            && pa == pb
+            && heads(&a).await == heads(&b).await
+            && a.digest().await.unwrap() == b.digest().await.unwrap()
+    })
+    .await;
+    assert!(
+        settled,
+        "heads {:?} / {:?}, proofs {:?} / {:?}",
+        heads(&a).await,
+        heads(&b).await,
+        proofs(&a).await,
+        proofs(&b).await
+    );
+    assert_eq!(proofs(&a).await, vec![(header.id(), x.public(), 1)]);
+    // What stays is the change both branches built on.
+    assert_eq!(heads(&a).await, vec![fork.shared.hash()]);
+    // The fork's later changes stay refused, and honest writing goes on.
+    assert!(matches!(
+        give(&a, fork.left.clone()).await,
+        allmende_node::repo_actor::Outcome::Refused(_)
+    ));
+    a.add_product("Nach der Gabelung").await.unwrap();
+    assert!(converged(&[&a, &b], 4, WAIT).await);
+}

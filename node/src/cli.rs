@@ -1862,7 +1862,7 @@ fn last_signed_by(
     for doc in store.docs_signed_by(key)? {
         for c in store.changes(&doc)? {
             if c.signer == *key {
-                let t = allmende_protocol::change::SignedChange::decode(&c.encoded)?.time();
+                let t = allmende_protocol::change::SignedChange::decode_stored(&c.encoded)?.time();
                 last = last.max(Some(t));
             }
         }

@@ -8,13 +8,14 @@
 use allmende_protocol::catalog::Catalog;
 use allmende_protocol::change::SignedChange;
 use allmende_protocol::doc::DocHeader;
-use allmende_protocol::identity::{SignedDelegation, SignedRevocation};
+use allmende_protocol::equivocation::EquivocationProof;
+use allmende_protocol::identity::{CertError, SignedDelegation, SignedRevocation};
 use allmende_protocol::ids::OrgId;
 use allmende_protocol::schema::UnixTime;
 use serde::{Deserialize, Serialize};
 
 use crate::repo::{Repo, RepoError};
-use crate::store::{CertKind, Store};
+use crate::store::Store;
 
 /// The format name written into every export.
 pub const FORMAT: &str = "allmende-export";
@@ -121,11 +122,7 @@ pub fn exported_certs<S: Store>(repo: &Repo<S>) -> Result<Vec<ExportedCert>, Rep
         .certs()?
         .into_iter()
         .map(|c| ExportedCert {
-            kind: match c.kind {
-                CertKind::Delegation => "delegation",
-                CertKind::Revocation => "revocation",
-            }
-            .to_owned(),
+            kind: c.kind.as_str().to_owned(),
             bytes: hex::encode(c.encoded),
         })
         .collect())
@@ -237,7 +234,16 @@ pub fn import_cert<S: Store>(
         }
         "revocation" => {
             let r = SignedRevocation::decode(&bytes).map_err(|e| decode("revocation", &e))?;
-            repo.add_revocation(r)
+            match repo.add_revocation(r) {
+                // Stores of earlier versions kept revocations by keys without authority
+                // over their subject; they never had an effect, and are left out.
+                Err(RepoError::Cert(CertError::NoAuthority { .. })) => Ok(false),
+                other => other,
+            }
+        }
+        "equivocation" => {
+            let p = EquivocationProof::decode(&bytes).map_err(|e| decode("equivocation", &e))?;
+            repo.add_equivocation(p)
         }
         other => {
             return Err(ImportError::Decode {

@@ -602,6 +602,11 @@ fn certificates(
                     *d.body.delegate.as_bytes(),
                 ]
             }
+            "equivocation" => {
+                let p = allmende_protocol::equivocation::EquivocationProof::decode(bytes)
+                    .map_err(|e| bad(&e))?;
+                vec![*p.signer().as_bytes()]
+            }
             _ => {
                 let r = SignedRevocation::decode(bytes).map_err(|e| bad(&e))?;
                 let mut keys = vec![*r.body.issuer.as_bytes(), *r.body.subject.as_bytes()];

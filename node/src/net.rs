@@ -41,8 +41,10 @@ use tokio::sync::{mpsc, oneshot};
 use crate::repo::RepoError;
 
 mod fetch_queue;
+mod limits;
 use crate::repo_actor::{self, Outcome, RepoHandle};
 use fetch_queue::{BatchId, FetchQueue};
+use limits::{AddressBuckets, Bucket, Verdict};
 
 /// The request-response protocol for reconciliation and fetching.
 pub const SYNC_PROTOCOL: &str = "/allmende/sync/1";
@@ -57,6 +59,12 @@ pub const TOPIC: &str = "allmende/announce/1";
 const PENALTY_BAD_DATA: i64 = 50;
 /// Penalty points per request over the rate limit.
 const PENALTY_FLOOD: i64 = 5;
+
+/// Counted when a gossip message is valid but not forwarded: it brought nothing this node did
+/// not hold (a replay in a new wrapper has a new message id).
+const HELD_BACK_NOT_NEW: &str = "gossip held back: nothing new";
+/// Counted when a heads-only announcement is not forwarded: nothing in it can be verified.
+const HELD_BACK_UNVERIFIABLE: &str = "gossip held back: unverifiable announcement";
 
 /// What the codec hands the actor in place of an oversized request (no message starts
 /// with a zero byte).
@@ -208,6 +216,9 @@ pub struct NetConfig {
     pub requests_per_second: f64,
     /// Burst of inbound requests allowed per peer.
     pub request_burst: f64,
+    /// Inbound requests of all peers of one remote address may use this many times one
+    /// peer's rate and burst (module `limits`): new peer ids are free, addresses are not.
+    pub address_share: f64,
     /// Penalty points at which a peer is disconnected and blocked.
     pub ban_threshold: i64,
     /// Documents waiting to be fetched at which a catch-up counts as large: the product
@@ -215,6 +226,10 @@ pub struct NetConfig {
     /// go (`SqliteStore::defer_indexes`). `usize::MAX` never defers them.
     pub defer_indexes_at: usize,
 }
+
+/// The default of [`NetConfig::address_share`]: eight honest nodes behind one address can
+/// each use a peer's full rate at once.
+pub const ADDRESS_SHARE: f64 = 8.0;
 
 /// The default of [`NetConfig::defer_indexes_at`]. Building the product indexes again costs
 /// about as much as storing 2,500 documents with them at full scale (15 s against 6 ms a
@@ -232,6 +247,7 @@ impl Default for NetConfig {
             reconcile_interval: Duration::from_secs(30),
             requests_per_second: 50.0,
             request_burst: 200.0,
+            address_share: ADDRESS_SHARE,
             ban_threshold: 100,
             defer_indexes_at: DEFER_INDEXES_AT,
         }
@@ -391,6 +407,7 @@ enum Internal {
         source: PeerId,
         acceptance: gossipsub::MessageAcceptance,
         fetch: Option<Key>,
+        held_back: Option<&'static str>,
     },
     Penalise {
         peer: PeerId,
@@ -408,25 +425,34 @@ enum Internal {
     },
 }
 
+/// What the actor keeps about a connected peer. Created when the first connection is
+/// established and dropped with the last one: peer ids cost nothing, so nothing keyed by one
+/// may outlive its connection (penalty scores excepted, in a bounded map).
 struct PeerState {
-    score: i64,
-    tokens: f64,
-    refilled: Instant,
+    requests: Bucket,
     fetches: FetchQueue,
     session: bool,
+    /// The remote address of its first connection, for the per-address request limit.
+    ip: Option<std::net::IpAddr>,
 }
 
 impl PeerState {
-    fn new(burst: f64) -> Self {
+    fn new(burst: f64, ip: Option<std::net::IpAddr>) -> Self {
         Self {
-            score: 0,
-            tokens: burst,
-            refilled: Instant::now(),
+            requests: Bucket::full(burst, Instant::now()),
             fetches: FetchQueue::default(),
             session: false,
+            ip,
         }
     }
 }
+
+/// Penalty scores kept, of connected and disconnected peers; the lowest go first.
+const MAX_SCORES: usize = 10_000;
+/// Keys waiting to be fetched, over all peers. Each peer may queue its fair share of it
+/// (at most [`fetch_queue::MAX_QUEUED_PER_PEER`]): a peer that names keys it never delivers
+/// cannot crowd out the others, nor grow memory with new peer ids.
+const MAX_QUEUED_TOTAL: usize = 400_000;
 
 enum Pending {
     Reconcile,
@@ -562,6 +588,10 @@ pub async fn spawn(
     let peer_id = *swarm.local_peer_id();
     let (tx, rx) = mpsc::channel(256);
     let (itx, irx) = mpsc::channel(4096);
+    let addresses = AddressBuckets::new(
+        cfg.requests_per_second * cfg.address_share,
+        cfg.request_burst * cfg.address_share,
+    );
     let actor = NetActor {
         swarm,
         repo,
@@ -573,6 +603,8 @@ pub async fn spawn(
         cfg,
         traffic,
         peers: HashMap::new(),
+        scores: HashMap::new(),
+        addresses,
         pending: HashMap::new(),
         blocked: HashSet::new(),
         sessions_completed: 0,
@@ -611,6 +643,10 @@ struct NetActor {
     cfg: NetConfig,
     traffic: Arc<Traffic>,
     peers: HashMap<PeerId, PeerState>,
+    /// Penalty points per peer, kept across reconnections ([`MAX_SCORES`]).
+    scores: HashMap<PeerId, i64>,
+    /// Inbound request buckets per remote address ([`NetConfig::address_share`]).
+    addresses: AddressBuckets,
     pending: HashMap<request_response::OutboundRequestId, (PeerId, Pending)>,
     blocked: HashSet<PeerId>,
     sessions_completed: u64,
@@ -737,11 +773,9 @@ impl NetActor {
         if self.blocked.contains(&peer) {
             return;
         }
-        let burst = self.cfg.request_burst;
-        let state = self
-            .peers
-            .entry(peer)
-            .or_insert_with(|| PeerState::new(burst));
+        let Some(state) = self.peers.get_mut(&peer) else {
+            return;
+        };
         if state.session {
             return;
         }
@@ -767,14 +801,17 @@ impl NetActor {
 
     fn penalise(&mut self, peer: PeerId, points: i64, reason: &'static str) {
         self.reject(reason);
-        let burst = self.cfg.request_burst;
-        let state = self
-            .peers
-            .entry(peer)
-            .or_insert_with(|| PeerState::new(burst));
-        state.score += points;
-        tracing::warn!(%peer, reason, score = state.score, "peer penalised");
-        if state.score >= self.cfg.ban_threshold && self.blocked.insert(peer) {
+        if self.scores.len() >= MAX_SCORES
+            && !self.scores.contains_key(&peer)
+            && let Some(lowest) = self.scores.iter().min_by_key(|(_, s)| **s).map(|(p, _)| *p)
+        {
+            self.scores.remove(&lowest);
+        }
+        let score = self.scores.entry(peer).or_default();
+        *score += points;
+        let score = *score;
+        tracing::warn!(%peer, reason, score, "peer penalised");
+        if score >= self.cfg.ban_threshold && self.blocked.insert(peer) {
             tracing::warn!(%peer, "peer blocked and disconnected");
             self.swarm.behaviour_mut().blocked.block_peer(peer);
             let _ = self.swarm.disconnect_peer_id(peer);
@@ -782,23 +819,20 @@ impl NetActor {
         }
     }
 
-    /// Token bucket per peer: false when the request is over the limit.
-    fn admit(&mut self, peer: PeerId) -> bool {
-        let (rate, burst) = (self.cfg.requests_per_second, self.cfg.request_burst);
-        let state = self
-            .peers
-            .entry(peer)
-            .or_insert_with(|| PeerState::new(burst));
-        let now = Instant::now();
-        state.tokens =
-            (state.tokens + now.duration_since(state.refilled).as_secs_f64() * rate).min(burst);
-        state.refilled = now;
-        if state.tokens >= 1.0 {
-            state.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
+    /// Token buckets per peer and per remote address ([`limits`]). A peer not connected any
+    /// more counts as over its limit.
+    fn admit(&mut self, peer: PeerId) -> Verdict {
+        let limits = (self.cfg.requests_per_second, self.cfg.request_burst);
+        let Some(state) = self.peers.get_mut(&peer) else {
+            return Verdict::PeerOver;
+        };
+        limits::judge(
+            &mut state.requests,
+            &mut self.addresses,
+            state.ip,
+            limits,
+            Instant::now(),
+        )
     }
 
     fn swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
@@ -810,8 +844,16 @@ impl NetActor {
                 num_established,
                 ..
             } => {
-                tracing::debug!(peer = %peer_id, addr = %endpoint.get_remote_address(), "connected");
+                let addr = endpoint.get_remote_address();
+                tracing::debug!(peer = %peer_id, %addr, "connected");
                 if num_established.get() == 1 {
+                    let ip = addr.iter().find_map(|p| match p {
+                        libp2p::multiaddr::Protocol::Ip4(ip) => Some(ip.into()),
+                        libp2p::multiaddr::Protocol::Ip6(ip) => Some(ip.into()),
+                        _ => None,
+                    });
+                    let burst = self.cfg.request_burst;
+                    self.peers.insert(peer_id, PeerState::new(burst, ip));
                     self.start_session(peer_id);
                 }
             }
@@ -820,11 +862,10 @@ impl NetActor {
                 num_established,
                 ..
             } => {
-                if num_established == 0
-                    && let Some(p) = self.peers.get_mut(&peer_id)
-                {
-                    p.session = false;
-                    p.fetches.reset();
+                if num_established == 0 {
+                    // Its queue goes too: what it named is named again by the peers that
+                    // hold it, at their next reconciliation.
+                    self.peers.remove(&peer_id);
                 }
                 self.end_catch_up();
             }
@@ -866,18 +907,37 @@ impl NetActor {
     }
 
     fn gossip(&mut self, source: PeerId, id: gossipsub::MessageId, data: Vec<u8>) {
-        let decoded = Gossip::decode(&data);
         let repo = self.repo.clone();
         let tx = self.internal_tx.clone();
         tokio::spawn(async move {
+            // Decoding verifies the signature of every change it carries: off the actor.
+            let decoded = tokio::task::spawn_blocking(move || Gossip::decode(&data))
+                .await
+                .unwrap_or(Err(allmende_protocol::sync::SyncError::Invalid(
+                    "decoding stopped".into(),
+                )));
+            // Why a message that is not refused is still not forwarded (counted in status).
+            let mut held_back = None;
             let (acceptance, penalty, fetch) = match decoded {
+                // A forged signature or a decode bomb: found while decoding, before parsing.
+                Err(allmende_protocol::sync::SyncError::Change(_)) => (
+                    gossipsub::MessageAcceptance::Reject,
+                    Some("forged or malformed change"),
+                    None,
+                ),
                 Err(_) => (
                     gossipsub::MessageAcceptance::Reject,
                     Some("malformed gossip"),
                     None,
                 ),
+                // Forwarded only when verified and new: a certificate or changes this node
+                // already holds, replayed in a new wrapper (a new message id), stop here.
                 Ok(Gossip::Cert(cert)) => match repo.call(move |s| s.add_cert(cert)).await {
-                    Ok(Ok(_)) => (gossipsub::MessageAcceptance::Accept, None, None),
+                    Ok(Ok(true)) => (gossipsub::MessageAcceptance::Accept, None, None),
+                    Ok(Ok(false)) => {
+                        held_back = Some(HELD_BACK_NOT_NEW);
+                        (gossipsub::MessageAcceptance::Ignore, None, None)
+                    }
                     Ok(Err(e)) => {
                         let (acceptance, penalty, _) = judge(&e);
                         (acceptance, penalty, None)
@@ -887,15 +947,24 @@ impl NetActor {
                 Ok(Gossip::Announce(a)) => {
                     let key = *a.header.id().as_bytes();
                     if a.changes.is_empty() && a.certs.is_empty() {
-                        (gossipsub::MessageAcceptance::Accept, None, Some(key))
+                        // "Document X changed", too large to carry its changes: nothing here
+                        // can be verified, so it is not forwarded (every receiver would fetch
+                        // from its source); this node fetches it from the sender, and the
+                        // others learn it from their next reconciliation.
+                        held_back = Some(HELD_BACK_UNVERIFIABLE);
+                        (gossipsub::MessageAcceptance::Ignore, None, Some(key))
                     } else {
                         let now = crate::now();
                         match repo
                             .call(move |s| s.ingest(a.header, a.changes, a.certs, now))
                             .await
                         {
-                            Ok(Outcome::Stored(_)) => {
+                            Ok(Outcome::Stored(ing)) if ing.new_changes > 0 => {
                                 (gossipsub::MessageAcceptance::Accept, None, None)
+                            }
+                            Ok(Outcome::Stored(_)) => {
+                                held_back = Some(HELD_BACK_NOT_NEW);
+                                (gossipsub::MessageAcceptance::Ignore, None, None)
                             }
                             Ok(Outcome::Refused(e)) => {
                                 let (acc, pen, fetch) = judge(&e);
@@ -921,6 +990,7 @@ impl NetActor {
                     source,
                     acceptance,
                     fetch,
+                    held_back,
                 })
                 .await;
         });
@@ -995,8 +1065,13 @@ impl NetActor {
         if self.blocked.contains(&peer) {
             return;
         }
-        if !self.admit(peer) {
-            self.penalise(peer, PENALTY_FLOOD, "request flood");
+        let verdict = self.admit(peer);
+        if verdict != Verdict::Admit {
+            if verdict == Verdict::PeerOver {
+                self.penalise(peer, PENALTY_FLOOD, "request flood");
+            } else {
+                self.reject("address over its request limit");
+            }
             let refused = Response::Refused {
                 code: RefusalCode::RateLimited,
                 message: "too many requests".into(),
@@ -1139,22 +1214,30 @@ impl NetActor {
                 let repo = self.repo.clone();
                 let tx = self.internal_tx.clone();
                 tokio::spawn(async move {
-                    match Response::decode(&bytes) {
-                        Ok(Response::Fetched(objects)) => {
-                            // Signatures are checked and new documents drafted here, on a
-                            // blocking thread, while the repository thread stores what earlier
-                            // responses brought: on a catch-up the two overlap instead of
-                            // taking turns.
-                            let certs = repo.certificates();
-                            let now = crate::now();
-                            let checked = tokio::task::spawn_blocking(move || {
-                                objects
+                    // Decoding (which verifies every change's signature) and checking (which
+                    // drafts new documents) run on a blocking thread, while the repository
+                    // thread stores what earlier responses brought: on a catch-up the two
+                    // overlap instead of taking turns. `None`: malformed; `Some(None)`: a
+                    // refusal.
+                    let certs = repo.certificates();
+                    let now = crate::now();
+                    let decoded =
+                        tokio::task::spawn_blocking(move || match Response::decode(&bytes) {
+                            Ok(Response::Fetched(objects)) => {
+                                let mut checked = objects
                                     .into_iter()
                                     .filter_map(|o| repo_actor::check(o, &certs, now))
-                                    .collect::<Vec<_>>()
-                            })
-                            .await
-                            .unwrap_or_default();
+                                    .collect::<Vec<_>>();
+                                repo_actor::delegations_first(&mut checked);
+                                Some(Some(checked))
+                            }
+                            Ok(Response::Refused { .. }) => Some(None),
+                            _ => None,
+                        })
+                        .await
+                        .unwrap_or(Some(None));
+                    match decoded {
+                        Some(Some(checked)) => {
                             let mut checked = checked.into_iter().peekable();
                             while checked.peek().is_some() {
                                 let run: Vec<_> =
@@ -1182,8 +1265,8 @@ impl NetActor {
                                 }
                             }
                         }
-                        Ok(Response::Refused { .. }) => {}
-                        _ => {
+                        Some(None) => {}
+                        None => {
                             let _ = tx
                                 .send(Internal::Penalise {
                                     peer,
@@ -1230,9 +1313,13 @@ impl NetActor {
                 source,
                 acceptance,
                 fetch,
+                held_back,
             } => {
                 if matches!(acceptance, gossipsub::MessageAcceptance::Reject) {
                     self.reject("gossip rejected");
+                }
+                if let Some(reason) = held_back {
+                    self.reject(reason);
                 }
                 self.swarm
                     .behaviour_mut()
@@ -1267,12 +1354,15 @@ impl NetActor {
         if keys.is_empty() || self.blocked.contains(&peer) {
             return;
         }
-        let burst = self.cfg.request_burst;
-        let state = self
-            .peers
-            .entry(peer)
-            .or_insert_with(|| PeerState::new(burst));
-        if !state.fetches.want(keys) {
+        let queued: usize = self.peers.values().map(|p| p.fetches.queued()).sum();
+        let share = MAX_QUEUED_TOTAL / self.peers.len().max(1);
+        let Some(state) = self.peers.get_mut(&peer) else {
+            return;
+        };
+        let room = share
+            .saturating_sub(state.fetches.queued())
+            .min(MAX_QUEUED_TOTAL.saturating_sub(queued));
+        if keys.len() > room || !state.fetches.want(keys.into_iter().take(room)) {
             tracing::debug!(%peer, "fetch queue full; the rest waits for the next session");
         }
         self.begin_catch_up();
@@ -1378,11 +1468,13 @@ fn judge(e: &RepoError) -> (gossipsub::MessageAcceptance, Option<&'static str>, 
             error: AuthError::UnauthorisedKey { .. },
             ..
         } => (Reject, Some("unauthorised change"), false),
-        // A revocation or clock the sender may not know yet: not provably malicious.
+        // A revocation, fork or clock the sender may not know yet: not provably malicious.
         RepoError::Auth { .. } => (Ignore, None, false),
+        // Two changes signed by one key for one place: the signer's fault, not the
+        // forwarder's (the repository stores the proof and takes the rest).
+        RepoError::Fork(_) => (Ignore, None, false),
         RepoError::MissingDependencies { .. } => (Ignore, None, true),
-        // Automerge refusing a signed change (e.g. two changes with one actor and sequence
-        // number) cannot be pinned on the peer that forwarded it.
+        // Automerge refusing a signed change cannot be pinned on the peer that forwarded it.
         RepoError::Document(_) => (Reject, None, false),
         RepoError::Store(_) | RepoError::Integrity(_) | RepoError::StoreBatch(_) => {
             (Ignore, None, false)

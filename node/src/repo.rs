@@ -14,10 +14,12 @@
 //! it is stored and the error names the change's position and reason.
 
 use allmende_protocol::auth::{AuthError, AuthorisedChange, Certificates};
+use allmende_protocol::automerge::AutomergeError;
 use allmende_protocol::automerge::ChangeHash;
 use allmende_protocol::catalog::Catalog;
 use allmende_protocol::change::{ReplicaId, SignedChange, VerifiedChange, VerifyError};
 use allmende_protocol::doc::{DocError, DocHeader, Document, Editor};
+use allmende_protocol::equivocation::EquivocationProof;
 use allmende_protocol::identity::{CertError, Keypair, SignedDelegation, SignedRevocation};
 use allmende_protocol::ids::DocId;
 use allmende_protocol::schema::UnixTime;
@@ -28,6 +30,61 @@ use crate::store::{
 
 /// Most changes one ingest call takes; larger transfers are split by the sender.
 pub const MAX_BATCH_CHANGES: usize = 10_000;
+
+/// `changes` without those on or after a known fork of their actor, and without those that
+/// depend on a change left out.
+fn without_forked(
+    certs: &Certificates,
+    id: DocId,
+    changes: Vec<SignedChange>,
+) -> Vec<SignedChange> {
+    let mut out = std::collections::HashSet::new();
+    let mut kept = Vec::with_capacity(changes.len());
+    for c in causal_order(changes) {
+        if certs.is_forked(&id, c.change()) || c.change().deps().iter().any(|d| out.contains(d)) {
+            out.insert(c.hash());
+        } else {
+            kept.push(c);
+        }
+    }
+    kept
+}
+
+/// `changes` in causal order: each after those of its dependencies that are among them, and
+/// otherwise in the order given. A change in a dependency cycle (impossible for honest hashes)
+/// or waiting for one is left out.
+pub fn causal_order(changes: Vec<SignedChange>) -> Vec<SignedChange> {
+    let n = changes.len();
+    let at: std::collections::HashMap<ChangeHash, usize> = changes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.hash(), i))
+        .collect();
+    let mut waiting = vec![0usize; n];
+    let mut children: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (i, c) in changes.iter().enumerate() {
+        for d in c.change().deps() {
+            if let Some(&j) = at.get(d) {
+                waiting[i] += 1;
+                children[j].push(i);
+            }
+        }
+    }
+    let mut ready: std::collections::VecDeque<usize> =
+        (0..n).filter(|&i| waiting[i] == 0).collect();
+    let mut order = Vec::with_capacity(n);
+    while let Some(i) = ready.pop_front() {
+        order.push(i);
+        for &k in &children[i] {
+            waiting[k] -= 1;
+            if waiting[k] == 0 {
+                ready.push_back(k);
+            }
+        }
+    }
+    let mut slots: Vec<Option<SignedChange>> = changes.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|i| slots[i].take()).collect()
+}
 
 /// Checks the signatures of `changes` for the document `header` (the first step of
 /// [`Repo::ingest`]); needs no repository, so it can run on any thread. The error names the
@@ -172,7 +229,19 @@ fn apply_and_stage(
         .iter()
         .map(|a| stored_change(a.verified().signed()))
         .collect();
-    doc.apply(authorised)?;
+    match doc.apply(authorised) {
+        Ok(()) => {}
+        // One actor, one sequence number, two changes: a fork. The changes of the batch go
+        // with the error, so the repository can prove it ([`Repo::ingest_many`]).
+        Err(DocError::Automerge(AutomergeError::DuplicateSeqNumber(seq, actor))) => {
+            return Err(RepoError::Fork(Box::new(Fork {
+                actor: actor.to_bytes().to_vec(),
+                seq,
+                incoming: stored,
+            })));
+        }
+        Err(e) => return Err(e.into()),
+    }
     let missing = doc.missing_deps();
     if !missing.is_empty() {
         return Err(RepoError::MissingDependencies {
@@ -183,9 +252,23 @@ fn apply_and_stage(
     Ok(Staged::of(&mut doc, stored))
 }
 
+/// A fork found while applying a batch: the actor and sequence number Automerge found twice,
+/// and the batch's changes.
+#[derive(Debug)]
+pub struct Fork {
+    actor: Vec<u8>,
+    seq: u64,
+    incoming: Vec<StoredChange>,
+}
+
 /// Why the repository refused something.
 #[derive(Debug, thiserror::Error)]
 pub enum RepoError {
+    /// Two changes with one actor and sequence number met: resolved inside
+    /// [`Repo::ingest_many`] (the proof is stored and the rest of the batch taken), so callers
+    /// see it only from a draft.
+    #[error("two different changes with one actor and sequence number {}", .0.seq)]
+    Fork(Box<Fork>),
     /// A change failed signature or format checks.
     #[error("change #{index} refused: {error}")]
     Verify {
@@ -259,6 +342,9 @@ pub struct Repo<S: Store> {
     store: S,
     certs: Certificates,
     replica: ReplicaId,
+    /// Proofs of equivocation this repository found itself while ingesting, not announced
+    /// yet ([`Repo::take_found_proofs`]).
+    found_proofs: Vec<EquivocationProof>,
 }
 
 impl<S: Store> Repo<S> {
@@ -270,6 +356,7 @@ impl<S: Store> Repo<S> {
             store,
             certs,
             replica,
+            found_proofs: Vec::new(),
         };
         if repo.store.needs_reindex()? {
             let docs = repo.rebuild_index()?;
@@ -348,12 +435,36 @@ impl<S: Store> Repo<S> {
     /// rebuilt, in the same transaction that stores the revocation. So a node that applied
     /// such a change before it learnt of the revocation ends with the same state as a node
     /// that refused it: convergence does not depend on the order of arrival.
+    ///
+    /// Threat: any key can sign a revocation about any key. One by a key without authority
+    /// over its subject ([`Certificates::may_revoke`]) is refused before its signature is
+    /// checked or anything is copied or re-read, so a stream of them costs a map lookup each.
+    /// One that ends nothing new (a later revocation of a delegation already revoked) is
+    /// stored without rechecking any document.
     pub fn add_revocation(&mut self, r: SignedRevocation) -> Result<bool, RepoError> {
+        if !self.certs.may_revoke(&r.body) {
+            return Err(RepoError::Cert(CertError::NoAuthority {
+                issuer: r.body.issuer,
+                subject: r.body.subject,
+            }));
+        }
         r.verify()?;
         let encoded = r.encode();
-        let mut certs = self.certs.clone();
         let subject = r.body.subject;
         let r_issuer = r.body.issuer;
+        if !self.certs.revocation_ends_more(&r.body) {
+            let batch = Batch {
+                certs: vec![StoredCert {
+                    kind: CertKind::Revocation,
+                    encoded,
+                }],
+                ..Batch::default()
+            };
+            let committed = self.store.commit(&batch)?;
+            self.certs.add_revocation(r)?;
+            return Ok(committed.new_certs > 0);
+        }
+        let mut certs = self.certs.clone();
         certs.add_revocation(r)?;
         let mut batch = Batch {
             certs: vec![StoredCert {
@@ -401,6 +512,122 @@ impl<S: Store> Repo<S> {
         Ok(committed.new_certs > 0)
     }
 
+    /// Stores a proof of equivocation ([`allmende_protocol::equivocation`]). When it forks its
+    /// actor earlier than any proof known before, the document loses the actor's changes from
+    /// the fork on and their descendants, in the same transaction; every node that knows the
+    /// same proofs keeps the same changes. Returns whether the proof was new.
+    pub fn add_equivocation(&mut self, p: EquivocationProof) -> Result<bool, RepoError> {
+        let encoded = p.encode();
+        let doc = p.doc();
+        let mut certs = self.certs.clone();
+        let earlier = certs.add_equivocation(p);
+        let mut batch = Batch {
+            certs: vec![StoredCert {
+                kind: CertKind::Equivocation,
+                encoded,
+            }],
+            ..Batch::default()
+        };
+        if earlier {
+            self.prune(&certs, doc, &mut batch)?;
+        }
+        let committed = self.store.commit(&batch)?;
+        self.certs = certs;
+        if !batch.removed.is_empty() {
+            tracing::warn!(
+                %doc,
+                removed = batch.removed.len(),
+                "a key signed two changes with one number: its changes from the fork on are removed"
+            );
+        }
+        Ok(committed.new_certs > 0)
+    }
+
+    /// Proofs of equivocation found while ingesting since the last call, for announcing.
+    pub fn take_found_proofs(&mut self) -> Vec<EquivocationProof> {
+        std::mem::take(&mut self.found_proofs)
+    }
+
+    /// A batch for `header` met a fork: proves it (from the batch, or from a stored change),
+    /// stores the proof, and stores the rest of the batch, without what the fork removes.
+    fn resolve_fork(
+        &mut self,
+        header: DocHeader,
+        mut fork: Fork,
+        now: UnixTime,
+    ) -> Result<Ingested, RepoError> {
+        let id = header.id();
+        let integrity = |e: VerifyError| RepoError::Integrity(format!("a change of {id}: {e}"));
+        // Each round removes one forked actor; a batch has at most one per change.
+        for _ in 0..=fork.incoming.len() {
+            let incoming: Vec<SignedChange> = fork
+                .incoming
+                .iter()
+                .map(|c| SignedChange::decode_stored(&c.encoded))
+                .collect::<Result<_, _>>()
+                .map_err(integrity)?;
+            let proof = self.prove_fork(id, &incoming, &fork.actor, fork.seq)?;
+            if self.add_equivocation(proof.clone())? {
+                self.found_proofs.push(proof);
+            }
+            let rest = without_forked(&self.certs, id, incoming);
+            let verified = verify_all(header, rest)?;
+            match self.stage(Prepared::verified(header, verified), now) {
+                Ok((duplicates, None)) => {
+                    return Ok(Ingested {
+                        new_changes: 0,
+                        duplicates,
+                    });
+                }
+                Ok((duplicates, Some(staged))) => {
+                    let batch = Batch {
+                        docs: vec![staged.doc],
+                        changes: staged.changes,
+                        index: vec![staged.index],
+                        ..Batch::default()
+                    };
+                    let committed = self.store.commit(&batch)?;
+                    return Ok(Ingested {
+                        new_changes: committed.new_changes,
+                        duplicates,
+                    });
+                }
+                Err(RepoError::Fork(next)) => fork = *next,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(RepoError::Integrity(format!("{id}: forks did not resolve")))
+    }
+
+    /// The proof that `actor` forked `id` at `seq`: two changes of `incoming`, or one of them
+    /// and a stored one.
+    fn prove_fork(
+        &self,
+        id: DocId,
+        incoming: &[SignedChange],
+        actor: &[u8],
+        seq: u64,
+    ) -> Result<EquivocationProof, RepoError> {
+        let at = |c: &&SignedChange| {
+            c.change().seq() == seq && c.change().actor_id().to_bytes() == actor
+        };
+        let mut found: Vec<SignedChange> = incoming.iter().filter(at).cloned().collect();
+        if found.len() < 2 {
+            let stored = self.signed_changes(&id)?;
+            found.extend(stored.iter().filter(at).cloned());
+        }
+        found.sort_by_key(|c| c.hash());
+        found.dedup_by_key(|c| c.hash());
+        match found.as_slice() {
+            [a, b, ..] => EquivocationProof::new(id, a.clone(), b.clone()).map_err(|e| {
+                RepoError::Integrity(format!("{id}: a fork that proves nothing: {e}"))
+            }),
+            _ => Err(RepoError::Integrity(format!(
+                "{id}: Automerge saw sequence number {seq} twice, but only one change has it"
+            ))),
+        }
+    }
+
     /// Adds to `batch` the rebuild of `id` without the changes `certs` no longer authorise
     /// and their descendants.
     fn prune(&self, certs: &Certificates, id: DocId, batch: &mut Batch) -> Result<(), RepoError> {
@@ -411,13 +638,19 @@ impl<S: Store> Repo<S> {
         // Stored time claims are judged as they are; no change is "from the future" here.
         let far = UnixTime(i64::MAX - allmende_protocol::auth::MAX_CLOCK_SKEW);
         let mut dropped: std::collections::HashSet<ChangeHash> = std::collections::HashSet::new();
+        let mut kept: std::collections::HashSet<ChangeHash> = std::collections::HashSet::new();
         let mut keep = Vec::new();
-        for c in self.signed_changes(&id)? {
-            let depends_on_dropped = c.change().deps().iter().any(|d| dropped.contains(d));
-            let authorised = certs.check(&header, c.signer(), c.time(), far).is_ok();
-            if depends_on_dropped || !authorised {
+        // Causal order, so a change is judged after all its dependencies; a change is kept
+        // only when every dependency is kept, so the rebuilt document holds every change kept
+        // and no orphan is ever stored.
+        for c in causal_order(self.signed_changes(&id)?) {
+            let orphaned = c.change().deps().iter().any(|d| !kept.contains(d));
+            let authorised = certs.check(&header, c.signer(), c.time(), far).is_ok()
+                && !certs.is_forked(&id, c.change());
+            if orphaned || !authorised {
                 dropped.insert(c.hash());
             } else {
+                kept.insert(c.hash());
                 keep.push(c);
             }
         }
@@ -472,13 +705,14 @@ impl<S: Store> Repo<S> {
         Ok(Catalog::from_documents(&self.documents()?))
     }
 
-    /// A document's signed changes, in storage order.
+    /// A document's signed changes, in storage order (the order they arrived, which need not
+    /// be causal: see [`causal_order`]). Their signatures are checked by `verify`.
     pub fn signed_changes(&self, id: &DocId) -> Result<Vec<SignedChange>, RepoError> {
         self.store
             .changes(id)?
             .into_iter()
             .map(|c| {
-                SignedChange::decode(&c.encoded).map_err(|e| {
+                SignedChange::decode_stored(&c.encoded).map_err(|e| {
                     RepoError::Integrity(format!("stored change {} of {id}: {e}", c.hash))
                 })
             })
@@ -534,6 +768,13 @@ impl<S: Store> Repo<S> {
                 in_batch.insert(header.id());
             }
             match self.stage(item, now) {
+                Err(RepoError::Fork(fork)) => {
+                    // Stores the proof and prunes: the staged documents go first.
+                    self.commit_staged(&mut batch, &mut pending, &mut results);
+                    in_batch.clear();
+                    let r = self.resolve_fork(header, *fork, now);
+                    results.push((header, r));
+                }
                 Err(e) => results.push((header, Err(e))),
                 Ok((duplicates, None)) => results.push((
                     header,
@@ -778,6 +1019,11 @@ fn load_certs<S: Store>(store: &S) -> Result<Certificates, RepoError> {
             CertKind::Revocation => certs
                 .add_revocation(SignedRevocation::decode(&c.encoded).map_err(bad)?)
                 .map_err(bad)?,
+            CertKind::Equivocation => {
+                certs.add_equivocation(EquivocationProof::decode(&c.encoded).map_err(|e| {
+                    RepoError::Integrity(format!("stored equivocation proof does not verify: {e}"))
+                })?)
+            }
         };
     }
     Ok(certs)

@@ -141,6 +141,13 @@ pub fn check(obj: Object, certs: &Certificates, now: UnixTime) -> Option<Fetched
     })
 }
 
+/// Puts the delegations of a fetched answer first, keeping the order otherwise: a revocation
+/// is refused unless its issuer delegated to its subject, and an answer lists certificates in
+/// key order, not in the order they were made.
+pub fn delegations_first(items: &mut [Fetched]) {
+    items.sort_by_key(|i| !matches!(i, Fetched::Cert(Cert::Delegation(_))));
+}
+
 /// Starts the repository thread. Announcements of changes this node did not receive from the
 /// network (local edits, CLI writes in another process) go to `announce`.
 pub fn spawn(
@@ -344,12 +351,24 @@ impl RepoState {
     /// Answers a fetch: each wanted document's changes the peer lacks (with the delegations
     /// their signers need), or the certificate, or `Missing`; stops adding objects before the
     /// response limit.
+    ///
+    /// Threat: a request of a few KiB may name one document 64 times. Each key is answered
+    /// once, and each object is built within the room the answer has left, so a request
+    /// costs at most one answer's worth of work.
     pub fn fetch(&mut self, wants: &[Want]) -> Vec<Object> {
         let budget = MAX_RESPONSE_BYTES - 64 * 1024;
         let mut used = 0usize;
         let mut out = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for want in wants.iter().take(sync::MAX_OBJECTS) {
-            let obj = self.answer(want).unwrap_or_else(|e| {
+            if !seen.insert(want.key) {
+                continue;
+            }
+            let room = budget.saturating_sub(used).min(DOC_BUDGET);
+            if room == 0 {
+                break;
+            }
+            let obj = self.answer(want, room).unwrap_or_else(|e| {
                 tracing::warn!(error = %e, "cannot read an object for a peer");
                 Object::Missing(want.key)
             });
@@ -366,9 +385,9 @@ impl RepoState {
     /// One fetched object: nothing for a peer that is up to date, a document the peer has
     /// nothing of straight from the stored bytes when it fits, anything else through
     /// [`Self::object`].
-    fn answer(&mut self, want: &Want) -> Result<Object, RepoError> {
+    fn answer(&mut self, want: &Want, room: usize) -> Result<Object, RepoError> {
         let Some((header, heads)) = self.heads.get(&DocId::from_bytes(want.key)) else {
-            return self.object(want);
+            return self.object(want, room);
         };
         if !heads.is_empty() && heads.iter().all(|h| want.have.contains(h)) {
             // The peer holds every head, so all their history: nothing to send. (A fetch
@@ -380,21 +399,21 @@ impl RepoState {
             });
         }
         if want.have.is_empty()
-            && let Some(o) = self.stored_object(*header)?
+            && let Some(o) = self.stored_object(*header, room)?
         {
             return Ok(o);
         }
-        self.object(want)
+        self.object(want, room)
     }
 
     /// All of a document's changes as stored, without loading the document or decoding a
     /// change, if they fit one answer. Only whole documents: the store keeps changes in the
     /// order they arrived, which need not be causal, and the receiver applies the changes of
     /// one answer together, so their order within it does not matter. A prefix would.
-    fn stored_object(&self, header: DocHeader) -> Result<Option<Object>, RepoError> {
+    fn stored_object(&self, header: DocHeader, room: usize) -> Result<Option<Object>, RepoError> {
         let stored = self.repo.store().changes(&header.id())?;
         let size: usize = stored.iter().map(|c| c.encoded.len()).sum();
-        if stored.len() > sync::MAX_DOC_CHANGES || size > DOC_BUDGET {
+        if stored.len() > sync::MAX_DOC_CHANGES || size > room {
             return Ok(None);
         }
         let certs = self.certs_for(&header, stored.iter().map(|c| c.signer));
@@ -405,7 +424,7 @@ impl RepoState {
         }))
     }
 
-    fn object(&mut self, want: &Want) -> Result<Object, RepoError> {
+    fn object(&mut self, want: &Want, room: usize) -> Result<Object, RepoError> {
         let id = DocId::from_bytes(want.key);
         if let Some((header, _)) = self.heads.get(&id).cloned() {
             let Some(mut doc) = self.repo.document(&id)? else {
@@ -428,14 +447,15 @@ impl RepoState {
                     )));
                 };
                 // Causal order: a prefix is always applicable, the rest follows next round.
-                if (used + bytes.len() > DOC_BUDGET && !changes.is_empty())
+                if (used + bytes.len() > room && !changes.is_empty())
                     || changes.len() >= sync::MAX_DOC_CHANGES
                 {
                     break;
                 }
                 used += bytes.len();
                 changes.push(
-                    SignedChange::decode(bytes).map_err(|e| RepoError::Integrity(e.to_string()))?,
+                    SignedChange::decode_stored(bytes)
+                        .map_err(|e| RepoError::Integrity(e.to_string()))?,
                 );
             }
             let certs = self.certs_for(&header, changes.iter().map(|c| c.signer()));
@@ -516,6 +536,12 @@ impl RepoState {
             Cert::Revocation(r) => {
                 let new = self.repo.add_revocation(r)?;
                 // A revocation may have removed changes and rebuilt documents.
+                self.resync_heads()?;
+                new
+            }
+            Cert::Equivocation(p) => {
+                let new = self.repo.add_equivocation(*p)?;
+                // So may a proof of equivocation.
                 self.resync_heads()?;
                 new
             }
@@ -635,6 +661,32 @@ impl RepoState {
             let outcome = self.account(header, result, fresh, now);
             out.push(outcome);
         }
+        self.announce_found_proofs();
+    }
+
+    /// Forks found while ingesting: the proofs go into the inventory (reconciliation carries
+    /// them to every peer) and, when they fit, into gossip at once; the documents they pruned
+    /// get their new heads.
+    fn announce_found_proofs(&mut self) {
+        let found = self.repo.take_found_proofs();
+        if found.is_empty() {
+            return;
+        }
+        self.certs_changed = true;
+        if let Err(e) = self.resync_heads() {
+            tracing::warn!(error = %e, "cannot read heads after a fork");
+        }
+        for p in found {
+            tracing::warn!(doc = %p.doc(), signer = %p.signer(), seq = p.seq(), "equivocation found");
+            *self
+                .metrics
+                .refused
+                .entry("equivocation found".to_owned())
+                .or_default() += 1;
+            let cert = Cert::Equivocation(Box::new(p));
+            self.learn_cert(cert.clone());
+            let _ = self.announce.try_send(Gossip::Cert(cert));
+        }
     }
 
     fn fresh_times(&self, p: &Prepared) -> Vec<i64> {
@@ -682,6 +734,7 @@ impl RepoState {
                         }
                         AuthError::FromTheFuture { .. } => Some("change from the future"),
                         AuthError::BeforeEpoch { .. } => Some("change from before 1970"),
+                        AuthError::Equivocated { .. } => Some("change after its actor's fork"),
                     };
                     if let Some(r) = reason {
                         *self.metrics.refused.entry(r.to_owned()).or_default() += 1;
@@ -818,7 +871,7 @@ impl RepoState {
             key: *header.id().as_bytes(),
             have: old.to_vec(),
         };
-        match self.object(&want)? {
+        match self.object(&want, DOC_BUDGET)? {
             Object::Doc {
                 header,
                 changes,
@@ -844,6 +897,10 @@ fn decode_cert(kind: CertKind, bytes: &[u8]) -> Result<Cert, RepoError> {
     Ok(match kind {
         CertKind::Delegation => Cert::Delegation(SignedDelegation::decode(bytes).map_err(bad)?),
         CertKind::Revocation => Cert::Revocation(SignedRevocation::decode(bytes).map_err(bad)?),
+        CertKind::Equivocation => Cert::Equivocation(Box::new(
+            allmende_protocol::equivocation::EquivocationProof::decode(bytes)
+                .map_err(|e| RepoError::Integrity(format!("stored equivocation proof: {e}")))?,
+        )),
     })
 }
 

@@ -165,6 +165,7 @@ fn wire_messages_of_0_1_0_decode_and_encode_to_the_same_bytes() {
             match c {
                 Cert::Delegation(d) => repo.add_delegation(d.clone()).unwrap(),
                 Cert::Revocation(r) => repo.add_revocation(r.clone()).unwrap(),
+                Cert::Equivocation(_) => panic!("0.1.0 knew no proofs of equivocation"),
             };
         }
     }

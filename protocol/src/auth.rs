@@ -25,6 +25,10 @@
 //! document's changes in `i64`, so one at `i64::MIN` beside one at today's time overflows
 //! (a panic with overflow checks, a wrapped value without).
 //!
+//! For every kind, a change by an actor that forked the document (a known
+//! [`crate::equivocation::EquivocationProof`]) at or after the fork's sequence number is
+//! refused, whoever signed it and whatever the signer may otherwise write.
+//!
 //! Known limit: change times are claimed by their authors. A revoked key's holder can backdate
 //! changes to before the revocation; nodes that saw the key's real history show the jump.
 
@@ -32,9 +36,11 @@ use std::collections::HashMap;
 
 use crate::change::VerifiedChange;
 use crate::doc::{DocHeader, DocKind};
+use crate::equivocation::EquivocationProof;
 use crate::identity::{
     CertError, Delegation, Revocation, SignedDelegation, SignedRevocation, Succession,
 };
+use crate::ids::DocId;
 use crate::ids::{OrgId, PublicKey};
 use crate::schema::UnixTime;
 
@@ -102,6 +108,19 @@ pub enum AuthError {
         /// The change's time.
         at: i64,
     },
+    /// The change's actor forked this document at or before the change's sequence number
+    /// ([`crate::equivocation`]).
+    #[error(
+        "{signer} signed two different changes numbered {forked_at} for this document (change {seq} refused)"
+    )]
+    Equivocated {
+        /// The signer.
+        signer: PublicKey,
+        /// The sequence number of the fork.
+        forked_at: u64,
+        /// The refused change's sequence number.
+        seq: u64,
+    },
     /// The change claims a time too far in the future.
     #[error("change time {at} lies more than {MAX_CLOCK_SKEW} s after now ({now})")]
     FromTheFuture {
@@ -152,6 +171,8 @@ pub struct Certificates {
     revocations: HashMap<PublicKey, Vec<SignedRevocation>>,
     /// Successions carried by revocations, by previous key.
     successions: HashMap<PublicKey, Vec<Succession>>,
+    /// Forks: the lowest known forked sequence number by document and actor, with the proof.
+    forks: HashMap<(DocId, Vec<u8>), EquivocationProof>,
 }
 
 impl Certificates {
@@ -169,6 +190,38 @@ impl Certificates {
         }
         list.push(d);
         Ok(true)
+    }
+
+    /// Adds a proof of equivocation (checked when it was made or decoded). Returns true when
+    /// it forks its actor earlier than any proof known before: only then does it change what
+    /// is authorised.
+    pub fn add_equivocation(&mut self, p: EquivocationProof) -> bool {
+        let key = (p.doc(), p.actor());
+        match self.forks.get(&key) {
+            Some(known) if known.seq() <= p.seq() => false,
+            _ => {
+                self.forks.insert(key, p);
+                true
+            }
+        }
+    }
+
+    /// The sequence number from which `actor`'s changes to `doc` are refused, if it forked.
+    pub fn forked_at(&self, doc: &DocId, actor: &[u8]) -> Option<u64> {
+        self.forks.get(&(*doc, actor.to_vec())).map(|p| p.seq())
+    }
+
+    /// Whether `change` (for `doc`) lies on or after a fork of its actor.
+    pub fn is_forked(&self, doc: &DocId, change: &automerge::Change) -> bool {
+        !self.forks.is_empty()
+            && self
+                .forked_at(doc, change.actor_id().to_bytes())
+                .is_some_and(|n| change.seq() >= n)
+    }
+
+    /// The proofs of equivocation that count (the earliest per document and actor).
+    pub fn equivocations(&self) -> impl Iterator<Item = &EquivocationProof> {
+        self.forks.values()
     }
 
     /// Adds a revocation after checking its signature. Returns false if it was known.
@@ -297,6 +350,38 @@ impl Certificates {
             .map(|r| &r.body)
     }
 
+    /// Whether `r`'s issuer may revoke its subject: the subject itself, or a key (root or
+    /// successor) of an organisation that delegated to the subject. Only such revocations
+    /// have any effect ([`Certificates::check`]); anything else is a key signing statements
+    /// about keys it has nothing to do with.
+    pub fn may_revoke(&self, r: &Revocation) -> bool {
+        r.issuer == r.subject || !self.delegators_revoking(r).is_empty()
+    }
+
+    /// The organisations that delegated to `r`'s subject and of which `r`'s issuer is a key.
+    fn delegators_revoking(&self, r: &Revocation) -> Vec<OrgId> {
+        let mut orgs: Vec<OrgId> = self
+            .delegations_to(&r.subject)
+            .map(|d| d.issuer)
+            .filter(|org| self.org_keys(*org).iter().any(|(k, _)| *k == r.issuer))
+            .collect();
+        orgs.sort();
+        orgs.dedup();
+        orgs
+    }
+
+    /// Whether `r` ends more than the revocations known already: a self-revocation (which may
+    /// carry a succession) always may, a delegation's revocation only when it is earlier than
+    /// every known revocation of that delegation. Otherwise storing it changes what is
+    /// authorised nowhere, and nothing need be rechecked.
+    pub fn revocation_ends_more(&self, r: &Revocation) -> bool {
+        r.issuer == r.subject
+            || self.delegators_revoking(r).iter().any(|org| {
+                self.delegation_revoked_at(org, &r.subject)
+                    .is_none_or(|t| r.effective < t)
+            })
+    }
+
     /// The earliest self-revocation of `key`, if any.
     pub fn self_revoked_at(&self, key: &PublicKey) -> Option<UnixTime> {
         self.revocations_of(key)
@@ -323,6 +408,16 @@ impl Certificates {
         let signer = change.signed().signer();
         let at = change.signed().time();
         let attribution = self.check(header, signer, at, now)?;
+        let c = change.signed().change();
+        if let Some(forked_at) = self.forked_at(&header.id(), c.actor_id().to_bytes())
+            && c.seq() >= forked_at
+        {
+            return Err(AuthError::Equivocated {
+                signer,
+                forked_at,
+                seq: c.seq(),
+            });
+        }
         Ok(AuthorisedChange {
             change,
             attribution,

@@ -23,8 +23,6 @@ const CHANGE_VERSION: u8 = 1;
 /// Largest change accepted, in bytes. A catalog record is a few KiB; a whole product with a
 /// long description stays far below this.
 pub const MAX_CHANGE_BYTES: usize = 256 * 1024;
-/// Automerge's chunk type of an uncompressed change.
-const CHANGE_CHUNK_TYPE: u8 = 1;
 
 /// The per-session half of an actor id (16 random bytes, drawn by the caller).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -48,6 +46,10 @@ pub enum VerifyError {
     /// Automerge refused the change bytes (they were altered or are not a change).
     #[error("change bytes are not a valid Automerge change: {0}")]
     MalformedChange(String),
+    /// The change chunk is malformed or declares more ops than a change may hold; found
+    /// before Automerge parses it ([`crate::chunk`]).
+    #[error("refused before parsing: {0}")]
+    Chunk(#[from] crate::chunk::ChunkError),
     /// The signature does not verify for this signer, document and change.
     #[error("signature by {signer} does not verify")]
     BadSignature {
@@ -79,6 +81,9 @@ pub struct SignedChange {
     signer: PublicKey,
     signature: [u8; 64],
     change: Change,
+    /// Whether the signature was verified already ([`SignedChange::decode`] does so before
+    /// parsing), so [`SignedChange::verify`] need not verify it twice.
+    signature_checked: bool,
 }
 
 fn signing_message(doc: &DocId, hash: &ChangeHash) -> Vec<u8> {
@@ -94,6 +99,7 @@ impl SignedChange {
             signer: key.public(),
             signature,
             change,
+            signature_checked: true,
         }
     }
 
@@ -105,6 +111,7 @@ impl SignedChange {
             signer,
             signature,
             change,
+            signature_checked: false,
         }
     }
 
@@ -162,11 +169,13 @@ impl SignedChange {
                 signer: self.signer,
             });
         }
-        if !verify(
-            &self.signer,
-            &signing_message(&self.doc, &self.change.hash()),
-            &self.signature,
-        ) {
+        if !self.signature_checked
+            && !verify(
+                &self.signer,
+                &signing_message(&self.doc, &self.change.hash()),
+                &self.signature,
+            )
+        {
             return Err(VerifyError::BadSignature {
                 signer: self.signer,
             });
@@ -184,31 +193,52 @@ impl SignedChange {
         w.finish()
     }
 
-    /// Decodes the envelope and parses the change; does not verify.
+    /// Decodes a signed change from outside (a peer, an import file): the envelope, then the
+    /// signature over the change hash computed from the raw bytes, then the op counts
+    /// ([`crate::chunk`]), and only then Automerge's parse. A forged change costs one
+    /// signature check and a signed decode bomb a walk over its bytes, never a parse. The
+    /// document and the actor binding are checked by [`SignedChange::verify`].
     pub fn decode(bytes: &[u8]) -> Result<Self, VerifyError> {
+        Self::decode_with(bytes, true)
+    }
+
+    /// Decodes a signed change this node stored itself, after verifying it: as
+    /// [`SignedChange::decode`] without the signature check (serving peers decodes stored
+    /// changes by the thousand; the receiver verifies them). [`SignedChange::verify`] still
+    /// checks the signature of a change decoded this way.
+    pub fn decode_stored(bytes: &[u8]) -> Result<Self, VerifyError> {
+        Self::decode_with(bytes, false)
+    }
+
+    fn decode_with(bytes: &[u8], check_signature: bool) -> Result<Self, VerifyError> {
         let (mut r, _v) = Reader::open(bytes, b"AMC", "a signed change", CHANGE_VERSION)?;
         let doc = DocId::from_bytes(r.array::<32>("doc id")?);
         let signer = crate::identity::read_key(&mut r, "signer")?;
         let signature = r.array::<64>("signature")?;
         let raw = r.var("change", MAX_CHANGE_BYTES)?;
         r.finish()?;
-        // An Automerge chunk is magic (4) ‖ checksum (4) ‖ chunk type (1) ‖ length ‖ body.
         // Only plain change chunks, as `encode` writes them: Automerge inflates a compressed
         // chunk (and a document chunk's columns) without a bound while parsing, so a
-        // `MAX_CHANGE_BYTES` input could become hundreds of megabytes.
-        if raw.get(8) != Some(&CHANGE_CHUNK_TYPE) {
-            return Err(VerifyError::MalformedChange(
-                "not an uncompressed change chunk".into(),
-            ));
+        // `MAX_CHANGE_BYTES` input could become hundreds of megabytes. `chunk::hash` refuses
+        // every other chunk type.
+        let hash = crate::chunk::hash(raw)?;
+        if check_signature && !verify(&signer, &signing_message(&doc, &hash), &signature) {
+            return Err(VerifyError::BadSignature { signer });
         }
-        let change =
-            Change::try_from(raw).map_err(|e| VerifyError::MalformedChange(e.to_string()))?;
         // Automerge does not check the checksum when parsing a single change, and the change
         // hash (which the signature covers) does not include the checksum bytes: without this
         // check they could be altered and the change would still verify.
-        if raw.get(4..8) != Some(&change.hash().0[..4]) {
+        if raw.get(4..8) != Some(&hash.0[..4]) {
             return Err(VerifyError::MalformedChange(
                 "checksum does not match the change".into(),
+            ));
+        }
+        crate::chunk::check_ops(raw)?;
+        let change =
+            Change::try_from(raw).map_err(|e| VerifyError::MalformedChange(e.to_string()))?;
+        if change.hash() != hash {
+            return Err(VerifyError::MalformedChange(
+                "the change hash differs from the hash of its bytes".into(),
             ));
         }
         Ok(Self {
@@ -216,6 +246,7 @@ impl SignedChange {
             signer,
             signature,
             change,
+            signature_checked: check_signature,
         })
     }
 }

@@ -280,7 +280,19 @@ pub enum DocError {
         /// The limit.
         max: usize,
     },
+    /// Applying the changes would make the document hold more than [`MAX_DOC_OPS`] ops.
+    #[error("the document would hold {ops} ops; at most {MAX_DOC_OPS} are allowed")]
+    TooManyOps {
+        /// Ops the document would hold.
+        ops: u64,
+    },
 }
+
+/// Most ops one document may hold (every change applied, Automerge's own count). Each op costs
+/// memory whenever the document is loaded: a document at the limit takes about 100 MB. A
+/// product or an organisation's records with years of edits are far below it; only a key
+/// writing its own document without end reaches it.
+pub const MAX_DOC_OPS: u64 = 1_000_000;
 
 /// One document: its header and its Automerge state.
 pub struct Document {
@@ -387,6 +399,15 @@ impl Document {
                 });
             }
             batch.push(c.into_change());
+        }
+        // Bounded before Automerge holds them; changes already in the document count twice
+        // here, which errs on the safe side.
+        let ops = batch
+            .iter()
+            .map(|c| c.len() as u64)
+            .fold(self.doc.stats().num_ops, u64::saturating_add);
+        if ops > MAX_DOC_OPS {
+            return Err(DocError::TooManyOps { ops });
         }
         self.doc.apply_changes(batch)?;
         Ok(())

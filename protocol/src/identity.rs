@@ -166,6 +166,17 @@ pub enum CertError {
     /// The bytes are malformed.
     #[error(transparent)]
     Decode(#[from] DecodeError),
+    /// A revocation by a key that has no authority over its subject: neither the subject
+    /// itself nor a key of an organisation that delegated to it.
+    #[error(
+        "{issuer} may not revoke {subject}: it is neither that key nor a key of an organisation that delegated to it"
+    )]
+    NoAuthority {
+        /// Who signed.
+        issuer: PublicKey,
+        /// The key it tried to revoke.
+        subject: PublicKey,
+    },
 }
 
 const DELEGATION_VERSION: u8 = 1;

@@ -31,7 +31,9 @@
 pub mod auth;
 pub mod catalog;
 pub mod change;
+pub mod chunk;
 pub mod doc;
+pub mod equivocation;
 pub mod identity;
 pub mod ids;
 #[cfg(feature = "utoipa")]

@@ -117,7 +117,9 @@ pub const MAX_OBJECTS: usize = 1024;
 pub const MAX_DOC_CHANGES: usize = 10_000;
 /// Most certificates in one [`Object::Doc`] or [`Announce`].
 pub const MAX_DOC_CERTS: usize = 1024;
-/// Largest encoded certificate (a revocation with the longest reason is about 1.2 KB).
+/// Largest encoded delegation or revocation (a revocation with the longest reason is about
+/// 1.2 KB). A proof of equivocation holds two changes and may reach
+/// [`crate::equivocation::MAX_PROOF_BYTES`]; the message it travels in bounds it.
 pub const MAX_CERT_BYTES: usize = 2048;
 /// Longest refusal message, in bytes; [`Response::encode`] cuts longer ones.
 pub const MAX_REFUSAL_BYTES: usize = 1024;
@@ -168,6 +170,9 @@ pub enum SyncError {
     /// A certificate inside a message is malformed or its signature does not verify.
     #[error("certificate: {0}")]
     Cert(#[from] crate::identity::CertError),
+    /// A proof of equivocation inside a message is malformed or proves nothing.
+    #[error("equivocation proof: {0}")]
+    Proof(#[from] crate::equivocation::ProofError),
     /// Well-formed bytes that break a rule (unsorted ranges, items outside their range, a
     /// change of another document, …).
     #[error("invalid message: {0}")]
@@ -765,13 +770,15 @@ pub enum Request {
     Fetch(Vec<Want>),
 }
 
-/// A signed statement about keys.
+/// A signed statement about keys, or signed proof about one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cert {
     /// A delegation.
     Delegation(SignedDelegation),
     /// A revocation.
     Revocation(SignedRevocation),
+    /// Two changes one key signed for the same place in a document's history.
+    Equivocation(Box<crate::equivocation::EquivocationProof>),
 }
 
 impl Cert {
@@ -780,6 +787,7 @@ impl Cert {
         match self {
             Cert::Delegation(d) => d.encode(),
             Cert::Revocation(r) => r.encode(),
+            Cert::Equivocation(p) => p.encode(),
         }
     }
 
@@ -789,6 +797,9 @@ impl Cert {
         match bytes.get(..3) {
             Some(b"AMD") => Ok(Cert::Delegation(SignedDelegation::decode(bytes)?)),
             Some(b"AMR") => Ok(Cert::Revocation(SignedRevocation::decode(bytes)?)),
+            Some(b"AME") => Ok(Cert::Equivocation(Box::new(
+                crate::equivocation::EquivocationProof::decode(bytes)?,
+            ))),
             _ => Err(DecodeError::BadMagic {
                 expected: "a certificate",
             }
@@ -1107,7 +1118,16 @@ fn write_cert(w: &mut Writer, cert: &Cert) {
 }
 
 fn read_cert(r: &mut Reader<'_>) -> Result<Cert, SyncError> {
-    Cert::decode(r.var("certificate", MAX_CERT_BYTES)?)
+    let bytes = r.var("certificate", crate::equivocation::MAX_PROOF_BYTES)?;
+    if bytes.len() > MAX_CERT_BYTES && bytes.get(..3) != Some(b"AME") {
+        return Err(DecodeError::TooLarge {
+            what: "certificate",
+            len: bytes.len(),
+            max: MAX_CERT_BYTES,
+        }
+        .into());
+    }
+    Cert::decode(bytes)
 }
 
 fn write_doc_body(w: &mut Writer, header: &DocHeader, changes: &[SignedChange], certs: &[Cert]) {

@@ -6,6 +6,7 @@ use allmende_protocol::auth::{AuthError, Certificates, MAX_CLOCK_SKEW};
 use allmende_protocol::automerge::transaction::{CommitOptions, Transactable};
 use allmende_protocol::automerge::{ActorId, AutoCommit, Change, ROOT};
 use allmende_protocol::change::{MAX_CHANGE_BYTES, ReplicaId, SignedChange, VerifyError, actor_id};
+use allmende_protocol::chunk::{ChunkError, MAX_CHANGE_OPS, with_run_length};
 use allmende_protocol::doc::{DocHeader, DocKind, Document};
 use allmende_protocol::identity::{
     CertError, Delegation, Keypair, Revocation, Scope, SignedDelegation, SignedRevocation,
@@ -171,15 +172,15 @@ fn a_genuine_change_round_trips_verifies_and_is_authorised() {
 #[test]
 fn altered_signature_bytes_are_a_bad_signature() {
     let a = kp(1);
-    let (header, c) = deployment_change(&a, &a, T0);
+    let (_, c) = deployment_change(&a, &a, T0);
     let good = c.encode();
     // Every byte of the signature matters (spot-check first, middle, last and the bit that
     // ed25519's `verify_strict` checks for canonical `s`).
     for at in [SIG_AT, SIG_AT + 1, SIG_AT + 31, SIG_AT + 32, SIG_AT + 63] {
         let mut bad = good.clone();
         bad[at] ^= 0x01;
-        let decoded = SignedChange::decode(&bad).expect("the envelope is still well formed");
-        let err = decoded.verify(header.id()).unwrap_err();
+        // Checked while decoding, before the change is parsed.
+        let err = decode_err(&bad);
         assert!(
             matches!(err, VerifyError::BadSignature { signer } if signer == a.public()),
             "byte {at}: {err:?}"
@@ -203,10 +204,7 @@ fn a_signature_by_another_key_than_the_claimed_signer_is_a_bad_signature() {
     );
     // And the same through the wire.
     let forged = SignedChange::from_parts(header.id(), a.public(), mallory_sig, c.change().clone());
-    let err = SignedChange::decode(&forged.encode())
-        .unwrap()
-        .verify(header.id())
-        .unwrap_err();
+    let err = decode_err(&forged.encode());
     assert!(matches!(err, VerifyError::BadSignature { .. }), "{err:?}");
 }
 
@@ -227,7 +225,7 @@ fn a_change_signed_for_another_document_is_refused() {
     // Rewriting the doc id in the envelope does not help: the signature names Y.
     let mut bytes = c.encode();
     bytes[4..36].copy_from_slice(x.as_bytes());
-    let err = SignedChange::decode(&bytes).unwrap().verify(x).unwrap_err();
+    let err = decode_err(&bytes);
     assert!(matches!(err, VerifyError::BadSignature { .. }), "{err:?}");
 }
 
@@ -295,11 +293,11 @@ fn an_actor_not_bound_to_the_signer_is_refused() {
 /// body (deps, actor, seq, start op, time, message, other actors, column metadata, column
 /// data). We flip a byte in the op columns' data (the value column: a field's JSON text),
 /// which keeps the chunk parseable, so the error cannot come from a parse failure: it comes
-/// from the stored checksum no longer matching the change hash. Automerge 0.12's
-/// `Change::try_from` does not check that checksum itself; `SignedChange::decode` does
-/// (without it this flip would only be caught later, as `BadSignature`).
+/// from the signature: `SignedChange::decode` computes the change hash from the raw bytes and
+/// verifies the signature before Automerge parses anything, so tampered bytes cost one
+/// signature check, never a parse.
 #[test]
-fn a_flipped_byte_in_the_op_columns_is_a_malformed_change() {
+fn a_flipped_byte_in_the_op_columns_fails_the_signature_before_parsing() {
     let a = kp(1);
     let (_, c) = product_change(&a, &a, T0);
     let good = c.encode();
@@ -315,7 +313,7 @@ fn a_flipped_byte_in_the_op_columns_is_a_malformed_change() {
     bad[at] ^= 0x20; // 'd' -> 'D': still valid UTF-8, still a parseable change
     assert!(Change::try_from(&bad[CHANGE_AT..]).is_ok(), "still parses");
     let err = decode_err(&bad);
-    assert!(matches!(err, VerifyError::MalformedChange(_)), "{err:?}");
+    assert!(matches!(err, VerifyError::BadSignature { .. }), "{err:?}");
 }
 
 #[test]
@@ -362,7 +360,61 @@ fn a_compressed_chunk_cannot_smuggle_a_change_past_the_size_limit() {
     bytes.extend_from_slice(&(compressed.len() as u32).to_be_bytes());
     bytes.extend_from_slice(&compressed);
     let err = decode_err(&bytes);
-    assert!(matches!(err, VerifyError::MalformedChange(_)), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            VerifyError::Chunk(ChunkError::Malformed("not an uncompressed change chunk"))
+        ),
+        "{err:?}"
+    );
+}
+
+/// A signed decode bomb: a genuine change whose op columns declare 2^50 (or 10^8) ops in a
+/// few bytes more, signed by its author. Automerge would walk every op while parsing; it is
+/// refused before Automerge sees it. Runs on a thread, so a regression fails instead of
+/// hanging.
+#[test]
+fn a_signed_change_declaring_billions_of_ops_is_refused_before_parsing() {
+    let a = kp(1);
+    let (header, c) = product_change(&a, &a, T0);
+    let envelope = |raw: &[u8]| {
+        let hash = allmende_protocol::chunk::hash(raw).unwrap();
+        let msg = [
+            b"allmende/v1/change\0".as_slice(),
+            header.id().as_bytes(),
+            &hash.0,
+        ]
+        .concat();
+        let mut bytes = b"AMC\x01".to_vec();
+        bytes.extend_from_slice(header.id().as_bytes());
+        bytes.extend_from_slice(a.public().as_bytes());
+        let key = ed25519_dalek::SigningKey::from_bytes(&a.secret_bytes());
+        bytes.extend_from_slice(&ed25519_dalek::Signer::sign(&key, &msg).to_bytes());
+        bytes.extend_from_slice(&(raw.len() as u32).to_be_bytes());
+        bytes.extend_from_slice(raw);
+        bytes
+    };
+    // Positive control: the envelope builder makes a change that decodes and verifies.
+    let same = envelope(c.change().raw_bytes());
+    SignedChange::decode(&same)
+        .unwrap()
+        .verify(header.id())
+        .unwrap();
+    for runs in [1u64 << 50, 100_000_000, MAX_CHANGE_OPS + 1] {
+        let bomb = envelope(&with_run_length(c.change().raw_bytes(), runs).unwrap());
+        assert!(bomb.len() < same.len() + 64, "a bomb is small");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(decode_err(&bomb));
+        });
+        let err = rx
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("decoding a bomb of {runs} ops did not finish within 10 s");
+        assert!(
+            matches!(err, VerifyError::Chunk(ChunkError::TooManyOps { .. })),
+            "{runs}: {err:?}"
+        );
+    }
 }
 
 #[test]
@@ -378,7 +430,13 @@ fn a_document_chunk_is_not_a_change() {
     bytes.extend_from_slice(&(saved.len() as u32).to_be_bytes());
     bytes.extend_from_slice(&saved);
     let err = decode_err(&bytes);
-    assert!(matches!(err, VerifyError::MalformedChange(_)), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            VerifyError::Chunk(ChunkError::Malformed("not an uncompressed change chunk"))
+        ),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -400,12 +458,17 @@ fn no_single_byte_flip_anywhere_is_accepted() {
                     good.len()
                 );
             }
-            // Bytes of the Automerge chunk always fail at decode (checksum or parse), not
-            // later.
+            // Bytes of the Automerge chunk always fail at decode (framing, signature,
+            // checksum or parse), not later.
             if at >= CHANGE_AT {
                 let err = decode_err(&bad);
                 assert!(
-                    matches!(err, VerifyError::MalformedChange(_)),
+                    matches!(
+                        err,
+                        VerifyError::MalformedChange(_)
+                            | VerifyError::BadSignature { .. }
+                            | VerifyError::Chunk(_)
+                    ),
                     "flip {mask:#x} at byte {at}: {err:?}"
                 );
             }
@@ -627,7 +690,7 @@ fn garbage_and_empty_input_are_refused() {
     bytes.extend_from_slice(&5u32.to_be_bytes());
     bytes.extend_from_slice(b"hello");
     let err = decode_err(&bytes);
-    assert!(matches!(err, VerifyError::MalformedChange(_)), "{err:?}");
+    assert!(matches!(err, VerifyError::Chunk(_)), "{err:?}");
 }
 
 #[test]
@@ -903,12 +966,7 @@ fn each_rejection_has_its_own_variant() {
     let mut verify_errs = Vec::new();
     let mut sig = c.encode();
     sig[SIG_AT] ^= 1;
-    verify_errs.push(
-        SignedChange::decode(&sig)
-            .unwrap()
-            .verify(h.id())
-            .unwrap_err(),
-    );
+    verify_errs.push(decode_err(&sig));
     verify_errs.push(
         c.clone()
             .verify(DocHeader::singleton(DocKind::Profile, org(&a)).id())

@@ -14,7 +14,8 @@ use allmende_protocol::sync::{Key, MAX_WANTS};
 pub(super) const FETCHES_PER_PEER: usize = 4;
 
 /// Keys waiting to be fetched from one peer. A full catalog has some 35,000 documents; what
-/// does not fit is learnt again in the next reconciliation session.
+/// does not fit is learnt again in the next reconciliation session. The actor also bounds
+/// the sum over all peers, and drops a peer's queue with its last connection.
 pub(super) const MAX_QUEUED_PER_PEER: usize = 100_000;
 
 /// Names one fetch request while it is in flight.
@@ -74,7 +75,7 @@ impl FetchQueue {
 
     /// Request `id` was answered and its objects stored, or it failed: its keys are free, and
     /// those wanted again meanwhile go to the back of the queue. An unknown or already finished
-    /// id (a request from before [`FetchQueue::reset`]) changes nothing.
+    /// id (finished before) changes nothing.
     pub(super) fn done(&mut self, id: BatchId) {
         let Some(keys) = self.batches.remove(&id) else {
             return;
@@ -87,14 +88,6 @@ impl FetchQueue {
             }
         }
         self.want(again);
-    }
-
-    /// The connection is gone: requests in flight will not be answered. What waits stays
-    /// queued for the next connection.
-    pub(super) fn reset(&mut self) {
-        self.batches.clear();
-        self.fetching.clear();
-        self.again.clear();
     }
 
     /// Keys waiting (not yet requested).
@@ -193,26 +186,5 @@ mod tests {
         assert_eq!(q.pending(), MAX_QUEUED_PER_PEER);
         // Keys already waiting are not refused when the queue is full.
         assert!(q.want(keys(0..10)));
-    }
-
-    #[test]
-    fn after_a_reset_old_answers_change_nothing_and_the_queue_survives() {
-        let mut q = FetchQueue::default();
-        q.want(keys(0..(MAX_WANTS as u32 + 1)));
-        let (old, _) = q.next_batch().expect("a batch");
-        q.want(keys(0..1));
-        q.reset();
-        assert_eq!(q.pending(), 1, "the waiting key stays");
-        let (new, batch) = q.next_batch().expect("the waiting key");
-        assert_eq!(batch, vec![key(MAX_WANTS as u32)]);
-        // The request from before the reset reports late: no slot is freed twice and no key
-        // is queued again.
-        q.done(old);
-        assert_eq!(q.pending(), 1);
-        q.done(new);
-        assert_eq!(q.pending(), 0);
-        // Keys of the lost request can be wanted and fetched again.
-        q.want(keys(0..1));
-        assert_eq!(q.next_batch().map(|(_, b)| b), Some(vec![key(0)]));
     }
 }

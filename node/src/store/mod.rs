@@ -79,13 +79,17 @@ pub enum CertKind {
     Delegation,
     /// A revocation.
     Revocation,
+    /// A proof of equivocation ([`allmende_protocol::equivocation`]).
+    Equivocation,
 }
 
 impl CertKind {
-    fn as_str(&self) -> &'static str {
+    /// The name stored and exported (`delegation`, `revocation`, `equivocation`).
+    pub fn as_str(&self) -> &'static str {
         match self {
             CertKind::Delegation => "delegation",
             CertKind::Revocation => "revocation",
+            CertKind::Equivocation => "equivocation",
         }
     }
 
@@ -93,6 +97,7 @@ impl CertKind {
         match s {
             "delegation" => Ok(CertKind::Delegation),
             "revocation" => Ok(CertKind::Revocation),
+            "equivocation" => Ok(CertKind::Equivocation),
             other => Err(StoreError::Corrupt(format!(
                 "unknown certificate kind {other:?}"
             ))),

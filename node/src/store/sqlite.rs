@@ -216,6 +216,18 @@ const MIGRATIONS: &[&str] = &[
     DROP INDEX IF EXISTS idx_deployment_org;
     CREATE INDEX idx_deployment_org ON idx_deployment (org, product);
     ",
+    // 6 -> 7: proofs of equivocation are certificates too (a CHECK constraint cannot be
+    // altered, so the table is built again).
+    "
+    CREATE TABLE certificates_7 (
+        kind    TEXT NOT NULL CHECK (kind IN ('delegation', 'revocation', 'equivocation')),
+        encoded BLOB NOT NULL,
+        PRIMARY KEY (kind, encoded)
+    ) WITHOUT ROWID;
+    INSERT INTO certificates_7 (kind, encoded) SELECT kind, encoded FROM certificates;
+    DROP TABLE certificates;
+    ALTER TABLE certificates_7 RENAME TO certificates;
+    ",
 ];
 
 /// The page cache of a store connection, in KiB (a negative `cache_size` counts KiB).

@@ -1,0 +1,213 @@
+//! Request limits: a token bucket per peer and one per remote address.
+//!
+//! Threat: libp2p peer ids cost nothing, so a limit keyed only by peer id is bypassed by
+//! connecting with a new key for every burst. All peers of one remote address therefore share
+//! a second bucket, [`NetConfig::address_share`](super::NetConfig) times as large as a peer's.
+//! Several honest nodes behind one address (a Land network's NAT, every node of a test on
+//! 127.0.0.1) share it too, so a request refused for the address alone is refused without
+//! a penalty: only a peer over its own limit is penalised.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::time::Instant;
+
+/// Addresses whose buckets are kept; idle (full) ones are dropped when more arrive.
+pub(super) const MAX_ADDRESSES: usize = 4096;
+
+/// A token bucket.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Bucket {
+    tokens: f64,
+    refilled: Instant,
+}
+
+impl Bucket {
+    pub(super) fn full(burst: f64, now: Instant) -> Self {
+        Self {
+            tokens: burst,
+            refilled: now,
+        }
+    }
+
+    fn refill(&mut self, rate: f64, burst: f64, now: Instant) {
+        let secs = now.saturating_duration_since(self.refilled).as_secs_f64();
+        self.tokens = (self.tokens + secs * rate).min(burst);
+        self.refilled = now;
+    }
+
+    /// Refills at `rate` per second up to `burst`, then takes one token if there is one.
+    pub(super) fn take(&mut self, rate: f64, burst: f64, now: Instant) -> bool {
+        self.refill(rate, burst, now);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// What became of a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Verdict {
+    /// Within both limits.
+    Admit,
+    /// Over the peer's own limit: refused, and the peer is penalised.
+    PeerOver,
+    /// Over its address's limit only: refused without a penalty.
+    AddressOver,
+}
+
+/// The buckets of the remote addresses.
+#[derive(Debug)]
+pub(super) struct AddressBuckets {
+    rate: f64,
+    burst: f64,
+    buckets: HashMap<IpAddr, Bucket>,
+}
+
+impl AddressBuckets {
+    /// Buckets of `rate` requests per second and `burst`.
+    pub(super) fn new(rate: f64, burst: f64) -> Self {
+        Self {
+            rate,
+            burst,
+            buckets: HashMap::new(),
+        }
+    }
+
+    /// Takes a token for `ip`. With [`MAX_ADDRESSES`] addresses known, idle ones make room;
+    /// if none is idle, a new address is refused.
+    pub(super) fn take(&mut self, ip: IpAddr, now: Instant) -> bool {
+        let (rate, burst) = (self.rate, self.burst);
+        if self.buckets.len() >= MAX_ADDRESSES && !self.buckets.contains_key(&ip) {
+            self.buckets.retain(|_, b| {
+                b.refill(rate, burst, now);
+                b.tokens < burst
+            });
+            if self.buckets.len() >= MAX_ADDRESSES {
+                return false;
+            }
+        }
+        self.buckets
+            .entry(ip)
+            .or_insert_with(|| Bucket::full(burst, now))
+            .take(rate, burst, now)
+    }
+
+    /// Addresses tracked.
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.buckets.len()
+    }
+}
+
+/// Judges one request: the peer's bucket first (its own flood is its fault), then its
+/// address's.
+pub(super) fn judge(
+    peer: &mut Bucket,
+    addresses: &mut AddressBuckets,
+    ip: Option<IpAddr>,
+    (rate, burst): (f64, f64),
+    now: Instant,
+) -> Verdict {
+    if !peer.take(rate, burst, now) {
+        return Verdict::PeerOver;
+    }
+    match ip {
+        Some(ip) if !addresses.take(ip, now) => Verdict::AddressOver,
+        _ => Verdict::Admit,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use std::time::Duration;
+
+    const LOCAL: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
+    /// A thousand fresh peer ids from one address get no more than the address's share.
+    #[test]
+    fn new_peer_ids_from_one_address_share_its_limit() {
+        let now = Instant::now();
+        let (rate, burst) = (10.0, 20.0);
+        let mut addresses = AddressBuckets::new(rate * 4.0, burst * 4.0);
+        let mut admitted = 0;
+        for _ in 0..1000 {
+            let mut fresh = Bucket::full(burst, now);
+            for _ in 0..burst as usize {
+                if judge(&mut fresh, &mut addresses, Some(LOCAL), (rate, burst), now)
+                    == Verdict::Admit
+                {
+                    admitted += 1;
+                }
+            }
+        }
+        assert_eq!(admitted, 80, "the address's burst, not 1000 peers' bursts");
+        // Another address is not affected.
+        let other: IpAddr = "10.0.0.7".parse().unwrap();
+        let mut fresh = Bucket::full(burst, now);
+        assert_eq!(
+            judge(&mut fresh, &mut addresses, Some(other), (rate, burst), now),
+            Verdict::Admit
+        );
+        // And the address refills at its rate.
+        let later = now + Duration::from_secs(1);
+        let mut fresh = Bucket::full(burst, later);
+        assert_eq!(
+            judge(
+                &mut fresh,
+                &mut addresses,
+                Some(LOCAL),
+                (rate, burst),
+                later
+            ),
+            Verdict::Admit
+        );
+    }
+
+    #[test]
+    fn a_peer_over_its_own_limit_is_told_apart_from_a_busy_address() {
+        let now = Instant::now();
+        let mut addresses = AddressBuckets::new(1000.0, 1000.0);
+        let mut peer = Bucket::full(2.0, now);
+        let limits = (1.0, 2.0);
+        assert_eq!(
+            judge(&mut peer, &mut addresses, Some(LOCAL), limits, now),
+            Verdict::Admit
+        );
+        assert_eq!(
+            judge(&mut peer, &mut addresses, Some(LOCAL), limits, now),
+            Verdict::Admit
+        );
+        assert_eq!(
+            judge(&mut peer, &mut addresses, Some(LOCAL), limits, now),
+            Verdict::PeerOver
+        );
+        let mut busy = AddressBuckets::new(0.0, 0.0);
+        let mut peer = Bucket::full(2.0, now);
+        assert_eq!(
+            judge(&mut peer, &mut busy, Some(LOCAL), limits, now),
+            Verdict::AddressOver
+        );
+    }
+
+    #[test]
+    fn the_address_table_is_bounded_and_keeps_busy_addresses() {
+        let now = Instant::now();
+        let mut addresses = AddressBuckets::new(1.0, 2.0);
+        for i in 0..MAX_ADDRESSES as u32 {
+            let ip = IpAddr::V4(std::net::Ipv4Addr::from(i + 1));
+            assert!(addresses.take(ip, now));
+        }
+        assert_eq!(addresses.len(), MAX_ADDRESSES);
+        // All are busy (a token taken, none refilled yet): a new address must wait.
+        assert!(!addresses.take(LOCAL, now));
+        // Once they are idle again, the new one gets room.
+        let later = now + Duration::from_secs(5);
+        assert!(addresses.take(LOCAL, later));
+        assert!(addresses.len() <= MAX_ADDRESSES);
+    }
+}
