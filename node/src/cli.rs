@@ -219,6 +219,9 @@ pub struct RunArgs {
     /// unless behind a reverse proxy).
     #[arg(long, env = "ALLMENDE_HTTP", value_name = "HOST:PORT")]
     pub http: Option<std::net::SocketAddr>,
+    /// Seconds an export over the API waits for its client to take the next chunk (default 60).
+    #[arg(long, env = "ALLMENDE_EXPORT_STALL_SECS", value_name = "SECS")]
+    pub export_stall_secs: Option<u64>,
     /// Trust anchor (organisation id) whose attestations mark organisations as verified
     /// (repeatable).
     #[arg(
@@ -863,6 +866,9 @@ impl Cli {
             a.net.apply(&mut cfg.network);
             if let Some(h) = a.http {
                 cfg.http.listen = h;
+            }
+            if let Some(secs) = a.export_stall_secs {
+                cfg.http.export_stall_secs = secs;
             }
             if !a.trust_anchors.is_empty() {
                 cfg.trust.anchors = a.trust_anchors.clone();
@@ -1948,7 +1954,7 @@ fn run_node(
             trust_anchors: settings.trust.anchors.clone(),
             demo: false,
         };
-        let node = crate::node::Node::spawn(cfg).await?;
+        let node = crate::node::Node::spawn_with(cfg, settings.http.options()).await?;
         writeln!(
             out,
             "Allmende node {} for organisation {}",

@@ -42,6 +42,22 @@ pub struct NodeConfig {
     pub demo: bool,
 }
 
+/// HTTP settings beyond the address ([`NodeConfig::http`]).
+#[derive(Debug, Clone)]
+pub struct HttpOptions {
+    /// How long an export over the API may wait for its client to take the next chunk before
+    /// it is abandoned and gives its slot back ([`crate::http::MAX_EXPORTS`]).
+    pub export_stall: std::time::Duration,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        Self {
+            export_stall: crate::http::EXPORT_STALL,
+        }
+    }
+}
+
 /// Errors starting a node.
 #[derive(Debug, thiserror::Error)]
 pub enum NodeError {
@@ -114,8 +130,13 @@ pub struct Node {
 }
 
 impl Node {
-    /// Opens the data directory and starts everything.
+    /// Opens the data directory and starts everything, with the default [`HttpOptions`].
     pub async fn spawn(cfg: NodeConfig) -> Result<Node, NodeError> {
+        Self::spawn_with(cfg, HttpOptions::default()).await
+    }
+
+    /// Opens the data directory and starts everything.
+    pub async fn spawn_with(cfg: NodeConfig, http: HttpOptions) -> Result<Node, NodeError> {
         let dd = DataDir::new(cfg.data_dir.clone()).with_key_file(cfg.identity_file.clone());
         let identity = if dd.is_initialised() {
             Some(dd.identity()?)
@@ -153,12 +174,17 @@ impl Node {
                 store_path: Arc::new(dd.db_path()),
                 aggregates: Default::default(),
                 exports: Arc::new(tokio::sync::Semaphore::new(crate::http::MAX_EXPORTS)),
+                export_stall: http.export_stall,
             };
             let http_metrics = api.http_metrics.clone();
-            let ui = crate::ui::UiState::new(api.clone(), bound.ip().is_loopback(), cfg.demo);
-            let router = crate::http::router(api).merge(crate::ui::router(ui)).layer(
+            let local_only = bound.ip().is_loopback();
+            let ui = crate::ui::UiState::new(api.clone(), local_only, cfg.demo);
+            let mut router = crate::http::router(api).merge(crate::ui::router(ui)).layer(
                 axum::middleware::from_fn_with_state(http_metrics, crate::http::track),
             );
+            if local_only {
+                router = router.layer(axum::middleware::from_fn(crate::http::loopback_only));
+            }
             let (stop_tx, stop_rx) = oneshot::channel::<()>();
             let task = tokio::spawn(async move {
                 let serve = axum::serve(listener, router).with_graceful_shutdown(async {
