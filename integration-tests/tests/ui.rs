@@ -70,6 +70,20 @@ fn csrf(addr: SocketAddr) -> String {
         .to_owned()
 }
 
+/// A `Cookie` header value for writing in the UI: the CSRF cookie.
+fn session(addr: SocketAddr) -> String {
+    format!("allmende_csrf={}", csrf(addr))
+}
+
+/// The CSRF token inside a cookie header value from [`session`].
+fn csrf_of(cookie: &str) -> String {
+    cookie
+        .split(';')
+        .find_map(|c| c.trim().strip_prefix("allmende_csrf="))
+        .expect("no CSRF cookie")
+        .to_owned()
+}
+
 fn enc(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
@@ -289,8 +303,10 @@ async fn the_keys_page_signs_delegations_and_revocations_and_refuses_bad_keys() 
             403
         );
         assert_eq!(certs(), (0, 0));
-        // A good delegation, then its revocation.
-        let body = format!("_csrf={token}&key={provider}&days=30");
+        // A good delegation (with the scope the form ticks by default), then its revocation.
+        let body = format!(
+            "_csrf={token}&key={provider}&days=30&scope=deployments&scope=experience&scope=product"
+        );
         let (code, head, _) = post(addr, "/schluessel/delegieren", &cookie, "", &body);
         assert_eq!(code, 303);
         assert!(
@@ -558,4 +574,99 @@ async fn a_product_with_many_deployments_shows_them_a_page_at_a_time() {
     })
     .await
     .unwrap();
+}
+
+/// The delegation form offers the scope as check boxes; what it sends by default (every kind
+/// but the profile) gives a delegate that publishes deployments but cannot change the
+/// organisation's profile. An unknown scope value is refused and nothing is signed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delegation_signed_in_the_ui_leaves_the_profile_to_the_organisation() {
+    use allmende_protocol::doc::{DocHeader, DocKind};
+    use allmende_protocol::identity::Keypair;
+    use allmende_protocol::schema::{OrgKind, OrgProfile};
+    let tmp = tempfile::tempdir().unwrap();
+    let node = TestNode::start_http(&tmp.path().join("a"), Some("Delegierende Stadt"), &[])
+        .await
+        .unwrap();
+    let addr = node.http_addr().unwrap();
+    let org = node.org().unwrap();
+    let delegate = Keypair::from_secret_bytes(&[9; 32]).unwrap();
+    let delegate_hex = format!("{:#}", delegate.public());
+    let cookie = tokio::task::spawn_blocking(move || session(addr))
+        .await
+        .unwrap();
+    let (cookie2, hex2) = (cookie.clone(), delegate_hex.clone());
+    let page = tokio::task::spawn_blocking(move || {
+        let token = csrf_of(&cookie2);
+        let (code, _, page) = get(addr, "/schluessel", &cookie2);
+        assert_eq!(code, 200);
+        // The form's default: everything but the profile is ticked.
+        for (value, ticked) in [
+            ("profile", false),
+            ("deployments", true),
+            ("experience", true),
+            ("product", true),
+        ] {
+            let needle = format!("value=\"{value}\" checked");
+            assert_eq!(page.contains(&needle), ticked, "{value}: {page}");
+        }
+        // An unknown scope: 422 naming it, nothing signed.
+        let body = format!("_csrf={token}&key={hex2}&days=30&scope=deployments&scope=ratingz");
+        let (code, _, page) = post(addr, "/schluessel/delegieren", &cookie2, "", &body);
+        assert_eq!(code, 422);
+        assert!(page.contains("ratingz"), "{page}");
+        // No scope at all: 422 too.
+        let body = format!("_csrf={token}&key={hex2}&days=30");
+        assert_eq!(
+            post(addr, "/schluessel/delegieren", &cookie2, "", &body).0,
+            422
+        );
+        // What the browser sends with the defaults ticked.
+        let body = format!(
+            "_csrf={token}&key={hex2}&days=30&scope=deployments&scope=experience&scope=product"
+        );
+        let (code, head, _) = post(addr, "/schluessel/delegieren", &cookie2, "", &body);
+        assert_eq!(code, 303, "{head}");
+        get(addr, "/schluessel", &cookie2).2
+    })
+    .await
+    .unwrap();
+    assert!(
+        page.contains("<td>Einsätze, Bewertungen und Nachnutzungsberichte, Produkte</td>"),
+        "the keys page shows the scope: {page}"
+    );
+    let repo = node.node().unwrap().repo.clone();
+    let (profile_edit, deployment_edit, delegations) = repo
+        .call(move |st| {
+            let renamed = OrgProfile::new("Übernommen", OrgKind::Kreis);
+            let p = st.edit(
+                &delegate,
+                DocHeader::singleton(DocKind::Profile, org),
+                allmende_node::now(),
+                move |ed| ed.put_root(&renamed),
+            );
+            let dep = integration_tests::deployment(DocHeader::product(org, [2; 16]).id(), "1.0");
+            let d = st.edit(
+                &delegate,
+                DocHeader::singleton(DocKind::Deployments, org),
+                allmende_node::now(),
+                move |ed| ed.put("d1", &dep),
+            );
+            (
+                format!("{p:?}"),
+                d.map(|h| h.is_some()).map_err(|e| e.to_string()),
+                st.repo().certificates().delegations().count(),
+            )
+        })
+        .await
+        .unwrap();
+    assert_eq!(delegations, 1);
+    assert!(profile_edit.starts_with("Err(Auth"), "{profile_edit}");
+    assert_eq!(deployment_edit, Ok(true));
+    let (_, _, org_page) = tokio::task::spawn_blocking(move || {
+        get(addr, &format!("/organisationen/{org:#}"), &cookie)
+    })
+    .await
+    .unwrap();
+    assert!(org_page.contains("Delegierende Stadt") && !org_page.contains("Übernommen"));
 }

@@ -75,6 +75,28 @@ const EN: &[(&str, &str)] = &[
     ("Gültig für Tage", "Valid for days"),
     ("1 bis 3650", "1 to 3650"),
     ("Delegation signieren", "Sign the delegation"),
+    ("Darf veröffentlichen", "May publish"),
+    ("darf veröffentlichen", "may publish"),
+    (
+        "Das Profil (Name, AGS, Art) ändert üblicherweise nur die Organisation selbst.",
+        "Usually only the organisation itself changes its profile (name, AGS, kind).",
+    ),
+    (
+        "Profil (Name, AGS, Art der Organisation)",
+        "Profile (name, AGS, kind of organisation)",
+    ),
+    (
+        "Bewertungen und Nachnutzungsberichte",
+        "Ratings and Nachnutzung reports",
+    ),
+    (
+        "keine Art von Einträgen, die delegiert werden kann.",
+        "not a kind of record that can be delegated.",
+    ),
+    (
+        "Bitte mindestens eine Art von Einträgen wählen.",
+        "Please choose at least one kind of record.",
+    ),
     (
         "Delegieren kann nur der Stammschlüssel der Organisation; dieser Knoten hält einen anderen Schlüssel.",
         "Only the organisation's root key can delegate; this node holds another key.",
