@@ -2045,6 +2045,10 @@ fn run_node(
         if let Some(http) = node.http_addr {
             writeln!(out, "Web UI: http://{http}/")?;
             writeln!(out, "HTTP API: http://{http}/api/v1/status")?;
+            // Publishing in the UI needs a session; this link opens one, once.
+            if let Some(url) = node.ui_login_url() {
+                writeln!(out, "UI login: {url}")?;
+            }
         }
         out.flush()?;
         crate::node::shutdown_signal().await;

@@ -45,6 +45,60 @@ pub struct ApiState {
     pub exports: Arc<tokio::sync::Semaphore>,
     /// How long an export waits for its client to take the next chunk ([`EXPORT_STALL`]).
     pub export_stall: std::time::Duration,
+    /// One-time links that open a web UI session ([`UiLogins`]).
+    pub ui_logins: Arc<UiLogins>,
+}
+
+/// One-time login links for the web UI (`/anmelden?token=…`), as Jupyter prints one at start.
+/// A link opens a session that may publish for every tenant of the node, once; `allmende run`
+/// prints one and `POST /api/v1/ui/login` (admin token) issues more.
+///
+/// Threat: every local user and process can reach a UI on loopback. Without a session they
+/// can read, but not publish or sign delegations. Whoever can read the node's standard output
+/// (its operator, the journal) or `admin.token` can sign in, as before through `/anmelden`.
+/// Tokens live in memory only: a restart ends them. At most [`MAX_PENDING_LOGINS`] are
+/// pending; issuing more drops the oldest.
+#[derive(Debug, Default)]
+pub struct UiLogins {
+    pending: std::sync::Mutex<std::collections::VecDeque<String>>,
+}
+
+/// Unused login links kept at once.
+pub const MAX_PENDING_LOGINS: usize = 8;
+
+/// The path of a login link, before its token.
+pub const UI_LOGIN_PATH: &str = "/anmelden?token=";
+
+impl UiLogins {
+    /// A new one-time token.
+    pub fn issue(&self) -> Result<String, crate::datadir::DataDirError> {
+        let token = hex::encode(crate::datadir::random_bytes::<32>()?);
+        if let Ok(mut p) = self.pending.lock() {
+            if p.len() >= MAX_PENDING_LOGINS {
+                p.pop_front();
+            }
+            p.push_back(token.clone());
+        }
+        Ok(token)
+    }
+
+    /// Whether `token` is pending; a pending token is used up by this call.
+    pub fn redeem(&self, token: &str) -> bool {
+        let Ok(mut p) = self.pending.lock() else {
+            return false;
+        };
+        let given = token.as_bytes();
+        // Compare with every pending token in constant time, then remove the match.
+        let mut found = None;
+        for (i, t) in p.iter().enumerate() {
+            let same = t.len() == given.len()
+                && t.bytes().zip(given).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
+            if same {
+                found = Some(i);
+            }
+        }
+        found.and_then(|i| p.remove(i)).is_some()
+    }
 }
 
 /// An organisation this node writes for, and the token that authorises it.
@@ -255,6 +309,7 @@ fn api_routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(openapi_json))
         .routes(routes!(status))
         .routes(routes!(sql_query))
+        .routes(routes!(ui_login))
         .routes(routes!(export))
         .routes(routes!(import_publiccode_route))
         .routes(routes!(product_publiccode))
@@ -503,6 +558,62 @@ async fn sql_query(
     .map_err(|e| ApiError::internal(e.to_string()))?
     .map(Json)
     .map_err(|e| ApiError::bad_request(e.to_string()))
+}
+
+/// The answer of `POST /api/v1/ui/login`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct UiLoginLink {
+    /// The link on this node, as the request named it (`Host`).
+    pub url: String,
+    /// The link's path and query, for another host name (e.g. behind a reverse proxy).
+    pub path: String,
+}
+
+/// `POST /api/v1/ui/login`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/ui/login",
+    tag = "operations",
+    summary = "A one-time login link for the web UI",
+    description = "Publishing in the web UI needs a session, also on loopback. The link opens one in the browser that follows it, once; the session may publish for the node's organisation and every hosted member. `allmende run` prints one link at start; this issues more. Only the admin token may ask (a member signs in at /anmelden with its own token). Links live in memory until used or the node stops; at most 8 are pending.",
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The link", body = UiLoginLink),
+        (status = 401, description = "No valid token", body = doc::ErrorBody),
+        (status = 403, description = "A member's token: members sign in at /anmelden", body = doc::ErrorBody),
+        (status = 500, description = "No randomness", body = doc::ErrorBody),
+    ),
+    extensions(("x-example-requests" = json!([
+        { "summary": "A login link", "request": "/api/v1/ui/login", "token": "admin", "status": 201 },
+        { "summary": "Without the token", "request": "/api/v1/ui/login", "status": 401 }
+    ])))
+)]
+async fn ui_login(
+    State(s): State<ApiState>,
+    headers: axum::http::HeaderMap,
+) -> Result<(StatusCode, Json<UiLoginLink>), ApiError> {
+    let tenant = require_token(&headers, None, &s)?;
+    if s.organisation != Some(tenant.org) {
+        return Err(ApiError::forbidden(
+            "login links are for the node's admin token; a member signs in at /anmelden with its own token",
+        ));
+    }
+    let token = s
+        .ui_logins
+        .issue()
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let path = format!("{UI_LOGIN_PATH}{token}");
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1");
+    Ok((
+        StatusCode::CREATED,
+        Json(UiLoginLink {
+            url: format!("http://{host}{path}"),
+            path,
+        }),
+    ))
 }
 
 /// Exports running at once over the API; a further request gets 429. Each holds a blocking

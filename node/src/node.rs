@@ -125,6 +125,7 @@ pub struct Node {
     /// Where HTTP is served (the bound address, also when port 0 was asked for).
     pub http_addr: Option<SocketAddr>,
     organisation: Option<OrgId>,
+    ui_logins: Option<Arc<crate::http::UiLogins>>,
     http_stop: Option<oneshot::Sender<()>>,
     http_task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -154,6 +155,7 @@ impl Node {
             repo,
             http_addr: None,
             organisation,
+            ui_logins: None,
             http_stop: None,
             http_task: None,
         };
@@ -175,7 +177,9 @@ impl Node {
                 aggregates: Default::default(),
                 exports: Arc::new(tokio::sync::Semaphore::new(crate::http::MAX_EXPORTS)),
                 export_stall: http.export_stall,
+                ui_logins: Arc::default(),
             };
+            node.ui_logins = Some(api.ui_logins.clone());
             let http_metrics = api.http_metrics.clone();
             let local_only = bound.ip().is_loopback();
             let ui = crate::ui::UiState::new(api.clone(), local_only, cfg.demo);
@@ -204,6 +208,20 @@ impl Node {
     /// The organisation this node signs for.
     pub fn organisation(&self) -> Option<OrgId> {
         self.organisation
+    }
+
+    /// A new one-time link that opens a web UI session allowed to publish for every tenant
+    /// ([`crate::http::UiLogins`]); `None` without HTTP.
+    pub fn ui_login_url(&self) -> Option<String> {
+        let mut addr = self.http_addr?;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
+        let token = self.ui_logins.as_ref()?.issue().ok()?;
+        Some(format!(
+            "http://{addr}{}{token}",
+            crate::http::UI_LOGIN_PATH
+        ))
     }
 
     /// The node's status.

@@ -1,7 +1,9 @@
 //! The local web UI: HTML pages for people, next to the JSON API (`/api/v1`) for programs.
 //!
 //! ```text
-//!  browser ──HTTP──▶ guard (Host, language, CSRF cookie + field, session, headers)
+//!  browser ──HTTP──▶ [Host check on loopback: crate::http::loopback_only, every route]
+//!                      ▼
+//!                    guard (language, CSRF cookie + field, session, headers)
 //!                      │
 //!                      ├─▶ pages.rs  (read: start, products, organisations, tasks, stats, network, trust)
 //!                      └─▶ forms.rs  (write: product, deployment, rating, Nachnutzung report)
@@ -15,11 +17,17 @@
 //!
 //! Security: every value is escaped by maud. Every POST must carry the CSRF token of the
 //! `allmende_csrf` cookie (SameSite=Strict) in its `_csrf` field, and its `Origin`, when
-//! sent, must be this host. When the UI listens on loopback only, the Host header must name a
-//! loopback host (no DNS rebinding) and the person at this machine may publish for the
-//! node's organisations without signing in; when it listens beyond loopback, publishing needs
-//! a session opened with an admin token (`/anmelden`), which publishes for that token's
-//! organisation only.
+//! sent, must be this host. When the server listens on loopback only, the Host header must
+//! name a loopback host (no DNS rebinding, checked for every route in [`crate::http`]).
+//!
+//! Reading needs nothing. Publishing and the keys page need a session (cookie
+//! `allmende_session`, HttpOnly, SameSite=Strict, kept in memory), also on loopback: every
+//! local user and process can reach a loopback port, and on an IT-Dienstleister's multi-user
+//! server that would let any of them publish as the organisation and sign delegations. A
+//! session is opened by a one-time login link ([`crate::http::UiLogins`]; `allmende run`
+//! prints one) or the admin token at `/anmelden`, both for every tenant of the node, or by a
+//! member's token at `/anmelden`, for that member only. Only the demo (`allmende demo`, made-up
+//! data on loopback) publishes without a session, and its banner says so.
 
 mod forms;
 mod import;
@@ -53,7 +61,16 @@ pub struct UiState {
     pub local_only: bool,
     /// Whether this node runs the demo network (shows the demo banner).
     pub demo: bool,
-    sessions: Arc<Mutex<HashMap<String, OrgId>>>,
+    sessions: Arc<Mutex<HashMap<String, Session>>>,
+}
+
+/// What a signed-in browser may publish for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Session {
+    /// Every tenant of the node (a one-time login link, or the admin token at `/anmelden`).
+    Node,
+    /// One organisation (a member's token at `/anmelden`).
+    Org(OrgId),
 }
 
 impl UiState {
@@ -74,8 +91,8 @@ pub(crate) struct Ctx {
     lang: Lang,
     csrf: String,
     path: String,
-    /// The organisation a signed-in session publishes for.
-    session: Option<OrgId>,
+    /// What a signed-in session publishes for.
+    session: Option<Session>,
     /// The posted form (CSRF field removed), for POST requests.
     form: Vec<(String, String)>,
 }
