@@ -7,6 +7,8 @@
 //   PRODUCT_NAME    description containing "Baugenehmigung")
 //   ORG_ID          node A's organisation id (64 hex)
 //   TASK            a task of the product (e.g. a LeiKa key)
+//   A_LOGIN_URL     a one-time login link of node A (A_URL/anmelden?token=…), from
+//                   POST /api/v1/ui/login: publishing in the UI needs a session
 //   SCREENSHOT_DIR  where full-page PNG screenshots of every visited page type go (optional)
 //   CHROMIUM        the browser binary (default /usr/bin/chromium)
 //   UI_DEADLINE_SECS  hard limit for the whole run (default 150)
@@ -64,6 +66,11 @@ const PRODUCT_ID = env('PRODUCT_ID');
 const PRODUCT_NAME = env('PRODUCT_NAME');
 const ORG_ID = env('ORG_ID');
 const TASK = env('TASK');
+const A_LOGIN_URL = env('A_LOGIN_URL');
+if (!A_LOGIN_URL.startsWith(`${A}/anmelden?token=`)) {
+  console.error(`ui.mjs: A_LOGIN_URL=${A_LOGIN_URL} is not a login link of ${A}`);
+  process.exit(2);
+}
 const SCREENSHOT_DIR = process.env.SCREENSHOT_DIR || '';
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 
@@ -397,6 +404,22 @@ async function visit(page, url, label, opts = {}) {
 // ---------------------------------------------------------------------------------------------
 // The flows
 
+async function signInFlow(page) {
+  await check('sign in: publishing needs a session, the one-time login link opens one', async () => {
+    const p = new Problems();
+    await page.goto(`${A}/produkte/neu`);
+    if (pathOf(page) !== '/anmelden') p.add(`/produkte/neu without a session went to ${pathOf(page)}, not /anmelden`);
+    const resp = await page.goto(A_LOGIN_URL);
+    if (pathOf(page) !== '/') p.add(`the login link led to ${pathOf(page)} (status ${resp ? resp.status() : 0}), not /`);
+    if ((await page.getByRole('button', { name: 'Abmelden', exact: true }).count()) !== 1) p.add('no "Abmelden" after signing in');
+    const again = await page.goto(A_LOGIN_URL);
+    if (!again || again.status() !== 401) p.add(`a second use of the link answered ${again ? again.status() : 0}, not 401`);
+    await page.goto(`${A}/produkte/neu`);
+    if (pathOf(page) !== '/produkte/neu') p.add(`with the session /produkte/neu went to ${pathOf(page)}`);
+    p.done();
+  });
+}
+
 async function searchFlow(page) {
   await check('search: German query "Baugenehmigung" from the start page', async () => {
     const p = new Problems();
@@ -718,6 +741,7 @@ async function main() {
 
   const ctx = await newContext();
   const page = await ctx.newPage();
+  await signInFlow(page);
   await searchFlow(page);
   await productFlow(page);
   await ratingFlow(ctx, page);

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use allmende_node::datadir::DataDir;
 use allmende_node::net::NetConfig;
-use allmende_node::node::{Node, NodeConfig};
+use allmende_node::node::{HttpOptions, Node, NodeConfig};
 use allmende_protocol::doc::{DocError, DocHeader, DocKind, Editor};
 use allmende_protocol::identity::Keypair;
 use allmende_protocol::ids::{DocId, OrgId};
@@ -56,14 +56,23 @@ pub fn test_net(bootstrap: &[Multiaddr]) -> NetConfig {
 /// Starts a node on a data directory the test prepared itself (identity, members, …),
 /// serving HTTP on `127.0.0.1` with an OS-chosen port (`node.http_addr`), with no peers.
 pub async fn spawn_http(dir: &Path) -> anyhow::Result<Node> {
-    Ok(Node::spawn(NodeConfig {
-        data_dir: dir.to_owned(),
-        identity_file: None,
-        net: test_net(&[]),
-        http: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
-        trust_anchors: vec![],
-        demo: false,
-    })
+    spawn_http_with(dir, HttpOptions::default()).await
+}
+
+/// Like [`spawn_http`], with HTTP settings of the test's choosing (e.g. a short export stall
+/// timeout).
+pub async fn spawn_http_with(dir: &Path, http: HttpOptions) -> anyhow::Result<Node> {
+    Ok(Node::spawn_with(
+        NodeConfig {
+            data_dir: dir.to_owned(),
+            identity_file: None,
+            net: test_net(&[]),
+            http: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+            trust_anchors: vec![],
+            demo: false,
+        },
+        http,
+    )
     .await?)
 }
 

@@ -686,3 +686,141 @@ async fn a_product_page_counts_integrations_in_both_directions() {
     .await
     .unwrap();
 }
+
+/// One raw HTTP/1.1 GET with the given `Host` header; returns status, head and body.
+fn get_with_host(addr: std::net::SocketAddr, path: &str, host: &str) -> (u16, String, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut bytes = Vec::new();
+    let _ = s.read_to_end(&mut bytes);
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let code = head
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (code, head.to_owned(), body.to_owned())
+}
+
+/// DNS rebinding: a web page whose name resolves to 127.0.0.1 sends `Host: evil.example`. A
+/// node listening on loopback answers it on no route, API, metrics and health included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_loopback_node_answers_no_route_for_a_foreign_host() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dd = DataDir::new(tmp.path().join("n"));
+    dd.create_identity().unwrap();
+    let node = integration_tests::spawn_http(dd.path()).await.unwrap();
+    let addr = node.http_addr.unwrap();
+    tokio::task::spawn_blocking(move || {
+        for path in [
+            "/api/v1/status",
+            "/api/v1/products",
+            "/api/v1/export?format=jsonl",
+            "/api/v1/openapi.json",
+            "/api/v1/nothing-here",
+        ] {
+            // Positive control: the same request with this node's address as Host works.
+            let (ok, _, _) = get_with_host(addr, path, &addr.to_string());
+            assert!(ok == 200 || ok == 404, "{path}: {ok}");
+            let (code, head, body) = get_with_host(addr, path, "evil.example");
+            assert_eq!(code, 421, "{path}: {head}\n{body}");
+            let v: serde_json::Value = serde_json::from_str(&body)
+                .unwrap_or_else(|e| panic!("{path}: not JSON ({e}): {body}"));
+            assert_eq!(v["error"], "misdirected_request", "{path}: {body}");
+            let (code, _, _) = get_with_host(addr, path, "127.0.0.1.evil.example:80");
+            assert_eq!(code, 421, "{path}");
+        }
+        for path in ["/metrics", "/healthz", "/readyz", "/", "/produkte"] {
+            let (ok, _, _) = get_with_host(addr, path, "localhost");
+            assert_eq!(ok, 200, "{path}");
+            let (code, head, body) = get_with_host(addr, path, "evil.example:8080");
+            assert_eq!(code, 421, "{path}: {head}\n{body}");
+            assert!(body.contains("127.0.0.1 or localhost"), "{path}: {body}");
+        }
+    })
+    .await
+    .unwrap();
+    node.shutdown().await;
+}
+
+/// A client that reads the first chunk of an export and then stops reading, with the
+/// connection open, holds its export slot (and a read transaction) only until the stall
+/// timeout: afterwards two new exports run again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_export_gives_its_slot_back() {
+    use std::io::{Read, Write};
+    let tmp = tempfile::tempdir().unwrap();
+    let dd = DataDir::new(tmp.path().join("n"));
+    let id = dd.create_identity().unwrap();
+    let stall = Duration::from_secs(1);
+    let node = integration_tests::spawn_http_with(
+        dd.path(),
+        allmende_node::node::HttpOptions {
+            export_stall: stall,
+        },
+    )
+    .await
+    .unwrap();
+    let addr = node.http_addr.unwrap();
+    // About 18 MB of JSON Lines: more than the socket buffers and the body channel hold, so
+    // the export really waits for the client.
+    let secret = id.keypair.secret_bytes();
+    node.repo
+        .call(move |s| {
+            let key = allmende_protocol::identity::Keypair::from_secret_bytes(&secret).unwrap();
+            for i in 0..600u32 {
+                let mut nonce = [0u8; 16];
+                nonce[..4].copy_from_slice(&i.to_be_bytes());
+                let header = DocHeader::product(id.org, nonce);
+                let mut p = product(&format!("Großes Produkt {i}"));
+                p.description = Some(format!("{i:05} ").repeat(3_300));
+                p.prerequisites = Some("Voraussetzung ".repeat(350));
+                p.cost_model = Some("Kosten ".repeat(280));
+                p.sla = Some("Betrieb ".repeat(240));
+                s.edit(&key, header, allmende_node::now(), |ed| ed.put_root(&p))
+                    .unwrap();
+            }
+        })
+        .await
+        .unwrap();
+    tokio::task::spawn_blocking(move || {
+        // Starts an export and reads its first bytes only; returns them and the open connection.
+        let start = |query: &str| {
+            let mut s = std::net::TcpStream::connect(addr).unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+            write!(
+                s,
+                "GET /api/v1/export?{query} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+            )
+            .unwrap();
+            let mut head = vec![0u8; 64 * 1024];
+            let n = s.read(&mut head).unwrap();
+            (String::from_utf8_lossy(&head[..n.min(200)]).into_owned(), s)
+        };
+        let (head, stalled) = start("format=jsonl");
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        let (head, second) = start("format=jsonld");
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        // Both slots are held: a third export is refused.
+        let (code, _, _) = get_raw(addr, "/api/v1/export?format=csv&table=organisations", "");
+        assert_eq!(code, 429, "two stalled exports hold both slots");
+        // After the stall timeout (with margin for a slow machine) both slots are free again,
+        // though both clients keep their connections open: two exports run at the same time.
+        std::thread::sleep(stall * 4);
+        let (head, a) = start("format=jsonl");
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        let (head, b) = start("format=jsonl");
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        drop((stalled, second, a, b));
+    })
+    .await
+    .unwrap();
+    node.shutdown().await;
+}

@@ -1,6 +1,7 @@
 //! The web UI in a real browser: two nodes on 127.0.0.1 that sync with each other, driven by
 //! headless Chromium through `integration-tests/browser/ui.mjs` (playwright-core and axe-core;
-//! see `integration-tests/browser/README.md`). The script searches, filters, opens a product,
+//! see `integration-tests/browser/README.md`). The script signs in on node A with a one-time
+//! login link, searches, filters, opens a product,
 //! publishes a rating on node A and waits for it on node B, submits bad input, walks the
 //! pages with the keyboard, and runs axe (WCAG 2.1 A/AA) on every page type. Screenshots go
 //! to `<workspace>/target/ui-screenshots`.
@@ -267,7 +268,18 @@ async fn the_web_ui_works_in_a_real_browser() {
         .unwrap()
         .join("target")
         .join("ui-screenshots");
+    // Publishing in the UI needs a session: a one-time login link, as the admin token's holder
+    // gets one.
+    let (code, link) = post(
+        a_addr,
+        "/api/v1/ui/login",
+        a.admin_token().unwrap(),
+        serde_json::json!({}),
+    )
+    .await;
+    assert_eq!(code, 201, "{link}");
     let env = vec![
+        ("A_LOGIN_URL", link["url"].as_str().unwrap().to_owned()),
         ("A_URL", a.http_url().unwrap()),
         ("B_URL", b.http_url().unwrap()),
         ("PRODUCT_ID", pid),

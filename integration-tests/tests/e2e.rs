@@ -1,6 +1,7 @@
 //! End to end with the real binaries: `allmende-bootstrap` plus three `allmende run`
 //! processes on loopback. A deployment added through the CLI on one node shows up in the
-//! status document counts and the exports of the other two.
+//! status document counts and the exports of the other two; each `allmende run` prints a
+//! one-time web UI login link that opens a session once.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -150,6 +151,21 @@ fn deployment_added_by_cli_reaches_the_other_nodes() {
             .trim_start_matches("HTTP API: http://")
             .trim_end_matches("/api/v1/status")
             .to_owned();
+        // The one-time login link for the web UI: it opens a session once.
+        let login = p.line_with("UI login:");
+        let path = login
+            .trim_start_matches("UI login: ")
+            .strip_prefix(&format!("http://{http}"))
+            .unwrap_or_else(|| panic!("{login}"))
+            .to_owned();
+        assert!(path.starts_with("/anmelden?token="), "{login}");
+        let use_link = || {
+            integration_tests::http(&http, "GET", &path, None, "", Duration::from_secs(10))
+                .unwrap()
+                .0
+        };
+        assert_eq!(use_link(), 303, "the login link opens a session");
+        assert_eq!(use_link(), 401, "a second use is refused");
         nodes.push((dir, p, http));
     }
 

@@ -70,6 +70,27 @@ fn csrf(addr: SocketAddr) -> String {
         .to_owned()
 }
 
+/// A `Cookie` header value for writing in the UI: the CSRF cookie and a session opened with a
+/// one-time login link, which the admin token's holder gets from the API.
+fn session(addr: SocketAddr, admin_token: &str) -> String {
+    let csrf = format!("allmende_csrf={}", csrf(addr));
+    let (code, link) = login_link(addr, admin_token);
+    assert_eq!(code, 201, "{link}");
+    let (code, head, _) = get(addr, link["path"].as_str().unwrap(), &csrf);
+    assert_eq!(code, 303, "{head}");
+    let sid = set_cookie(&head, "allmende_session").expect("no session cookie");
+    format!("{csrf}; {}", sid.split(';').next().unwrap())
+}
+
+/// The CSRF token inside a cookie header value from [`session`].
+fn csrf_of(cookie: &str) -> String {
+    cookie
+        .split(';')
+        .find_map(|c| c.trim().strip_prefix("allmende_csrf="))
+        .expect("no CSRF cookie")
+        .to_owned()
+}
+
 fn enc(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
@@ -123,9 +144,10 @@ async fn the_ui_refuses_hostile_requests_and_escapes_what_it_shows() {
         .await
         .unwrap();
     let addr = node.http_addr().unwrap();
+    let admin = node.admin_token().unwrap();
     tokio::task::spawn_blocking(move || {
-        let token = csrf(addr);
-        let cookie = format!("allmende_csrf={token}");
+        let cookie = session(addr, &admin);
+        let token = csrf_of(&cookie);
         let form = |name: &str, licence: &str| {
             format!(
                 "_csrf={token}&name={}&vendor=Muster+GmbH&kind=software&licence={}",
@@ -261,9 +283,10 @@ async fn the_keys_page_signs_delegations_and_revocations_and_refuses_bad_keys() 
             .unwrap()
         })
     };
+    let admin = node.admin_token().unwrap();
     tokio::task::spawn_blocking(move || {
-        let token = csrf(addr);
-        let cookie = format!("allmende_csrf={token}");
+        let cookie = session(addr, &admin);
+        let token = csrf_of(&cookie);
         let (code, _, page) = get(addr, "/schluessel", &cookie);
         assert_eq!(code, 200);
         assert!(page.contains(&own), "the page shows the organisation's key");
@@ -289,8 +312,10 @@ async fn the_keys_page_signs_delegations_and_revocations_and_refuses_bad_keys() 
             403
         );
         assert_eq!(certs(), (0, 0));
-        // A good delegation, then its revocation.
-        let body = format!("_csrf={token}&key={provider}&days=30");
+        // A good delegation (with the scope the form ticks by default), then its revocation.
+        let body = format!(
+            "_csrf={token}&key={provider}&days=30&scope=deployments&scope=experience&scope=product"
+        );
         let (code, head, _) = post(addr, "/schluessel/delegieren", &cookie, "", &body);
         assert_eq!(code, 303);
         assert!(
@@ -320,9 +345,10 @@ async fn a_publiccode_yml_pasted_in_the_ui_becomes_a_product_with_its_warnings()
         .await
         .unwrap();
     let addr = node.http_addr().unwrap();
+    let admin = node.admin_token().unwrap();
     tokio::task::spawn_blocking(move || {
-        let token = csrf(addr);
-        let cookie = format!("allmende_csrf={token}");
+        let cookie = session(addr, &admin);
+        let token = csrf_of(&cookie);
         let (code, _, page) = get(addr, "/produkte/import", &cookie);
         assert_eq!(code, 200);
         assert!(page.contains("publiccode.yml importieren"));
@@ -558,4 +584,259 @@ async fn a_product_with_many_deployments_shows_them_a_page_at_a_time() {
     })
     .await
     .unwrap();
+}
+
+/// The delegation form offers the scope as check boxes; what it sends by default (every kind
+/// but the profile) gives a delegate that publishes deployments but cannot change the
+/// organisation's profile. An unknown scope value is refused and nothing is signed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delegation_signed_in_the_ui_leaves_the_profile_to_the_organisation() {
+    use allmende_protocol::doc::{DocHeader, DocKind};
+    use allmende_protocol::identity::Keypair;
+    use allmende_protocol::schema::{OrgKind, OrgProfile};
+    let tmp = tempfile::tempdir().unwrap();
+    let node = TestNode::start_http(&tmp.path().join("a"), Some("Delegierende Stadt"), &[])
+        .await
+        .unwrap();
+    let addr = node.http_addr().unwrap();
+    let org = node.org().unwrap();
+    let delegate = Keypair::from_secret_bytes(&[9; 32]).unwrap();
+    let delegate_hex = format!("{:#}", delegate.public());
+    let admin = node.admin_token().unwrap();
+    let cookie = tokio::task::spawn_blocking(move || session(addr, &admin))
+        .await
+        .unwrap();
+    let (cookie2, hex2) = (cookie.clone(), delegate_hex.clone());
+    let page = tokio::task::spawn_blocking(move || {
+        let token = csrf_of(&cookie2);
+        let (code, _, page) = get(addr, "/schluessel", &cookie2);
+        assert_eq!(code, 200);
+        // The form's default: everything but the profile is ticked.
+        for (value, ticked) in [
+            ("profile", false),
+            ("deployments", true),
+            ("experience", true),
+            ("product", true),
+        ] {
+            let needle = format!("value=\"{value}\" checked");
+            assert_eq!(page.contains(&needle), ticked, "{value}: {page}");
+        }
+        // An unknown scope: 422 naming it, nothing signed.
+        let body = format!("_csrf={token}&key={hex2}&days=30&scope=deployments&scope=ratingz");
+        let (code, _, page) = post(addr, "/schluessel/delegieren", &cookie2, "", &body);
+        assert_eq!(code, 422);
+        assert!(page.contains("ratingz"), "{page}");
+        // No scope at all: 422 too.
+        let body = format!("_csrf={token}&key={hex2}&days=30");
+        assert_eq!(
+            post(addr, "/schluessel/delegieren", &cookie2, "", &body).0,
+            422
+        );
+        // What the browser sends with the defaults ticked.
+        let body = format!(
+            "_csrf={token}&key={hex2}&days=30&scope=deployments&scope=experience&scope=product"
+        );
+        let (code, head, _) = post(addr, "/schluessel/delegieren", &cookie2, "", &body);
+        assert_eq!(code, 303, "{head}");
+        get(addr, "/schluessel", &cookie2).2
+    })
+    .await
+    .unwrap();
+    assert!(
+        page.contains("<td>Einsätze, Bewertungen und Nachnutzungsberichte, Produkte</td>"),
+        "the keys page shows the scope: {page}"
+    );
+    let repo = node.node().unwrap().repo.clone();
+    let (profile_edit, deployment_edit, delegations) = repo
+        .call(move |st| {
+            let renamed = OrgProfile::new("Übernommen", OrgKind::Kreis);
+            let p = st.edit(
+                &delegate,
+                DocHeader::singleton(DocKind::Profile, org),
+                allmende_node::now(),
+                move |ed| ed.put_root(&renamed),
+            );
+            let dep = integration_tests::deployment(DocHeader::product(org, [2; 16]).id(), "1.0");
+            let d = st.edit(
+                &delegate,
+                DocHeader::singleton(DocKind::Deployments, org),
+                allmende_node::now(),
+                move |ed| ed.put("d1", &dep),
+            );
+            (
+                format!("{p:?}"),
+                d.map(|h| h.is_some()).map_err(|e| e.to_string()),
+                st.repo().certificates().delegations().count(),
+            )
+        })
+        .await
+        .unwrap();
+    assert_eq!(delegations, 1);
+    assert!(profile_edit.starts_with("Err(Auth"), "{profile_edit}");
+    assert_eq!(deployment_edit, Ok(true));
+    let (_, _, org_page) = tokio::task::spawn_blocking(move || {
+        get(addr, &format!("/organisationen/{org:#}"), &cookie)
+    })
+    .await
+    .unwrap();
+    assert!(org_page.contains("Delegierende Stadt") && !org_page.contains("Übernommen"));
+}
+
+/// The `Set-Cookie` value of `name` in a response head, if it sets one.
+fn set_cookie(head: &str, name: &str) -> Option<String> {
+    head.lines()
+        .filter_map(|l| {
+            l.strip_prefix("set-cookie: ")
+                .or_else(|| l.strip_prefix("Set-Cookie: "))
+        })
+        .find(|c| c.starts_with(&format!("{name}=")))
+        .map(str::to_owned)
+}
+
+/// A one-time login link from `POST /api/v1/ui/login` with `token`; returns status and body.
+fn login_link(addr: SocketAddr, token: &str) -> (u16, serde_json::Value) {
+    let (code, _, body) = raw(
+        addr,
+        &format!(
+            "POST /api/v1/ui/login HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        ),
+    );
+    (
+        code,
+        serde_json::from_str(&body).unwrap_or(serde_json::Value::String(body)),
+    )
+}
+
+/// Any local user or process can reach a loopback UI, so writing in it needs a session also
+/// there: opened by a one-time login link (`allmende run` prints one; the admin token holder
+/// gets more from the API) or with a token at `/anmelden`. Reading stays open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writing_in_a_loopback_ui_needs_a_session_from_the_one_time_login_link() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("a");
+    let dd = allmende_node::datadir::DataDir::new(dir.clone());
+    dd.create_identity().unwrap();
+    let (_, member_token) = dd.add_member().unwrap();
+    let node = TestNode::start_http(&dir, Some("Anmelde Stadt"), &[])
+        .await
+        .unwrap();
+    let addr = node.http_addr().unwrap();
+    let admin = node.admin_token().unwrap();
+    tokio::task::spawn_blocking(move || {
+        let token = csrf(addr);
+        let cookie = format!("allmende_csrf={token}");
+        let form = format!("_csrf={token}&name=Ohne+Anmeldung&vendor=Muster+GmbH&kind=software");
+        let before = product_count(addr);
+        // Reads stay open.
+        assert_eq!(get(addr, "/produkte", &cookie).0, 200);
+        // Without a session: every write is sent to sign in, and nothing is stored.
+        let (code, head, _) = post(addr, "/produkte/neu", &cookie, "", &form);
+        assert_eq!(code, 303, "{head}");
+        assert!(head.contains("location: /anmelden"), "{head}");
+        assert_eq!(product_count(addr), before, "stored without a session");
+        for path in ["/schluessel", "/produkte/neu", "/produkte/import"] {
+            let (code, head, _) = get(addr, path, &cookie);
+            assert_eq!(code, 303, "{path}: {head}");
+            assert!(head.contains("location: /anmelden"), "{path}: {head}");
+        }
+        let provider = "06e6ad7f6f775ddef8e0afec96d2693b95382fc407990bdfba905384648bef1b";
+        let body = format!("_csrf={token}&key={provider}&days=30&scope=deployments");
+        let (code, head, _) = post(addr, "/schluessel/delegieren", &cookie, "", &body);
+        assert!(
+            code == 303 && head.contains("location: /anmelden"),
+            "{head}"
+        );
+
+        // Login links: for the admin token only.
+        assert_eq!(login_link(addr, "falsch").0, 401);
+        let (code, answer) = login_link(addr, &member_token);
+        assert_eq!(code, 403, "{answer}");
+        let (code, answer) = login_link(addr, &admin);
+        assert_eq!(code, 201, "{answer}");
+        let path = answer["path"].as_str().unwrap().to_owned();
+        assert!(path.starts_with("/anmelden?token="), "{path}");
+        assert_eq!(
+            answer["url"].as_str().unwrap(),
+            format!("http://{addr}{path}")
+        );
+        // A made-up token opens nothing.
+        let (code, head, _) = get(
+            addr,
+            &format!("/anmelden?token={}", "ab".repeat(32)),
+            &cookie,
+        );
+        assert_eq!(code, 401, "{head}");
+        assert!(set_cookie(&head, "allmende_session").is_none());
+        // The link opens a session once: HttpOnly, SameSite=Strict.
+        let (code, head, _) = get(addr, &path, &cookie);
+        assert_eq!(code, 303, "{head}");
+        let session = set_cookie(&head, "allmende_session").expect("no session cookie");
+        assert!(
+            session.contains("HttpOnly") && session.contains("SameSite=Strict"),
+            "{session}"
+        );
+        let sid = session.split(';').next().unwrap().to_owned();
+        let (code, head, _) = get(addr, &path, &cookie);
+        assert_eq!(code, 401, "a second use: {head}");
+        assert!(set_cookie(&head, "allmende_session").is_none());
+
+        // With the session the same write works.
+        let signed_in = format!("{cookie}; {sid}");
+        let (code, head, _) = post(addr, "/produkte/neu", &signed_in, "", &form);
+        assert_eq!(code, 303, "{head}");
+        assert!(head.contains("location: /produkte/"), "{head}");
+        assert_eq!(product_count(addr), before + 1);
+        // It may publish for every tenant of the node: the form offers the choice.
+        let (code, _, page) = get(addr, "/produkte/neu", &signed_in);
+        assert_eq!(code, 200);
+        assert!(page.contains("name=\"_fuer\""), "no choice of tenant");
+        // After signing out, writing needs a session again.
+        let (code, _, _) = post(addr, "/abmelden", &signed_in, "", &format!("_csrf={token}"));
+        assert_eq!(code, 303);
+        let (code, head, _) = post(addr, "/produkte/neu", &signed_in, "", &form);
+        assert!(
+            code == 303 && head.contains("location: /anmelden"),
+            "{head}"
+        );
+        assert_eq!(product_count(addr), before + 1);
+    })
+    .await
+    .unwrap();
+}
+
+/// The demo (`allmende demo`: made-up data on loopback) keeps publishing without a session,
+/// and its banner says so on every page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_publishes_without_a_session_and_says_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dd = allmende_node::datadir::DataDir::new(tmp.path().join("demo"));
+    dd.create_identity().unwrap();
+    let node = allmende_node::node::Node::spawn(allmende_node::node::NodeConfig {
+        data_dir: dd.path().to_owned(),
+        identity_file: None,
+        net: integration_tests::test_net(&[]),
+        http: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+        trust_anchors: vec![],
+        demo: true,
+    })
+    .await
+    .unwrap();
+    let addr = node.http_addr.unwrap();
+    tokio::task::spawn_blocking(move || {
+        let token = csrf(addr);
+        let cookie = format!("allmende_csrf={token}");
+        let (_, _, page) = get(addr, "/", &cookie);
+        assert!(page.contains("ohne Anmeldung"), "{page}");
+        let before = product_count(addr);
+        let form = format!("_csrf={token}&name=Demo+Produkt&vendor=Muster+GmbH&kind=software");
+        let (code, head, _) = post(addr, "/produkte/neu", &cookie, "", &form);
+        assert!(
+            code == 303 && head.contains("location: /produkte/"),
+            "{head}"
+        );
+        assert_eq!(product_count(addr), before + 1);
+    })
+    .await
+    .unwrap();
+    node.shutdown().await;
 }

@@ -219,6 +219,9 @@ pub struct RunArgs {
     /// unless behind a reverse proxy).
     #[arg(long, env = "ALLMENDE_HTTP", value_name = "HOST:PORT")]
     pub http: Option<std::net::SocketAddr>,
+    /// Seconds an export over the API waits for its client to take the next chunk (default 60).
+    #[arg(long, env = "ALLMENDE_EXPORT_STALL_SECS", value_name = "SECS")]
+    pub export_stall_secs: Option<u64>,
     /// Trust anchor (organisation id) whose attestations mark organisations as verified
     /// (repeatable).
     #[arg(
@@ -326,6 +329,11 @@ pub enum KeyCommand {
         /// Days the delegation is valid.
         #[arg(long, default_value_t = 365, value_parser = clap::value_parser!(u32).range(1..=3650))]
         days: u32,
+        /// What the key may publish for the organisation, comma-separated: profile,
+        /// deployments, experience (ratings and Nachnutzung reports), product; or all.
+        /// Default: everything but the profile.
+        #[arg(long, value_delimiter = ',', value_name = "KINDS")]
+        scope: Vec<String>,
     },
     /// Revoke a key from now on: a delegate of this organisation, or this node's own key.
     Revoke {
@@ -863,6 +871,9 @@ impl Cli {
             a.net.apply(&mut cfg.network);
             if let Some(h) = a.http {
                 cfg.http.listen = h;
+            }
+            if let Some(secs) = a.export_stall_secs {
+                cfg.http.export_stall_secs = secs;
             }
             if !a.trust_anchors.is_empty() {
                 cfg.trust.anchors = a.trust_anchors.clone();
@@ -1770,7 +1781,12 @@ fn trust(dd: &DataDir, c: TrustCommand, out: &mut dyn std::io::Write) -> anyhow:
 fn key(dd: &DataDir, c: KeyCommand, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     let (id, mut repo) = open(dd)?;
     match c {
-        KeyCommand::Delegate { to, days } => {
+        KeyCommand::Delegate { to, days, scope } => {
+            let scope = if scope.is_empty() {
+                default_delegation_scope()
+            } else {
+                parse_scope(&scope).map_err(bad)?
+            };
             if id.keypair.public() != id.org.root_key() {
                 return Err(bad(
                     "only the organisation's root key can delegate (delegation format 1); this \
@@ -1781,14 +1797,18 @@ fn key(dd: &DataDir, c: KeyCommand, out: &mut dyn std::io::Write) -> anyhow::Res
             let d = allmende_protocol::identity::Delegation {
                 issuer: id.org,
                 delegate: to,
-                scope: allmende_protocol::identity::Scope::all(),
+                scope,
                 not_before: start,
                 not_after: allmende_protocol::schema::UnixTime(start.0 + i64::from(days) * 86_400),
             }
             .sign(&id.keypair)
             .map_err(|e| bad(e.to_string()))?;
             repo.add_delegation(d)?;
-            writeln!(out, "Delegated to {to:#} for {days} days.")?;
+            writeln!(
+                out,
+                "Delegated to {to:#} for {days} days ({}).",
+                scope_names(scope)
+            )?;
         }
         KeyCommand::Revoke { key, reason } => {
             let r = allmende_protocol::identity::Revocation {
@@ -1852,6 +1872,69 @@ fn key(dd: &DataDir, c: KeyCommand, out: &mut dyn std::io::Write) -> anyhow::Res
     Ok(())
 }
 
+/// The document kinds a delegation may grant, in the order they are shown. A trust anchor's
+/// attestations cannot be delegated.
+pub const DELEGABLE: [DocKind; 4] = [
+    DocKind::Profile,
+    DocKind::Deployments,
+    DocKind::Experience,
+    DocKind::Product,
+];
+
+/// The scope of a delegation unless told otherwise (`key delegate`, the UI's keys page):
+/// everything a delegate publishes for the organisation except its profile.
+///
+/// Threat: the delegate (typically an IT-Dienstleister) is trusted with the records it
+/// keeps for the organisation, not with the organisation's identity. With the profile it
+/// could rename the organisation, change its AGS or kind, and so what every aggregate
+/// counts it as. Granting the profile takes an explicit `--scope all` or `profile`.
+pub fn default_delegation_scope() -> allmende_protocol::identity::Scope {
+    DELEGABLE
+        .iter()
+        .filter(|k| **k != DocKind::Profile)
+        .fold(allmende_protocol::identity::Scope::default(), |s, k| {
+            s.with(*k)
+        })
+}
+
+/// Reads scope names (`--scope`, the UI's checkboxes): `all`, or kinds of [`DELEGABLE`] by
+/// their slug. An unknown name is an error naming it; an empty list is an error too.
+pub fn parse_scope<S: AsRef<str>>(
+    names: &[S],
+) -> Result<allmende_protocol::identity::Scope, String> {
+    let mut scope = allmende_protocol::identity::Scope::default();
+    for name in names {
+        let name = name.as_ref().trim();
+        if name == "all" {
+            scope = DELEGABLE.iter().fold(scope, |s, k| s.with(*k));
+            continue;
+        }
+        match DELEGABLE.iter().find(|k| k.slug() == name) {
+            Some(k) => scope = scope.with(*k),
+            None => {
+                return Err(format!(
+                    "unknown scope {name:?}; the scopes are profile, deployments, experience \
+                     (ratings and Nachnutzung reports), product, or all"
+                ));
+            }
+        }
+    }
+    if scope.kinds().is_empty() {
+        return Err("the scope names no kind of document".into());
+    }
+    Ok(scope)
+}
+
+/// The kinds of a scope by their slugs, comma-separated.
+pub fn scope_names(scope: allmende_protocol::identity::Scope) -> String {
+    scope
+        .kinds()
+        .iter()
+        .map(|k| k.slug())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The latest time of a change in the store signed by `key`.
 fn last_signed_by(
     repo: &Repo<SqliteStore>,
@@ -1898,14 +1981,13 @@ fn key_list(
     writeln!(out, "Delegations:")?;
     for d in certs.delegations().filter(|d| d.body.issuer == id.org) {
         let b = &d.body;
-        let kinds: Vec<&str> = b.scope.kinds().iter().map(|k| k.slug()).collect();
         writeln!(
             out,
             "  to {:#}  {} – {}  ({})",
             b.delegate,
             time(b.not_before),
             time(b.not_after),
-            kinds.join(", ")
+            scope_names(b.scope)
         )?;
     }
     writeln!(out, "Revocations:")?;
@@ -1948,7 +2030,7 @@ fn run_node(
             trust_anchors: settings.trust.anchors.clone(),
             demo: false,
         };
-        let node = crate::node::Node::spawn(cfg).await?;
+        let node = crate::node::Node::spawn_with(cfg, settings.http.options()).await?;
         writeln!(
             out,
             "Allmende node {} for organisation {}",
@@ -1963,6 +2045,10 @@ fn run_node(
         if let Some(http) = node.http_addr {
             writeln!(out, "Web UI: http://{http}/")?;
             writeln!(out, "HTTP API: http://{http}/api/v1/status")?;
+            // Publishing in the UI needs a session; this link opens one, once.
+            if let Some(url) = node.ui_login_url() {
+                writeln!(out, "UI login: {url}")?;
+            }
         }
         out.flush()?;
         crate::node::shutdown_signal().await;

@@ -74,12 +74,25 @@ pub enum LogFormat {
 pub struct HttpConfig {
     /// Address of the web UI, API, `/metrics`, `/healthz` and `/readyz`.
     pub listen: SocketAddr,
+    /// Seconds an export over the API waits for its client to take the next chunk before it
+    /// stops and frees its slot.
+    pub export_stall_secs: u64,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            export_stall_secs: crate::http::EXPORT_STALL.as_secs(),
+        }
+    }
+}
+
+impl HttpConfig {
+    /// The HTTP settings a node starts with.
+    pub fn options(&self) -> crate::node::HttpOptions {
+        crate::node::HttpOptions {
+            export_stall: std::time::Duration::from_secs(self.export_stall_secs),
         }
     }
 }
@@ -229,6 +242,12 @@ impl Config {
                 format!("{} is outside 1–86400", self.network.reconcile_secs),
             ));
         }
+        if !(1..=3600).contains(&self.http.export_stall_secs) {
+            return Err(invalid(
+                "http.export_stall_secs".into(),
+                format!("{} is outside 1–3600", self.http.export_stall_secs),
+            ));
+        }
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.filter) {
             return Err(invalid("log.filter".into(), e.to_string()));
         }
@@ -322,6 +341,13 @@ pub const KEYS: &[KeyDoc] = &[
         env: "ALLMENDE_HTTP",
         flag: "--http",
         help: "Address of the web UI, the API, /metrics, /healthz and /readyz. Keep it on loopback unless a reverse proxy with TLS is in front (docs/operations.md).",
+        unset_example: None,
+    },
+    KeyDoc {
+        key: "http.export_stall_secs",
+        env: "ALLMENDE_EXPORT_STALL_SECS",
+        flag: "--export-stall-secs",
+        help: "Seconds an export over the API (GET /api/v1/export) waits for its client to take the next chunk; then it stops and frees its slot (two exports run at once) and its read transaction (1-3600).",
         unset_example: None,
     },
     KeyDoc {
@@ -485,6 +511,10 @@ mod tests {
             ("[http]\nlisten = \"localhost\"\n", &["listen", "line 2"]),
             ("[log]\nformat = \"xml\"\n", &["xml", "line 2"]),
             ("[trust]\nanchors = [\"zz\"]\n", &["anchors", "line 2"]),
+            (
+                "[http]\nexport_stall_secs = 0\n",
+                &["http.export_stall_secs", "line 2"],
+            ),
             (
                 "[network]\n\nreconcile_secs = 0\n",
                 &["network.reconcile_secs", "line 3"],

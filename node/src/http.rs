@@ -43,6 +43,62 @@ pub struct ApiState {
     pub aggregates: Arc<crate::aggregates::AggregateCache>,
     /// Slots of the exports over the API (`GET /api/v1/export`, [`MAX_EXPORTS`]).
     pub exports: Arc<tokio::sync::Semaphore>,
+    /// How long an export waits for its client to take the next chunk ([`EXPORT_STALL`]).
+    pub export_stall: std::time::Duration,
+    /// One-time links that open a web UI session ([`UiLogins`]).
+    pub ui_logins: Arc<UiLogins>,
+}
+
+/// One-time login links for the web UI (`/anmelden?token=…`), as Jupyter prints one at start.
+/// A link opens a session that may publish for every tenant of the node, once; `allmende run`
+/// prints one and `POST /api/v1/ui/login` (admin token) issues more.
+///
+/// Threat: every local user and process can reach a UI on loopback. Without a session they
+/// can read, but not publish or sign delegations. Whoever can read the node's standard output
+/// (its operator, the journal) or `admin.token` can sign in, as before through `/anmelden`.
+/// Tokens live in memory only: a restart ends them. At most [`MAX_PENDING_LOGINS`] are
+/// pending; issuing more drops the oldest.
+#[derive(Debug, Default)]
+pub struct UiLogins {
+    pending: std::sync::Mutex<std::collections::VecDeque<String>>,
+}
+
+/// Unused login links kept at once.
+pub const MAX_PENDING_LOGINS: usize = 8;
+
+/// The path of a login link, before its token.
+pub const UI_LOGIN_PATH: &str = "/anmelden?token=";
+
+impl UiLogins {
+    /// A new one-time token.
+    pub fn issue(&self) -> Result<String, crate::datadir::DataDirError> {
+        let token = hex::encode(crate::datadir::random_bytes::<32>()?);
+        if let Ok(mut p) = self.pending.lock() {
+            if p.len() >= MAX_PENDING_LOGINS {
+                p.pop_front();
+            }
+            p.push_back(token.clone());
+        }
+        Ok(token)
+    }
+
+    /// Whether `token` is pending; a pending token is used up by this call.
+    pub fn redeem(&self, token: &str) -> bool {
+        let Ok(mut p) = self.pending.lock() else {
+            return false;
+        };
+        let given = token.as_bytes();
+        // Compare with every pending token in constant time, then remove the match.
+        let mut found = None;
+        for (i, t) in p.iter().enumerate() {
+            let same = t.len() == given.len()
+                && t.bytes().zip(given).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
+            if same {
+                found = Some(i);
+            }
+        }
+        found.and_then(|i| p.remove(i)).is_some()
+    }
 }
 
 /// An organisation this node writes for, and the token that authorises it.
@@ -253,6 +309,7 @@ fn api_routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(openapi_json))
         .routes(routes!(status))
         .routes(routes!(sql_query))
+        .routes(routes!(ui_login))
         .routes(routes!(export))
         .routes(routes!(import_publiccode_route))
         .routes(routes!(product_publiccode))
@@ -290,6 +347,55 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     )
 )]
 struct ApiDoc;
+
+/// Whether `host` (a Host header value) names this machine's loopback interface.
+pub(crate) fn loopback_host(host: &str) -> bool {
+    let name = if let Some(rest) = host.strip_prefix('[') {
+        rest.split(']').next().unwrap_or("")
+    } else {
+        host.rsplit_once(':').map_or(host, |(h, _)| h)
+    };
+    name == "localhost"
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The outer layer of a server that listens on loopback only: every route (UI, API,
+/// `/metrics`, health) answers 421 unless the `Host` header names a loopback host.
+///
+/// Threat: DNS rebinding. A web page the user visits can point its own host name at
+/// 127.0.0.1 and then read this node's answers from JavaScript as same-origin; the browser
+/// still sends the page's host name in `Host`, which is what this refuses. A server that
+/// listens beyond loopback sits behind a reverse proxy, which checks the name itself.
+pub async fn loopback_only(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let host = req
+        .headers()
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    if loopback_host(host) {
+        return next.run(req).await;
+    }
+    let message = "This node answers on 127.0.0.1 or localhost only.";
+    if req.uri().path().starts_with("/api/") || req.uri().path() == "/api" {
+        return ApiError {
+            status: StatusCode::MISDIRECTED_REQUEST,
+            code: "misdirected_request",
+            message: message.into(),
+        }
+        .into_response();
+    }
+    (
+        StatusCode::MISDIRECTED_REQUEST,
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; charset=utf-8",
+        )],
+        message,
+    )
+        .into_response()
+}
 
 /// All routes.
 pub fn router(state: ApiState) -> Router {
@@ -454,9 +560,69 @@ async fn sql_query(
     .map_err(|e| ApiError::bad_request(e.to_string()))
 }
 
+/// The answer of `POST /api/v1/ui/login`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct UiLoginLink {
+    /// The link on this node, as the request named it (`Host`).
+    pub url: String,
+    /// The link's path and query, for another host name (e.g. behind a reverse proxy).
+    pub path: String,
+}
+
+/// `POST /api/v1/ui/login`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/ui/login",
+    tag = "operations",
+    summary = "A one-time login link for the web UI",
+    description = "Publishing in the web UI needs a session, also on loopback. The link opens one in the browser that follows it, once; the session may publish for the node's organisation and every hosted member. `allmende run` prints one link at start; this issues more. Only the admin token may ask (a member signs in at /anmelden with its own token). Links live in memory until used or the node stops; at most 8 are pending.",
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The link", body = UiLoginLink),
+        (status = 401, description = "No valid token", body = doc::ErrorBody),
+        (status = 403, description = "A member's token: members sign in at /anmelden", body = doc::ErrorBody),
+        (status = 500, description = "No randomness", body = doc::ErrorBody),
+    ),
+    extensions(("x-example-requests" = json!([
+        { "summary": "A login link", "request": "/api/v1/ui/login", "token": "admin", "status": 201 },
+        { "summary": "Without the token", "request": "/api/v1/ui/login", "status": 401 }
+    ])))
+)]
+async fn ui_login(
+    State(s): State<ApiState>,
+    headers: axum::http::HeaderMap,
+) -> Result<(StatusCode, Json<UiLoginLink>), ApiError> {
+    let tenant = require_token(&headers, None, &s)?;
+    if s.organisation != Some(tenant.org) {
+        return Err(ApiError::forbidden(
+            "login links are for the node's admin token; a member signs in at /anmelden with its own token",
+        ));
+    }
+    let token = s
+        .ui_logins
+        .issue()
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let path = format!("{UI_LOGIN_PATH}{token}");
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1");
+    Ok((
+        StatusCode::CREATED,
+        Json(UiLoginLink {
+            url: format!("http://{host}{path}"),
+            path,
+        }),
+    ))
+}
+
 /// Exports running at once over the API; a further request gets 429. Each holds a blocking
 /// thread and a read transaction on the store for as long as its client reads.
 pub const MAX_EXPORTS: usize = 2;
+
+/// How long an export waits by default for its client to take the next chunk before it gives
+/// up and frees its slot and its read transaction (`http.export_stall_secs`).
+pub const EXPORT_STALL: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Seconds a client is asked to wait when every export slot is taken.
 const EXPORT_RETRY_SECS: u64 = 30;
@@ -593,18 +759,38 @@ fn exports_busy() -> Response {
 }
 
 /// Writes into the channel of a streamed body, in chunks of [`EXPORT_CHUNK`] bytes; fails
-/// with `BrokenPipe` once the client has gone, which stops the export.
+/// with `BrokenPipe` once the client has gone and with `TimedOut` when it has taken nothing
+/// for `stall`, either of which stops the export.
+///
+/// Threat: a client (any local process, or anyone when the API is published) that starts an
+/// export and stops reading with the connection open. Without the timeout it would hold one
+/// of the [`MAX_EXPORTS`] slots, a blocking thread and a read transaction (which keeps the
+/// store's WAL from being checkpointed) for as long as it likes.
 struct BodyWriter {
     tx: tokio::sync::mpsc::Sender<Result<axum::body::Bytes, std::io::Error>>,
     buf: Vec<u8>,
+    /// The runtime the response is served on (the writer runs on a blocking thread).
+    runtime: tokio::runtime::Handle,
+    stall: std::time::Duration,
 }
 
 impl BodyWriter {
     fn send(&mut self) -> std::io::Result<()> {
         let chunk = axum::body::Bytes::from(std::mem::take(&mut self.buf));
-        self.tx.blocking_send(Ok(chunk)).map_err(|_| {
-            std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client went away")
-        })
+        let sent = self
+            .runtime
+            .block_on(tokio::time::timeout(self.stall, self.tx.send(Ok(chunk))));
+        match sent {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(std::io::Error::new(
+                std::io::ErrorKind::BrokenPipe,
+                "the client went away",
+            )),
+            Err(_) => Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("the client took nothing for {} s", self.stall.as_secs_f64()),
+            )),
+        }
     }
 }
 
@@ -710,18 +896,28 @@ async fn export(State(s): State<ApiState>, RawQuery(raw): RawQuery) -> Result<Re
     let (tx, mut rx) = tokio::sync::mpsc::channel(8);
     let (db, anchors, org) = (s.store_path.clone(), s.anchors.clone(), s.organisation);
     let job = kind.clone();
+    let (runtime, stall) = (tokio::runtime::Handle::current(), s.export_stall);
+    // Set once the whole export is in the channel: a body that ends without it failed.
+    let finished = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let finished_w = finished.clone();
     tokio::task::spawn_blocking(move || {
         let _permit = permit;
         let mut w = BodyWriter {
             tx: tx.clone(),
             buf: Vec::with_capacity(EXPORT_CHUNK),
+            runtime,
+            stall,
         };
         let done = crate::export_stream::Meta::new(&db, org, &anchors, crate::now())
             .and_then(|meta| run_export(&db, &meta.with_filter(filter), &job, &mut w));
-        if let Err(e) = done {
-            tracing::warn!(error = %e, "export over the API failed");
-            // Fails the body, so the client sees a broken transfer, never a short file.
-            let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
+        match done {
+            Ok(()) => finished_w.store(true, std::sync::atomic::Ordering::Release),
+            Err(e) => {
+                tracing::warn!(error = %e, "export over the API failed");
+                // Fails the body, so the client sees a broken transfer, never a short file. A
+                // stalled client may never take it: do not wait for that either.
+                let _ = tx.try_send(Err(std::io::Error::other(e.to_string())));
+            }
         }
     });
     // Errors before the first byte still get a JSON answer.
@@ -730,8 +926,22 @@ async fn export(State(s): State<ApiState>, RawQuery(raw): RawQuery) -> Result<Re
         Some(Err(e)) => return Err(ApiError::internal(format!("export failed: {e}"))),
         None => return Err(ApiError::internal("the export stopped before writing")),
     };
-    let rest = futures::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|item| (item, rx))
+    // A body that ends before the export finished (an error that found no room in the
+    // channel, a stalled client) must end in an error too, so the client never takes a
+    // truncated file for a whole one.
+    let rest = futures::stream::unfold(Some(rx), move |rx| {
+        let finished = finished.clone();
+        async move {
+            let mut rx = rx?;
+            match rx.recv().await {
+                Some(item) => Some((item, Some(rx))),
+                None if finished.load(std::sync::atomic::Ordering::Acquire) => None,
+                None => Some((
+                    Err(std::io::Error::other("the export stopped before its end")),
+                    None,
+                )),
+            }
+        }
     });
     let body = futures::StreamExt::chain(
         futures::stream::once(async move { Ok::<_, std::io::Error>(first) }),
@@ -2290,6 +2500,28 @@ async fn organization(
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+
+    #[test]
+    fn only_loopback_hosts_pass_on_a_loopback_server() {
+        for ok in [
+            "127.0.0.1:8080",
+            "localhost:8080",
+            "[::1]:8080",
+            "localhost",
+            "127.0.0.1",
+        ] {
+            assert!(loopback_host(ok), "{ok}");
+        }
+        for bad in [
+            "evil.example:8080",
+            "127.0.0.1.evil.example",
+            "",
+            "[::2]:80",
+            "10.0.0.1:8080",
+        ] {
+            assert!(!loopback_host(bad), "{bad}");
+        }
+    }
 
     #[tokio::test]
     async fn a_third_export_is_told_to_come_back_later() {

@@ -42,6 +42,22 @@ pub struct NodeConfig {
     pub demo: bool,
 }
 
+/// HTTP settings beyond the address ([`NodeConfig::http`]).
+#[derive(Debug, Clone)]
+pub struct HttpOptions {
+    /// How long an export over the API may wait for its client to take the next chunk before
+    /// it is abandoned and gives its slot back ([`crate::http::MAX_EXPORTS`]).
+    pub export_stall: std::time::Duration,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        Self {
+            export_stall: crate::http::EXPORT_STALL,
+        }
+    }
+}
+
 /// Errors starting a node.
 #[derive(Debug, thiserror::Error)]
 pub enum NodeError {
@@ -109,13 +125,19 @@ pub struct Node {
     /// Where HTTP is served (the bound address, also when port 0 was asked for).
     pub http_addr: Option<SocketAddr>,
     organisation: Option<OrgId>,
+    ui_logins: Option<Arc<crate::http::UiLogins>>,
     http_stop: Option<oneshot::Sender<()>>,
     http_task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Node {
-    /// Opens the data directory and starts everything.
+    /// Opens the data directory and starts everything, with the default [`HttpOptions`].
     pub async fn spawn(cfg: NodeConfig) -> Result<Node, NodeError> {
+        Self::spawn_with(cfg, HttpOptions::default()).await
+    }
+
+    /// Opens the data directory and starts everything.
+    pub async fn spawn_with(cfg: NodeConfig, http: HttpOptions) -> Result<Node, NodeError> {
         let dd = DataDir::new(cfg.data_dir.clone()).with_key_file(cfg.identity_file.clone());
         let identity = if dd.is_initialised() {
             Some(dd.identity()?)
@@ -133,6 +155,7 @@ impl Node {
             repo,
             http_addr: None,
             organisation,
+            ui_logins: None,
             http_stop: None,
             http_task: None,
         };
@@ -153,12 +176,19 @@ impl Node {
                 store_path: Arc::new(dd.db_path()),
                 aggregates: Default::default(),
                 exports: Arc::new(tokio::sync::Semaphore::new(crate::http::MAX_EXPORTS)),
+                export_stall: http.export_stall,
+                ui_logins: Arc::default(),
             };
+            node.ui_logins = Some(api.ui_logins.clone());
             let http_metrics = api.http_metrics.clone();
-            let ui = crate::ui::UiState::new(api.clone(), bound.ip().is_loopback(), cfg.demo);
-            let router = crate::http::router(api).merge(crate::ui::router(ui)).layer(
+            let local_only = bound.ip().is_loopback();
+            let ui = crate::ui::UiState::new(api.clone(), local_only, cfg.demo);
+            let mut router = crate::http::router(api).merge(crate::ui::router(ui)).layer(
                 axum::middleware::from_fn_with_state(http_metrics, crate::http::track),
             );
+            if local_only {
+                router = router.layer(axum::middleware::from_fn(crate::http::loopback_only));
+            }
             let (stop_tx, stop_rx) = oneshot::channel::<()>();
             let task = tokio::spawn(async move {
                 let serve = axum::serve(listener, router).with_graceful_shutdown(async {
@@ -178,6 +208,20 @@ impl Node {
     /// The organisation this node signs for.
     pub fn organisation(&self) -> Option<OrgId> {
         self.organisation
+    }
+
+    /// A new one-time link that opens a web UI session allowed to publish for every tenant
+    /// ([`crate::http::UiLogins`]); `None` without HTTP.
+    pub fn ui_login_url(&self) -> Option<String> {
+        let mut addr = self.http_addr?;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
+        let token = self.ui_logins.as_ref()?.issue().ok()?;
+        Some(format!(
+            "http://{addr}{}{token}",
+            crate::http::UI_LOGIN_PATH
+        ))
     }
 
     /// The node's status.

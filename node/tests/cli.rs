@@ -1046,3 +1046,101 @@ fn publiccode_files_import_one_by_one_and_a_product_exports_as_publiccode() {
     ok(dir, &["export", "--out", exported.to_str().unwrap()]);
     assert!(ok(&other, &["import", exported.to_str().unwrap()]).contains("Imported"));
 }
+
+/// A delegation grants what its scope names. By default that is everything a delegate
+/// publishes for an organisation except its profile, so an IT-Dienstleister cannot rename the
+/// member or change its AGS or kind; `--scope all` grants the profile as well.
+#[test]
+fn a_default_delegation_cannot_change_the_profile() {
+    use allmende_node::datadir::DataDir;
+    use allmende_protocol::doc::{DocHeader, DocKind};
+    use allmende_protocol::identity::Keypair;
+    use allmende_protocol::schema::{OrgKind, OrgProfile};
+    let tmp = tempfile::tempdir().unwrap();
+    let member = tmp.path().join("member");
+    init(&member);
+    let org: allmende_protocol::ids::OrgId = ok(&member, &["key", "export-public"])
+        .lines()
+        .find_map(|l| l.strip_prefix("org "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let delegate = Keypair::from_secret_bytes(&[7; 32]).unwrap();
+    let full = Keypair::from_secret_bytes(&[8; 32]).unwrap();
+    let hex = |k: &Keypair| format!("{:#}", k.public());
+
+    ok(
+        &member,
+        &["key", "delegate", "--to", &hex(&delegate), "--days", "30"],
+    );
+    let mut repo = DataDir::new(member.clone()).open_repo().unwrap();
+    let profile = DocHeader::singleton(DocKind::Profile, org);
+    let renamed = OrgProfile::new("Übernommene Gemeinde", OrgKind::Kreis);
+    let r = renamed.clone();
+    let refused_edit = repo.edit(&delegate, profile, allmende_node::now(), move |ed| {
+        ed.put_root(&r)
+    });
+    assert!(
+        matches!(
+            refused_edit,
+            Err(allmende_node::repo::RepoError::Auth { .. })
+        ),
+        "{refused_edit:?}"
+    );
+    // The delegate still publishes deployments for the member.
+    let product = DocHeader::product(org, [1; 16]).id();
+    let dep = allmende_protocol::schema::Deployment::new(
+        product,
+        allmende_protocol::schema::DeploymentStatus::Production,
+        allmende_protocol::schema::OperatedBy::Itself,
+    );
+    let deployments = DocHeader::singleton(DocKind::Deployments, org);
+    repo.edit(&delegate, deployments, allmende_node::now(), move |ed| {
+        ed.put("d1", &dep)
+    })
+    .unwrap();
+    drop(repo);
+    let shown = ok(&member, &["org", "show", "--json"]);
+    assert!(shown.contains("Gemeinde Musterhausen"), "{shown}");
+    assert!(!shown.contains("Übernommene"), "{shown}");
+    refused(
+        &member,
+        &[
+            "key",
+            "delegate",
+            "--to",
+            &hex(&delegate),
+            "--scope",
+            "deployments,ratingz",
+        ],
+        &["ratingz", "profile", "deployments", "experience", "product"],
+    );
+    ok(
+        &member,
+        &["key", "delegate", "--to", &hex(&full), "--scope", "all"],
+    );
+    let list = ok(&member, &["key", "list"]);
+    let line_of = |k: &Keypair| {
+        list.lines()
+            .find(|l| l.contains(&hex(k)))
+            .unwrap_or_else(|| panic!("{list}"))
+            .to_owned()
+    };
+    assert!(
+        line_of(&delegate).contains("(deployments, experience, product)"),
+        "{list}"
+    );
+    assert!(
+        line_of(&full).contains("(profile, deployments, experience, product)"),
+        "{list}"
+    );
+
+    // Positive control: the delegation with --scope all may change the profile.
+    let mut repo = DataDir::new(member.clone()).open_repo().unwrap();
+    repo.edit(&full, profile, allmende_node::now(), move |ed| {
+        ed.put_root(&renamed)
+    })
+    .unwrap();
+    drop(repo);
+    assert!(ok(&member, &["org", "show", "--json"]).contains("Übernommene"));
+}

@@ -75,6 +75,28 @@ const EN: &[(&str, &str)] = &[
     ("Gültig für Tage", "Valid for days"),
     ("1 bis 3650", "1 to 3650"),
     ("Delegation signieren", "Sign the delegation"),
+    ("Darf veröffentlichen", "May publish"),
+    ("darf veröffentlichen", "may publish"),
+    (
+        "Das Profil (Name, AGS, Art) ändert üblicherweise nur die Organisation selbst.",
+        "Usually only the organisation itself changes its profile (name, AGS, kind).",
+    ),
+    (
+        "Profil (Name, AGS, Art der Organisation)",
+        "Profile (name, AGS, kind of organisation)",
+    ),
+    (
+        "Bewertungen und Nachnutzungsberichte",
+        "Ratings and Nachnutzung reports",
+    ),
+    (
+        "keine Art von Einträgen, die delegiert werden kann.",
+        "not a kind of record that can be delegated.",
+    ),
+    (
+        "Bitte mindestens eine Art von Einträgen wählen.",
+        "Please choose at least one kind of record.",
+    ),
     (
         "Delegieren kann nur der Stammschlüssel der Organisation; dieser Knoten hält einen anderen Schlüssel.",
         "Only the organisation's root key can delegate; this node holds another key.",
@@ -140,6 +162,34 @@ const EN: &[(&str, &str)] = &[
     (
         "Demo-Daten: Alle Organisationen, Produkte und Erfahrungen auf diesem Knoten sind erfunden.",
         "Demo data: every organisation, product and experience on this node is made up.",
+    ),
+    (
+        "Veröffentlichen geht hier ohne Anmeldung, für jeden an diesem Rechner.",
+        "Anyone at this machine can publish here without signing in.",
+    ),
+    (
+        "Demo: Auf diesem Knoten kann jeder an diesem Rechner ohne Anmeldung veröffentlichen.",
+        "Demo: anyone at this machine can publish on this node without signing in.",
+    ),
+    (
+        "Die Oberfläche ist nur auf diesem Rechner erreichbar (127.0.0.1), aber für alle seine Benutzer und Programme; zum Veröffentlichen melden Sie sich mit dem Anmeldelink von allmende run oder einem Token an.",
+        "The interface can be reached from this machine only (127.0.0.1), but by all its users and programs; to publish, sign in with the login link from allmende run or with a token.",
+    ),
+    (
+        "Zum Veröffentlichen melden Sie sich an, auch auf diesem Rechner: Lesen kann jeder, der den Knoten erreicht, veröffentlichen nur, wer angemeldet ist.",
+        "To publish, sign in, also on this machine: anyone who reaches the node can read, only those signed in can publish.",
+    ),
+    (
+        "Am einfachsten mit dem Anmeldelink, den allmende run beim Start ausgibt (Zeile UI login). Jeder Link gilt einmal; einen neuen erhält, wer das Admin-Token hat, mit POST /api/v1/ui/login.",
+        "The easiest way is the login link allmende run prints at start (line UI login). Each link works once; whoever holds the admin token gets a new one with POST /api/v1/ui/login.",
+    ),
+    (
+        "Oder mit dem Admin-Token Ihrer Organisation. Es steht in der Datei admin.token im Datenverzeichnis des Knotens (bei betreuten Mitgliedern in members/).",
+        "Or with your organisation's admin token. It is in the file admin.token in the node's data directory (for hosted members in members/).",
+    ),
+    (
+        "Dieser Anmeldelink ist ungültig oder wurde schon benutzt. Jeder Link gilt nur einmal.",
+        "This login link is invalid or was used already. Each link works once.",
     ),
     ("Dieser Knoten", "This node"),
     (

@@ -124,7 +124,7 @@ pub fn page(shell: &Shell<'_>, main: Markup) -> Markup {
                     }
                 }
                 @if shell.demo {
-                    p.demo { (t("Demo-Daten: Alle Organisationen, Produkte und Erfahrungen auf diesem Knoten sind erfunden.")) }
+                    p.demo { (t("Demo-Daten: Alle Organisationen, Produkte und Erfahrungen auf diesem Knoten sind erfunden.")) " " (t("Veröffentlichen geht hier ohne Anmeldung, für jeden an diesem Rechner.")) }
                 }
                 main id="inhalt" tabindex="-1" {
                     @if let Some(flash) = shell.flash {

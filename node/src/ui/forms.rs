@@ -24,7 +24,7 @@ use rusqlite::Connection;
 
 use super::pages::{db, org_names, parse_doc, url_part};
 use super::{
-    Ctx, OrPage, PageError, SESSION_COOKIE, UiError, UiState, not_found, render, see_other,
+    Ctx, OrPage, PageError, SESSION_COOKIE, Session, UiError, UiState, not_found, render, see_other,
 };
 use crate::http::Tenant;
 use crate::store::Store;
@@ -45,15 +45,19 @@ pub(super) fn tenant(s: &UiState, ctx: &Ctx) -> Result<Tenant, Box<Response>> {
             ctx.lang.tr("Dieser Knoten hat keine eigene Organisation und kann nur lesen. Eine Organisation wird mit allmende init angelegt."),
         )));
     }
-    if let Some(org) = ctx.session {
+    let all_tenants = match ctx.session {
         // A removed member's session ends with its tenant.
-        return s
-            .api
-            .tenants
-            .get(&org)
-            .ok_or_else(|| Box::new(see_other("/anmelden")));
-    }
-    if !s.local_only {
+        Some(Session::Org(org)) => {
+            return s
+                .api
+                .tenants
+                .get(&org)
+                .ok_or_else(|| Box::new(see_other("/anmelden")));
+        }
+        Some(Session::Node) => true,
+        None => s.demo,
+    };
+    if !all_tenants {
         return Err(Box::new(see_other(&format!(
             "/anmelden?weiter={}",
             url_part(&ctx.path)
@@ -78,7 +82,12 @@ fn tenant_choice(
     st: &FormState,
 ) -> Markup {
     let tenants = s.api.tenants.current();
-    if ctx.session.is_some() || !s.local_only || tenants.len() < 2 {
+    let all_tenants = match ctx.session {
+        Some(Session::Node) => true,
+        Some(Session::Org(_)) => false,
+        None => s.demo,
+    };
+    if !all_tenants || tenants.len() < 2 {
         return html! {};
     }
     let options: Vec<(String, String)> = tenants
@@ -1490,7 +1499,9 @@ async fn login_page(
     let t = |x| lang.tr(x);
     let main = html! {
         h1 { (t("Anmelden")) }
-        p { (t("Zum Veröffentlichen melden Sie sich mit dem Admin-Token Ihrer Organisation an. Es steht in der Datei admin.token im Datenverzeichnis des Knotens (bei betreuten Mitgliedern in members/).")) }
+        p { (t("Zum Veröffentlichen melden Sie sich an, auch auf diesem Rechner: Lesen kann jeder, der den Knoten erreicht, veröffentlichen nur, wer angemeldet ist.")) }
+        p { (t("Am einfachsten mit dem Anmeldelink, den allmende run beim Start ausgibt (Zeile UI login). Jeder Link gilt einmal; einen neuen erhält, wer das Admin-Token hat, mit POST /api/v1/ui/login.")) }
+        p { (t("Oder mit dem Admin-Token Ihrer Organisation. Es steht in der Datei admin.token im Datenverzeichnis des Knotens (bei betreuten Mitgliedern in members/).")) }
         (form::summary(lang, st, &[("token", t("Admin-Token"))]))
         form.edit method="post" action="/anmelden" novalidate {
             (form::csrf(&ctx.csrf))
@@ -1500,6 +1511,22 @@ async fn login_page(
         }
     };
     render(s, ctx, Section::None, t("Anmelden"), None, main).await
+}
+
+/// Opens a session: sets its cookie on a redirect to `weiter`.
+fn open_session(s: &UiState, lang: Lang, what: Session, weiter: &str) -> Page {
+    let sid = super::new_token()
+        .map_err(|_| PageError::from((lang, UiError::Internal("no randomness".into()))))?;
+    if let Ok(mut m) = s.sessions.lock() {
+        m.insert(sid.clone(), what);
+    }
+    let mut resp = see_other(weiter);
+    if let Ok(v) = axum::http::HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={sid}; Path=/; HttpOnly; SameSite=Strict"
+    )) {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    Ok(resp)
 }
 
 /// A local path to continue at after signing in (never another site).
@@ -1517,8 +1544,27 @@ pub(super) async fn login_form(
     RawQuery(raw): RawQuery,
 ) -> Page {
     let weiter = safe_next(&query_value(raw.as_deref(), "weiter"));
-    Ok(login_page(&s, &ctx, &FormState::default(), &weiter)
-        .await
+    let link = query_value(raw.as_deref(), "token");
+    if link.is_empty() {
+        return Ok(login_page(&s, &ctx, &FormState::default(), &weiter)
+            .await
+            .into_response());
+    }
+    // A one-time login link (`allmende run`, POST /api/v1/ui/login).
+    if s.api.ui_logins.redeem(&link) {
+        return open_session(&s, ctx.lang, Session::Node, &weiter);
+    }
+    let mut st = FormState::default();
+    st.fail(
+        "token",
+        ctx.lang.tr(
+            "Dieser Anmeldelink ist ungültig oder wurde schon benutzt. Jeder Link gilt nur einmal.",
+        ),
+    );
+    Ok((
+        StatusCode::UNAUTHORIZED,
+        login_page(&s, &ctx, &st, &weiter).await,
+    )
         .into_response())
 }
 
@@ -1541,18 +1587,13 @@ pub(super) async fn login(State(s): State<UiState>, Extension(ctx): Extension<Ct
         )
             .into_response());
     };
-    let sid = super::new_token()
-        .map_err(|_| PageError::from((lang, UiError::Internal("no randomness".into()))))?;
-    if let Ok(mut m) = s.sessions.lock() {
-        m.insert(sid.clone(), org);
-    }
-    let mut resp = see_other(&weiter);
-    if let Ok(v) = axum::http::HeaderValue::from_str(&format!(
-        "{SESSION_COOKIE}={sid}; Path=/; HttpOnly; SameSite=Strict"
-    )) {
-        resp.headers_mut().append(header::SET_COOKIE, v);
-    }
-    Ok(resp)
+    // The admin token publishes for every tenant (as it does through the API with ?for=).
+    let what = if s.api.organisation == Some(org) {
+        Session::Node
+    } else {
+        Session::Org(org)
+    };
+    open_session(&s, lang, what, &weiter)
 }
 
 pub(super) async fn logout(State(s): State<UiState>, headers: axum::http::HeaderMap) -> Response {

@@ -2,6 +2,7 @@
 //! issued, and forms to delegate to another key (e.g. an IT-Dienstleister) and to revoke a
 //! key. Who may use it is decided as for every form ([`super::forms::tenant`]).
 
+use allmende_protocol::doc::DocKind;
 use allmende_protocol::identity::{Delegation, Revocation, Scope};
 use allmende_protocol::ids::{OrgId, PublicKey};
 use allmende_protocol::schema::UnixTime;
@@ -23,8 +24,8 @@ type Page = Result<Response, PageError>;
 /// What the page shows of one organisation's keys.
 struct KeyData {
     chain: Vec<(PublicKey, Option<i64>)>,
-    /// Delegate, from, until, revoked at.
-    delegations: Vec<(PublicKey, i64, i64, Option<i64>)>,
+    /// Delegate, from, until, revoked at, scope.
+    delegations: Vec<(PublicKey, i64, i64, Option<i64>, Scope)>,
 }
 
 async fn key_data(s: &UiState, ctx: &Ctx, org: OrgId) -> Result<KeyData, PageError> {
@@ -54,6 +55,7 @@ async fn key_data(s: &UiState, ctx: &Ctx, org: OrgId) -> Result<KeyData, PageErr
                         d.body.not_before.0,
                         d.body.not_after.0,
                         revoked,
+                        d.body.scope,
                     )
                 })
                 .collect();
@@ -62,6 +64,30 @@ async fn key_data(s: &UiState, ctx: &Ctx, org: OrgId) -> Result<KeyData, PageErr
         .await
         .or_page(ctx.lang)
         .map_err(PageError::from)
+}
+
+/// What a delegation of each kind lets the delegate publish, for people.
+fn kind_label(kind: DocKind) -> &'static str {
+    match kind {
+        DocKind::Profile => "Profil (Name, AGS, Art der Organisation)",
+        DocKind::Deployments => "Einsätze",
+        DocKind::Experience => "Bewertungen und Nachnutzungsberichte",
+        DocKind::Product => "Produkte",
+        DocKind::Trust => "Bestätigungen",
+    }
+}
+
+/// The delegation form as first shown: 365 days, the default scope.
+fn delegate_defaults() -> FormState {
+    let mut values = vec![("days".to_owned(), "365".to_owned())];
+    let scope = crate::cli::default_delegation_scope();
+    values.extend(
+        scope
+            .kinds()
+            .into_iter()
+            .map(|k| ("scope".to_owned(), k.slug().to_owned())),
+    );
+    FormState::with_values(values)
 }
 
 async fn keys_page(
@@ -87,6 +113,10 @@ async fn keys_page(
             .collect::<String>()
     };
     let is_root = tn.keypair.public() == tn.org.root_key();
+    let scope_options: Vec<(&str, &str)> = crate::cli::DELEGABLE
+        .iter()
+        .map(|k| (k.slug(), t(kind_label(*k))))
+        .collect();
     let main: Markup = html! {
         h1 { (t("Schlüssel")) ": " (name) }
         p { (t("Hier delegieren Sie das Veröffentlichen an einen weiteren Schlüssel, etwa an Ihren IT-Dienstleister, und widerrufen Schlüssel. Jede Aussage wird signiert und an alle Knoten verteilt.")) }
@@ -104,9 +134,11 @@ async fn keys_page(
         h2 { (t("Delegationen")) }
         @if d.delegations.is_empty() { p { (t("Keine.")) } } @else {
             div.table-wrap { table {
-                thead { tr { th scope="col" { (t("Schlüssel")) } th scope="col" { (t("gültig ab")) } th scope="col" { (t("gültig bis")) } th scope="col" { (t("widerrufen ab")) } } }
-                tbody { @for (k, from, until, revoked) in &d.delegations { tr {
-                    td.mono { (format!("{k:#}")) } td { (day(*from)) } td { (day(*until)) }
+                thead { tr { th scope="col" { (t("Schlüssel")) } th scope="col" { (t("darf veröffentlichen")) } th scope="col" { (t("gültig ab")) } th scope="col" { (t("gültig bis")) } th scope="col" { (t("widerrufen ab")) } } }
+                tbody { @for (k, from, until, revoked, scope) in &d.delegations { tr {
+                    td.mono { (format!("{k:#}")) }
+                    td { (scope.kinds().into_iter().map(|k| t(kind_label(k))).collect::<Vec<_>>().join(", ")) }
+                    td { (day(*from)) } td { (day(*until)) }
                     td { @match revoked { Some(r) => (day(*r)), None => "–" } }
                 } } }
             } }
@@ -115,8 +147,9 @@ async fn keys_page(
         @if is_root {
             form method="post" action="/schluessel/delegieren" novalidate {
                 (form::csrf(&ctx.csrf))
-                (form::summary(lang, delegate, &[("key", t("Schlüssel, der veröffentlichen darf")), ("days", t("Gültig für Tage"))]))
+                (form::summary(lang, delegate, &[("key", t("Schlüssel, der veröffentlichen darf")), ("scope", t("Darf veröffentlichen")), ("days", t("Gültig für Tage"))]))
                 (form::input(lang, delegate, Field::new("key", t("Schlüssel, der veröffentlichen darf")).hint(t("64 Hexadezimalzeichen; der Empfänger zeigt ihn mit allmende key export-public an.")), "text"))
+                (form::choices(delegate, Field::new("scope", t("Darf veröffentlichen")).hint(t("Das Profil (Name, AGS, Art) ändert üblicherweise nur die Organisation selbst.")), &scope_options, true))
                 (form::input(lang, delegate, Field::new("days", t("Gültig für Tage")).hint(t("1 bis 3650")), "text"))
                 div.actions { button type="submit" { (t("Delegation signieren")) } }
             }
@@ -144,12 +177,11 @@ pub(super) async fn keys(
         Ok(t) => t,
         Err(r) => return Ok(*r),
     };
-    let days = FormState::with_values(vec![("days".into(), "365".into())]);
     Ok(keys_page(
         &s,
         &ctx,
         &tn,
-        &days,
+        &delegate_defaults(),
         &FormState::default(),
         super::pages::flash_text(ctx.lang, raw.as_deref()),
     )
@@ -202,10 +234,32 @@ pub(super) async fn delegate(State(s): State<UiState>, Extension(ctx): Extension
     if days == Some(0) {
         c.st.fail("days", lang.tr("Mindestens ein Tag."));
     }
+    // The check boxes send kind slugs; anything else comes from a hand-made request.
+    let mut scope = Scope::default();
+    let mut unknown = Vec::new();
+    for name in c.st.all("scope") {
+        match crate::cli::DELEGABLE.iter().find(|k| k.slug() == name) {
+            Some(k) => scope = scope.with(*k),
+            None => unknown.push(name.chars().take(40).collect::<String>()),
+        }
+    }
+    if let Some(name) = unknown.first() {
+        let msg = format!(
+            "„{name}“: {}",
+            lang.tr("keine Art von Einträgen, die delegiert werden kann.")
+        );
+        c.st.fail("scope", msg);
+    } else if scope.kinds().is_empty() {
+        c.st.fail(
+            "scope",
+            lang.tr("Bitte mindestens eine Art von Einträgen wählen."),
+        );
+    }
+    let scope = Some(scope).filter(|s| !s.kinds().is_empty() && unknown.is_empty());
     if tn.keypair.public() != tn.org.root_key() {
         c.st.fail("key", lang.tr("Delegieren kann nur der Stammschlüssel der Organisation; dieser Knoten hält einen anderen Schlüssel."));
     }
-    let (Some(key), Some(days), false) = (key, days, st.has_errors()) else {
+    let (Some(key), Some(days), Some(scope), false) = (key, days, scope, st.has_errors()) else {
         if !st.has_errors() {
             st.fail("days", lang.tr("Bitte eine Anzahl Tage angeben."));
         }
@@ -218,7 +272,7 @@ pub(super) async fn delegate(State(s): State<UiState>, Extension(ctx): Extension
     let signed = Delegation {
         issuer: tn.org,
         delegate: key,
-        scope: Scope::all(),
+        scope,
         not_before: start,
         not_after: UnixTime(start.0 + i64::try_from(days).unwrap_or(3650) * 86_400),
     }
@@ -239,9 +293,8 @@ pub(super) async fn revoke(State(s): State<UiState>, Extension(ctx): Extension<C
     let key = parse_key(&mut c, &tn);
     let reason = c.text("reason", 500, false).unwrap_or_default();
     let Some(key) = key.filter(|_| !st.has_errors()) else {
-        let empty = FormState::with_values(vec![("days".into(), "365".into())]);
         return Ok(unprocessable(
-            keys_page(&s, &ctx, &tn, &empty, &st, None).await?,
+            keys_page(&s, &ctx, &tn, &delegate_defaults(), &st, None).await?,
         ));
     };
     let signed = Revocation {

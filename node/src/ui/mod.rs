@@ -1,7 +1,9 @@
 //! The local web UI: HTML pages for people, next to the JSON API (`/api/v1`) for programs.
 //!
 //! ```text
-//!  browser ──HTTP──▶ guard (Host, language, CSRF cookie + field, session, headers)
+//!  browser ──HTTP──▶ [Host check on loopback: crate::http::loopback_only, every route]
+//!                      ▼
+//!                    guard (language, CSRF cookie + field, session, headers)
 //!                      │
 //!                      ├─▶ pages.rs  (read: start, products, organisations, tasks, stats, network, trust)
 //!                      └─▶ forms.rs  (write: product, deployment, rating, Nachnutzung report)
@@ -15,11 +17,17 @@
 //!
 //! Security: every value is escaped by maud. Every POST must carry the CSRF token of the
 //! `allmende_csrf` cookie (SameSite=Strict) in its `_csrf` field, and its `Origin`, when
-//! sent, must be this host. When the UI listens on loopback only, the Host header must name a
-//! loopback host (no DNS rebinding) and the person at this machine may publish for the
-//! node's organisations without signing in; when it listens beyond loopback, publishing needs
-//! a session opened with an admin token (`/anmelden`), which publishes for that token's
-//! organisation only.
+//! sent, must be this host. When the server listens on loopback only, the Host header must
+//! name a loopback host (no DNS rebinding, checked for every route in [`crate::http`]).
+//!
+//! Reading needs nothing. Publishing and the keys page need a session (cookie
+//! `allmende_session`, HttpOnly, SameSite=Strict, kept in memory), also on loopback: every
+//! local user and process can reach a loopback port, and on an IT-Dienstleister's multi-user
+//! server that would let any of them publish as the organisation and sign delegations. A
+//! session is opened by a one-time login link ([`crate::http::UiLogins`]; `allmende run`
+//! prints one) or the admin token at `/anmelden`, both for every tenant of the node, or by a
+//! member's token at `/anmelden`, for that member only. Only the demo (`allmende demo`, made-up
+//! data on loopback) publishes without a session, and its banner says so.
 
 mod forms;
 mod import;
@@ -53,7 +61,16 @@ pub struct UiState {
     pub local_only: bool,
     /// Whether this node runs the demo network (shows the demo banner).
     pub demo: bool,
-    sessions: Arc<Mutex<HashMap<String, OrgId>>>,
+    sessions: Arc<Mutex<HashMap<String, Session>>>,
+}
+
+/// What a signed-in browser may publish for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Session {
+    /// Every tenant of the node (a one-time login link, or the admin token at `/anmelden`).
+    Node,
+    /// One organisation (a member's token at `/anmelden`).
+    Org(OrgId),
 }
 
 impl UiState {
@@ -74,8 +91,8 @@ pub(crate) struct Ctx {
     lang: Lang,
     csrf: String,
     path: String,
-    /// The organisation a signed-in session publishes for.
-    session: Option<OrgId>,
+    /// What a signed-in session publishes for.
+    session: Option<Session>,
     /// The posted form (CSRF field removed), for POST requests.
     form: Vec<(String, String)>,
 }
@@ -185,20 +202,8 @@ fn plain(status: StatusCode, msg: &str) -> Response {
         .into_response()
 }
 
-/// Whether `host` (a Host header value) names this machine's loopback interface.
-fn loopback_host(host: &str) -> bool {
-    let name = if let Some(rest) = host.strip_prefix('[') {
-        rest.split(']').next().unwrap_or("")
-    } else {
-        host.rsplit_once(':').map_or(host, |(h, _)| h)
-    };
-    name == "localhost"
-        || name
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
-/// Checks Host, Origin and the CSRF token; sets language, CSRF cookie and security headers.
+/// Checks Origin and the CSRF token (the Host header was checked for every route by
+/// [`crate::http::loopback_only`]); sets language, CSRF cookie and security headers.
 async fn guard(State(s): State<UiState>, req: Request, next: Next) -> Response {
     let (mut parts, body) = req.into_parts();
     let host = parts
@@ -207,12 +212,6 @@ async fn guard(State(s): State<UiState>, req: Request, next: Next) -> Response {
         .and_then(|h| h.to_str().ok())
         .unwrap_or("")
         .to_owned();
-    if s.local_only && !loopback_host(&host) {
-        return plain(
-            StatusCode::MISDIRECTED_REQUEST,
-            "This node's UI answers on 127.0.0.1 or localhost only.",
-        );
-    }
     let jar = cookies(&parts.headers);
     let mut set_cookies = Vec::new();
     let query = parts.uri.query().unwrap_or("");
@@ -524,28 +523,6 @@ fn dec(lang: Lang, x: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn only_loopback_hosts_pass_on_a_loopback_ui() {
-        for ok in [
-            "127.0.0.1:8080",
-            "localhost:8080",
-            "[::1]:8080",
-            "localhost",
-            "127.0.0.1",
-        ] {
-            assert!(loopback_host(ok), "{ok}");
-        }
-        for bad in [
-            "evil.example:8080",
-            "127.0.0.1.evil.example",
-            "",
-            "[::2]:80",
-            "10.0.0.1:8080",
-        ] {
-            assert!(!loopback_host(bad), "{bad}");
-        }
-    }
 
     #[test]
     fn numbers_read_as_people_expect() {

@@ -1819,14 +1819,14 @@ pub(super) async fn settings(State(s): State<UiState>, Extension(ctx): Extension
                 li { a href={ "/organisationen/" (format!("{:#}", tn.org)) } { (tenant_name(&tn.org)) }
                     @if i == 0 && s.api.organisation == Some(tn.org) { " (" (t("eigene Organisation")) ")" } @else { " (" (t("betreutes Mitglied")) ")" } }
             } }
-            @if s.local_only {
-                p { (t("Die Oberfläche ist nur auf diesem Rechner erreichbar (127.0.0.1); Veröffentlichen braucht hier keine Anmeldung.")) }
+            @if ctx.session.is_some() {
+                p { (t("Sie sind angemeldet.")) }
+            } @else if s.demo {
+                p { (t("Demo: Auf diesem Knoten kann jeder an diesem Rechner ohne Anmeldung veröffentlichen.")) }
+            } @else if s.local_only {
+                p { (t("Die Oberfläche ist nur auf diesem Rechner erreichbar (127.0.0.1), aber für alle seine Benutzer und Programme; zum Veröffentlichen melden Sie sich mit dem Anmeldelink von allmende run oder einem Token an.")) " " a href="/anmelden" { (t("Anmelden")) } }
             } @else {
-                @if ctx.session.is_some() {
-                    p { (t("Sie sind angemeldet.")) }
-                } @else {
-                    p { (t("Die Oberfläche ist im Netz erreichbar; zum Veröffentlichen melden Sie sich mit dem Admin-Token an.")) " " a href="/anmelden" { (t("Anmelden")) } }
-                }
+                p { (t("Die Oberfläche ist im Netz erreichbar; zum Veröffentlichen melden Sie sich mit dem Admin-Token an.")) " " a href="/anmelden" { (t("Anmelden")) } }
             }
             p { a href="/schluessel" { (t("Schlüssel und Delegationen verwalten")) } }
             p { (t("Mitglieder verwalten (IT-Dienstleister): allmende member add und allmende member remove; die Änderung gilt nach wenigen Sekunden.")) }
