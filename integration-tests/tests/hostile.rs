@@ -517,3 +517,93 @@ async fn peer_ids_from_one_address_share_one_request_limit() {
         s.rejected
     );
 }
+
+/// An empty item list of twenty bytes is answered with every key the node holds, by design
+/// (a new node learns a whole inventory at once). A stream of them draws the node's upload
+/// only up to the peer's byte budget for reconciliation replies; beyond it they are refused,
+/// without blocking (a new node may need the burst).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconciliation_replies_are_bounded_in_bytes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let h1 = TestNode::start_with(
+        &tmp.path().join("h1"),
+        Some("Stadt Ehrlich"),
+        allmende_node::net::NetConfig {
+            reconcile_reply_rate: 10.0,
+            reconcile_reply_burst: 12_000.0,
+            reconcile_interval: Duration::from_secs(3600),
+            ..integration_tests::test_net(&[])
+        },
+    )
+    .await
+    .unwrap();
+    for i in 0..60 {
+        h1.add_product(&format!("Produkt {i}")).await.unwrap();
+    }
+    let x = TestNode::start_with(
+        &tmp.path().join("x"),
+        None,
+        allmende_node::net::NetConfig {
+            reconcile_interval: Duration::from_secs(3600),
+            ..integration_tests::test_net(&[h1.addr().await.unwrap()])
+        },
+    )
+    .await
+    .unwrap();
+    let h1_peer = h1.node().unwrap().net.peer_id();
+    assert!(
+        wait_until(WAIT, || async {
+            !h1.node()
+                .unwrap()
+                .net
+                .status()
+                .await
+                .unwrap()
+                .peers
+                .is_empty()
+        })
+        .await
+    );
+    // The whole key space, "I hold nothing": 20 bytes.
+    let empty = Request::Reconcile(allmende_protocol::sync::initiate(
+        &allmende_protocol::sync::Inventory::new(),
+    ))
+    .encode();
+    let (mut answered, mut limited, mut biggest) = (0, 0, 0);
+    for _ in 0..8 {
+        let answer = x
+            .node()
+            .unwrap()
+            .net
+            .raw_request(h1_peer, empty.clone())
+            .await
+            .unwrap()
+            .unwrap();
+        match Response::decode(&answer) {
+            Ok(Response::Refused {
+                code: RefusalCode::RateLimited,
+                ..
+            }) => limited += 1,
+            Ok(Response::Reconcile(_)) => {
+                answered += 1;
+                biggest = biggest.max(answer.len());
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    let s = h1.node().unwrap().net.status().await.unwrap();
+    eprintln!("answered {answered} (up to {biggest} bytes each), limited {limited}");
+    assert!(
+        biggest > 50 * 64,
+        "the reply lists every key ({biggest} bytes)"
+    );
+    assert!(answered >= 1 && answered <= 3, "{answered} answered");
+    assert!(limited >= 5, "{limited} limited");
+    assert!(s.blocked.is_empty());
+    assert!(
+        s.rejected
+            .contains_key("reconciliation over its byte budget"),
+        "{:?}",
+        s.rejected
+    );
+}

@@ -614,15 +614,39 @@ async fn deferred_state(n: &TestNode) -> Vec<Vec<Vec<String>>> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_equivocating_key_cannot_fork_a_document_apart() {
     let tmp = tempfile::tempdir().unwrap();
-    let a = TestNode::start(&tmp.path().join("a"), Some("Stadt A"), &[])
+    let a = TestNode::start_http(&tmp.path().join("a"), Some("Stadt A"), &[])
         .await
         .unwrap();
     let b = TestNode::start(&tmp.path().join("b"), Some("Stadt B"), &[])
         .await
         .unwrap();
     let x = allmende_protocol::identity::Keypair::from_secret_bytes(&[0x66; 32]).unwrap();
+    let x_org = allmende_protocol::ids::OrgId::from_root_key(x.public());
     let fork = integration_tests::attacks::equivocation(&x, [7; 16]).unwrap();
     let header = fork.header;
+    // The equivocating key's organisation has a profile both nodes hold.
+    let x_profile = DocHeader::singleton(DocKind::Profile, x_org);
+    let profile = allmende_protocol::doc::Document::new(x_profile)
+        .edit(
+            &x,
+            allmende_protocol::change::ReplicaId([0x61; 16]),
+            allmende_node::now(),
+            |ed| ed.put_root(&OrgProfile::new("Gemeinde Gabel", OrgKind::Kommune)),
+        )
+        .unwrap()
+        .unwrap();
+    for n in [&a, &b] {
+        let (repo, p) = (n.node().unwrap().repo.clone(), profile.clone());
+        let now = allmende_node::now();
+        let stored = repo
+            .call(move |s| s.ingest(x_profile, vec![p], vec![], now))
+            .await
+            .unwrap();
+        assert!(matches!(
+            stored,
+            allmende_node::repo_actor::Outcome::Stored(_)
+        ));
+    }
     let give = |n: &TestNode, changes: Vec<allmende_protocol::change::SignedChange>| {
         let repo = n.node().unwrap().repo.clone();
         async move {
@@ -699,5 +723,22 @@ async fn an_equivocating_key_cannot_fork_a_document_apart() {
         allmende_node::repo_actor::Outcome::Refused(_)
     ));
     a.add_product("Nach der Gabelung").await.unwrap();
-    assert!(converged(&[&a, &b], 4, WAIT).await);
+    assert!(converged(&[&a, &b], 5, WAIT).await);
+    // The organisation page says so.
+    let addr = a.http_addr().unwrap().to_string();
+    let (code, page) = integration_tests::http(
+        &addr,
+        "GET",
+        &format!("/organisationen/{x_org:#}"),
+        None,
+        "",
+        WAIT,
+    )
+    .unwrap();
+    assert_eq!(code, 200, "{page}");
+    assert!(
+        page.contains("Widersprüchliche Änderungen signiert"),
+        "{page}"
+    );
+    assert!(page.contains(&format!("{:#}", x.public())), "{page}");
 }

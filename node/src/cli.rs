@@ -2007,6 +2007,22 @@ fn key_list(
             r.note()
         )?;
     }
+    let forks = certs.equivocations_of(id.org);
+    if !forks.is_empty() {
+        writeln!(
+            out,
+            "Equivocations (proofs that a key signed two changes for one place):"
+        )?;
+        for p in forks {
+            writeln!(
+                out,
+                "  {:#}  EQUIVOCATING: two changes numbered {} for document {:#}; every node drops that session's changes to it from there on",
+                p.signer(),
+                p.seq(),
+                p.doc()
+            )?;
+        }
+    }
     Ok(())
 }
 

@@ -44,7 +44,7 @@ mod fetch_queue;
 mod limits;
 use crate::repo_actor::{self, Outcome, RepoHandle};
 use fetch_queue::{BatchId, FetchQueue};
-use limits::{AddressBuckets, Bucket, Verdict};
+use limits::{AddressBuckets, Bucket, ReplyBudget, Verdict};
 
 /// The request-response protocol for reconciliation and fetching.
 pub const SYNC_PROTOCOL: &str = "/allmende/sync/1";
@@ -219,6 +219,10 @@ pub struct NetConfig {
     /// Inbound requests of all peers of one remote address may use this many times one
     /// peer's rate and burst (module `limits`): new peer ids are free, addresses are not.
     pub address_share: f64,
+    /// Bytes of reconciliation replies one peer may draw per second (module `limits`).
+    pub reconcile_reply_rate: f64,
+    /// Bytes of reconciliation replies one peer may draw at once.
+    pub reconcile_reply_burst: f64,
     /// Penalty points at which a peer is disconnected and blocked.
     pub ban_threshold: i64,
     /// Documents waiting to be fetched at which a catch-up counts as large: the product
@@ -248,6 +252,8 @@ impl Default for NetConfig {
             requests_per_second: 50.0,
             request_burst: 200.0,
             address_share: ADDRESS_SHARE,
+            reconcile_reply_rate: 1024.0 * 1024.0,
+            reconcile_reply_burst: 512.0 * 1024.0 * 1024.0,
             ban_threshold: 100,
             defer_indexes_at: DEFER_INDEXES_AT,
         }
@@ -388,7 +394,12 @@ impl NetHandle {
 
 /// Results of work done off the actor task.
 enum Internal {
-    Respond(request_response::ResponseChannel<Vec<u8>>, Vec<u8>),
+    Respond {
+        channel: request_response::ResponseChannel<Vec<u8>>,
+        bytes: Vec<u8>,
+        /// For a reconciliation reply: the peer whose byte budget it is charged to.
+        reconcile_of: Option<PeerId>,
+    },
     Continue {
         peer: PeerId,
         reply: Vec<u8>,
@@ -430,6 +441,8 @@ enum Internal {
 /// may outlive its connection (penalty scores excepted, in a bounded map).
 struct PeerState {
     requests: Bucket,
+    /// Bytes of reconciliation replies ([`NetConfig::reconcile_reply_rate`]).
+    replies: Bucket,
     fetches: FetchQueue,
     session: bool,
     /// The remote address of its first connection, for the per-address request limit.
@@ -437,9 +450,10 @@ struct PeerState {
 }
 
 impl PeerState {
-    fn new(burst: f64, ip: Option<std::net::IpAddr>) -> Self {
+    fn new(burst: f64, reply_burst: f64, ip: Option<std::net::IpAddr>) -> Self {
         Self {
             requests: Bucket::full(burst, Instant::now()),
+            replies: Bucket::full(reply_burst, Instant::now()),
             fetches: FetchQueue::default(),
             session: false,
             ip,
@@ -592,6 +606,10 @@ pub async fn spawn(
         cfg.requests_per_second * cfg.address_share,
         cfg.request_burst * cfg.address_share,
     );
+    let reply_addresses = AddressBuckets::new(
+        cfg.reconcile_reply_rate * cfg.address_share,
+        cfg.reconcile_reply_burst * cfg.address_share,
+    );
     let actor = NetActor {
         swarm,
         repo,
@@ -605,6 +623,7 @@ pub async fn spawn(
         peers: HashMap::new(),
         scores: HashMap::new(),
         addresses,
+        reply_addresses,
         pending: HashMap::new(),
         blocked: HashSet::new(),
         sessions_completed: 0,
@@ -647,6 +666,8 @@ struct NetActor {
     scores: HashMap<PeerId, i64>,
     /// Inbound request buckets per remote address ([`NetConfig::address_share`]).
     addresses: AddressBuckets,
+    /// Reconciliation reply bytes per remote address.
+    reply_addresses: AddressBuckets,
     pending: HashMap<request_response::OutboundRequestId, (PeerId, Pending)>,
     blocked: HashSet<PeerId>,
     sessions_completed: u64,
@@ -835,6 +856,26 @@ impl NetActor {
         )
     }
 
+    /// Charges a reconciliation reply to the peer's and its address's byte budgets
+    /// ([`limits::charge_reply`]); false when over either (or the peer is gone).
+    fn charge_reply(&mut self, peer: PeerId, bytes: usize) -> bool {
+        let budget = ReplyBudget {
+            rate: self.cfg.reconcile_reply_rate,
+            burst: self.cfg.reconcile_reply_burst,
+        };
+        let Some(state) = self.peers.get_mut(&peer) else {
+            return false;
+        };
+        limits::charge_reply(
+            &mut state.replies,
+            &mut self.reply_addresses,
+            state.ip,
+            budget,
+            bytes,
+            Instant::now(),
+        )
+    }
+
     fn swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
         match event {
             SwarmEvent::NewListenAddr { address, .. } => tracing::info!(%address, "listening"),
@@ -852,8 +893,9 @@ impl NetActor {
                         libp2p::multiaddr::Protocol::Ip6(ip) => Some(ip.into()),
                         _ => None,
                     });
-                    let burst = self.cfg.request_burst;
-                    self.peers.insert(peer_id, PeerState::new(burst, ip));
+                    let (burst, replies) = (self.cfg.request_burst, self.cfg.reconcile_reply_burst);
+                    self.peers
+                        .insert(peer_id, PeerState::new(burst, replies, ip));
                     self.start_session(peer_id);
                 }
             }
@@ -1156,7 +1198,14 @@ impl NetActor {
                     },
                 },
             };
-            let _ = tx.send(Internal::Respond(channel, response.encode())).await;
+            let reconcile_of = matches!(response, Response::Reconcile(_)).then_some(peer);
+            let _ = tx
+                .send(Internal::Respond {
+                    channel,
+                    bytes: response.encode(),
+                    reconcile_of,
+                })
+                .await;
         });
     }
 
@@ -1284,7 +1333,21 @@ impl NetActor {
 
     fn internal(&mut self, msg: Internal) {
         match msg {
-            Internal::Respond(channel, bytes) => {
+            Internal::Respond {
+                channel,
+                mut bytes,
+                reconcile_of,
+            } => {
+                if let Some(peer) = reconcile_of
+                    && !self.charge_reply(peer, bytes.len())
+                {
+                    self.reject("reconciliation over its byte budget");
+                    bytes = Response::Refused {
+                        code: RefusalCode::RateLimited,
+                        message: "reconciliation replies over their byte budget; try later".into(),
+                    }
+                    .encode();
+                }
                 let _ = self
                     .swarm
                     .behaviour_mut()

@@ -224,6 +224,21 @@ impl Certificates {
         self.forks.values()
     }
 
+    /// The proofs against `org`: signed by one of its keys or by a key it delegated to.
+    pub fn equivocations_of(&self, org: OrgId) -> Vec<&EquivocationProof> {
+        let keys: Vec<PublicKey> = self.org_keys(org).into_iter().map(|(k, _)| k).collect();
+        let mut out: Vec<&EquivocationProof> = self
+            .forks
+            .values()
+            .filter(|p| {
+                keys.contains(&p.signer())
+                    || self.delegations_to(&p.signer()).any(|d| d.issuer == org)
+            })
+            .collect();
+        out.sort_by_key(|p| (p.doc(), p.seq()));
+        out
+    }
+
     /// Adds a revocation after checking its signature. Returns false if it was known.
     pub fn add_revocation(&mut self, r: SignedRevocation) -> Result<bool, CertError> {
         r.verify()?;

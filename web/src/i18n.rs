@@ -50,6 +50,16 @@ fn english() -> &'static HashMap<&'static str, &'static str> {
 /// German → English.
 const EN: &[(&str, &str)] = &[
     (
+        "Widersprüchliche Änderungen signiert",
+        "Signed contradicting changes",
+    ),
+    (
+        "Ein Schlüssel dieser Organisation hat zwei verschiedene Änderungen für dieselbe Stelle eines Dokuments signiert. Beide Signaturen liegen als Beweis vor; jeder Knoten verwirft die Änderungen dieser Sitzung ab dieser Stelle.",
+        "A key of this organisation signed two different changes for the same place in a document. Both signatures are kept as proof; every node drops that session's changes from there on.",
+    ),
+    ("Nummer", "Number"),
+    ("Dokument", "Document"),
+    (
         "Hier delegieren Sie das Veröffentlichen an einen weiteren Schlüssel, etwa an Ihren IT-Dienstleister, und widerrufen Schlüssel. Jede Aussage wird signiert und an alle Knoten verteilt.",
         "Here you delegate publishing to another key, for example your IT-Dienstleister's, and revoke keys. Every statement is signed and sent to all nodes.",
     ),

@@ -37,9 +37,14 @@ impl Bucket {
 
     /// Refills at `rate` per second up to `burst`, then takes one token if there is one.
     pub(super) fn take(&mut self, rate: f64, burst: f64, now: Instant) -> bool {
+        self.take_n(1.0, rate, burst, now)
+    }
+
+    /// Like [`Bucket::take`], for `cost` tokens at once (all or none).
+    pub(super) fn take_n(&mut self, cost: f64, rate: f64, burst: f64, now: Instant) -> bool {
         self.refill(rate, burst, now);
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
+        if self.tokens >= cost {
+            self.tokens -= cost;
             true
         } else {
             false
@@ -79,6 +84,11 @@ impl AddressBuckets {
     /// Takes a token for `ip`. With [`MAX_ADDRESSES`] addresses known, idle ones make room;
     /// if none is idle, a new address is refused.
     pub(super) fn take(&mut self, ip: IpAddr, now: Instant) -> bool {
+        self.take_n(ip, 1.0, now)
+    }
+
+    /// Like [`AddressBuckets::take`], for `cost` tokens.
+    pub(super) fn take_n(&mut self, ip: IpAddr, cost: f64, now: Instant) -> bool {
         let (rate, burst) = (self.rate, self.burst);
         if self.buckets.len() >= MAX_ADDRESSES && !self.buckets.contains_key(&ip) {
             self.buckets.retain(|_, b| {
@@ -92,7 +102,7 @@ impl AddressBuckets {
         self.buckets
             .entry(ip)
             .or_insert_with(|| Bucket::full(burst, now))
-            .take(rate, burst, now)
+            .take_n(cost, rate, burst, now)
     }
 
     /// Addresses tracked.
@@ -100,6 +110,44 @@ impl AddressBuckets {
     fn len(&self) -> usize {
         self.buckets.len()
     }
+}
+
+/// The bytes of reconciliation replies a peer, and an address, may make this node send: a
+/// request of twenty bytes (an empty item list over the whole key space) is answered with up
+/// to 1 MiB, by design, so that a new node learns a whole inventory in a few round trips. The
+/// burst covers that several times over at full scale (2M items are 128 MB); beyond it, the
+/// rate bounds what a stream of such requests can draw.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct ReplyBudget {
+    /// Bytes per second.
+    pub(super) rate: f64,
+    /// Bytes at once.
+    pub(super) burst: f64,
+}
+
+/// Charges a reconciliation reply of `bytes` to the peer's and its address's byte buckets
+/// (the address's `share` times as large); false when either has too little left, and then
+/// neither is charged.
+pub(super) fn charge_reply(
+    peer: &mut Bucket,
+    addresses: &mut AddressBuckets,
+    ip: Option<IpAddr>,
+    budget: ReplyBudget,
+    bytes: usize,
+    now: Instant,
+) -> bool {
+    let cost = bytes as f64;
+    let mut probe = *peer;
+    if !probe.take_n(cost, budget.rate, budget.burst, now) {
+        return false;
+    }
+    if let Some(ip) = ip
+        && !addresses.take_n(ip, cost, now)
+    {
+        return false;
+    }
+    *peer = probe;
+    true
 }
 
 /// Judges one request: the peer's bucket first (its own flood is its fault), then its
@@ -192,6 +240,61 @@ mod tests {
             judge(&mut peer, &mut busy, Some(LOCAL), limits, now),
             Verdict::AddressOver
         );
+    }
+
+    #[test]
+    fn reconciliation_replies_are_bounded_in_bytes_per_peer_and_address() {
+        let now = Instant::now();
+        let budget = ReplyBudget {
+            rate: 1000.0,
+            burst: 10_000.0,
+        };
+        let mut addresses = AddressBuckets::new(2000.0, 15_000.0);
+        let mut p1 = Bucket::full(budget.burst, now);
+        assert!(charge_reply(
+            &mut p1,
+            &mut addresses,
+            Some(LOCAL),
+            budget,
+            8_000,
+            now
+        ));
+        assert!(!charge_reply(
+            &mut p1,
+            &mut addresses,
+            Some(LOCAL),
+            budget,
+            8_000,
+            now
+        ));
+        // A fresh peer id from the same address meets the address's limit.
+        let mut p2 = Bucket::full(budget.burst, now);
+        assert!(!charge_reply(
+            &mut p2,
+            &mut addresses,
+            Some(LOCAL),
+            budget,
+            8_000,
+            now
+        ));
+        assert!(charge_reply(
+            &mut p2,
+            &mut addresses,
+            Some(LOCAL),
+            budget,
+            6_000,
+            now
+        ));
+        // Refilled by the rate.
+        let later = now + Duration::from_secs(8);
+        assert!(charge_reply(
+            &mut p1,
+            &mut addresses,
+            Some(LOCAL),
+            budget,
+            8_000,
+            later
+        ));
     }
 
     #[test]

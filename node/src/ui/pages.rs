@@ -1109,6 +1109,9 @@ struct OrgData {
     products: HashMap<Vec<u8>, String>,
 }
 
+/// A proof that a key of the organisation equivocated: signer, document, sequence number.
+type Fork = (String, String, u64);
+
 pub(super) async fn organisation(
     State(s): State<UiState>,
     Extension(ctx): Extension<Ctx>,
@@ -1207,6 +1210,20 @@ pub(super) async fn organisation(
             "Diese Organisation ist auf diesem Knoten nicht bekannt.",
         ));
     };
+    let forks: Vec<Fork> = s
+        .api
+        .repo
+        .certificates()
+        .equivocations_of(org)
+        .into_iter()
+        .map(|p| {
+            (
+                format!("{:#}", p.signer()),
+                format!("{:#}", p.doc()),
+                p.seq(),
+            )
+        })
+        .collect();
     let t = |x| lang.tr(x);
     let title = d
         .profile
@@ -1216,6 +1233,13 @@ pub(super) async fn organisation(
         h1 { (title) }
         p { (verified_badge(lang, d.verified)) " "
             @if d.verified { (t("Von einem Vertrauensanker bestätigt.")) } @else { (t("Von keinem Vertrauensanker dieses Knotens bestätigt.")) }
+        }
+        @if !forks.is_empty() {
+            div.error-summary role="alert" aria-labelledby="gabelung-titel" {
+                h2 #gabelung-titel { (t("Widersprüchliche Änderungen signiert")) }
+                p { (t("Ein Schlüssel dieser Organisation hat zwei verschiedene Änderungen für dieselbe Stelle eines Dokuments signiert. Beide Signaturen liegen als Beweis vor; jeder Knoten verwirft die Änderungen dieser Sitzung ab dieser Stelle.")) }
+                ul { @for (key, doc, seq) in &forks { li.mono { (key) " · " (t("Dokument")) " " (doc) " · " (t("Nummer")) " " (seq) } } }
+            }
         }
         dl.facts {
             @if let Some(p) = &d.profile {
