@@ -24,6 +24,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use allmende_protocol::auth::AuthError;
+use allmende_protocol::identity::CertError;
 use allmende_protocol::sync::{
     self, Gossip, Key, MAX_GOSSIP_BYTES, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, RefusalCode,
     Request, Response, Want,
@@ -63,6 +64,9 @@ const PENALTY_FLOOD: i64 = 5;
 /// Counted when a gossip message is valid but not forwarded: it brought nothing this node did
 /// not hold (a replay in a new wrapper has a new message id).
 const HELD_BACK_NOT_NEW: &str = "gossip held back: nothing new";
+/// Counted when a revocation is not forwarded because its issuer has no authority over its
+/// subject (as far as this node knows).
+const HELD_BACK_NO_AUTHORITY: &str = "gossip held back: revocation without authority";
 /// Counted when a heads-only announcement is not forwarded: nothing in it can be verified.
 const HELD_BACK_UNVERIFIABLE: &str = "gossip held back: unverifiable announcement";
 
@@ -857,14 +861,15 @@ impl NetActor {
     }
 
     /// Charges a reconciliation reply to the peer's and its address's byte budgets
-    /// ([`limits::charge_reply`]); false when over either (or the peer is gone).
+    /// ([`limits::charge_reply`]); false when over either. A peer gone meanwhile is charged
+    /// nothing: its answer goes nowhere.
     fn charge_reply(&mut self, peer: PeerId, bytes: usize) -> bool {
         let budget = ReplyBudget {
             rate: self.cfg.reconcile_reply_rate,
             burst: self.cfg.reconcile_reply_burst,
         };
         let Some(state) = self.peers.get_mut(&peer) else {
-            return false;
+            return true;
         };
         limits::charge_reply(
             &mut state.replies,
@@ -890,7 +895,7 @@ impl NetActor {
                 if num_established.get() == 1 {
                     let ip = addr.iter().find_map(|p| match p {
                         libp2p::multiaddr::Protocol::Ip4(ip) => Some(ip.into()),
-                        libp2p::multiaddr::Protocol::Ip6(ip) => Some(ip.into()),
+                        libp2p::multiaddr::Protocol::Ip6(ip) => Some(limits::network_of(ip)),
                         _ => None,
                     });
                     let (burst, replies) = (self.cfg.request_burst, self.cfg.reconcile_reply_burst);
@@ -978,6 +983,10 @@ impl NetActor {
                     Ok(Ok(true)) => (gossipsub::MessageAcceptance::Accept, None, None),
                     Ok(Ok(false)) => {
                         held_back = Some(HELD_BACK_NOT_NEW);
+                        (gossipsub::MessageAcceptance::Ignore, None, None)
+                    }
+                    Ok(Err(RepoError::Cert(CertError::NoAuthority { .. }))) => {
+                        held_back = Some(HELD_BACK_NO_AUTHORITY);
                         (gossipsub::MessageAcceptance::Ignore, None, None)
                     }
                     Ok(Err(e)) => {
@@ -1523,6 +1532,10 @@ fn judge(e: &RepoError) -> (gossipsub::MessageAcceptance, Option<&'static str>, 
     use gossipsub::MessageAcceptance::{Ignore, Reject};
     match e {
         RepoError::Verify { .. } => (Reject, Some("forged or malformed change"), false),
+        // A revocation whose issuer has no authority over its subject as far as this node
+        // knows: refused at the cost of a lookup, not forwarded, not penalised (the
+        // delegation that gives the authority may arrive later, in another answer).
+        RepoError::Cert(CertError::NoAuthority { .. }) => (Ignore, None, false),
         RepoError::Cert(_) => (Reject, Some("invalid certificate"), false),
         RepoError::InvalidHeader(_) | RepoError::BatchTooLarge(_) => {
             (Reject, Some("invalid document"), false)

@@ -268,7 +268,16 @@ impl RepoState {
             s.set_heads(header, heads);
         }
         for c in s.repo.store().certs()? {
-            s.learn_cert(decode_cert(c.kind, &c.encoded)?);
+            let cert = decode_cert(c.kind, &c.encoded)?;
+            // Stores of earlier versions kept revocations by keys without authority over
+            // their subject. They never had an effect; offered to peers, which refuse them,
+            // they would only be fetched and refused again every session.
+            if let Cert::Revocation(r) = &cert
+                && !s.repo.certificates().may_revoke(&r.body)
+            {
+                continue;
+            }
+            s.learn_cert(cert);
         }
         Ok(s)
     }

@@ -524,11 +524,20 @@ fn header_breaking_the_nonce_rule_is_refused() {
     assert_eq!(state(&f.repo), before);
 }
 
-#[test]
-fn a_late_revocation_removes_what_it_invalidates_so_both_orders_converge() {
-    // Node 1 stores a delegate's change, then learns that the delegation was revoked before
-    // the change was made. Node 2 learns the revocation first and refuses the change. Both
-    // must end with the same document.
+/// An organisation's deployments document written by its owner (`c1`, `c3`) and by a
+/// delegate (`c2`, after the revocation's time), `c3` built on `c2`; the delegation and the
+/// owner's revocation of it.
+struct History {
+    owner: Keypair,
+    header: DocHeader,
+    delegation: allmende_protocol::identity::SignedDelegation,
+    revocation: allmende_protocol::identity::SignedRevocation,
+    c1: SignedChange,
+    c2: SignedChange,
+    c3: SignedChange,
+}
+
+fn delegated_history() -> History {
     let owner = kp(1);
     let delegate = kp(2);
     let org = OrgId::from_root_key(owner.public());
@@ -550,7 +559,6 @@ fn a_late_revocation_removes_what_it_invalidates_so_both_orders_converge() {
     }
     .sign(&owner)
     .unwrap();
-    // The history: owner writes, delegate writes after the revocation time, owner builds on it.
     let mut source = Document::new(header);
     let c1 = source
         .edit(&owner, ReplicaId([1; 16]), UnixTime(T0 + 10), |ed| {
@@ -570,6 +578,31 @@ fn a_late_revocation_removes_what_it_invalidates_so_both_orders_converge() {
         })
         .unwrap()
         .unwrap();
+    History {
+        owner,
+        header,
+        delegation,
+        revocation,
+        c1,
+        c2,
+        c3,
+    }
+}
+
+#[test]
+fn a_late_revocation_removes_what_it_invalidates_so_both_orders_converge() {
+    // Node 1 stores a delegate's change, then learns that the delegation was revoked before
+    // the change was made. Node 2 learns the revocation first and refuses the change. Both
+    // must end with the same document.
+    let History {
+        owner: _,
+        header,
+        delegation,
+        revocation,
+        c1,
+        c2,
+        c3,
+    } = delegated_history();
 
     let dir = tempfile::tempdir().unwrap();
     let open = |name: &str| {
@@ -635,46 +668,15 @@ fn a_late_revocation_removes_what_it_invalidates_so_both_orders_converge() {
 /// change to the document fails its dependency check and fresh nodes refuse it whole.
 #[test]
 fn a_revocation_after_child_first_arrival_leaves_no_orphan_and_the_document_lives_on() {
-    let owner = kp(1);
-    let delegate = kp(2);
-    let org = OrgId::from_root_key(owner.public());
-    let header = DocHeader::singleton(DocKind::Deployments, org);
-    let delegation = Delegation {
-        issuer: org,
-        delegate: delegate.public(),
-        scope: Scope::all(),
-        not_before: UnixTime(T0),
-        not_after: UnixTime(T0 + 100_000),
-    }
-    .sign(&owner)
-    .unwrap();
-    let revocation = Revocation {
-        issuer: owner.public(),
-        subject: delegate.public(),
-        effective: UnixTime(T0 + 50),
-        reason: "Vertrag beendet".into(),
-    }
-    .sign(&owner)
-    .unwrap();
-    let mut source = Document::new(header);
-    let c1 = source
-        .edit(&owner, ReplicaId([1; 16]), UnixTime(T0 + 10), |ed| {
-            ed.put("a", &deployment(1, "a"))
-        })
-        .unwrap()
-        .unwrap();
-    let c2 = source
-        .edit(&delegate, ReplicaId([2; 16]), UnixTime(T0 + 60), |ed| {
-            ed.put("b", &deployment(2, "b"))
-        })
-        .unwrap()
-        .unwrap();
-    let c3 = source
-        .edit(&owner, ReplicaId([1; 16]), UnixTime(T0 + 70), |ed| {
-            ed.put("c", &deployment(3, "c"))
-        })
-        .unwrap()
-        .unwrap();
+    let History {
+        owner,
+        header,
+        delegation,
+        revocation,
+        c1,
+        c2,
+        c3,
+    } = delegated_history();
 
     let dir = tempfile::tempdir().unwrap();
     let mut repo = Repo::open(

@@ -7,6 +7,7 @@
 
 pub mod churn;
 pub mod crash;
+pub mod hostile;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

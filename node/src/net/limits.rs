@@ -14,6 +14,14 @@ use std::time::Instant;
 /// Addresses whose buckets are kept; idle (full) ones are dropped when more arrive.
 pub(super) const MAX_ADDRESSES: usize = 4096;
 
+/// The address an IPv6 peer is limited by: its /64 network, which one host or site gets
+/// whole (so the limit is not escaped with the next address of the same network).
+pub(super) fn network_of(ip: std::net::Ipv6Addr) -> IpAddr {
+    let mut octets = ip.octets();
+    octets[8..].fill(0);
+    IpAddr::V6(std::net::Ipv6Addr::from(octets))
+}
+
 /// A token bucket.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Bucket {
@@ -82,7 +90,8 @@ impl AddressBuckets {
     }
 
     /// Takes a token for `ip`. With [`MAX_ADDRESSES`] addresses known, idle ones make room;
-    /// if none is idle, a new address is refused.
+    /// if none is idle, a new address is let through untracked (its peers' own limits still
+    /// hold): refusing it would let whoever holds the table lock new peers out.
     pub(super) fn take(&mut self, ip: IpAddr, now: Instant) -> bool {
         self.take_n(ip, 1.0, now)
     }
@@ -96,7 +105,7 @@ impl AddressBuckets {
                 b.tokens < burst
             });
             if self.buckets.len() >= MAX_ADDRESSES {
-                return false;
+                return true;
             }
         }
         self.buckets
@@ -306,11 +315,23 @@ mod tests {
             assert!(addresses.take(ip, now));
         }
         assert_eq!(addresses.len(), MAX_ADDRESSES);
-        // All are busy (a token taken, none refilled yet): a new address must wait.
-        assert!(!addresses.take(LOCAL, now));
-        // Once they are idle again, the new one gets room.
+        // All are busy (a token taken, none refilled yet): a new address passes untracked,
+        // so whoever fills the table cannot lock new peers out.
+        assert!(addresses.take(LOCAL, now));
+        assert_eq!(addresses.len(), MAX_ADDRESSES);
+        // Once they are idle again, the new one gets a bucket of its own.
         let later = now + Duration::from_secs(5);
         assert!(addresses.take(LOCAL, later));
         assert!(addresses.len() <= MAX_ADDRESSES);
+        assert!(addresses.buckets.contains_key(&LOCAL));
+    }
+
+    #[test]
+    fn an_ipv6_network_is_one_address() {
+        let a: std::net::Ipv6Addr = "2001:db8:1:2::1".parse().unwrap();
+        let b: std::net::Ipv6Addr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        let c: std::net::Ipv6Addr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(network_of(a), network_of(b));
+        assert_ne!(network_of(a), network_of(c));
     }
 }
