@@ -200,7 +200,13 @@ pub fn import_export<S: Store>(
         });
     }
     let mut report = ImportReport::default();
-    for (i, c) in export.certificates.iter().enumerate() {
+    // Proofs of equivocation go last: a repository stores one only about a document it holds.
+    let (proofs, certs): (Vec<_>, Vec<_>) = export
+        .certificates
+        .iter()
+        .enumerate()
+        .partition(|(_, c)| c.kind == PROOF_KIND);
+    for (i, c) in certs {
         report.new_certs += usize::from(import_cert(repo, i, c)?);
     }
     for (i, d) in export.documents.iter().enumerate() {
@@ -209,11 +215,18 @@ pub fn import_export<S: Store>(
         report.duplicates += dup;
         report.documents += 1;
     }
+    for (i, c) in proofs {
+        report.new_certs += usize::from(import_cert(repo, i, c)?);
+    }
     Ok(report)
 }
 
+/// The `kind` of an exported proof of equivocation; importers take these after the documents.
+pub const PROOF_KIND: &str = "equivocation";
+
 /// Verifies and stores one exported certificate (item `i`, for messages). Returns whether it
-/// was new.
+/// was new. A proof of equivocation about a document the repository does not hold is left
+/// out (`Ok(false)`).
 pub fn import_cert<S: Store>(
     repo: &mut Repo<S>,
     i: usize,
@@ -241,9 +254,12 @@ pub fn import_cert<S: Store>(
                 other => other,
             }
         }
-        "equivocation" => {
+        PROOF_KIND => {
             let p = EquivocationProof::decode(&bytes).map_err(|e| decode("equivocation", &e))?;
-            repo.add_equivocation(p)
+            match repo.add_equivocation(p) {
+                Err(RepoError::NotHeld(_)) => Ok(false),
+                other => other,
+            }
         }
         other => {
             return Err(ImportError::Decode {

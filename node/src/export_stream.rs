@@ -663,6 +663,7 @@ pub fn import_jsonl<S: Store>(
     progress: &mut dyn FnMut(u64),
 ) -> Result<ImportReport, ImportError> {
     let mut report = ImportReport::default();
+    let mut proofs = Vec::new();
     let mut buf = Vec::new();
     let mut n = 0usize;
     let bad = |n: usize, reason: String| ImportError::Line { line: n, reason };
@@ -713,6 +714,11 @@ pub fn import_jsonl<S: Store>(
             (_, "certificate") => {
                 let c: Tagged2<ExportedCert> =
                     serde_json::from_str(text).map_err(|e| bad(n, e.to_string()))?;
+                if c.body.kind == crate::export::PROOF_KIND {
+                    // After the documents: a proof is stored only about a document held.
+                    proofs.push((n, c.body));
+                    continue;
+                }
                 report.new_certs +=
                     usize::from(crate::export::import_cert(repo, n, &c.body).map_err(at(n))?);
             }
@@ -732,6 +738,10 @@ pub fn import_jsonl<S: Store>(
     }
     if n == 0 {
         return Err(bad(0, "the file is empty".into()));
+    }
+    for (line, c) in proofs {
+        report.new_certs +=
+            usize::from(crate::export::import_cert(repo, line, &c).map_err(at(line))?);
     }
     Ok(report)
 }

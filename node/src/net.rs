@@ -1549,6 +1549,8 @@ fn judge(e: &RepoError) -> (gossipsub::MessageAcceptance, Option<&'static str>, 
         // Two changes signed by one key for one place: the signer's fault, not the
         // forwarder's (the repository stores the proof and takes the rest).
         RepoError::Fork(_) => (Ignore, None, false),
+        // A proof about a document this node does not hold: nothing to prove here.
+        RepoError::NotHeld(_) => (Ignore, None, false),
         RepoError::MissingDependencies { .. } => (Ignore, None, true),
         // Automerge refusing a signed change cannot be pinned on the peer that forwarded it.
         RepoError::Document(_) => (Reject, None, false),

@@ -269,6 +269,9 @@ pub enum RepoError {
     /// see it only from a draft.
     #[error("two different changes with one actor and sequence number {}", .0.seq)]
     Fork(Box<Fork>),
+    /// A proof of equivocation about a document this node does not hold (not stored).
+    #[error("a proof of equivocation about {0}, which this node does not hold")]
+    NotHeld(DocId),
     /// A change failed signature or format checks.
     #[error("change #{index} refused: {error}")]
     Verify {
@@ -516,9 +519,18 @@ impl<S: Store> Repo<S> {
     /// actor earlier than any proof known before, the document loses the actor's changes from
     /// the fork on and their descendants, in the same transaction; every node that knows the
     /// same proofs keeps the same changes. Returns whether the proof was new.
+    ///
+    /// Threat: a proof costs a key two signatures over changes of its own making, for any
+    /// document id. Only proofs about a document this node holds are stored
+    /// ([`RepoError::NotHeld`]): a node that holds neither branch needs none, since what it
+    /// fetches later comes pruned, or comes with the proof, which stays in the inventories of
+    /// the nodes that hold the document.
     pub fn add_equivocation(&mut self, p: EquivocationProof) -> Result<bool, RepoError> {
-        let encoded = p.encode();
         let doc = p.doc();
+        if self.store.heads(&doc)?.is_none() {
+            return Err(RepoError::NotHeld(doc));
+        }
+        let encoded = p.encode();
         let mut certs = self.certs.clone();
         let earlier = certs.add_equivocation(p);
         let mut batch = Batch {

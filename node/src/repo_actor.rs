@@ -141,11 +141,16 @@ pub fn check(obj: Object, certs: &Certificates, now: UnixTime) -> Option<Fetched
     })
 }
 
-/// Puts the delegations of a fetched answer first, keeping the order otherwise: a revocation
-/// is refused unless its issuer delegated to its subject, and an answer lists certificates in
-/// key order, not in the order they were made.
+/// Puts the delegations of a fetched answer first and the proofs of equivocation last,
+/// keeping the order otherwise: a revocation is refused unless its issuer delegated to its
+/// subject, a proof unless its document is held, and an answer lists certificates in key
+/// order, not in the order they were made.
 pub fn delegations_first(items: &mut [Fetched]) {
-    items.sort_by_key(|i| !matches!(i, Fetched::Cert(Cert::Delegation(_))));
+    items.sort_by_key(|i| match i {
+        Fetched::Cert(Cert::Delegation(_)) => 0,
+        Fetched::Cert(Cert::Equivocation(_)) => 2,
+        _ => 1,
+    });
 }
 
 /// Starts the repository thread. Announcements of changes this node did not receive from the

@@ -779,3 +779,60 @@ fn change_from_before_1970_is_refused() {
     let c = root_change(&f, 0, "d3");
     f.repo.ingest(f.header, vec![c], NOW).unwrap();
 }
+
+/// A proof of equivocation costs a key two signatures, for any document id: stored only
+/// about a document this node holds. About one it holds, it removes the actor's changes from
+/// the fork on, and later ones are refused.
+#[test]
+fn a_proof_of_equivocation_counts_only_for_a_document_held() {
+    use allmende_protocol::equivocation::EquivocationProof;
+    let mut f = fixture();
+    let fork = |name: &str| {
+        let mut doc = f.repo.document(&f.header.id()).unwrap().unwrap();
+        doc.edit(&f.owner, ReplicaId([0x0f; 16]), UnixTime(T0 + 5), |ed| {
+            ed.put(name, &deployment(4, name))
+        })
+        .unwrap()
+        .unwrap()
+    };
+    let (a, b) = (fork("links"), fork("rechts"));
+    // About a document this node does not hold: refused, nothing stored.
+    let stranger = kp(9);
+    let elsewhere = DocHeader::singleton(
+        DocKind::Deployments,
+        OrgId::from_root_key(stranger.public()),
+    );
+    let branch = |v: &str| {
+        Document::new(elsewhere)
+            .edit(&stranger, ReplicaId([0x0d; 16]), UnixTime(T0), |ed| {
+                ed.put("d", &deployment(5, v))
+            })
+            .unwrap()
+            .unwrap()
+    };
+    let unheld = EquivocationProof::new(elsewhere.id(), branch("1"), branch("2")).unwrap();
+    let before = state(&f.repo);
+    assert!(matches!(
+        f.repo.add_equivocation(unheld),
+        Err(RepoError::NotHeld(_))
+    ));
+    assert_eq!(state(&f.repo), before);
+    // Branch "links" stored, then the proof: the branch goes.
+    f.repo.ingest(f.header, vec![a.clone()], NOW).unwrap();
+    assert_eq!(f.repo.catalog().unwrap().deployments.len(), 2);
+    let proof = EquivocationProof::new(f.header.id(), a, b.clone()).unwrap();
+    assert!(f.repo.add_equivocation(proof).unwrap());
+    assert_eq!(f.repo.catalog().unwrap().deployments.len(), 1);
+    f.repo.check_integrity().unwrap();
+    let err = refused(&mut f, vec![b]);
+    assert!(
+        matches!(
+            err,
+            RepoError::Auth {
+                error: AuthError::Equivocated { .. },
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
