@@ -2058,6 +2058,9 @@ fn run_node(
         for addr in crate::node::dial_addresses(&node).await {
             writeln!(out, "{addr}")?;
         }
+        if node.open_mode() {
+            writeln!(out, "{}", crate::trust::OPEN_MODE_WARNING)?;
+        }
         if let Some(http) = node.http_addr {
             writeln!(out, "Web UI: http://{http}/")?;
             writeln!(out, "HTTP API: http://{http}/api/v1/status")?;

@@ -235,25 +235,39 @@ impl DataDir {
 
     /// The member organisations hosted here, with their tokens.
     pub fn members(&self) -> Result<Vec<(Identity, String)>, DataDirError> {
+        self.member_identities()?
+            .into_iter()
+            .map(|identity| {
+                let token = self.clone().for_member(Some(identity.org)).admin_token()?;
+                Ok((identity, token))
+            })
+            .collect()
+    }
+
+    /// The member organisations hosted here (their ids; no token is read or made).
+    pub fn member_orgs(&self) -> Result<Vec<OrgId>, DataDirError> {
+        Ok(self
+            .member_identities()?
+            .into_iter()
+            .map(|i| i.org)
+            .collect())
+    }
+
+    fn member_identities(&self) -> Result<Vec<Identity>, DataDirError> {
         let dir = self.members_dir();
         if !dir.is_dir() {
             return Ok(Vec::new());
         }
-        let mut out = Vec::new();
         let mut entries: Vec<PathBuf> = fs::read_dir(&dir)
             .map_err(io(&dir))?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .collect();
         entries.sort();
-        for path in entries {
-            if path.extension().and_then(|e| e.to_str()) != Some("key") {
-                continue;
-            }
-            let identity = read_key_file(&path, &self.root)?;
-            let token = self.clone().for_member(Some(identity.org)).admin_token()?;
-            out.push((identity, token));
-        }
-        Ok(out)
+        entries
+            .into_iter()
+            .filter(|path| path.extension().and_then(|e| e.to_str()) == Some("key"))
+            .map(|path| read_key_file(&path, &self.root))
+            .collect()
     }
 
     /// The store's path.

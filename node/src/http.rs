@@ -101,6 +101,14 @@ impl UiLogins {
     }
 }
 
+impl ApiState {
+    /// The node's status, with the trust scope of its anchors and tenants.
+    pub async fn status(&self) -> Result<crate::node::Status, crate::node::NodeError> {
+        let own = self.tenants.current().iter().map(|t| t.org).collect();
+        crate::node::status(&self.net, &self.repo, self.organisation, &self.anchors, own).await
+    }
+}
+
 /// An organisation this node writes for, and the token that authorises it.
 #[derive(Clone)]
 pub struct Tenant {
@@ -446,7 +454,7 @@ async fn openapi_json() -> Json<&'static serde_json::Value> {
     ])))
 )]
 async fn status(State(s): State<ApiState>) -> Result<Json<crate::node::Status>, ApiError> {
-    crate::node::status(&s.net, &s.repo, s.organisation)
+    s.status()
         .await
         .map(Json)
         .map_err(|e| ApiError::unavailable(e.to_string()))
@@ -468,7 +476,7 @@ async fn status(State(s): State<ApiState>) -> Result<Json<crate::node::Status>, 
 )]
 /// Prometheus metrics ([`crate::metrics`]).
 async fn metrics(State(s): State<ApiState>) -> Response {
-    let status = match crate::node::status(&s.net, &s.repo, s.organisation).await {
+    let status = match s.status().await {
         Ok(st) => st,
         Err(e) => return ApiError::unavailable(e.to_string()).into_response(),
     };

@@ -31,6 +31,7 @@ pub mod search_text;
 pub mod sql;
 pub mod stats;
 pub mod store;
+pub mod trust;
 pub mod ui;
 
 use allmende_protocol::schema::UnixTime;

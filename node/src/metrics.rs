@@ -212,6 +212,27 @@ pub fn render(
     }
     single(
         &mut out,
+        "allmende_open_mode",
+        "gauge",
+        "1 while the node follows no trust anchor (open mode), else 0.",
+        u64::from(status.trust.open_mode),
+    );
+    single(
+        &mut out,
+        "allmende_trust_scope_organisations",
+        "gauge",
+        "Organisations in the node's trust scope (anchors, whom they attest, its own and hosted).",
+        status.trust.organisations as u64,
+    );
+    single(
+        &mut out,
+        "allmende_trust_scope_keys",
+        "gauge",
+        "Keys in the node's trust scope (its organisations' keys and valid delegates).",
+        status.trust.keys as u64,
+    );
+    single(
+        &mut out,
         "allmende_indexes_deferred",
         "gauge",
         "1 while a large catch-up runs with the product indexes dropped, else 0.",

@@ -111,6 +111,8 @@ pub struct Status {
     /// A large catch-up runs with the product indexes dropped: pages and queries by product
     /// are slower until it ends and they are built again.
     pub indexes_deferred: bool,
+    /// The size of the node's trust scope, and whether it runs in open mode (no anchor).
+    pub trust: crate::trust::TrustSummary,
     /// Network state.
     pub network: NetStatus,
 }
@@ -125,6 +127,10 @@ pub struct Node {
     /// Where HTTP is served (the bound address, also when port 0 was asked for).
     pub http_addr: Option<SocketAddr>,
     organisation: Option<OrgId>,
+    /// The trust anchors followed and the data directory (for the hosted members): the
+    /// trust scope in the status.
+    anchors: Arc<Vec<OrgId>>,
+    data_dir: DataDir,
     ui_logins: Option<Arc<crate::http::UiLogins>>,
     http_stop: Option<oneshot::Sender<()>>,
     http_task: Option<tokio::task::JoinHandle<()>>,
@@ -150,11 +156,17 @@ impl Node {
         let (gossip_tx, gossip_rx) = mpsc::channel(1024);
         let repo = repo_actor::spawn(repo, gossip_tx)?;
         let net = net::spawn(key, cfg.net.clone(), repo.clone(), gossip_rx).await?;
+        // A bootstrap peer (no organisation) relays and serves everything by design.
+        if cfg.trust_anchors.is_empty() && organisation.is_some() {
+            tracing::warn!("{}", crate::trust::OPEN_MODE_WARNING);
+        }
         let mut node = Node {
             net,
             repo,
             http_addr: None,
             organisation,
+            anchors: Arc::new(cfg.trust_anchors.clone()),
+            data_dir: dd.clone(),
             ui_logins: None,
             http_stop: None,
             http_task: None,
@@ -226,7 +238,14 @@ impl Node {
 
     /// The node's status.
     pub async fn status(&self) -> Result<Status, NodeError> {
-        status(&self.net, &self.repo, self.organisation).await
+        let mut own: Vec<OrgId> = self.organisation.into_iter().collect();
+        own.extend(self.data_dir.member_orgs()?);
+        status(&self.net, &self.repo, self.organisation, &self.anchors, own).await
+    }
+
+    /// Whether the node follows no trust anchor (open mode, [`crate::trust`]).
+    pub fn open_mode(&self) -> bool {
+        self.anchors.is_empty()
     }
 
     /// Stops HTTP, then the network, then the repository thread.
@@ -242,25 +261,39 @@ impl Node {
     }
 }
 
-/// The node's status (also served at `/api/v1/status`).
+/// The node's status (also served at `/api/v1/status`), with the trust scope of a node
+/// following `anchors` and hosting `own` (its organisation and members).
 pub async fn status(
     net: &NetHandle,
     repo: &RepoHandle,
     organisation: Option<OrgId>,
+    anchors: &[OrgId],
+    own: Vec<OrgId>,
 ) -> Result<Status, NodeError> {
     let network = net.status().await?;
-    let (counts, last, objects, indexes_deferred) = repo
-        .call(|s| {
+    let anchors = anchors.to_vec();
+    let (counts, last, objects, indexes_deferred, trust) = repo
+        .call(move |s| {
+            let trust = crate::trust::TrustScope::compute(
+                s.repo().store().connection(),
+                s.repo().certificates(),
+                &anchors,
+                &own,
+                crate::now(),
+            )
+            .map(|t| t.summary());
             (
                 s.repo().store().counts(),
                 s.repo().store().last_received_at(),
                 s.inventory_len(),
                 s.indexes_deferred(),
+                trust,
             )
         })
         .await?;
     let counts = counts.map_err(crate::repo::RepoError::from)?;
     let last_change_received = last.map_err(crate::repo::RepoError::from)?;
+    let trust = trust.map_err(|e| crate::repo::RepoError::Integrity(e.to_string()))?;
     Ok(Status {
         version: env!("CARGO_PKG_VERSION"),
         organisation,
@@ -270,6 +303,7 @@ pub async fn status(
         objects,
         last_change_received,
         indexes_deferred,
+        trust,
         network,
     })
 }

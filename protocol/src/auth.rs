@@ -397,6 +397,16 @@ impl Certificates {
             })
     }
 
+    /// Whether the delegation `d` is in force at `now`: inside its window, not revoked by its
+    /// issuer, and its delegate not revoked by itself, before `now`.
+    pub fn delegation_in_force(&self, d: &Delegation, now: UnixTime) -> bool {
+        let before_now = |t: Option<UnixTime>| t.is_some_and(|t| t <= now);
+        d.not_before <= now
+            && now <= d.not_after
+            && !before_now(self.delegation_revoked_at(&d.issuer, &d.delegate))
+            && !before_now(self.self_revoked_at(&d.delegate))
+    }
+
     /// The earliest self-revocation of `key`, if any.
     pub fn self_revoked_at(&self, key: &PublicKey) -> Option<UnixTime> {
         self.revocations_of(key)

@@ -58,6 +58,22 @@ const EN: &[(&str, &str)] = &[
         "A key of this organisation signed two different changes for the same place in a document. Both signatures are kept as proof; every node drops that session's changes from there on.",
     ),
     ("Nummer", "Number"),
+    ("Offener Modus:", "Open mode:"),
+    (
+        "Dieser Knoten folgt keinem Vertrauensanker. Er kann bestätigte öffentliche Stellen nicht von beliebigen Schlüsseln unterscheiden und zeigt, was jeder Schlüssel signiert.",
+        "This node follows no trust anchor. It cannot tell attested public bodies from any key, and shows what every key signs.",
+    ),
+    ("Mehr zum Vertrauen", "More on trust"),
+    ("Vertrauensbereich", "Trust scope"),
+    (
+        "Organisationen und Schlüssel, deren Angaben dieser Knoten als bestätigt behandelt: die Vertrauensanker, die von ihnen bestätigten Organisationen, die eigene und die betreuten Organisationen, ihre Schlüssel und die heute gültigen Delegationen.",
+        "Organisations and keys whose statements this node treats as attested: the trust anchors, the organisations they attest, its own and hosted organisations, their keys and the delegations valid today.",
+    ),
+    (
+        "Organisationen im Vertrauensbereich",
+        "Organisations in the trust scope",
+    ),
+    ("Schlüssel im Vertrauensbereich", "Keys in the trust scope"),
     ("Dokument", "Document"),
     (
         "Hier delegieren Sie das Veröffentlichen an einen weiteren Schlüssel, etwa an Ihren IT-Dienstleister, und widerrufen Schlüssel. Jede Aussage wird signiert und an alle Knoten verteilt.",

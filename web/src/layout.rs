@@ -66,6 +66,8 @@ pub struct Shell<'a> {
     pub flash: Option<&'a str>,
     /// Whether the node runs the demo network.
     pub demo: bool,
+    /// Whether the node follows no trust anchor (open mode): every page says so.
+    pub open_mode: bool,
     /// Whether a signed-in session exists (shows the sign-out button); with its CSRF token.
     pub signed_in: Option<&'a str>,
 }
@@ -126,6 +128,9 @@ pub fn page(shell: &Shell<'_>, main: Markup) -> Markup {
                 @if shell.demo {
                     p.demo { (t("Demo-Daten: Alle Organisationen, Produkte und Erfahrungen auf diesem Knoten sind erfunden.")) " " (t("Veröffentlichen geht hier ohne Anmeldung, für jeden an diesem Rechner.")) }
                 }
+                @if shell.open_mode {
+                    p.demo.open-mode role="note" { strong { (t("Offener Modus:")) } " " (t("Dieser Knoten folgt keinem Vertrauensanker. Er kann bestätigte öffentliche Stellen nicht von beliebigen Schlüsseln unterscheiden und zeigt, was jeder Schlüssel signiert.")) " " a href="/vertrauen" { (t("Mehr zum Vertrauen")) } }
+                }
                 main id="inhalt" tabindex="-1" {
                     @if let Some(flash) = shell.flash {
                         p.flash role="status" { (flash) }
@@ -153,8 +158,19 @@ mod tests {
             organisation: org,
             flash: None,
             demo: false,
+            open_mode: false,
             signed_in: None,
         }
+    }
+
+    #[test]
+    fn open_mode_is_said_on_the_page() {
+        let mut s = shell(Lang::De, None);
+        assert!(!page(&s, html! {}).into_string().contains("Offener Modus"));
+        s.open_mode = true;
+        let html = page(&s, html! {}).into_string();
+        assert!(html.contains("Offener Modus"), "{html}");
+        assert!(html.contains(r#"href="/vertrauen""#));
     }
 
     #[test]

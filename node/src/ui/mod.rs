@@ -368,6 +368,7 @@ async fn render(
         organisation: org.as_deref(),
         flash,
         demo: s.demo,
+        open_mode: s.api.anchors.is_empty(),
         signed_in: ctx.session.map(|_| ctx.csrf.as_str()),
     };
     Html(allmende_web::layout::page(&shell, main).into_string())
@@ -383,6 +384,7 @@ fn error_page(lang: Lang, status: StatusCode, title: &str, message: &str) -> Res
         organisation: None,
         flash: None,
         demo: false,
+        open_mode: false,
         signed_in: None,
     };
     let main = html! {

@@ -1658,7 +1658,9 @@ pub(super) async fn coverage(
 
 pub(super) async fn network(State(s): State<UiState>, Extension(ctx): Extension<Ctx>) -> Page {
     let lang = ctx.lang;
-    let status = crate::node::status(&s.api.net, &s.api.repo, s.api.organisation)
+    let status = s
+        .api
+        .status()
         .await
         .map_err(|e| PageError::from((lang, UiError::Internal(e.to_string()))))?;
     let n = &status.network;
@@ -1704,6 +1706,7 @@ struct TrustData {
     delegations: Vec<(String, String, i64, i64)>,
     revocations: Vec<(String, String, i64, String)>,
     orgs: HashMap<Vec<u8>, String>,
+    scope: crate::trust::TrustSummary,
 }
 
 fn day(ts: i64) -> String {
@@ -1722,11 +1725,21 @@ fn day(ts: i64) -> String {
 
 pub(super) async fn trust(State(s): State<UiState>, Extension(ctx): Extension<Ctx>) -> Page {
     let lang = ctx.lang;
+    let anchors = s.api.anchors.clone();
+    let own: Vec<OrgId> = s.api.tenants.current().iter().map(|t| t.org).collect();
     let d = s
         .api
         .repo
-        .call(|st| -> Result<TrustData, UiError> {
+        .call(move |st| -> Result<TrustData, UiError> {
             let conn = st.repo().store().connection();
+            let scope = crate::trust::TrustScope::compute(
+                conn,
+                st.repo().certificates(),
+                &anchors,
+                &own,
+                crate::now(),
+            )?
+            .summary();
             let mut stmt =
                 conn.prepare("SELECT anchor, org, name, kind FROM idx_attestation ORDER BY name")?;
             let attestations = stmt
@@ -1765,6 +1778,7 @@ pub(super) async fn trust(State(s): State<UiState>, Extension(ctx): Extension<Ct
                 delegations,
                 revocations,
                 orgs: org_names(conn)?,
+                scope,
             })
         })
         .await
@@ -1774,6 +1788,12 @@ pub(super) async fn trust(State(s): State<UiState>, Extension(ctx): Extension<Ct
     let main = html! {
         h1 { (t("Vertrauen")) }
         p { (t("Vertrauensanker (zum Beispiel eine Landesbehörde) bestätigen, welcher Schlüssel zu welcher echten Organisation gehört. Nur bestätigte Organisationen zählen in den Auswertungen; Organisationen können das Veröffentlichen an einen weiteren Schlüssel delegieren, etwa an ihren IT-Dienstleister.")) }
+        h2 { (t("Vertrauensbereich")) }
+        p { (t("Organisationen und Schlüssel, deren Angaben dieser Knoten als bestätigt behandelt: die Vertrauensanker, die von ihnen bestätigten Organisationen, die eigene und die betreuten Organisationen, ihre Schlüssel und die heute gültigen Delegationen.")) }
+        dl.facts {
+            dt { (t("Organisationen im Vertrauensbereich")) } dd #vertrauensbereich-organisationen { (int(lang, d.scope.organisations as u64)) }
+            dt { (t("Schlüssel im Vertrauensbereich")) } dd #vertrauensbereich-schluessel { (int(lang, d.scope.keys as u64)) }
+        }
         h2 { (t("Vertrauensanker")) }
         @if s.api.anchors.is_empty() {
             p { (t("Dieser Knoten folgt keinem Vertrauensanker. Mit allmende run --trust-anchor ORG wird einer festgelegt.")) }

@@ -1,0 +1,99 @@
+//! The trust scope of a node: whose signed material it treats as first-hand evidence of
+//! public bodies.
+//!
+//! A node follows trust anchors (`--trust-anchor`, the design's network manifest later). Its
+//! scope is, from signed material and its own configuration only:
+//! - the anchors it follows;
+//! - the organisations those anchors attest (their trust documents, `idx_attestation`);
+//! - the node's own organisation and the members it hosts (an IT-Dienstleister's);
+//! - every key of these organisations (root key and successors) and every key they delegated
+//!   to that is valid now.
+//!
+//! A node that follows no anchor runs in **open mode**: nothing tells trusted keys from
+//! others, and it says so at start, in `/api/v1/status`, in `/metrics` and on every page of
+//! the web UI. What the scope decides (issue 22): today it is shown and counted; replication,
+//! indexing and forwarding by scope, with a quarantine for everything else, come next.
+
+use std::collections::BTreeSet;
+
+use allmende_protocol::auth::Certificates;
+use allmende_protocol::ids::{OrgId, PublicKey};
+use allmende_protocol::schema::UnixTime;
+use rusqlite::Connection;
+use serde::Serialize;
+
+use crate::query::QueryError;
+
+/// A node's trust scope (see the module documentation).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustScope {
+    /// The anchors followed; empty in open mode.
+    pub anchors: Vec<OrgId>,
+    /// The organisations in scope.
+    pub organisations: BTreeSet<OrgId>,
+    /// The keys in scope.
+    pub keys: BTreeSet<PublicKey>,
+}
+
+impl TrustScope {
+    /// The scope of a node following `anchors`, hosting `own` (its organisation and members),
+    /// over the attestations in the index (`conn`) and the certificates it knows, at `now`.
+    pub fn compute(
+        conn: &Connection,
+        certs: &Certificates,
+        anchors: &[OrgId],
+        own: &[OrgId],
+        now: UnixTime,
+    ) -> Result<Self, QueryError> {
+        let mut organisations: BTreeSet<OrgId> = anchors.iter().copied().collect();
+        organisations.extend(crate::query::verified_orgs(conn, anchors)?);
+        organisations.extend(own.iter().copied());
+        let mut keys = BTreeSet::new();
+        for org in &organisations {
+            keys.extend(certs.org_keys(*org).into_iter().map(|(k, _)| k));
+        }
+        for d in certs.delegations() {
+            let b = &d.body;
+            if organisations.contains(&b.issuer) && certs.delegation_in_force(b, now) {
+                keys.insert(b.delegate);
+            }
+        }
+        Ok(Self {
+            anchors: anchors.to_vec(),
+            organisations,
+            keys,
+        })
+    }
+
+    /// Whether the node follows no anchor.
+    pub fn open_mode(&self) -> bool {
+        self.anchors.is_empty()
+    }
+
+    /// What status and metrics show of it.
+    pub fn summary(&self) -> TrustSummary {
+        TrustSummary {
+            open_mode: self.open_mode(),
+            anchors: self.anchors.len(),
+            organisations: self.organisations.len(),
+            keys: self.keys.len(),
+        }
+    }
+}
+
+/// The size of a node's trust scope, in `/api/v1/status` (`trust`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct TrustSummary {
+    /// The node follows no trust anchor: it cannot tell attested organisations from any key.
+    pub open_mode: bool,
+    /// Trust anchors followed.
+    pub anchors: usize,
+    /// Organisations in the scope (anchors, whom they attest, the node's own and its hosted
+    /// members).
+    pub organisations: usize,
+    /// Keys in the scope (those organisations' keys and the keys they delegated to, valid now).
+    pub keys: usize,
+}
+
+/// The line `allmende run` prints, and logs, when the node follows no anchor.
+pub const OPEN_MODE_WARNING: &str = "OPEN MODE: this node follows no trust anchor, so it cannot tell attested public bodies from any key; it stores and shows what every key signs. Follow your network's anchor with --trust-anchor ORG_ID (docs/operations.md).";
