@@ -741,4 +741,20 @@ async fn an_equivocating_key_cannot_fork_a_document_apart() {
         "{page}"
     );
     assert!(page.contains(&format!("{:#}", x.public())), "{page}");
+    // One of the two found the fork itself, and counts it where operators look.
+    let found = |n: &TestNode| {
+        let repo = n.node().unwrap().repo.clone();
+        async move {
+            repo.call(|s| s.metrics().refused.get("equivocation found").copied())
+                .await
+                .unwrap()
+                .unwrap_or(0)
+        }
+    };
+    assert!(found(&a).await + found(&b).await >= 1);
+    let (_, metrics) = integration_tests::http(&addr, "GET", "/metrics", None, "", WAIT).unwrap();
+    assert!(
+        metrics.contains("# TYPE allmende_refused_changes_total counter"),
+        "{metrics}"
+    );
 }

@@ -272,6 +272,19 @@ pub fn render(
             label(reason)
         );
     }
+    family(
+        &mut out,
+        "allmende_refused_changes_total",
+        "counter",
+        "Changes refused without penalty since start (revocations, delegations, clocks and forks the sender may not know), and forks found, by reason.",
+    );
+    for (reason, count) in &repo.refused {
+        let _ = writeln!(
+            out,
+            "allmende_refused_changes_total{{reason=\"{}\"}} {count}",
+            label(reason)
+        );
+    }
     single(
         &mut out,
         "allmende_sync_bytes_sent_total",
