@@ -10,7 +10,7 @@ use allmende_protocol::automerge::transaction::{CommitOptions, Transactable};
 use allmende_protocol::automerge::{ActorId, AutoCommit, ROOT};
 use allmende_protocol::change::{ReplicaId, SignedChange, VerifyError};
 use allmende_protocol::doc::{DocHeader, DocKind, Document};
-use allmende_protocol::identity::{Delegation, Keypair, Revocation, Scope};
+use allmende_protocol::identity::{Delegation, Keypair, Revocation, Scope, SignedDelegation};
 use allmende_protocol::ids::{DocId, OrgId};
 use allmende_protocol::schema::{Deployment, DeploymentStatus, OperatedBy, UnixTime};
 
@@ -28,6 +28,20 @@ fn deployment(product_seed: u8, version: &str) -> Deployment {
         cost_yearly_eur: Some(1200),
         ..Deployment::new(product, DeploymentStatus::Production, OperatedBy::Itself)
     }
+}
+
+/// A delegation of every document kind from `owner`'s organisation to `delegate`, valid from
+/// `T0` to `until`.
+fn all_kinds(owner: &Keypair, delegate: &Keypair, until: i64) -> SignedDelegation {
+    Delegation {
+        issuer: OrgId::from_root_key(owner.public()),
+        delegate: delegate.public(),
+        scope: Scope::all(),
+        not_before: UnixTime(T0),
+        not_after: UnixTime(until),
+    }
+    .sign(owner)
+    .unwrap()
 }
 
 struct Fixture {
@@ -242,16 +256,7 @@ fn a_revocation_without_authority_over_its_subject_is_refused_and_stores_nothing
     let mut f = fixture();
     let delegate = kp(2);
     let stranger = kp(3);
-    let org = OrgId::from_root_key(f.owner.public());
-    let delegation = Delegation {
-        issuer: org,
-        delegate: delegate.public(),
-        scope: Scope::all(),
-        not_before: UnixTime(T0),
-        not_after: UnixTime(T0 + 100_000),
-    }
-    .sign(&f.owner)
-    .unwrap();
+    let delegation = all_kinds(&f.owner, &delegate, T0 + 100_000);
     f.repo.add_delegation(delegation).unwrap();
     let by_delegate = next_change(&f, &delegate, f.header, T0 + 20, "2.0");
     f.repo.ingest(f.header, vec![by_delegate], NOW).unwrap();
@@ -316,15 +321,7 @@ fn a_revocation_without_authority_over_its_subject_is_refused_and_stores_nothing
 fn expired_delegation_is_refused_and_valid_one_accepted() {
     let mut f = fixture();
     let delegate = kp(2);
-    let d = Delegation {
-        issuer: OrgId::from_root_key(f.owner.public()),
-        delegate: delegate.public(),
-        scope: Scope::all(),
-        not_before: UnixTime(T0),
-        not_after: UnixTime(T0 + 1_000),
-    }
-    .sign(&f.owner)
-    .unwrap();
+    let d = all_kinds(&f.owner, &delegate, T0 + 1_000);
     f.repo.add_delegation(d).unwrap();
     let late = next_change(&f, &delegate, f.header, T0 + 2_000, "late");
     let err = refused(&mut f, vec![late]);
@@ -530,7 +527,7 @@ fn header_breaking_the_nonce_rule_is_refused() {
 struct History {
     owner: Keypair,
     header: DocHeader,
-    delegation: allmende_protocol::identity::SignedDelegation,
+    delegation: SignedDelegation,
     revocation: allmende_protocol::identity::SignedRevocation,
     c1: SignedChange,
     c2: SignedChange,
@@ -542,15 +539,7 @@ fn delegated_history() -> History {
     let delegate = kp(2);
     let org = OrgId::from_root_key(owner.public());
     let header = DocHeader::singleton(DocKind::Deployments, org);
-    let delegation = Delegation {
-        issuer: org,
-        delegate: delegate.public(),
-        scope: Scope::all(),
-        not_before: UnixTime(T0),
-        not_after: UnixTime(T0 + 100_000),
-    }
-    .sign(&owner)
-    .unwrap();
+    let delegation = all_kinds(&owner, &delegate, T0 + 100_000);
     let revocation = Revocation {
         issuer: owner.public(),
         subject: delegate.public(),
