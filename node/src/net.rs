@@ -465,6 +465,8 @@ impl PeerState {
     }
 }
 
+/// Peers kept blocked at most; the earliest blocked go first.
+const MAX_BLOCKED: usize = 10_000;
 /// Penalty scores kept, of connected and disconnected peers; the lowest go first.
 const MAX_SCORES: usize = 10_000;
 /// Keys waiting to be fetched, over all peers. Each peer may queue its fair share of it
@@ -630,6 +632,7 @@ pub async fn spawn(
         reply_addresses,
         pending: HashMap::new(),
         blocked: HashSet::new(),
+        blocked_order: std::collections::VecDeque::new(),
         sessions_completed: 0,
         indexes_deferred: false,
         rejected: BTreeMap::new(),
@@ -674,6 +677,8 @@ struct NetActor {
     reply_addresses: AddressBuckets,
     pending: HashMap<request_response::OutboundRequestId, (PeerId, Pending)>,
     blocked: HashSet<PeerId>,
+    /// `blocked` in the order they were blocked, to let the oldest out ([`MAX_BLOCKED`]).
+    blocked_order: std::collections::VecDeque<PeerId>,
     sessions_completed: u64,
     rejected: BTreeMap<String, u64>,
     /// A large catch-up runs with the product indexes deferred (see
@@ -841,6 +846,16 @@ impl NetActor {
             self.swarm.behaviour_mut().blocked.block_peer(peer);
             let _ = self.swarm.disconnect_peer_id(peer);
             self.peers.remove(&peer);
+            self.scores.remove(&peer);
+            // Peer ids are free: the block list keeps the newest MAX_BLOCKED. A peer let out
+            // again starts from nothing and is blocked again after the same misbehaviour.
+            self.blocked_order.push_back(peer);
+            while self.blocked_order.len() > MAX_BLOCKED {
+                if let Some(old) = self.blocked_order.pop_front() {
+                    self.blocked.remove(&old);
+                    self.swarm.behaviour_mut().blocked.unblock_peer(old);
+                }
+            }
         }
     }
 
