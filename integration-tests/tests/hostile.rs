@@ -102,6 +102,12 @@ async fn assert_refused_and_blocked(net: &Net, reason: &str) {
     );
 }
 
+/// Publishes raw bytes from the attacker on the announcement topic; fails the test if they
+/// cannot be sent (no peer subscribed, a gossip duplicate).
+async fn publish(net: &allmende_node::net::NetHandle, bytes: Vec<u8>) {
+    net.raw_publish(bytes).await.unwrap().unwrap();
+}
+
 fn unauthorised_announcement(net: &Net) -> Vec<u8> {
     let victim = DocHeader::singleton(DocKind::Deployments, net.h1.org().unwrap());
     let mut doc = Document::new(victim);
@@ -164,14 +170,8 @@ fn forged_announcement(net: &Net, seed: u8) -> Vec<u8> {
 async fn forged_and_unauthorised_changes_are_refused_and_the_sender_blocked() {
     let net = setup().await;
     let xnet = net.x.node().unwrap().net.clone();
-    xnet.raw_publish(unauthorised_announcement(&net))
-        .await
-        .unwrap()
-        .unwrap();
-    xnet.raw_publish(forged_announcement(&net, 3))
-        .await
-        .unwrap()
-        .unwrap();
+    publish(&xnet, unauthorised_announcement(&net)).await;
+    publish(&xnet, forged_announcement(&net, 3)).await;
     assert_refused_and_blocked(&net, "unauthorised change").await;
     let s = net.h1.node().unwrap().net.status().await.unwrap();
     assert!(
@@ -185,14 +185,8 @@ async fn forged_and_unauthorised_changes_are_refused_and_the_sender_blocked() {
 async fn garbage_gossip_is_refused_and_the_sender_blocked() {
     let net = setup().await;
     let xnet = net.x.node().unwrap().net.clone();
-    xnet.raw_publish(b"\x00garbage that is no message".to_vec())
-        .await
-        .unwrap()
-        .unwrap();
-    xnet.raw_publish(b"AMG\x01\x07 more garbage".to_vec())
-        .await
-        .unwrap()
-        .unwrap();
+    publish(&xnet, b"\x00garbage that is no message".to_vec()).await;
+    publish(&xnet, b"AMG\x01\x07 more garbage".to_vec()).await;
     assert_refused_and_blocked(&net, "malformed gossip").await;
 }
 
@@ -291,10 +285,7 @@ async fn a_signed_decode_bomb_is_refused_before_parsing_and_the_sender_blocked()
     for (n, ops) in [(1u8, 1u64 << 50), (2, 100_000_000)] {
         let bomb = attacks::decode_bomb(&key, [n; 16], ops).unwrap();
         let header = DocHeader::product(net.x.org().unwrap(), [n; 16]);
-        xnet.raw_publish(attacks::raw_announcement(header, &[bomb]))
-            .await
-            .unwrap()
-            .unwrap();
+        publish(&xnet, attacks::raw_announcement(header, &[bomb])).await;
     }
     assert_refused_and_blocked(&net, "forged or malformed change").await;
 }
@@ -323,10 +314,7 @@ async fn a_revocation_without_authority_is_refused_stored_nowhere_and_not_forwar
     let before = certs(&net.h1).await;
     for i in 0..2 {
         let victim = net.h1.keypair().unwrap().public();
-        xnet.raw_publish(attacks::foreign_revocation(&key, victim, i).unwrap())
-            .await
-            .unwrap()
-            .unwrap();
+        publish(&xnet, attacks::foreign_revocation(&key, victim, i).unwrap()).await;
     }
     let counted = wait_until(WAIT, || async {
         let s = net.h1.node().unwrap().net.status().await.unwrap();
@@ -429,14 +417,11 @@ async fn replays_and_unverifiable_announcements_are_not_forwarded() {
         .unwrap()
         .remove(0);
     for bytes in attacks::replays(header, &change, 5) {
-        xnet.raw_publish(bytes).await.unwrap().unwrap();
+        publish(&xnet, bytes).await;
     }
     for n in 0..3u8 {
         let phantom = DocHeader::product(net.x.org().unwrap(), [n; 16]);
-        xnet.raw_publish(attacks::phantom_announcement(phantom))
-            .await
-            .unwrap()
-            .unwrap();
+        publish(&xnet, attacks::phantom_announcement(phantom)).await;
     }
     let held = wait_until(WAIT, || async {
         let s = net.h1.node().unwrap().net.status().await.unwrap();
