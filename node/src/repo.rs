@@ -530,19 +530,26 @@ impl<S: Store> Repo<S> {
         if self.store.heads(&doc)?.is_none() {
             return Err(RepoError::NotHeld(doc));
         }
-        let encoded = p.encode();
-        let mut certs = self.certs.clone();
-        let earlier = certs.add_equivocation(p);
         let mut batch = Batch {
             certs: vec![StoredCert {
                 kind: CertKind::Equivocation,
-                encoded,
+                encoded: p.encode(),
             }],
             ..Batch::default()
         };
-        if earlier {
-            self.prune(&certs, doc, &mut batch)?;
+        // Like a revocation that ends nothing new: a fork at or after one known already
+        // changes nothing authorised, so it is stored without copying the certificates or
+        // rechecking the document.
+        let earlier = self
+            .certs
+            .forked_at(&doc, &p.actor())
+            .is_none_or(|known| p.seq() < known);
+        if !earlier {
+            return Ok(self.store.commit(&batch)?.new_certs > 0);
         }
+        let mut certs = self.certs.clone();
+        certs.add_equivocation(p);
+        self.prune(&certs, doc, &mut batch)?;
         let committed = self.store.commit(&batch)?;
         self.certs = certs;
         if !batch.removed.is_empty() {
