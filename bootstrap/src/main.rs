@@ -60,6 +60,7 @@ fn run(args: Args) -> anyhow::Result<()> {
             net: args.net.to_config(true),
             http: args.http,
             trust_anchors: vec![],
+            quarantine: Default::default(),
             demo: false,
         })
         .await?;

@@ -69,6 +69,7 @@ pub async fn spawn_http_with(dir: &Path, http: HttpOptions) -> anyhow::Result<No
             net: test_net(&[]),
             http: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
             trust_anchors: vec![],
+            quarantine: Default::default(),
             demo: false,
         },
         http,
@@ -145,6 +146,7 @@ impl TestNode {
             net: self.net.clone(),
             http: self.http,
             trust_anchors: vec![],
+            quarantine: Default::default(),
             demo: false,
         })
         .await?;

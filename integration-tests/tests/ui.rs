@@ -817,6 +817,7 @@ async fn the_demo_publishes_without_a_session_and_says_so() {
         net: integration_tests::test_net(&[]),
         http: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
         trust_anchors: vec![],
+        quarantine: Default::default(),
         demo: true,
     })
     .await

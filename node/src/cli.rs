@@ -2044,6 +2044,7 @@ fn run_node(
             net: settings.net(false),
             http: Some(settings.http.listen),
             trust_anchors: settings.trust.anchors.clone(),
+            quarantine: Default::default(),
             demo: false,
         };
         let node = crate::node::Node::spawn_with(cfg, settings.http.options()).await?;

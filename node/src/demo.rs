@@ -982,6 +982,7 @@ pub fn run(opts: &DemoOptions, out: &mut dyn Write) -> anyhow::Result<()> {
             net: loopback_net(vec![])?,
             http: None,
             trust_anchors: vec![],
+            quarantine: Default::default(),
             demo: true,
         })
         .await?;
@@ -1002,6 +1003,7 @@ pub fn run(opts: &DemoOptions, out: &mut dyn Write) -> anyhow::Result<()> {
                 net: loopback_net(boot_addrs.clone())?,
                 http: (i == SERVED).then_some(opts.http),
                 trust_anchors: vec![anchor],
+                quarantine: Default::default(),
                 demo: true,
             })
             .await

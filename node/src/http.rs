@@ -102,10 +102,9 @@ impl UiLogins {
 }
 
 impl ApiState {
-    /// The node's status, with the trust scope of its anchors and tenants.
+    /// The node's status, with its trust scope.
     pub async fn status(&self) -> Result<crate::node::Status, crate::node::NodeError> {
-        let own = self.tenants.current().iter().map(|t| t.org).collect();
-        crate::node::status(&self.net, &self.repo, self.organisation, &self.anchors, own).await
+        crate::node::status(&self.net, &self.repo, self.organisation).await
     }
 }
 

@@ -24,6 +24,7 @@ pub mod net;
 pub mod node;
 pub mod openapi;
 pub mod publiccode;
+pub mod quarantine;
 pub mod query;
 pub mod repo;
 pub mod repo_actor;

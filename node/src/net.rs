@@ -70,6 +70,10 @@ const HELD_BACK_NO_AUTHORITY: &str = "gossip held back: revocation without autho
 /// Counted when a heads-only announcement is not forwarded: nothing in it can be verified.
 const HELD_BACK_UNVERIFIABLE: &str = "gossip held back: unverifiable announcement";
 
+/// Counted when a gossip message is not forwarded because it carries changes outside this
+/// node's trust scope ([`crate::trust`]).
+const HELD_BACK_OUT_OF_SCOPE: &str = "gossip held back: outside the trust scope";
+
 /// What the codec hands the actor in place of an oversized request (no message starts
 /// with a zero byte).
 const OVERSIZED: &[u8] = b"\0oversized";
@@ -692,6 +696,8 @@ impl NetActor {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut kad_tick = tokio::time::interval(Duration::from_secs(60));
         let mut kad_ticks: u64 = 0;
+        let mut scope = self.repo.scope_changes();
+        scope.mark_unchanged();
         loop {
             tokio::select! {
                 cmd = self.commands.recv() => match cmd {
@@ -707,6 +713,8 @@ impl NetActor {
                 Some(msg) = self.internal.recv() => self.internal(msg),
                 Some(gossip) = self.announcements.recv() => self.publish(gossip),
                 _ = tick.tick() => self.start_sessions(),
+                // The trust scope grew or shrank: what peers hold may be wanted now.
+                Ok(()) = scope.changed() => self.start_sessions(),
                 _ = kad_tick.tick() => {
                     // Every minute with bootstrap peers configured; otherwise every five
                     // minutes, as libp2p would, for peers found by mDNS or identify. With no
@@ -1025,6 +1033,21 @@ impl NetActor {
                             .call(move |s| s.ingest(a.header, a.changes, a.certs, now))
                             .await
                         {
+                            // Outside this node's trust scope: not forwarded (the part
+                            // inside it reaches the others by reconciliation). Pushing the
+                            // same refused changes again is a flood.
+                            Ok(Outcome::Stored(ing)) if ing.out_of_scope > 0 => {
+                                held_back = Some(HELD_BACK_OUT_OF_SCOPE);
+                                if ing.refused_again {
+                                    (
+                                        gossipsub::MessageAcceptance::Reject,
+                                        Some("refused content pushed again"),
+                                        None,
+                                    )
+                                } else {
+                                    (gossipsub::MessageAcceptance::Ignore, None, None)
+                                }
+                            }
                             Ok(Outcome::Stored(ing)) if ing.new_changes > 0 => {
                                 (gossipsub::MessageAcceptance::Accept, None, None)
                             }
@@ -1189,7 +1212,7 @@ impl NetActor {
                                 let _ = tx
                                     .send(Internal::Need {
                                         peer,
-                                        keys: step.need,
+                                        keys: keys_of(step.need),
                                     })
                                     .await;
                             }
@@ -1262,11 +1285,11 @@ impl NetActor {
                         Some(Ok(step)) if !step.reply.is_empty() => Internal::Continue {
                             peer,
                             reply: Request::Reconcile(step.reply).encode(),
-                            need: step.need,
+                            need: keys_of(step.need),
                         },
                         Some(Ok(step)) => Internal::SessionDone {
                             peer,
-                            need: step.need,
+                            need: keys_of(step.need),
                         },
                         Some(Err(_)) => {
                             let _ = tx
@@ -1543,6 +1566,11 @@ impl NetActor {
 
 /// How to treat a refused object: gossip acceptance, a penalty reason when the data is provably
 /// bad, and whether to fetch the document (missing dependencies).
+/// The keys of a reconciliation's `need`.
+fn keys_of(need: Vec<(Key, sync::Value)>) -> Vec<Key> {
+    need.into_iter().map(|(k, _)| k).collect()
+}
+
 fn judge(e: &RepoError) -> (gossipsub::MessageAcceptance, Option<&'static str>, bool) {
     use gossipsub::MessageAcceptance::{Ignore, Reject};
     match e {

@@ -36,8 +36,11 @@ pub struct NodeConfig {
     pub net: NetConfig,
     /// Where the HTTP API listens; `None` for no HTTP.
     pub http: Option<SocketAddr>,
-    /// Trust anchors whose attestations mark organisations as verified.
+    /// Trust anchors whose attestations mark organisations as verified, and whose scope
+    /// decides what the node replicates ([`crate::trust`]); none is open mode.
     pub trust_anchors: Vec<OrgId>,
+    /// The bounds of the quarantine for signed content outside the trust scope.
+    pub quarantine: crate::quarantine::QuarantineLimits,
     /// Whether the web UI marks every page as showing demo data (`allmende demo`).
     pub demo: bool,
 }
@@ -113,6 +116,8 @@ pub struct Status {
     pub indexes_deferred: bool,
     /// The size of the node's trust scope, and whether it runs in open mode (no anchor).
     pub trust: crate::trust::TrustSummary,
+    /// What the node holds of signed content outside its trust scope (in memory, bounded).
+    pub quarantine: crate::quarantine::QuarantineStats,
     /// Network state.
     pub network: NetStatus,
 }
@@ -127,10 +132,8 @@ pub struct Node {
     /// Where HTTP is served (the bound address, also when port 0 was asked for).
     pub http_addr: Option<SocketAddr>,
     organisation: Option<OrgId>,
-    /// The trust anchors followed and the data directory (for the hosted members): the
-    /// trust scope in the status.
+    /// The trust anchors followed.
     anchors: Arc<Vec<OrgId>>,
-    data_dir: DataDir,
     ui_logins: Option<Arc<crate::http::UiLogins>>,
     http_stop: Option<oneshot::Sender<()>>,
     http_task: Option<tokio::task::JoinHandle<()>>,
@@ -154,7 +157,17 @@ impl Node {
         let key = node_key(&dd.path().join(NODE_KEY_FILE), dd.path())?;
         let repo = dd.open_repo()?;
         let (gossip_tx, gossip_rx) = mpsc::channel(1024);
-        let repo = repo_actor::spawn(repo, gossip_tx)?;
+        let members = dd.clone();
+        let policy = repo_actor::TrustPolicy {
+            anchors: cfg.trust_anchors.clone(),
+            own: Arc::new(move || {
+                let mut own: Vec<OrgId> = organisation.into_iter().collect();
+                own.extend(members.member_orgs().unwrap_or_default());
+                own
+            }),
+            quarantine: cfg.quarantine,
+        };
+        let repo = repo_actor::spawn(repo, gossip_tx, policy)?;
         let net = net::spawn(key, cfg.net.clone(), repo.clone(), gossip_rx).await?;
         // A bootstrap peer (no organisation) relays and serves everything by design.
         if cfg.trust_anchors.is_empty() && organisation.is_some() {
@@ -166,7 +179,6 @@ impl Node {
             http_addr: None,
             organisation,
             anchors: Arc::new(cfg.trust_anchors.clone()),
-            data_dir: dd.clone(),
             ui_logins: None,
             http_stop: None,
             http_task: None,
@@ -238,9 +250,7 @@ impl Node {
 
     /// The node's status.
     pub async fn status(&self) -> Result<Status, NodeError> {
-        let mut own: Vec<OrgId> = self.organisation.into_iter().collect();
-        own.extend(self.data_dir.member_orgs()?);
-        status(&self.net, &self.repo, self.organisation, &self.anchors, own).await
+        status(&self.net, &self.repo, self.organisation).await
     }
 
     /// Whether the node follows no trust anchor (open mode, [`crate::trust`]).
@@ -261,39 +271,28 @@ impl Node {
     }
 }
 
-/// The node's status (also served at `/api/v1/status`), with the trust scope of a node
-/// following `anchors` and hosting `own` (its organisation and members).
+/// The node's status (also served at `/api/v1/status`), with the trust scope the
+/// repository thread keeps.
 pub async fn status(
     net: &NetHandle,
     repo: &RepoHandle,
     organisation: Option<OrgId>,
-    anchors: &[OrgId],
-    own: Vec<OrgId>,
 ) -> Result<Status, NodeError> {
     let network = net.status().await?;
-    let anchors = anchors.to_vec();
-    let (counts, last, objects, indexes_deferred, trust) = repo
+    let (counts, last, objects, indexes_deferred, trust, quarantine) = repo
         .call(move |s| {
-            let trust = crate::trust::TrustScope::compute(
-                s.repo().store().connection(),
-                s.repo().certificates(),
-                &anchors,
-                &own,
-                crate::now(),
-            )
-            .map(|t| t.summary());
             (
                 s.repo().store().counts(),
                 s.repo().store().last_received_at(),
                 s.inventory_len(),
                 s.indexes_deferred(),
-                trust,
+                s.trust_scope().summary(),
+                s.quarantine_stats(),
             )
         })
         .await?;
     let counts = counts.map_err(crate::repo::RepoError::from)?;
     let last_change_received = last.map_err(crate::repo::RepoError::from)?;
-    let trust = trust.map_err(|e| crate::repo::RepoError::Integrity(e.to_string()))?;
     Ok(Status {
         version: env!("CARGO_PKG_VERSION"),
         organisation,
@@ -304,6 +303,7 @@ pub async fn status(
         last_change_received,
         indexes_deferred,
         trust,
+        quarantine,
         network,
     })
 }

@@ -150,6 +150,11 @@ impl Prepared {
     pub fn changes(&self) -> &[VerifiedChange] {
         &self.changes
     }
+
+    /// The header and the verified changes (without the draft).
+    pub fn into_parts(self) -> (DocHeader, Vec<VerifiedChange>) {
+        (self.header, self.changes)
+    }
 }
 
 /// Verifies `changes` ([`verify_all`]) and, if they authorise against `certs` (a recent copy
@@ -326,6 +331,12 @@ pub struct Ingested {
     pub new_changes: usize,
     /// Changes that were already there.
     pub duplicates: usize,
+    /// Changes not stored because the node's trust scope does not admit them (quarantined,
+    /// or building on something that is; see [`crate::quarantine`]).
+    pub out_of_scope: usize,
+    /// Every change counted in `out_of_scope` had been refused before: a peer pushing the
+    /// same refused content again.
+    pub refused_again: bool,
 }
 
 /// What the full integrity check looked at.
@@ -596,6 +607,7 @@ impl<S: Store> Repo<S> {
                     return Ok(Ingested {
                         new_changes: 0,
                         duplicates,
+                        ..Ingested::default()
                     });
                 }
                 Ok((duplicates, Some(staged))) => {
@@ -609,6 +621,7 @@ impl<S: Store> Repo<S> {
                     return Ok(Ingested {
                         new_changes: committed.new_changes,
                         duplicates,
+                        ..Ingested::default()
                     });
                 }
                 Err(RepoError::Fork(next)) => fork = *next,
@@ -800,6 +813,7 @@ impl<S: Store> Repo<S> {
                     Ok(Ingested {
                         new_changes: 0,
                         duplicates,
+                        ..Ingested::default()
                     }),
                 )),
                 Ok((duplicates, Some(staged))) => {
@@ -809,6 +823,7 @@ impl<S: Store> Repo<S> {
                         Ok(Ingested {
                             new_changes: 0,
                             duplicates,
+                            ..Ingested::default()
                         }),
                     ));
                     batch.docs.push(staged.doc);

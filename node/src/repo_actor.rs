@@ -26,8 +26,12 @@ use allmende_protocol::sync::{
 };
 use tokio::sync::{mpsc, oneshot};
 
+use allmende_protocol::ids::OrgId;
+
+use crate::quarantine::{Quarantine, QuarantineLimits, Refused};
 use crate::repo::{Ingested, Prepared, Repo, RepoError};
 use crate::store::{CertKind, SqliteStore, Store};
+use crate::trust::TrustScope;
 
 /// How often the store is checked for commits by other processes (the CLI).
 pub const EXTERNAL_POLL: Duration = Duration::from_millis(300);
@@ -56,6 +60,9 @@ pub struct RepoHandle {
     /// The repository thread, woken when a job is queued (it parks while idle).
     thread: std::thread::Thread,
     certs: CertsView,
+    /// Counts the changes of the trust scope, so that the network actor reconciles with its
+    /// peers at once when the scope grew (what was refused may be wanted now).
+    scope: tokio::sync::watch::Receiver<u64>,
 }
 
 impl Drop for RepoHandle {
@@ -91,7 +98,54 @@ impl RepoHandle {
     pub fn certificates(&self) -> Arc<Certificates> {
         Arc::clone(&self.certs.read().unwrap_or_else(|p| p.into_inner()))
     }
+
+    /// Changes whenever the trust scope changed ([`RepoState::refresh_scope`]).
+    pub fn scope_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.scope.clone()
+    }
 }
+
+/// What decides a node's trust scope besides signed material ([`crate::trust`]): the anchors
+/// it follows, the organisations it hosts, and the bounds of its quarantine.
+#[derive(Clone)]
+pub struct TrustPolicy {
+    /// The anchors followed; none is open mode.
+    pub anchors: Vec<OrgId>,
+    /// The node's own organisation and its hosted members, read again whenever the scope is
+    /// computed (members come and go while the node runs).
+    pub own: Arc<dyn Fn() -> Vec<OrgId> + Send + Sync>,
+    /// The quarantine's bounds.
+    pub quarantine: QuarantineLimits,
+}
+
+impl std::fmt::Debug for TrustPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TrustPolicy")
+            .field("anchors", &self.anchors)
+            .field("quarantine", &self.quarantine)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TrustPolicy {
+    /// Open mode: no anchor, nothing hosted, default bounds.
+    pub fn open() -> Self {
+        Self::new(Vec::new(), Vec::new())
+    }
+
+    /// Following `anchors`, hosting `own` (fixed), with the default bounds.
+    pub fn new(anchors: Vec<OrgId>, own: Vec<OrgId>) -> Self {
+        Self {
+            anchors,
+            own: Arc::new(move || own.clone()),
+            quarantine: QuarantineLimits::default(),
+        }
+    }
+}
+
+/// How often the trust scope is computed again while nothing changed it (delegations expire,
+/// members are added).
+const SCOPE_REFRESH: Duration = Duration::from_secs(60);
 
 /// A fetched object, checked off the repository thread by [`check`].
 #[derive(Debug)]
@@ -158,9 +212,11 @@ pub fn delegations_first(items: &mut [Fetched]) {
 pub fn spawn(
     repo: Repo<SqliteStore>,
     announce: mpsc::Sender<Gossip>,
+    policy: TrustPolicy,
 ) -> Result<RepoHandle, RepoError> {
-    let mut state = RepoState::new(repo, announce)?;
+    let mut state = RepoState::new(repo, announce, policy)?;
     let certs = Arc::clone(&state.certs_view);
+    let scope = state.scope_tx.subscribe();
     let (tx, mut rx) = mpsc::channel::<Job>(1024);
     let thread = std::thread::Builder::new()
         .name("allmende-repo".into())
@@ -172,6 +228,9 @@ pub fn spawn(
                     Err(mpsc::error::TryRecvError::Disconnected) => break,
                     Err(mpsc::error::TryRecvError::Empty) => {
                         state.poll_external();
+                        if state.scope_at.elapsed() >= SCOPE_REFRESH {
+                            state.refresh_scope();
+                        }
                         match recv_timeout(&mut rx, EXTERNAL_POLL) {
                             Some(Some(job)) => job(&mut state),
                             Some(None) => break,
@@ -190,6 +249,7 @@ pub fn spawn(
         jobs: tx,
         thread,
         certs,
+        scope,
     })
 }
 
@@ -229,6 +289,18 @@ pub struct RepoState {
     certs_changed: bool,
     /// The product indexes are dropped for a large catch-up ([`Self::defer_indexes`]).
     indexes_deferred: bool,
+    policy: TrustPolicy,
+    /// The trust scope as last computed ([`Self::refresh_scope`]), and when.
+    scope: TrustScope,
+    scope_at: std::time::Instant,
+    /// A trust document changed since the scope was computed.
+    scope_dirty: bool,
+    /// Set while quarantined documents are taken in, so that doing so does not start another
+    /// round of it.
+    promoting: bool,
+    scope_tx: tokio::sync::watch::Sender<u64>,
+    quarantine: Quarantine,
+    refused: Refused,
 }
 
 impl std::fmt::Debug for RepoState {
@@ -249,7 +321,12 @@ pub enum Outcome {
 }
 
 impl RepoState {
-    fn new(repo: Repo<SqliteStore>, announce: mpsc::Sender<Gossip>) -> Result<Self, RepoError> {
+    fn new(
+        repo: Repo<SqliteStore>,
+        announce: mpsc::Sender<Gossip>,
+        policy: TrustPolicy,
+    ) -> Result<Self, RepoError> {
+        let quarantine = Quarantine::new(policy.quarantine);
         let mut s = Self {
             data_version: repo.store().data_version()?,
             repo,
@@ -261,6 +338,14 @@ impl RepoState {
             certs_view: Arc::new(RwLock::new(Arc::new(Certificates::new()))),
             certs_changed: true,
             indexes_deferred: false,
+            policy,
+            scope: TrustScope::default(),
+            scope_at: std::time::Instant::now(),
+            scope_dirty: true,
+            promoting: false,
+            scope_tx: tokio::sync::watch::channel(0).0,
+            quarantine,
+            refused: Refused::default(),
         };
         // A catch-up that was interrupted (a crash, a kill) left its indexes deferred.
         if s.repo.store().indexes_deferred()? {
@@ -272,6 +357,7 @@ impl RepoState {
         for (header, heads) in s.repo.store().all_heads()? {
             s.set_heads(header, heads);
         }
+        s.refresh_scope();
         for c in s.repo.store().certs()? {
             let cert = decode_cert(c.kind, &c.encoded)?;
             // Stores of earlier versions kept revocations by keys without authority over
@@ -349,9 +435,188 @@ impl RepoState {
         sync::initiate(&self.inventory)
     }
 
-    /// One reconciliation step.
+    /// One reconciliation step. What the peer holds that this node refused by policy in the
+    /// same version is not asked for again ([`Refused`]).
     pub fn reconcile(&self, incoming: &[Range]) -> Result<Step, SyncError> {
-        sync::respond(&self.inventory, incoming)
+        let mut step = sync::respond(&self.inventory, incoming)?;
+        if !self.refused.is_empty() {
+            step.need
+                .retain(|(k, v)| !self.refused.has_version(&DocId::from_bytes(*k), v));
+        }
+        Ok(step)
+    }
+
+    /// The trust scope as last computed.
+    pub fn trust_scope(&self) -> &TrustScope {
+        &self.scope
+    }
+
+    /// The quarantine's sizes and counters.
+    pub fn quarantine_stats(&self) -> crate::quarantine::QuarantineStats {
+        self.quarantine.stats()
+    }
+
+    /// The quarantine (what is held of content outside the scope).
+    pub fn quarantine(&self) -> &Quarantine {
+        &self.quarantine
+    }
+
+    /// Computes the trust scope again. When it changed, forgets what was refused by policy,
+    /// takes in the quarantined documents it admits now, and tells the network actor, which
+    /// reconciles with its peers at once (what they hold may be in the scope now).
+    pub fn refresh_scope(&mut self) {
+        self.scope_at = std::time::Instant::now();
+        self.scope_dirty = false;
+        let own = (self.policy.own)();
+        let scope = match TrustScope::compute(
+            self.repo.store().connection(),
+            self.repo.certificates(),
+            &self.policy.anchors,
+            &own,
+            crate::now(),
+        ) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot compute the trust scope; keeping the last");
+                return;
+            }
+        };
+        if scope.organisations == self.scope.organisations && scope.anchors == self.scope.anchors {
+            self.scope = scope;
+            return;
+        }
+        tracing::info!(
+            organisations = scope.organisations.len(),
+            keys = scope.keys.len(),
+            "trust scope changed"
+        );
+        self.scope = scope;
+        self.refused.clear();
+        self.scope_tx.send_modify(|n| *n += 1);
+        if self.promoting {
+            return;
+        }
+        self.promoting = true;
+        let now = crate::now();
+        loop {
+            let scope = &self.scope;
+            let taken = self.quarantine.take(|h| scope.admits_doc(h));
+            if taken.is_empty() {
+                break;
+            }
+            let items: Vec<Fetched> = taken
+                .into_iter()
+                .filter_map(|(header, encoded)| {
+                    let changes = encoded
+                        .iter()
+                        .map(|e| SignedChange::decode_stored(e))
+                        .collect::<Result<Vec<_>, _>>()
+                        .ok()?;
+                    Some(Fetched::Doc {
+                        prepared: crate::repo::verify_all(
+                            header,
+                            crate::repo::causal_order(changes),
+                        )
+                        .map(|v| Prepared::verified(header, v)),
+                        certs: vec![],
+                    })
+                })
+                .collect();
+            let n = items.len();
+            self.ingest_fetched(items, now);
+            tracing::info!(documents = n, "quarantined documents taken into the scope");
+            if !self.scope_dirty {
+                break;
+            }
+            // A promoted trust document attested more organisations.
+            self.scope_dirty = false;
+            let own = (self.policy.own)();
+            if let Ok(s) = TrustScope::compute(
+                self.repo.store().connection(),
+                self.repo.certificates(),
+                &self.policy.anchors,
+                &own,
+                now,
+            ) {
+                self.scope = s;
+                self.scope_tx.send_modify(|n| *n += 1);
+            }
+        }
+        self.promoting = false;
+    }
+
+    /// Splits a document's verified changes into what the trust scope admits and what it does
+    /// not. The rest goes to the quarantine (within its signer's quota) or, when it is in the
+    /// scope but builds on something refused, is dropped; either way the version is
+    /// remembered as refused. Returns the admitted part and, when something was refused, how
+    /// many changes and whether every one of them had been refused before.
+    fn admit(&mut self, p: Prepared) -> (Prepared, Option<(usize, bool)>) {
+        if self.scope.open_mode() {
+            return (p, None);
+        }
+        let header = p.header();
+        let id = header.id();
+        let certs = self.repo.certificates();
+        let inside: Vec<bool> = p
+            .changes()
+            .iter()
+            .map(|c| self.scope.admits(certs, &header, c.signed()))
+            .collect();
+        if inside.iter().all(|i| *i) {
+            return (p, None);
+        }
+        // Out: outside the scope, or depending on something out (in this batch or refused
+        // before); a fixpoint, since the batch need not be in causal order.
+        let changes = p.changes();
+        let mut out: std::collections::HashSet<ChangeHash> = changes
+            .iter()
+            .zip(&inside)
+            .filter(|(_, i)| !**i)
+            .map(|(c, _)| c.signed().hash())
+            .collect();
+        loop {
+            let before = out.len();
+            for c in changes {
+                let s = c.signed();
+                if !out.contains(&s.hash())
+                    && s.change()
+                        .deps()
+                        .iter()
+                        .any(|d| out.contains(d) || self.refused.has_change(&id, d))
+                {
+                    out.insert(s.hash());
+                }
+            }
+            if out.len() == before {
+                break;
+            }
+        }
+        let again = out.iter().all(|h| self.refused.has_change(&id, h));
+        let held = self
+            .heads
+            .get(&id)
+            .map(|(_, h)| h.clone())
+            .unwrap_or_default();
+        let all: Vec<&SignedChange> = changes.iter().map(|c| c.signed()).collect();
+        let digest = sync::heads_digest(&crate::quarantine::heads_with(&held, &all));
+        for (c, i) in changes.iter().zip(&inside) {
+            if !*i {
+                self.quarantine.offer(header, c.signed());
+            }
+        }
+        self.refused.note(id, digest, out.iter().copied());
+        let n = out.len();
+        *self
+            .metrics
+            .refused
+            .entry("outside the trust scope".to_owned())
+            .or_default() += n as u64;
+        let (_, changes) = p.into_parts();
+        let admitted = changes
+            .into_iter()
+            .filter(|c| !out.contains(&c.signed().hash()))
+            .collect();
+        (Prepared::verified(header, admitted), Some((n, again)))
     }
 
     /// The heads this node has of the document `key` (empty if none or not a document).
@@ -617,10 +882,15 @@ impl RepoState {
     /// Stores fetched objects in their order: consecutive documents go into one transaction
     /// (at most [`MAX_RUN`]), a certificate not known yet is stored between them, before the
     /// documents after it. One outcome per object, in order.
+    ///
+    /// Outside open mode, what the trust scope does not admit is split off first
+    /// ([`Self::admit`]): the outcome counts it in [`Ingested::out_of_scope`].
     pub fn ingest_fetched(&mut self, items: Vec<Fetched>, now: UnixTime) -> Vec<Outcome> {
         let mut out = Vec::with_capacity(items.len());
         let mut run: Vec<Prepared> = Vec::new();
-        for item in items {
+        // Positions of the documents with changes outside the scope: (refused, all again).
+        let mut notes: Vec<(usize, usize, bool)> = Vec::new();
+        for (position, item) in items.into_iter().enumerate() {
             match item {
                 Fetched::Cert(c) => {
                     self.ingest_run(&mut run, now, &mut out);
@@ -651,6 +921,10 @@ impl RepoState {
                             continue;
                         }
                     }
+                    let (p, note) = self.admit(p);
+                    if let Some((n, again)) = note {
+                        notes.push((position, n, again));
+                    }
                     run.push(p);
                     if run.len() >= MAX_RUN {
                         self.ingest_run(&mut run, now, &mut out);
@@ -659,6 +933,15 @@ impl RepoState {
             }
         }
         self.ingest_run(&mut run, now, &mut out);
+        for (position, n, again) in notes {
+            if let Some(Outcome::Stored(done)) = out.get_mut(position) {
+                done.out_of_scope = n;
+                done.refused_again = again;
+            }
+        }
+        if self.scope_dirty && !self.promoting {
+            self.refresh_scope();
+        }
         out
     }
 
@@ -724,6 +1007,9 @@ impl RepoState {
         match result {
             Ok(done) => {
                 if done.new_changes > 0 {
+                    if header.kind == DocKind::Trust {
+                        self.scope_dirty = true;
+                    }
                     self.note_heads(header);
                     self.metrics.changes_applied += done.new_changes as u64;
                     for t in fresh {
@@ -803,6 +1089,9 @@ impl RepoState {
             .map(|(_, h)| h.clone())
             .unwrap_or_default();
         let hash = self.repo.edit(author, header, now, f)?;
+        if hash.is_some() && header.kind == DocKind::Trust {
+            self.refresh_scope();
+        }
         if hash.is_some() {
             self.metrics.changes_applied += 1;
             self.note_heads(header);
@@ -839,6 +1128,8 @@ impl RepoState {
         if let Err(e) = self.rescan() {
             tracing::warn!(error = %e, "cannot rescan the store");
         }
+        // Another process attested someone, or added a member.
+        self.refresh_scope();
     }
 
     fn rescan(&mut self) -> Result<(), RepoError> {
@@ -863,6 +1154,9 @@ impl RepoState {
                 .unwrap_or_default();
             if old == heads {
                 continue;
+            }
+            if header.kind == DocKind::Trust {
+                self.scope_dirty = true;
             }
             self.set_heads(header, heads);
             let announce = self.announcement(header, &old)?;

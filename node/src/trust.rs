@@ -11,12 +11,19 @@
 //!
 //! A node that follows no anchor runs in **open mode**: nothing tells trusted keys from
 //! others, and it says so at start, in `/api/v1/status`, in `/metrics` and on every page of
-//! the web UI. What the scope decides (issue 22): today it is shown and counted; replication,
-//! indexing and forwarding by scope, with a quarantine for everything else, come next.
+//! the web UI.
+//!
+//! Outside open mode the scope decides what the node replicates ([`TrustScope::admits`]):
+//! changes within it are stored, indexed, forwarded and offered as in open mode; everything
+//! else goes to the bounded quarantine ([`crate::quarantine`]), which nothing reads into the
+//! catalog. The repository thread keeps the scope and computes it again when a trust document
+//! changes, when another process wrote to the store, and every minute.
 
 use std::collections::BTreeSet;
 
 use allmende_protocol::auth::Certificates;
+use allmende_protocol::change::SignedChange;
+use allmende_protocol::doc::{DocHeader, DocKind};
 use allmende_protocol::ids::{OrgId, PublicKey};
 use allmende_protocol::schema::UnixTime;
 use rusqlite::Connection;
@@ -68,6 +75,38 @@ impl TrustScope {
     /// Whether the node follows no anchor.
     pub fn open_mode(&self) -> bool {
         self.anchors.is_empty()
+    }
+
+    /// Whether a document with `header` may hold anything at all in this scope: open mode, or
+    /// its owner (for a product its creator) is in the scope.
+    pub fn admits_doc(&self, header: &DocHeader) -> bool {
+        self.open_mode() || self.organisations.contains(&header.owner)
+    }
+
+    /// Whether `change` of the document `header` is within the scope: the document is
+    /// ([`Self::admits_doc`]), and for a product, which any key may edit, its signer speaks
+    /// for an organisation in the scope (as its key, a successor of its key, or a delegate
+    /// for products at the change's time). For the other kinds the authorisation rule already
+    /// demands the owner's key or its delegate.
+    ///
+    /// Deterministic over signed material: nodes with the same anchors, certificates and
+    /// attestations admit the same changes.
+    pub fn admits(&self, certs: &Certificates, header: &DocHeader, change: &SignedChange) -> bool {
+        if !self.admits_doc(header) {
+            return false;
+        }
+        if self.open_mode() || header.kind != DocKind::Product {
+            return true;
+        }
+        let key = change.signer();
+        let at = change.time();
+        self.organisations.contains(&OrgId::from_root_key(key))
+            || certs
+                .org_of_successor(&key)
+                .is_some_and(|o| self.organisations.contains(&o))
+            || certs
+                .delegations_to(&key)
+                .any(|d| d.covers(DocKind::Product, at) && self.organisations.contains(&d.issuer))
     }
 
     /// What status and metrics show of it.

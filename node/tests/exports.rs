@@ -994,6 +994,7 @@ mod filtered {
             },
             http: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
             trust_anchors: vec![],
+            quarantine: Default::default(),
             demo: false,
         })
         .await

@@ -98,7 +98,7 @@ fn repo() -> Repo<SqliteStore> {
 fn spawn(repo: Repo<SqliteStore>) -> RepoHandle {
     let (tx, _rx) = tokio::sync::mpsc::channel(1024);
     // The receiver is dropped: announcements are not what these tests look at.
-    repo_actor::spawn(repo, tx).unwrap()
+    repo_actor::spawn(repo, tx, repo_actor::TrustPolicy::open()).unwrap()
 }
 
 async fn fetch(node: &RepoHandle, wants: Vec<Want>) -> Vec<Object> {

@@ -192,6 +192,7 @@ async fn example_node(dir: &Path) -> (Node, String) {
         },
         http: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
         trust_anchors: vec![org(LAND)],
+        quarantine: Default::default(),
         demo: false,
     })
     .await

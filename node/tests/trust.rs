@@ -24,6 +24,7 @@ async fn node(
         },
         http: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
         trust_anchors: anchors,
+        quarantine: Default::default(),
         demo: false,
     })
     .await

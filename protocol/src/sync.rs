@@ -389,8 +389,9 @@ pub enum Mode {
 pub struct Step {
     /// Ranges to send back; empty when the session is over from this side.
     pub reply: Vec<Range>,
-    /// Keys where the peer has an item this node lacks or holds with another value.
-    pub need: Vec<Key>,
+    /// Items of the peer that this node lacks or holds with another value: the key and the
+    /// peer's value (for a document, the digest of the peer's heads).
+    pub need: Vec<(Key, Value)>,
 }
 
 /// The knobs of reconciliation; the public functions use [`LIMITS`]. Tests drive the same
@@ -520,7 +521,7 @@ fn respond_with(inv: &Inventory, incoming: &[Range], lim: Limits) -> Result<Step
                 theirs
                     .iter()
                     .filter(|(k, v)| inv.get(k) != Some(v))
-                    .map(|(k, _)| *k),
+                    .copied(),
             );
             continue;
         }
@@ -623,12 +624,12 @@ fn answer_idlist(
     r: &Range,
     theirs: &[(Key, Value)],
     reply: &mut Reply,
-    need: &mut Vec<Key>,
+    need: &mut Vec<(Key, Value)>,
 ) -> Option<Key> {
     let mut mine = inv.in_range(&r.lower, r.upper.as_ref()).peekable();
     let mut theirs_iter = theirs.iter().peekable();
     let mut give: Vec<(Key, Value)> = Vec::new();
-    let mut lacking: Vec<Key> = Vec::new();
+    let mut lacking: Vec<(Key, Value)> = Vec::new();
     loop {
         match (mine.peek(), theirs_iter.peek()) {
             (Some((mk, me)), Some((tk, tv))) => match (*mk).cmp(tk) {
@@ -637,13 +638,13 @@ fn answer_idlist(
                     mine.next();
                 }
                 std::cmp::Ordering::Greater => {
-                    lacking.push(*tk);
+                    lacking.push((*tk, *tv));
                     theirs_iter.next();
                 }
                 std::cmp::Ordering::Equal => {
                     if me.value != *tv {
                         give.push((**mk, me.value));
-                        lacking.push(*tk);
+                        lacking.push((*tk, *tv));
                     }
                     mine.next();
                     theirs_iter.next();
@@ -653,8 +654,8 @@ fn answer_idlist(
                 give.push((**mk, me.value));
                 mine.next();
             }
-            (None, Some((tk, _))) => {
-                lacking.push(*tk);
+            (None, Some((tk, tv))) => {
+                lacking.push((*tk, *tv));
                 theirs_iter.next();
             }
             (None, None) => break,
@@ -686,7 +687,7 @@ fn answer_idlist(
     }
     match cut {
         None => need.extend(lacking),
-        Some(c) => need.extend(lacking.into_iter().filter(|k| *k < c)),
+        Some(c) => need.extend(lacking.into_iter().filter(|(k, _)| *k < c)),
     }
     cut
 }

@@ -112,7 +112,15 @@ fn session(a: &Inventory, b: &Inventory, lim: Limits, max_messages: usize) -> Se
             (a, &mut s.need_a)
         };
         let step = respond_with(inv, &msg, lim).unwrap();
-        need.extend(step.need);
+        let peer = if at_b { a } else { b };
+        for (key, value) in &step.need {
+            assert_eq!(
+                peer.get(key),
+                Some(value),
+                "a need carries the peer's value"
+            );
+        }
+        need.extend(step.need.into_iter().map(|(key, _)| key));
         if step.reply.is_empty() {
             break;
         }
@@ -419,14 +427,14 @@ fn small_range_is_answered_with_the_id_list() {
     // The peer holds k(2) with another value and k(3), lacks k(1).
     let peer: Inventory = [(k(2), [7; 32]), (k(3), [3; 32])].into_iter().collect();
     let answer = respond(&peer, &step.reply).unwrap();
-    assert_eq!(answer.need, vec![k(1), k(2)]);
+    assert_eq!(answer.need, vec![(k(1), [1; 32]), (k(2), [2; 32])]);
     assert_eq!(answer.reply.len(), 1);
     assert_eq!(
         answer.reply[0].mode,
         Mode::Items(vec![(k(2), [7; 32]), (k(3), [3; 32])])
     );
     let last = respond(&inv, &answer.reply).unwrap();
-    assert_eq!(last.need, vec![k(2), k(3)]);
+    assert_eq!(last.need, vec![(k(2), [7; 32]), (k(3), [3; 32])]);
     assert!(last.reply.is_empty(), "items are final");
 }
 
