@@ -36,6 +36,7 @@ pub mod doc;
 pub mod equivocation;
 pub mod identity;
 pub mod ids;
+pub mod manifest;
 #[cfg(feature = "utoipa")]
 pub mod openapi;
 pub mod reference;
