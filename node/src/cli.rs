@@ -138,6 +138,16 @@ pub enum Command {
     Config(ConfigCommand),
     /// Run the node: peer-to-peer sync and the HTTP API, until Ctrl-C or SIGTERM.
     Run(RunArgs),
+    /// Join a network: check its manifest (signed by its trust anchors) and write its
+    /// bootstrap addresses, anchors and quarantine bounds into the configuration file. A node
+    /// that joined before takes only an update signed by a majority of its current anchors.
+    Join {
+        /// The network's manifest file (JSON).
+        file: PathBuf,
+    },
+    /// Make, sign or show a network manifest (for the anchors that found a network).
+    #[command(subcommand)]
+    Network(NetworkCommand),
     /// Start a local demo network on 127.0.0.1 (a bootstrap node and nodes of several
     /// organisations, filled with demo data) and serve the web UI of one of them, until
     /// Ctrl-C. Without --data-dir it keeps its data under the system's temp dir.
@@ -231,6 +241,15 @@ pub struct RunArgs {
         value_name = "ORG_ID"
     )]
     pub trust_anchors: Vec<OrgId>,
+    /// Most documents one key outside the trust scope may have in quarantine (default 4).
+    #[arg(long, env = "ALLMENDE_QUARANTINE_KEY_DOCUMENTS", value_name = "N")]
+    pub quarantine_key_documents: Option<usize>,
+    /// Most bytes one key outside the trust scope may have in quarantine (default 65536).
+    #[arg(long, env = "ALLMENDE_QUARANTINE_KEY_BYTES", value_name = "BYTES")]
+    pub quarantine_key_bytes: Option<usize>,
+    /// Most bytes in quarantine altogether, in memory (default 33554432).
+    #[arg(long, env = "ALLMENDE_QUARANTINE_TOTAL_BYTES", value_name = "BYTES")]
+    pub quarantine_total_bytes: Option<usize>,
 }
 
 /// `query`.
@@ -377,6 +396,52 @@ pub struct InitArgs {
     /// Website.
     #[arg(long)]
     pub website: Option<WebUrl>,
+    /// Join the network of this manifest file as well (see `allmende join`).
+    #[arg(long, value_name = "FILE")]
+    pub network: Option<PathBuf>,
+}
+
+/// `network …`.
+#[derive(Debug, Subcommand)]
+pub enum NetworkCommand {
+    /// Write a new manifest signed by this node's organisation, which is its first anchor.
+    Create {
+        /// The network's name, e.g. "Allmende NRW".
+        #[arg(long)]
+        name: String,
+        /// Bootstrap address, with /p2p/PEER_ID (repeatable).
+        #[arg(long = "bootstrap", value_name = "MULTIADDR")]
+        bootstrap: Vec<libp2p::Multiaddr>,
+        /// Another founding anchor (organisation id, repeatable); it adds its signature with
+        /// `allmende network sign`.
+        #[arg(long = "anchor", value_name = "ORG_ID")]
+        anchors: Vec<OrgId>,
+        /// The manifest's version; an update needs a greater one.
+        #[arg(long, default_value_t = 1)]
+        version: u64,
+        /// Quarantine: most documents per key outside the trust scope.
+        #[arg(long)]
+        quarantine_key_documents: Option<u32>,
+        /// Quarantine: most bytes per key outside the trust scope.
+        #[arg(long)]
+        quarantine_key_bytes: Option<u64>,
+        /// Quarantine: most bytes altogether.
+        #[arg(long)]
+        quarantine_total_bytes: Option<u64>,
+        /// Where to write it.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Add this node's organisation's signature to a manifest that lists it as an anchor.
+    Sign {
+        /// The manifest file; rewritten in place.
+        file: PathBuf,
+    },
+    /// Show a manifest and whether its signatures make it valid.
+    Show {
+        /// The manifest file.
+        file: PathBuf,
+    },
 }
 
 /// `org …`.
@@ -878,6 +943,15 @@ impl Cli {
             if !a.trust_anchors.is_empty() {
                 cfg.trust.anchors = a.trust_anchors.clone();
             }
+            if let Some(n) = a.quarantine_key_documents {
+                cfg.trust.quarantine_key_documents = n;
+            }
+            if let Some(n) = a.quarantine_key_bytes {
+                cfg.trust.quarantine_key_bytes = n;
+            }
+            if let Some(n) = a.quarantine_total_bytes {
+                cfg.trust.quarantine_total_bytes = n;
+            }
         }
         cfg.validate().map_err(|e| bad(e.to_string()))?;
         Ok(cfg)
@@ -957,7 +1031,20 @@ pub fn run(
         }
         Command::Health { url } => health(&url, out),
         Command::Query(a) => query_command(&dd, a, out),
-        Command::Init(a) => init(&dd, a, out),
+        Command::Init(a) => {
+            // The manifest is checked before anything touches the disk.
+            if let Some(file) = &a.network {
+                crate::network::read_verified(file)?;
+            }
+            let file = a.network.clone();
+            init(&dd, a, out)?;
+            match file {
+                Some(file) => join_network(&dd, &cli.config, &file, out),
+                None => Ok(()),
+            }
+        }
+        Command::Join { file } => join_network(&dd, &cli.config, &file, out),
+        Command::Network(c) => network(&dd, c, out),
         Command::Org(c) => org(&dd, c, out),
         Command::Product(c) => product(&dd, c, out),
         Command::Deployment(DeploymentCommand::Add(a)) => deployment_add(&dd, a, out),
@@ -978,6 +1065,99 @@ pub fn run(
         Command::Member(c) => member(&dd, c, out),
         Command::Key(c) => key(&dd, c, out),
     }
+}
+
+/// `join FILE`: applies the manifest to the configuration file in use.
+fn join_network(
+    dd: &DataDir,
+    config: &Option<PathBuf>,
+    file: &std::path::Path,
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<()> {
+    let path = crate::config::locate(config.as_deref(), dd.path())
+        .unwrap_or_else(|| dd.path().join(crate::config::CONFIG_FILE));
+    let joined = crate::network::join(dd, file, &path)?;
+    let m = crate::network::read(&dd.path().join(crate::network::MANIFEST_FILE))?;
+    write!(out, "{}", crate::network::describe(&m))?;
+    writeln!(
+        out,
+        "{} {:?} (version {}): {} written. Restart the node to follow it.",
+        if joined.updated {
+            "Updated to"
+        } else {
+            "Joined"
+        },
+        m.body.name,
+        m.body.version,
+        joined.config.display()
+    )?;
+    Ok(())
+}
+
+fn network(dd: &DataDir, c: NetworkCommand, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
+    use allmende_protocol::manifest::{ManifestBody, QuarantineDefaults};
+    match c {
+        NetworkCommand::Create {
+            name,
+            bootstrap,
+            anchors,
+            version,
+            quarantine_key_documents,
+            quarantine_key_bytes,
+            quarantine_total_bytes,
+            out: file,
+        } => {
+            let id = dd.identity()?;
+            let mut list = vec![id.org];
+            list.extend(anchors.into_iter().filter(|a| *a != id.org));
+            let d = crate::network::default_quarantine();
+            let body = ManifestBody {
+                name,
+                version,
+                bootstrap: bootstrap.iter().map(ToString::to_string).collect(),
+                anchors: list,
+                quarantine: QuarantineDefaults {
+                    key_documents: quarantine_key_documents.unwrap_or(d.key_documents),
+                    key_bytes: quarantine_key_bytes.unwrap_or(d.key_bytes),
+                    total_bytes: quarantine_total_bytes.unwrap_or(d.total_bytes),
+                },
+            };
+            let m = body.sign(&id.keypair)?;
+            std::fs::write(&file, m.to_json_pretty())
+                .with_context(|| format!("writing {}", file.display()))?;
+            write!(out, "{}", crate::network::describe(&m))?;
+            match m.verify() {
+                Ok(()) => writeln!(out, "Valid. Written to {}.", file.display())?,
+                Err(e) => writeln!(
+                    out,
+                    "Written to {}; not valid yet: {e}. The other anchors sign it with `allmende network sign {}`.",
+                    file.display(),
+                    file.display()
+                )?,
+            }
+        }
+        NetworkCommand::Sign { file } => {
+            let id = dd.identity()?;
+            let mut m = crate::network::read(&file)?;
+            m.add_signature(&id.keypair)?;
+            std::fs::write(&file, m.to_json_pretty())
+                .with_context(|| format!("writing {}", file.display()))?;
+            write!(out, "{}", crate::network::describe(&m))?;
+            match m.verify() {
+                Ok(()) => writeln!(out, "Signed; valid.")?,
+                Err(e) => writeln!(out, "Signed; not valid yet: {e}")?,
+            }
+        }
+        NetworkCommand::Show { file } => {
+            let m = crate::network::read(&file)?;
+            write!(out, "{}", crate::network::describe(&m))?;
+            match m.verify() {
+                Ok(()) => writeln!(out, "Valid.")?,
+                Err(e) => bail!("{}: not valid: {e}", file.display()),
+            }
+        }
+    }
+    Ok(())
 }
 
 fn open(dd: &DataDir) -> anyhow::Result<(Identity, Repo<SqliteStore>)> {
@@ -2044,7 +2224,7 @@ fn run_node(
             net: settings.net(false),
             http: Some(settings.http.listen),
             trust_anchors: settings.trust.anchors.clone(),
-            quarantine: Default::default(),
+            quarantine: settings.trust.quarantine(),
             demo: false,
         };
         let node = crate::node::Node::spawn_with(cfg, settings.http.options()).await?;

@@ -111,6 +111,9 @@ pub struct NetworkConfig {
     pub mdns: bool,
     /// Seconds between reconciliations with each peer.
     pub reconcile_secs: u64,
+    /// The name of the network joined with a manifest (`allmende join`), for people.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 impl Default for NetworkConfig {
@@ -124,16 +127,46 @@ impl Default for NetworkConfig {
             relays: Vec::new(),
             mdns: false,
             reconcile_secs: 30,
+            name: None,
         }
     }
 }
 
 /// `[trust]`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TrustConfig {
     /// Organisation ids of the trust anchors followed.
     pub anchors: Vec<OrgId>,
+    /// Most documents one key outside the trust scope may have in quarantine.
+    pub quarantine_key_documents: usize,
+    /// Most bytes of signed changes one key outside the trust scope may have in quarantine.
+    pub quarantine_key_bytes: usize,
+    /// Most bytes of signed changes in quarantine altogether.
+    pub quarantine_total_bytes: usize,
+}
+
+impl Default for TrustConfig {
+    fn default() -> Self {
+        let q = crate::quarantine::QuarantineLimits::default();
+        Self {
+            anchors: Vec::new(),
+            quarantine_key_documents: q.key_documents,
+            quarantine_key_bytes: q.key_bytes,
+            quarantine_total_bytes: q.total_bytes,
+        }
+    }
+}
+
+impl TrustConfig {
+    /// The quarantine's bounds.
+    pub fn quarantine(&self) -> crate::quarantine::QuarantineLimits {
+        crate::quarantine::QuarantineLimits {
+            key_documents: self.quarantine_key_documents,
+            key_bytes: self.quarantine_key_bytes,
+            total_bytes: self.quarantine_total_bytes,
+        }
+    }
 }
 
 /// `[keys]`.
@@ -246,6 +279,25 @@ impl Config {
             return Err(invalid(
                 "http.export_stall_secs".into(),
                 format!("{} is outside 1–3600", self.http.export_stall_secs),
+            ));
+        }
+        let q = self.trust.quarantine();
+        if q.key_bytes > q.total_bytes {
+            return Err(invalid(
+                "trust.quarantine_key_bytes".into(),
+                format!(
+                    "{} exceeds trust.quarantine_total_bytes ({})",
+                    q.key_bytes, q.total_bytes
+                ),
+            ));
+        }
+        if q.total_bytes > 1 << 30 {
+            return Err(invalid(
+                "trust.quarantine_total_bytes".into(),
+                format!(
+                    "{} is over 1 GiB; the quarantine is held in memory",
+                    q.total_bytes
+                ),
             ));
         }
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.filter) {
@@ -386,10 +438,38 @@ pub const KEYS: &[KeyDoc] = &[
         unset_example: None,
     },
     KeyDoc {
+        key: "network.name",
+        env: "(none)",
+        flag: "(none; allmende join sets it)",
+        help: "The name of the network this node joined with a manifest (written by allmende join; shown in the status).",
+        unset_example: Some("\"Allmende NRW\""),
+    },
+    KeyDoc {
         key: "trust.anchors",
         env: "ALLMENDE_TRUST_ANCHORS",
         flag: "--trust-anchor",
-        help: "Organisation ids of the trust anchors whose attestations mark organisations as verified.",
+        help: "Organisation ids of the trust anchors followed. The anchors, the organisations they attest, this node's own and hosted organisations, and the keys and delegates of all these form the trust scope: only what it signed is stored, indexed, forwarded and offered to peers. Everything else waits in a bounded quarantine in memory. Empty is open mode: every key's content is stored and shown, and the node says so on every page. Usually set by allmende join NETWORK_FILE.",
+        unset_example: None,
+    },
+    KeyDoc {
+        key: "trust.quarantine_key_documents",
+        env: "ALLMENDE_QUARANTINE_KEY_DOCUMENTS",
+        flag: "--quarantine-key-documents",
+        help: "Most documents one key outside the trust scope may have in the quarantine: its profile and a few more, so an anchor can look at an organisation before attesting it. Keys are free, so this alone bounds nothing; see quarantine_total_bytes.",
+        unset_example: None,
+    },
+    KeyDoc {
+        key: "trust.quarantine_key_bytes",
+        env: "ALLMENDE_QUARANTINE_KEY_BYTES",
+        flag: "--quarantine-key-bytes",
+        help: "Most bytes of signed changes one key outside the trust scope may have in the quarantine (a profile is about 1 KiB).",
+        unset_example: None,
+    },
+    KeyDoc {
+        key: "trust.quarantine_total_bytes",
+        env: "ALLMENDE_QUARANTINE_TOTAL_BYTES",
+        flag: "--quarantine-total-bytes",
+        help: "Most bytes of signed changes in the quarantine altogether (held in memory, at most 1 GiB). When full, the oldest documents go first and profiles last: a flood from many fresh keys costs this much memory and no disk.",
         unset_example: None,
     },
     KeyDoc {
@@ -470,6 +550,10 @@ mod tests {
         // Every key the struct serialises (with the optional ones set) has documentation.
         let full = Config {
             data_dir: Some("/x".into()),
+            network: NetworkConfig {
+                name: Some("Allmende Test".into()),
+                ..NetworkConfig::default()
+            },
             keys: KeysConfig {
                 identity_file: Some("/y".into()),
             },

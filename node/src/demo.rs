@@ -969,6 +969,32 @@ fn prepare(dir: &Path, out: &mut dyn Write) -> anyhow::Result<OrgId> {
     Ok(layout.orgs[LAND])
 }
 
+/// Writes the demo network's manifest (`<dir>/network.json`), signed by the Land body's
+/// key, and reads it back as a node joining would.
+fn demo_manifest(
+    dir: &Path,
+    anchor: OrgId,
+    bootstrap: &[libp2p::Multiaddr],
+) -> anyhow::Result<allmende_protocol::manifest::SignedManifest> {
+    let land = crate::datadir::DataDir::new(dir.join(ORGS[LAND].slug)).identity()?;
+    if land.org != anchor {
+        bail!(
+            "the demo's Land key does not match {}",
+            dir.join("trust-anchor").display()
+        );
+    }
+    let body = allmende_protocol::manifest::ManifestBody {
+        name: "Allmende Demo".into(),
+        version: 1,
+        bootstrap: bootstrap.iter().map(ToString::to_string).collect(),
+        anchors: vec![anchor],
+        quarantine: crate::network::default_quarantine(),
+    };
+    let path = dir.join(crate::network::MANIFEST_FILE);
+    std::fs::write(&path, body.sign(&land.keypair)?.to_json_pretty())?;
+    crate::network::read_verified(&path)
+}
+
 /// Runs the demo network until Ctrl-C or SIGTERM.
 pub fn run(opts: &DemoOptions, out: &mut dyn Write) -> anyhow::Result<()> {
     let anchor = prepare(&opts.dir, out)?;
@@ -994,16 +1020,25 @@ pub fn run(opts: &DemoOptions, out: &mut dyn Write) -> anyhow::Result<()> {
         if boot_addrs.is_empty() {
             bail!("the demo's bootstrap node did not start listening on 127.0.0.1");
         }
+        // The demo network is joined as any other: with a manifest its anchor (the Land)
+        // signs, naming the bootstrap node (its port is new at every start).
+        let manifest = demo_manifest(&opts.dir, anchor, &boot_addrs)?;
+        let bootstrap_addrs = manifest
+            .body
+            .bootstrap
+            .iter()
+            .map(|a| a.parse())
+            .collect::<Result<Vec<libp2p::Multiaddr>, _>>()?;
         let mut nodes = vec![bootstrap];
         let mut served = None;
         for (i, o) in ORGS.iter().enumerate().filter(|(_, o)| o.hosted_by.is_none()) {
             let node = Node::spawn(NodeConfig {
                 data_dir: opts.dir.join(o.slug),
                 identity_file: None,
-                net: loopback_net(boot_addrs.clone())?,
+                net: loopback_net(bootstrap_addrs.clone())?,
                 http: (i == SERVED).then_some(opts.http),
-                trust_anchors: vec![anchor],
-                quarantine: Default::default(),
+                trust_anchors: manifest.body.anchors.clone(),
+                quarantine: crate::network::quarantine_of(&manifest.body.quarantine),
                 demo: true,
             })
             .await

@@ -21,6 +21,7 @@ pub mod http;
 pub mod index;
 pub mod metrics;
 pub mod net;
+pub mod network;
 pub mod node;
 pub mod openapi;
 pub mod publiccode;
