@@ -231,6 +231,14 @@ pub struct NetConfig {
     pub reconcile_reply_rate: f64,
     /// Bytes of reconciliation replies one peer may draw at once.
     pub reconcile_reply_burst: f64,
+    /// Documents outside the trust scope one peer may deliver per second, in fetch answers
+    /// (each is verified, then refused) and by gossip: past it, what waits to be fetched from
+    /// the peer is dropped until its next reconciliation session names it again, and each
+    /// further gossip message of it is penalised as a flood. Bounds what a flood costs in
+    /// signatures checked (gossipsub's own and the changes').
+    pub out_of_scope_rate: f64,
+    /// Documents outside the trust scope one peer may deliver at once.
+    pub out_of_scope_burst: f64,
     /// Penalty points at which a peer is disconnected and blocked.
     pub ban_threshold: i64,
     /// Documents waiting to be fetched at which a catch-up counts as large: the product
@@ -262,6 +270,8 @@ impl Default for NetConfig {
             address_share: ADDRESS_SHARE,
             reconcile_reply_rate: 1024.0 * 1024.0,
             reconcile_reply_burst: 512.0 * 1024.0 * 1024.0,
+            out_of_scope_rate: 20.0,
+            out_of_scope_burst: 500.0,
             ban_threshold: 100,
             defer_indexes_at: DEFER_INDEXES_AT,
         }
@@ -427,11 +437,20 @@ enum Internal {
         acceptance: gossipsub::MessageAcceptance,
         fetch: Option<Key>,
         held_back: Option<&'static str>,
+        /// The document, when everything the message carried had been refused by policy
+        /// before.
+        refused_again: Option<Key>,
     },
     Penalise {
         peer: PeerId,
         points: i64,
         reason: &'static str,
+    },
+    /// A fetch answer of `peer` brought `docs` documents of which nothing is in the trust
+    /// scope.
+    OutOfScope {
+        peer: PeerId,
+        docs: usize,
     },
     Fetched {
         peer: PeerId,
@@ -451,6 +470,8 @@ struct PeerState {
     requests: Bucket,
     /// Bytes of reconciliation replies ([`NetConfig::reconcile_reply_rate`]).
     replies: Bucket,
+    /// Documents outside the trust scope fetched ([`NetConfig::out_of_scope_rate`]).
+    out_of_scope: Bucket,
     fetches: FetchQueue,
     session: bool,
     /// The remote address of its first connection, for the per-address request limit.
@@ -458,10 +479,11 @@ struct PeerState {
 }
 
 impl PeerState {
-    fn new(burst: f64, reply_burst: f64, ip: Option<std::net::IpAddr>) -> Self {
+    fn new(burst: f64, reply_burst: f64, scope_burst: f64, ip: Option<std::net::IpAddr>) -> Self {
         Self {
             requests: Bucket::full(burst, Instant::now()),
             replies: Bucket::full(reply_burst, Instant::now()),
+            out_of_scope: Bucket::full(scope_burst, Instant::now()),
             fetches: FetchQueue::default(),
             session: false,
             ip,
@@ -620,6 +642,10 @@ pub async fn spawn(
         cfg.reconcile_reply_rate * cfg.address_share,
         cfg.reconcile_reply_burst * cfg.address_share,
     );
+    let scope_addresses = AddressBuckets::new(
+        cfg.out_of_scope_rate * cfg.address_share,
+        cfg.out_of_scope_burst * cfg.address_share,
+    );
     let actor = NetActor {
         swarm,
         repo,
@@ -634,9 +660,11 @@ pub async fn spawn(
         scores: HashMap::new(),
         addresses,
         reply_addresses,
+        scope_addresses,
         pending: HashMap::new(),
         blocked: HashSet::new(),
         blocked_order: std::collections::VecDeque::new(),
+        refused_pushes: RefusedPushes::default(),
         sessions_completed: 0,
         indexes_deferred: false,
         rejected: BTreeMap::new(),
@@ -679,10 +707,14 @@ struct NetActor {
     addresses: AddressBuckets,
     /// Reconciliation reply bytes per remote address.
     reply_addresses: AddressBuckets,
+    /// The same for documents outside the trust scope.
+    scope_addresses: AddressBuckets,
     pending: HashMap<request_response::OutboundRequestId, (PeerId, Pending)>,
     blocked: HashSet<PeerId>,
     /// `blocked` in the order they were blocked, to let the oldest out ([`MAX_BLOCKED`]).
     blocked_order: std::collections::VecDeque<PeerId>,
+    /// Which peer pushed which refused document by gossip.
+    refused_pushes: RefusedPushes,
     sessions_completed: u64,
     rejected: BTreeMap<String, u64>,
     /// A large catch-up runs with the product indexes deferred (see
@@ -904,6 +936,35 @@ impl NetActor {
         )
     }
 
+    /// Charges documents outside the trust scope that `peer` delivered (in a fetch answer or
+    /// by gossip); when over its (or its address's) budget, drops what waits to be fetched
+    /// from it (the next session names what is still missing again) and returns false.
+    fn charge_out_of_scope(&mut self, peer: PeerId, docs: usize) -> bool {
+        let budget = ReplyBudget {
+            rate: self.cfg.out_of_scope_rate,
+            burst: self.cfg.out_of_scope_burst,
+        };
+        let Some(state) = self.peers.get_mut(&peer) else {
+            return true;
+        };
+        if limits::charge_reply(
+            &mut state.out_of_scope,
+            &mut self.scope_addresses,
+            state.ip,
+            budget,
+            docs,
+            Instant::now(),
+        ) {
+            return true;
+        }
+        let dropped = state.fetches.drop_waiting();
+        if dropped > 0 {
+            tracing::debug!(%peer, dropped, "fetching paused: many documents outside the trust scope");
+            self.reject("fetches paused: documents outside the trust scope");
+        }
+        false
+    }
+
     fn swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
         match event {
             SwarmEvent::NewListenAddr { address, .. } => tracing::info!(%address, "listening"),
@@ -921,9 +982,13 @@ impl NetActor {
                         libp2p::multiaddr::Protocol::Ip6(ip) => Some(limits::network_of(ip)),
                         _ => None,
                     });
-                    let (burst, replies) = (self.cfg.request_burst, self.cfg.reconcile_reply_burst);
-                    self.peers
-                        .insert(peer_id, PeerState::new(burst, replies, ip));
+                    let state = PeerState::new(
+                        self.cfg.request_burst,
+                        self.cfg.reconcile_reply_burst,
+                        self.cfg.out_of_scope_burst,
+                        ip,
+                    );
+                    self.peers.insert(peer_id, state);
                     self.start_session(peer_id);
                 }
             }
@@ -977,17 +1042,59 @@ impl NetActor {
     }
 
     fn gossip(&mut self, source: PeerId, id: gossipsub::MessageId, data: Vec<u8>) {
+        // A document outside the trust scope is turned away on its header, before any
+        // signature is checked: a flood of it costs a header's decoding per message, and
+        // its signed content reaches the quarantine by reconciliation instead. Within the
+        // budget not penalised: a node in open mode relays such documents by its own rules.
+        if let Some(header) = Gossip::peek_header(&data)
+            && !self.repo.scope().admits_doc(&header)
+        {
+            // Pushing more of it than the budget for such documents is a flood.
+            if !self.charge_out_of_scope(source, 1) {
+                self.penalise(
+                    source,
+                    PENALTY_FLOOD,
+                    "gossip outside the trust scope over budget",
+                );
+            }
+            self.internal(Internal::Validated {
+                id,
+                source,
+                acceptance: gossipsub::MessageAcceptance::Ignore,
+                fetch: None,
+                held_back: Some(HELD_BACK_OUT_OF_SCOPE),
+                refused_again: None,
+            });
+            return;
+        }
         let repo = self.repo.clone();
         let tx = self.internal_tx.clone();
         tokio::spawn(async move {
-            // Decoding verifies the signature of every change it carries: off the actor.
-            let decoded = tokio::task::spawn_blocking(move || Gossip::decode(&data))
-                .await
-                .unwrap_or(Err(allmende_protocol::sync::SyncError::Invalid(
-                    "decoding stopped".into(),
-                )));
+            // Decoding verifies the signature of every change it carries, and the changes
+            // are checked for their document (the repository's first step): off the actor
+            // and off the repository thread, which a flood of gossip would otherwise keep
+            // busy verifying.
+            let decoded = tokio::task::spawn_blocking(move || {
+                Gossip::decode(&data).map(|g| match g {
+                    Gossip::Announce(a) if !a.changes.is_empty() => {
+                        let verified = crate::repo::verify_all(a.header, a.changes);
+                        Checked::Announce {
+                            header: a.header,
+                            verified,
+                            certs: a.certs,
+                        }
+                    }
+                    other => Checked::Other(other),
+                })
+            })
+            .await
+            .unwrap_or(Err(allmende_protocol::sync::SyncError::Invalid(
+                "decoding stopped".into(),
+            )));
             // Why a message that is not refused is still not forwarded (counted in status).
             let mut held_back = None;
+            // A document whose changes were all refused by policy before.
+            let mut refused_again = None;
             let (acceptance, penalty, fetch) = match decoded {
                 // A forged signature or a decode bomb: found while decoding, before parsing.
                 Err(allmende_protocol::sync::SyncError::Change(_)) => (
@@ -1002,66 +1109,65 @@ impl NetActor {
                 ),
                 // Forwarded only when verified and new: a certificate or changes this node
                 // already holds, replayed in a new wrapper (a new message id), stop here.
-                Ok(Gossip::Cert(cert)) => match repo.call(move |s| s.add_cert(cert)).await {
-                    Ok(Ok(true)) => (gossipsub::MessageAcceptance::Accept, None, None),
-                    Ok(Ok(false)) => {
-                        held_back = Some(HELD_BACK_NOT_NEW);
-                        (gossipsub::MessageAcceptance::Ignore, None, None)
-                    }
-                    Ok(Err(RepoError::Cert(CertError::NoAuthority { .. }))) => {
-                        held_back = Some(HELD_BACK_NO_AUTHORITY);
-                        (gossipsub::MessageAcceptance::Ignore, None, None)
-                    }
-                    Ok(Err(e)) => {
-                        let (acceptance, penalty, _) = judge(&e);
-                        (acceptance, penalty, None)
-                    }
-                    Err(_) => (gossipsub::MessageAcceptance::Ignore, None, None),
-                },
-                Ok(Gossip::Announce(a)) => {
-                    let key = *a.header.id().as_bytes();
-                    if a.changes.is_empty() && a.certs.is_empty() {
-                        // "Document X changed", too large to carry its changes: nothing here
-                        // can be verified, so it is not forwarded (every receiver would fetch
-                        // from its source); this node fetches it from the sender, and the
-                        // others learn it from their next reconciliation.
-                        held_back = Some(HELD_BACK_UNVERIFIABLE);
-                        (gossipsub::MessageAcceptance::Ignore, None, Some(key))
-                    } else {
-                        let now = crate::now();
-                        match repo
-                            .call(move |s| s.ingest(a.header, a.changes, a.certs, now))
-                            .await
-                        {
-                            // Outside this node's trust scope: not forwarded (the part
-                            // inside it reaches the others by reconciliation). Pushing the
-                            // same refused changes again is a flood.
-                            Ok(Outcome::Stored(ing)) if ing.out_of_scope > 0 => {
-                                held_back = Some(HELD_BACK_OUT_OF_SCOPE);
-                                if ing.refused_again {
-                                    (
-                                        gossipsub::MessageAcceptance::Reject,
-                                        Some("refused content pushed again"),
-                                        None,
-                                    )
-                                } else {
-                                    (gossipsub::MessageAcceptance::Ignore, None, None)
-                                }
-                            }
-                            Ok(Outcome::Stored(ing)) if ing.new_changes > 0 => {
-                                (gossipsub::MessageAcceptance::Accept, None, None)
-                            }
-                            Ok(Outcome::Stored(_)) => {
-                                held_back = Some(HELD_BACK_NOT_NEW);
-                                (gossipsub::MessageAcceptance::Ignore, None, None)
-                            }
-                            Ok(Outcome::Refused(e)) => {
-                                let (acc, pen, fetch) = judge(&e);
-                                (acc, pen, fetch.then_some(key))
-                            }
-                            Err(_) => (gossipsub::MessageAcceptance::Ignore, None, None),
+                Ok(Checked::Other(Gossip::Cert(cert))) => {
+                    match repo.call(move |s| s.add_cert(cert)).await {
+                        Ok(Ok(true)) => (gossipsub::MessageAcceptance::Accept, None, None),
+                        Ok(Ok(false)) => {
+                            held_back = Some(HELD_BACK_NOT_NEW);
+                            (gossipsub::MessageAcceptance::Ignore, None, None)
                         }
+                        Ok(Err(RepoError::Cert(CertError::NoAuthority { .. }))) => {
+                            held_back = Some(HELD_BACK_NO_AUTHORITY);
+                            (gossipsub::MessageAcceptance::Ignore, None, None)
+                        }
+                        Ok(Err(e)) => {
+                            let (acceptance, penalty, _) = judge(&e);
+                            (acceptance, penalty, None)
+                        }
+                        Err(_) => (gossipsub::MessageAcceptance::Ignore, None, None),
                     }
+                }
+                Ok(Checked::Other(Gossip::Announce(a))) if a.certs.is_empty() => {
+                    // "Document X changed", too large to carry its changes: nothing here
+                    // can be verified, so it is not forwarded (every receiver would fetch
+                    // from its source); this node fetches it from the sender, and the
+                    // others learn it from their next reconciliation.
+                    held_back = Some(HELD_BACK_UNVERIFIABLE);
+                    let key = *a.header.id().as_bytes();
+                    (gossipsub::MessageAcceptance::Ignore, None, Some(key))
+                }
+                Ok(Checked::Other(Gossip::Announce(a))) => {
+                    // Certificates without changes: stored like an ingest of nothing.
+                    let now = crate::now();
+                    let key = *a.header.id().as_bytes();
+                    gossip_outcome(
+                        repo.call(move |s| s.ingest(a.header, a.changes, a.certs, now))
+                            .await,
+                        key,
+                        &mut held_back,
+                        &mut refused_again,
+                    )
+                }
+                Ok(Checked::Announce {
+                    verified: Err(e), ..
+                }) => {
+                    let (acc, pen, _) = judge(&e);
+                    (acc, pen, None)
+                }
+                Ok(Checked::Announce {
+                    header,
+                    verified: Ok(verified),
+                    certs,
+                }) => {
+                    let now = crate::now();
+                    let key = *header.id().as_bytes();
+                    gossip_outcome(
+                        repo.call(move |s| s.ingest_verified(header, verified, certs, now))
+                            .await,
+                        key,
+                        &mut held_back,
+                        &mut refused_again,
+                    )
                 }
             };
             if let Some(reason) = penalty {
@@ -1080,6 +1186,7 @@ impl NetActor {
                     acceptance,
                     fetch,
                     held_back,
+                    refused_again,
                 })
                 .await;
         });
@@ -1316,13 +1423,14 @@ impl NetActor {
                     // overlap instead of taking turns. `None`: malformed; `Some(None)`: a
                     // refusal.
                     let certs = repo.certificates();
+                    let scope = repo.scope();
                     let now = crate::now();
                     let decoded =
                         tokio::task::spawn_blocking(move || match Response::decode(&bytes) {
                             Ok(Response::Fetched(objects)) => {
                                 let mut checked = objects
                                     .into_iter()
-                                    .filter_map(|o| repo_actor::check(o, &certs, now))
+                                    .filter_map(|o| repo_actor::check(o, &certs, &scope, now))
                                     .collect::<Vec<_>>();
                                 repo_actor::delegations_first(&mut checked);
                                 Some(Some(checked))
@@ -1343,6 +1451,21 @@ impl NetActor {
                                     .call(move |s| s.ingest_fetched(run, now))
                                     .await
                                     .unwrap_or_default();
+                                let refused = outcomes
+                                    .iter()
+                                    .filter(|o| {
+                                        matches!(o, Outcome::Stored(i)
+                                            if i.out_of_scope > 0 && i.new_changes == 0)
+                                    })
+                                    .count();
+                                if refused > 0 {
+                                    let _ = tx
+                                        .send(Internal::OutOfScope {
+                                            peer,
+                                            docs: refused,
+                                        })
+                                        .await;
+                                }
                                 for outcome in outcomes {
                                     let Outcome::Refused(e) = outcome else {
                                         continue;
@@ -1421,10 +1544,20 @@ impl NetActor {
             Internal::Validated {
                 id,
                 source,
-                acceptance,
+                mut acceptance,
                 fetch,
                 held_back,
+                refused_again,
             } => {
+                // Refused content is news once from each peer (it may have come from another
+                // peer, or by reconciliation, first); the same peer pushing it again keeps
+                // pushing what this node refused.
+                if let Some(key) = refused_again
+                    && !self.refused_pushes.note(source, key)
+                {
+                    acceptance = gossipsub::MessageAcceptance::Reject;
+                    self.penalise(source, PENALTY_BAD_DATA, "refused content pushed again");
+                }
                 if matches!(acceptance, gossipsub::MessageAcceptance::Reject) {
                     self.reject("gossip rejected");
                 }
@@ -1444,6 +1577,10 @@ impl NetActor {
                 points,
                 reason,
             } => self.penalise(peer, points, reason),
+            Internal::OutOfScope { peer, docs } => {
+                // Asked for: not the peer's fault, only a pause.
+                self.charge_out_of_scope(peer, docs);
+            }
             Internal::SendFetch { peer, batch, bytes } => {
                 if self.swarm.is_connected(&peer) && !self.blocked.contains(&peer) {
                     let id = self.swarm.behaviour_mut().sync.send_request(&peer, bytes);
@@ -1494,7 +1631,7 @@ impl NetActor {
         self.indexes_deferred = true;
         let repo = self.repo.clone();
         tokio::spawn(async move {
-            let _ = repo.call(|s| s.defer_indexes()).await;
+            let _ = repo.call(|s| s.begin_catch_up()).await;
         });
     }
 
@@ -1566,6 +1703,82 @@ impl NetActor {
 
 /// How to treat a refused object: gossip acceptance, a penalty reason when the data is provably
 /// bad, and whether to fetch the document (missing dependencies).
+/// Most (peer, document) pairs [`RefusedPushes`] keeps; the oldest are forgotten first.
+const MAX_REFUSED_PUSHES: usize = 100_000;
+
+/// The documents outside the trust scope each peer pushed by gossip, bounded.
+#[derive(Debug, Default)]
+struct RefusedPushes {
+    seen: HashSet<(PeerId, Key)>,
+    order: std::collections::VecDeque<(PeerId, Key)>,
+}
+
+impl RefusedPushes {
+    /// Notes that `peer` pushed the refused document `key`; false if it had before.
+    fn note(&mut self, peer: PeerId, key: Key) -> bool {
+        if !self.seen.insert((peer, key)) {
+            return false;
+        }
+        self.order.push_back((peer, key));
+        while self.order.len() > MAX_REFUSED_PUSHES {
+            if let Some(old) = self.order.pop_front() {
+                self.seen.remove(&old);
+            }
+        }
+        true
+    }
+}
+
+/// A gossip message decoded, its changes verified for their document (off the actors).
+enum Checked {
+    /// An announcement with changes.
+    Announce {
+        header: allmende_protocol::doc::DocHeader,
+        verified: Result<Vec<allmende_protocol::change::VerifiedChange>, RepoError>,
+        certs: Vec<sync::Cert>,
+    },
+    /// A certificate, or an announcement without changes.
+    Other(Gossip),
+}
+
+/// What to do with a gossip message the repository took or refused: accept (forward), ignore
+/// or reject it, the penalty for its sender, and the document to fetch from the sender.
+fn gossip_outcome(
+    outcome: Result<Outcome, repo_actor::RepoGone>,
+    key: Key,
+    held_back: &mut Option<&'static str>,
+    refused_again: &mut Option<Key>,
+) -> (
+    gossipsub::MessageAcceptance,
+    Option<&'static str>,
+    Option<Key>,
+) {
+    match outcome {
+        // Outside this node's trust scope: not forwarded (the part inside it reaches the
+        // others by reconciliation).
+        // Whether the sender keeps pushing it is for the actor to judge (`refused_again`).
+        Ok(Outcome::Stored(ing)) if ing.out_of_scope > 0 => {
+            *held_back = Some(HELD_BACK_OUT_OF_SCOPE);
+            if ing.refused_again {
+                *refused_again = Some(key);
+            }
+            (gossipsub::MessageAcceptance::Ignore, None, None)
+        }
+        Ok(Outcome::Stored(ing)) if ing.new_changes > 0 => {
+            (gossipsub::MessageAcceptance::Accept, None, None)
+        }
+        Ok(Outcome::Stored(_)) => {
+            *held_back = Some(HELD_BACK_NOT_NEW);
+            (gossipsub::MessageAcceptance::Ignore, None, None)
+        }
+        Ok(Outcome::Refused(e)) => {
+            let (acc, pen, fetch) = judge(&e);
+            (acc, pen, fetch.then_some(key))
+        }
+        Err(_) => (gossipsub::MessageAcceptance::Ignore, None, None),
+    }
+}
+
 /// The keys of a reconciliation's `need`.
 fn keys_of(need: Vec<(Key, sync::Value)>) -> Vec<Key> {
     need.into_iter().map(|(k, _)| k).collect()

@@ -60,9 +60,10 @@ pub struct RepoHandle {
     /// The repository thread, woken when a job is queued (it parks while idle).
     thread: std::thread::Thread,
     certs: CertsView,
-    /// Counts the changes of the trust scope, so that the network actor reconciles with its
-    /// peers at once when the scope grew (what was refused may be wanted now).
-    scope: tokio::sync::watch::Receiver<u64>,
+    /// The trust scope as last computed: the network actor turns away what it would not
+    /// keep before paying for signatures, and reconciles with its peers at once when it
+    /// changed (what was refused may be wanted now).
+    scope: tokio::sync::watch::Receiver<Arc<TrustScope>>,
 }
 
 impl Drop for RepoHandle {
@@ -100,8 +101,13 @@ impl RepoHandle {
     }
 
     /// Changes whenever the trust scope changed ([`RepoState::refresh_scope`]).
-    pub fn scope_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+    pub fn scope_changes(&self) -> tokio::sync::watch::Receiver<Arc<TrustScope>> {
         self.scope.clone()
+    }
+
+    /// The trust scope as last computed.
+    pub fn scope(&self) -> Arc<TrustScope> {
+        Arc::clone(&self.scope.borrow())
     }
 }
 
@@ -143,6 +149,10 @@ impl TrustPolicy {
     }
 }
 
+/// Documents a large catch-up stores before the product indexes are deferred
+/// ([`RepoState::begin_catch_up`]).
+pub const DEFER_AFTER_STORED: usize = 200;
+
 /// How often the trust scope is computed again while nothing changed it (delegations expire,
 /// members are added).
 const SCOPE_REFRESH: Duration = Duration::from_secs(60);
@@ -165,7 +175,15 @@ pub enum Fetched {
 /// Verifies a fetched object's signatures and drafts its document against `certs` (see
 /// [`crate::repo::prepare`]). CPU-bound: run it on a blocking thread. `None` for an object
 /// the peer does not have.
-pub fn check(obj: Object, certs: &Certificates, now: UnixTime) -> Option<Fetched> {
+///
+/// A document outside `scope` is verified (the quarantine keeps only verified changes) but
+/// not drafted: the repository thread will not store it.
+pub fn check(
+    obj: Object,
+    certs: &Certificates,
+    scope: &TrustScope,
+    now: UnixTime,
+) -> Option<Fetched> {
     let (header, changes, attached) = match obj {
         Object::Doc {
             header,
@@ -189,8 +207,13 @@ pub fn check(obj: Object, certs: &Certificates, now: UnixTime) -> Option<Fetched
         Object::Cert(c) => return Some(Fetched::Cert(c)),
         Object::Missing(_) => return None,
     };
+    let prepared = if scope.admits_doc(&header) {
+        crate::repo::prepare(header, changes, certs, now)
+    } else {
+        crate::repo::verify_all(header, changes).map(|v| Prepared::verified(header, v))
+    };
     Some(Fetched::Doc {
-        prepared: crate::repo::prepare(header, changes, certs, now),
+        prepared,
         certs: attached,
     })
 }
@@ -289,6 +312,8 @@ pub struct RepoState {
     certs_changed: bool,
     /// The product indexes are dropped for a large catch-up ([`Self::defer_indexes`]).
     indexes_deferred: bool,
+    /// A large catch-up began ([`Self::begin_catch_up`]): the documents stored since.
+    catch_up: Option<usize>,
     policy: TrustPolicy,
     /// The trust scope as last computed ([`Self::refresh_scope`]), and when.
     scope: TrustScope,
@@ -298,7 +323,7 @@ pub struct RepoState {
     /// Set while quarantined documents are taken in, so that doing so does not start another
     /// round of it.
     promoting: bool,
-    scope_tx: tokio::sync::watch::Sender<u64>,
+    scope_tx: tokio::sync::watch::Sender<Arc<TrustScope>>,
     quarantine: Quarantine,
     refused: Refused,
 }
@@ -338,12 +363,13 @@ impl RepoState {
             certs_view: Arc::new(RwLock::new(Arc::new(Certificates::new()))),
             certs_changed: true,
             indexes_deferred: false,
+            catch_up: None,
             policy,
             scope: TrustScope::default(),
             scope_at: std::time::Instant::now(),
             scope_dirty: true,
             promoting: false,
-            scope_tx: tokio::sync::watch::channel(0).0,
+            scope_tx: tokio::sync::watch::channel(Arc::new(TrustScope::default())).0,
             quarantine,
             refused: Refused::default(),
         };
@@ -373,6 +399,17 @@ impl RepoState {
         Ok(s)
     }
 
+    /// A large catch-up may begin (many documents wait to be fetched): the product indexes
+    /// are deferred ([`Self::defer_indexes`]) once [`DEFER_AFTER_STORED`] documents of it
+    /// were stored. Waiting for what is stored rather than what is offered keeps a flood of
+    /// documents outside the trust scope, which are fetched and refused, from dropping an
+    /// established node's indexes and rebuilding them.
+    pub fn begin_catch_up(&mut self) {
+        if !self.indexes_deferred && self.catch_up.is_none() {
+            self.catch_up = Some(0);
+        }
+    }
+
     /// Drops the product indexes while a large catch-up is stored, which then takes half the
     /// time (see `SqliteStore::defer_indexes`); [`Self::restore_indexes`] ends it.
     pub fn defer_indexes(&mut self) {
@@ -392,6 +429,7 @@ impl RepoState {
     /// Builds the indexes [`Self::defer_indexes`] dropped. On failure they stay deferred
     /// (queries are slower, never wrong) and are built at the next start.
     pub fn restore_indexes(&mut self) {
+        self.catch_up = None;
         let started = std::time::Instant::now();
         match self.repo.store_mut().restore_indexes() {
             Ok(false) => {}
@@ -492,7 +530,7 @@ impl RepoState {
         );
         self.scope = scope;
         self.refused.clear();
-        self.scope_tx.send_modify(|n| *n += 1);
+        self.scope_tx.send_replace(Arc::new(self.scope.clone()));
         if self.promoting {
             return;
         }
@@ -539,7 +577,7 @@ impl RepoState {
                 now,
             ) {
                 self.scope = s;
-                self.scope_tx.send_modify(|n| *n += 1);
+                self.scope_tx.send_replace(Arc::new(self.scope.clone()));
             }
         }
         self.promoting = false;
@@ -886,25 +924,24 @@ impl RepoState {
     /// Outside open mode, what the trust scope does not admit is split off first
     /// ([`Self::admit`]): the outcome counts it in [`Ingested::out_of_scope`].
     pub fn ingest_fetched(&mut self, items: Vec<Fetched>, now: UnixTime) -> Vec<Outcome> {
-        let mut out = Vec::with_capacity(items.len());
-        let mut run: Vec<Prepared> = Vec::new();
-        // Positions of the documents with changes outside the scope: (refused, all again).
+        let mut slots: Vec<Option<Outcome>> = Vec::with_capacity(items.len());
+        // Documents waiting for one transaction, with their positions.
+        let mut run: Vec<(usize, Prepared)> = Vec::new();
+        // Documents with changes outside the scope: (position, refused, all refused before).
         let mut notes: Vec<(usize, usize, bool)> = Vec::new();
         for (position, item) in items.into_iter().enumerate() {
-            match item {
+            slots.push(None);
+            let outcome = match item {
                 Fetched::Cert(c) => {
-                    self.ingest_run(&mut run, now, &mut out);
-                    out.push(match self.add_cert(c) {
+                    self.ingest_run(&mut run, now, &mut slots);
+                    match self.add_cert(c) {
                         Ok(_) => Outcome::Stored(Ingested::default()),
                         Err(e) => Outcome::Refused(e),
-                    });
+                    }
                 }
                 Fetched::Doc {
                     prepared: Err(e), ..
-                } => {
-                    self.ingest_run(&mut run, now, &mut out);
-                    out.push(Outcome::Refused(e));
-                }
+                } => Outcome::Refused(e),
                 Fetched::Doc {
                     prepared: Ok(p),
                     certs,
@@ -915,9 +952,9 @@ impl RepoState {
                         .collect();
                     if !new.is_empty() {
                         // Authorisation of the documents before must not see these.
-                        self.ingest_run(&mut run, now, &mut out);
+                        self.ingest_run(&mut run, now, &mut slots);
                         if let Some(e) = new.into_iter().find_map(|c| self.add_cert(c).err()) {
-                            out.push(Outcome::Refused(e));
+                            slots[position] = Some(Outcome::Refused(e));
                             continue;
                         }
                     }
@@ -925,16 +962,23 @@ impl RepoState {
                     if let Some((n, again)) = note {
                         notes.push((position, n, again));
                     }
-                    run.push(p);
-                    if run.len() >= MAX_RUN {
-                        self.ingest_run(&mut run, now, &mut out);
+                    if p.changes().is_empty() && note.is_some() {
+                        // Nothing of it admitted: nothing to store or look up.
+                        Outcome::Stored(Ingested::default())
+                    } else {
+                        run.push((position, p));
+                        if run.len() >= MAX_RUN {
+                            self.ingest_run(&mut run, now, &mut slots);
+                        }
+                        continue;
                     }
                 }
-            }
+            };
+            slots[position] = Some(outcome);
         }
-        self.ingest_run(&mut run, now, &mut out);
+        self.ingest_run(&mut run, now, &mut slots);
         for (position, n, again) in notes {
-            if let Some(Outcome::Stored(done)) = out.get_mut(position) {
+            if let Some(Some(Outcome::Stored(done))) = slots.get_mut(position) {
                 done.out_of_scope = n;
                 done.refused_again = again;
             }
@@ -942,20 +986,32 @@ impl RepoState {
         if self.scope_dirty && !self.promoting {
             self.refresh_scope();
         }
-        out
+        slots
+            .into_iter()
+            .map(|o| o.unwrap_or(Outcome::Stored(Ingested::default())))
+            .collect()
     }
 
-    /// Stores `run` in one transaction and accounts for each document.
-    fn ingest_run(&mut self, run: &mut Vec<Prepared>, now: UnixTime, out: &mut Vec<Outcome>) {
+    /// Stores `run` in one transaction and puts each document's outcome in its slot.
+    fn ingest_run(
+        &mut self,
+        run: &mut Vec<(usize, Prepared)>,
+        now: UnixTime,
+        slots: &mut [Option<Outcome>],
+    ) {
         if run.is_empty() {
             return;
         }
+        let (positions, prepared): (Vec<usize>, Vec<Prepared>) =
+            std::mem::take(run).into_iter().unzip();
         // The times of the changes not stored yet, for the sync lag.
-        let fresh: Vec<Vec<i64>> = run.iter().map(|p| self.fresh_times(p)).collect();
-        let results = self.repo.ingest_many(std::mem::take(run), now);
-        for ((header, result), fresh) in results.into_iter().zip(fresh) {
+        let fresh: Vec<Vec<i64>> = prepared.iter().map(|p| self.fresh_times(p)).collect();
+        let results = self.repo.ingest_many(prepared, now);
+        for (((header, result), fresh), position) in results.into_iter().zip(fresh).zip(positions) {
             let outcome = self.account(header, result, fresh, now);
-            out.push(outcome);
+            if let Some(slot) = slots.get_mut(position) {
+                *slot = Some(outcome);
+            }
         }
         self.announce_found_proofs();
     }
@@ -1009,6 +1065,13 @@ impl RepoState {
                 if done.new_changes > 0 {
                     if header.kind == DocKind::Trust {
                         self.scope_dirty = true;
+                    }
+                    if let Some(n) = &mut self.catch_up {
+                        *n += 1;
+                        if *n >= DEFER_AFTER_STORED {
+                            self.catch_up = None;
+                            self.defer_indexes();
+                        }
                     }
                     self.note_heads(header);
                     self.metrics.changes_applied += done.new_changes as u64;

@@ -1360,6 +1360,20 @@ impl Gossip {
         w.finish()
     }
 
+    /// The header of the document an announcement is about, read without decoding or
+    /// verifying anything else (`None` for a certificate or a malformed message). Lets a
+    /// node turn away a document it would not keep before paying for signatures.
+    pub fn peek_header(bytes: &[u8]) -> Option<DocHeader> {
+        if bytes.len() > MAX_GOSSIP_BYTES {
+            return None;
+        }
+        let (mut r, _v) = Reader::open(bytes, b"AMG", "a gossip message", SYNC_VERSION).ok()?;
+        if r.u8("gossip type").ok()? != 0 {
+            return None;
+        }
+        DocHeader::decode(r.var("document header", MAX_HEADER_BYTES).ok()?).ok()
+    }
+
     /// Decodes and checks a gossip message.
     pub fn decode(bytes: &[u8]) -> Result<Self, SyncError> {
         too_large("gossip message", bytes.len(), MAX_GOSSIP_BYTES)?;

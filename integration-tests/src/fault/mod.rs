@@ -116,6 +116,16 @@ impl ProcNode {
     /// Starts `allmende run` on `dir` (an initialised data directory) and waits until it
     /// printed its addresses.
     pub fn start(allmende: &Path, dir: &Path, bootstrap: &[&str]) -> anyhow::Result<Self> {
+        Self::start_with(allmende, dir, bootstrap, &[])
+    }
+
+    /// [`ProcNode::start`] with more flags for `allmende run`.
+    pub fn start_with(
+        allmende: &Path,
+        dir: &Path,
+        bootstrap: &[&str],
+        extra: &[&str],
+    ) -> anyhow::Result<Self> {
         let started = Instant::now();
         let mut cmd = Command::new(allmende);
         cmd.arg("run")
@@ -129,6 +139,7 @@ impl ProcNode {
         for b in bootstrap {
             cmd.arg("--bootstrap").arg(b);
         }
+        cmd.args(extra);
         let mut child = cmd.spawn().context("starting allmende run")?;
         let out = child.stdout.take().context("no stdout")?;
         let mut lines = BufReader::new(out).lines();

@@ -90,6 +90,14 @@ impl FetchQueue {
         self.want(again);
     }
 
+    /// Drops the keys waiting (not those in flight); returns how many.
+    pub(super) fn drop_waiting(&mut self) -> usize {
+        let n = self.queue.len();
+        self.queue.clear();
+        self.queued.clear();
+        n
+    }
+
     /// Keys waiting (not yet requested).
     pub(super) fn queued(&self) -> usize {
         self.queue.len()
@@ -118,6 +126,22 @@ mod tests {
 
     fn keys(r: std::ops::Range<u32>) -> Vec<Key> {
         r.map(key).collect()
+    }
+
+    #[test]
+    fn dropping_the_waiting_keys_keeps_those_in_flight() {
+        let mut q = FetchQueue::default();
+        q.want(keys(0..(MAX_WANTS as u32 + 10)));
+        let (id, first) = q.next_batch().unwrap();
+        assert_eq!(q.drop_waiting(), 10);
+        assert_eq!((q.queued(), q.in_flight()), (0, 1));
+        assert!(q.next_batch().is_none(), "nothing waits");
+        // A key dropped can be wanted again; the batch in flight finishes as before.
+        q.want(keys(0..(MAX_WANTS as u32 + 1)));
+        assert_eq!(q.queued(), 1, "only the dropped one: the rest is in flight");
+        q.done(id);
+        assert_eq!(first.len(), MAX_WANTS);
+        assert_eq!(q.queued(), 1 + MAX_WANTS, "wanted again while in flight");
     }
 
     #[test]

@@ -1217,3 +1217,29 @@ fn a_stored_object_encodes_like_the_document_it_holds() {
     }
     assert_eq!(back, vec![decoded]);
 }
+
+#[test]
+fn an_announcement_shows_its_header_without_being_decoded() {
+    for g in sample_gossip() {
+        let bytes = g.encode();
+        let expected = match &g {
+            Gossip::Announce(a) => Some(a.header),
+            Gossip::Cert(_) => None,
+        };
+        assert_eq!(Gossip::peek_header(&bytes), expected);
+        // Truncated inside the header, wrong magic, oversized: nothing.
+        assert_eq!(Gossip::peek_header(&bytes[..6.min(bytes.len())]), None);
+        let mut other = bytes.clone();
+        other[0] = b'X';
+        assert_eq!(Gossip::peek_header(&other), None);
+    }
+    // A forged change behind a valid header still shows the header: peeking decides only
+    // what not to pay for, never what to keep.
+    let g = sample_gossip().remove(0);
+    let mut bytes = g.encode();
+    let last = bytes.len() - 40;
+    bytes[last] ^= 1;
+    assert!(Gossip::decode(&bytes).is_err());
+    assert_eq!(Gossip::peek_header(&bytes), Some(header()));
+    assert_eq!(Gossip::peek_header(&vec![0; MAX_GOSSIP_BYTES + 1]), None);
+}
