@@ -434,6 +434,10 @@ fn an_unattested_flood_neither_fills_nor_shows_nor_slows_a_scoped_node() {
         assert!(!page.contains("Spam-Meldewesen"), "{name}");
         let page = get_text(node, "/organisationen");
         assert!(!page.contains("Wegwerf"), "{name}");
+        // The trust page shows what waits in quarantine, by id only.
+        let page = get_text(node, "/vertrauen");
+        assert!(page.contains("quarantaene-dokumente"), "{name}: {page}");
+        assert!(!page.contains("Wegwerf"), "{name}");
         let (_, stats) = get_json(node, "/api/v1/stats");
         assert!(!stats.to_string().contains("Spam"), "{name}: {stats}");
     }

@@ -479,7 +479,11 @@ async fn metrics(State(s): State<ApiState>) -> Response {
         Ok(st) => st,
         Err(e) => return ApiError::unavailable(e.to_string()).into_response(),
     };
-    let Ok(repo) = s.repo.call(|st| st.metrics().clone()).await else {
+    let Ok((repo, volume)) = s
+        .repo
+        .call(|st| (st.metrics().clone(), st.org_volume()))
+        .await
+    else {
         return ApiError::unavailable("the repository does not answer").into_response();
     };
     let path = s.store_path.as_path();
@@ -492,7 +496,7 @@ async fn metrics(State(s): State<ApiState>) -> Response {
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        crate::metrics::render(&status, &repo, &s.http_metrics, bytes),
+        crate::metrics::render(&status, &repo, &s.http_metrics, bytes, &volume),
     )
         .into_response()
 }

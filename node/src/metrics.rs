@@ -145,6 +145,7 @@ pub fn render(
     repo: &RepoMetrics,
     http: &HttpMetrics,
     store_bytes: u64,
+    volume: &[crate::trust::OrgVolume],
 ) -> String {
     let mut out = String::new();
     let n = &status.network;
@@ -230,6 +231,65 @@ pub fn render(
         "gauge",
         "Keys in the node's trust scope (its organisations' keys and valid delegates).",
         status.trust.keys as u64,
+    );
+    let q = &status.quarantine;
+    for (name, help, value) in [
+        (
+            "allmende_quarantine_documents",
+            "Documents outside the trust scope held in the quarantine (in memory).",
+            q.documents as u64,
+        ),
+        (
+            "allmende_quarantine_bytes",
+            "Bytes of signed changes in the quarantine.",
+            q.bytes as u64,
+        ),
+        (
+            "allmende_quarantine_keys",
+            "Signing keys with something in the quarantine.",
+            q.keys as u64,
+        ),
+        (
+            "allmende_quarantine_cap_bytes",
+            "The quarantine's cap (trust.quarantine_total_bytes).",
+            q.cap_bytes as u64,
+        ),
+    ] {
+        single(&mut out, name, "gauge", help, value);
+    }
+    single(
+        &mut out,
+        "allmende_quarantine_evicted_total",
+        "counter",
+        "Quarantined documents evicted to stay under the cap since start.",
+        q.evicted,
+    );
+    single(
+        &mut out,
+        "allmende_quarantine_over_quota_total",
+        "counter",
+        "Changes outside the trust scope not kept because their key's quota was used up.",
+        q.over_quota,
+    );
+    family(
+        &mut out,
+        "allmende_org_changes_24h",
+        "gauge",
+        "Changes signed by an organisation's keys and delegates stored in the last 24 hours (the ten busiest).",
+    );
+    for v in volume.iter().take(10) {
+        let _ = writeln!(
+            out,
+            "allmende_org_changes_24h{{org=\"{:#}\"}} {}",
+            v.org, v.changes
+        );
+    }
+    single(
+        &mut out,
+        "allmende_orgs_unusual_volume",
+        "gauge",
+        "Organisations with unusually many changes in the last 24 hours (see the trust page).",
+        volume.iter().filter(|v| v.unusual).count(),
     );
     single(
         &mut out,

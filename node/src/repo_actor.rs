@@ -326,6 +326,8 @@ pub struct RepoState {
     scope_tx: tokio::sync::watch::Sender<Arc<TrustScope>>,
     quarantine: Quarantine,
     refused: Refused,
+    /// [`Self::org_volume`] as last computed, and when.
+    volume: Option<(std::time::Instant, Arc<Vec<crate::trust::OrgVolume>>)>,
 }
 
 impl std::fmt::Debug for RepoState {
@@ -372,6 +374,7 @@ impl RepoState {
             scope_tx: tokio::sync::watch::channel(Arc::new(TrustScope::default())).0,
             quarantine,
             refused: Refused::default(),
+            volume: None,
         };
         // A catch-up that was interrupted (a crash, a kill) left its indexes deferred.
         if s.repo.store().indexes_deferred()? {
@@ -497,6 +500,31 @@ impl RepoState {
     /// The quarantine (what is held of content outside the scope).
     pub fn quarantine(&self) -> &Quarantine {
         &self.quarantine
+    }
+
+    /// Each organisation's changes stored in the last 24 hours, most first
+    /// ([`crate::trust::volume`]); computed at most once a minute.
+    pub fn org_volume(&mut self) -> Arc<Vec<crate::trust::OrgVolume>> {
+        if let Some((at, v)) = &self.volume
+            && at.elapsed() < SCOPE_REFRESH
+        {
+            return Arc::clone(v);
+        }
+        let now = crate::now();
+        let v = Arc::new(
+            crate::trust::volume(
+                self.repo.store().connection(),
+                self.repo.certificates(),
+                now.0 - 86_400,
+                now,
+            )
+            .unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "cannot count the changes per organisation");
+                Vec::new()
+            }),
+        );
+        self.volume = Some((std::time::Instant::now(), Arc::clone(&v)));
+        v
     }
 
     /// Computes the trust scope again. When it changed, forgets what was refused by policy,

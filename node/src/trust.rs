@@ -134,5 +134,80 @@ pub struct TrustSummary {
     pub keys: usize,
 }
 
+/// An organisation's volume: the changes signed by its keys and delegates that this node
+/// stored in the last 24 hours.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OrgVolume {
+    /// The organisation.
+    pub org: OrgId,
+    /// Changes stored in the last 24 hours.
+    pub changes: u64,
+    /// Unusually many ([`UNUSUAL_CHANGES`], [`UNUSUAL_FACTOR`]).
+    pub unusual: bool,
+}
+
+/// An organisation with more changes than this in 24 hours, and [`UNUSUAL_FACTOR`] times the
+/// median of the organisations that changed anything, is marked: "ungewöhnlich viele
+/// Änderungen". A compromised but attested organisation is not throttled (nodes that
+/// throttled differently would hold different catalogs); it is shown, so that its anchor can
+/// withdraw the attestation or it can revoke the key.
+pub const UNUSUAL_CHANGES: u64 = 1_000;
+/// See [`UNUSUAL_CHANGES`].
+pub const UNUSUAL_FACTOR: u64 = 10;
+
+/// The organisation a key signs for now: the issuer of a delegation in force (the smallest,
+/// as authorisation picks it), the organisation of a successor key, or the organisation whose
+/// root key it is.
+pub fn org_of_key(certs: &Certificates, key: &PublicKey, now: UnixTime) -> OrgId {
+    certs
+        .delegations_to(key)
+        .filter(|d| d.not_before <= now && now <= d.not_after)
+        .map(|d| d.issuer)
+        .min()
+        .or_else(|| certs.org_of_successor(key))
+        .unwrap_or_else(|| OrgId::from_root_key(*key))
+}
+
+/// The organisations whose keys signed changes this node stored since `since` (Unix
+/// seconds), most first, with the unusual ones marked.
+pub fn volume(
+    conn: &Connection,
+    certs: &Certificates,
+    since: i64,
+    now: UnixTime,
+) -> Result<Vec<OrgVolume>, QueryError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT signer, count(*) FROM changes WHERE received_at >= ?1 GROUP BY signer",
+    )?;
+    let rows = stmt.query_map([since], |r| {
+        Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?))
+    })?;
+    let mut per_org: std::collections::HashMap<OrgId, u64> = std::collections::HashMap::new();
+    for r in rows {
+        let (signer, n) = r?;
+        let Some(key) = <[u8; 32]>::try_from(signer)
+            .ok()
+            .and_then(|b| PublicKey::from_bytes(b).ok())
+        else {
+            continue;
+        };
+        *per_org.entry(org_of_key(certs, &key, now)).or_default() += n.max(0) as u64;
+    }
+    let mut out: Vec<OrgVolume> = per_org
+        .into_iter()
+        .map(|(org, changes)| OrgVolume {
+            org,
+            changes,
+            unusual: false,
+        })
+        .collect();
+    out.sort_by(|a, b| b.changes.cmp(&a.changes).then(a.org.cmp(&b.org)));
+    let median = out.get(out.len() / 2).map_or(0, |v| v.changes);
+    for v in &mut out {
+        v.unusual = v.changes > UNUSUAL_CHANGES && v.changes > UNUSUAL_FACTOR * median;
+    }
+    Ok(out)
+}
+
 /// The line `allmende run` prints, and logs, when the node follows no anchor.
 pub const OPEN_MODE_WARNING: &str = "OPEN MODE: this node follows no trust anchor, so it cannot tell attested public bodies from any key; it stores and shows what every key signs. Follow your network's anchor with --trust-anchor ORG_ID (docs/operations.md).";

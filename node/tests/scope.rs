@@ -267,3 +267,23 @@ async fn open_mode_stores_what_every_key_signs() {
     assert_eq!((done.new_changes, done.out_of_scope), (2, 0));
     assert!(holds(&node, id).await);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_organisation_signing_unusually_much_is_marked_not_throttled() {
+    let node = spawn(TrustPolicy::new(vec![org(1)], vec![]));
+    ingest(&node, attestations(1, &[2, 3, 4])).await;
+    // Organisation 2 goes rogue: 1,200 changes in a day; 3 and 4 write a little.
+    let done = ingest(&node, deployments(2, 1_200)).await;
+    assert_eq!(
+        done.new_changes, 1_200,
+        "stored in full: attested, not throttled"
+    );
+    ingest(&node, deployments(3, 3)).await;
+    ingest(&node, deployments(4, 2)).await;
+    let volume = node.call(|s| s.org_volume()).await.unwrap();
+    let of = |o: u8| volume.iter().find(|v| v.org == org(o)).cloned().unwrap();
+    assert_eq!(of(2).changes, 1_200);
+    assert!(of(2).unusual, "{volume:?}");
+    assert!(!of(3).unusual && !of(4).unusual, "{volume:?}");
+    assert_eq!(volume[0].org, org(2), "most first");
+}

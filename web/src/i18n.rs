@@ -66,6 +66,27 @@ const EN: &[(&str, &str)] = &[
     ("Mehr zum Vertrauen", "More on trust"),
     ("Vertrauensbereich", "Trust scope"),
     (
+        "Änderungen der letzten 24 Stunden",
+        "Changes in the last 24 hours",
+    ),
+    (
+        "Bestätigte Organisationen werden nicht gedrosselt: Knoten, die unterschiedlich drosseln, hielten unterschiedliche Kataloge. Wer ungewöhnlich viele Änderungen signiert, wird hier gezeigt, damit sein Vertrauensanker die Bestätigung zurückziehen oder die Organisation ihren Schlüssel widerrufen kann.",
+        "Attested organisations are not throttled: nodes that throttled differently would hold different catalogs. An organisation that signs unusually many changes is shown here, so that its trust anchor can withdraw the attestation or the organisation can revoke its key.",
+    ),
+    ("Änderungen", "Changes"),
+    ("Hinweis", "Note"),
+    ("ungewöhnlich viele Änderungen", "unusually many changes"),
+    ("Quarantäne", "Quarantine"),
+    (
+        "Signierte Angaben von Schlüsseln außerhalb des Vertrauensbereichs werden weder gespeichert noch angezeigt noch weitergegeben. Ein kleiner Teil wartet im Arbeitsspeicher, je Schlüssel begrenzt und insgesamt gedeckelt, zum Beispiel das Profil einer Organisation, die ihr Vertrauensanker noch bestätigen muss.",
+        "Signed data of keys outside the trust scope is neither stored nor shown nor passed on. A small part waits in memory, limited per key and capped in total, for example the profile of an organisation its trust anchor has yet to attest.",
+    ),
+    ("Belegt", "Used"),
+    (
+        "Profile ohne Bestätigung (Organisations-ID):",
+        "Profiles without attestation (organisation id):",
+    ),
+    (
         "Organisationen und Schlüssel, deren Angaben dieser Knoten als bestätigt behandelt: die Vertrauensanker, die von ihnen bestätigten Organisationen, die eigene und die betreuten Organisationen, ihre Schlüssel und die heute gültigen Delegationen.",
         "Organisations and keys whose statements this node treats as attested: the trust anchors, the organisations they attest, its own and hosted organisations, their keys and the delegations valid today.",
     ),

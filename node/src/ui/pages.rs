@@ -1707,6 +1707,10 @@ struct TrustData {
     revocations: Vec<(String, String, i64, String)>,
     orgs: HashMap<Vec<u8>, String>,
     scope: crate::trust::TrustSummary,
+    volume: std::sync::Arc<Vec<crate::trust::OrgVolume>>,
+    quarantine: crate::quarantine::QuarantineStats,
+    /// Organisations with a profile in the quarantine (not in the scope), newest first.
+    waiting: Vec<OrgId>,
 }
 
 fn day(ts: i64) -> String {
@@ -1725,21 +1729,21 @@ fn day(ts: i64) -> String {
 
 pub(super) async fn trust(State(s): State<UiState>, Extension(ctx): Extension<Ctx>) -> Page {
     let lang = ctx.lang;
-    let anchors = s.api.anchors.clone();
-    let own: Vec<OrgId> = s.api.tenants.current().iter().map(|t| t.org).collect();
     let d = s
         .api
         .repo
         .call(move |st| -> Result<TrustData, UiError> {
+            let scope = st.trust_scope().summary();
+            let volume = st.org_volume();
+            let quarantine = st.quarantine_stats();
+            let waiting = st
+                .quarantine()
+                .profiles()
+                .into_iter()
+                .take(50)
+                .map(|h| h.owner)
+                .collect();
             let conn = st.repo().store().connection();
-            let scope = crate::trust::TrustScope::compute(
-                conn,
-                st.repo().certificates(),
-                &anchors,
-                &own,
-                crate::now(),
-            )?
-            .summary();
             let mut stmt =
                 conn.prepare("SELECT anchor, org, name, kind FROM idx_attestation ORDER BY name")?;
             let attestations = stmt
@@ -1779,6 +1783,9 @@ pub(super) async fn trust(State(s): State<UiState>, Extension(ctx): Extension<Ct
                 revocations,
                 orgs: org_names(conn)?,
                 scope,
+                volume,
+                quarantine,
+                waiting,
             })
         })
         .await
@@ -1793,6 +1800,29 @@ pub(super) async fn trust(State(s): State<UiState>, Extension(ctx): Extension<Ct
         dl.facts {
             dt { (t("Organisationen im Vertrauensbereich")) } dd #vertrauensbereich-organisationen { (int(lang, d.scope.organisations as u64)) }
             dt { (t("Schlüssel im Vertrauensbereich")) } dd #vertrauensbereich-schluessel { (int(lang, d.scope.keys as u64)) }
+        }
+        h2 { (t("Änderungen der letzten 24 Stunden")) }
+        p { (t("Bestätigte Organisationen werden nicht gedrosselt: Knoten, die unterschiedlich drosseln, hielten unterschiedliche Kataloge. Wer ungewöhnlich viele Änderungen signiert, wird hier gezeigt, damit sein Vertrauensanker die Bestätigung zurückziehen oder die Organisation ihren Schlüssel widerrufen kann.")) }
+        @if d.volume.is_empty() { p { (t("Keine.")) } } @else {
+            div.table-wrap { table #aenderungen-je-organisation {
+                thead { tr { th scope="col" { (t("Organisation")) } th scope="col" { (t("Änderungen")) } th scope="col" { (t("Hinweis")) } } }
+                tbody { @for v in d.volume.iter().take(20) { tr {
+                    th scope="row" { (org_link(&d.orgs, &format!("{:#}", v.org))) }
+                    td { (int(lang, v.changes)) }
+                    td { @if v.unusual { strong.unusual { (t("ungewöhnlich viele Änderungen")) } } }
+                } } }
+            } }
+        }
+        h2 { (t("Quarantäne")) }
+        p { (t("Signierte Angaben von Schlüsseln außerhalb des Vertrauensbereichs werden weder gespeichert noch angezeigt noch weitergegeben. Ein kleiner Teil wartet im Arbeitsspeicher, je Schlüssel begrenzt und insgesamt gedeckelt, zum Beispiel das Profil einer Organisation, die ihr Vertrauensanker noch bestätigen muss.")) }
+        dl.facts {
+            dt { (t("Dokumente")) } dd #quarantaene-dokumente { (int(lang, d.quarantine.documents as u64)) }
+            dt { (t("Schlüssel")) } dd { (int(lang, d.quarantine.keys as u64)) }
+            dt { (t("Belegt")) } dd { (int(lang, d.quarantine.bytes as u64)) " / " (int(lang, d.quarantine.cap_bytes as u64)) " Bytes" }
+        }
+        @if !d.waiting.is_empty() {
+            p { (t("Profile ohne Bestätigung (Organisations-ID):")) }
+            ul { @for o in &d.waiting { li.mono { (format!("{o:#}")) } } }
         }
         h2 { (t("Vertrauensanker")) }
         @if s.api.anchors.is_empty() {
