@@ -287,3 +287,34 @@ async fn an_organisation_signing_unusually_much_is_marked_not_throttled() {
     assert!(!of(3).unusual && !of(4).unusual, "{volume:?}");
     assert_eq!(volume[0].org, org(2), "most first");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_organisation_whose_attestation_is_withdrawn_adds_nothing_later() {
+    let node = spawn(TrustPolicy::new(vec![org(1)], vec![]));
+    let (header, mut trust) = attestations(1, &[2]);
+    ingest(&node, (header, trust.clone())).await;
+    let first = deployments(2, 2);
+    assert_eq!(ingest(&node, first).await.new_changes, 2);
+    // The anchor withdraws it (the same trust document, one more change).
+    let mut doc = Document::new(header);
+    for c in &trust {
+        let a = allmende_protocol::auth::Certificates::new()
+            .authorise(&header, c.clone().verify(header.id()).unwrap(), NOW)
+            .unwrap();
+        doc.apply(vec![a]).unwrap();
+    }
+    let withdraw = doc
+        .edit(&kp(1), ReplicaId([1; 16]), UnixTime(T0 + 50), |ed| {
+            ed.delete::<Attestation>(&format!("{:#}", org(2)))
+        })
+        .unwrap()
+        .unwrap();
+    trust.push(withdraw);
+    ingest(&node, (header, trust)).await;
+    let scope = node.call(|s| s.trust_scope().clone()).await.unwrap();
+    assert!(!scope.organisations.contains(&org(2)), "{scope:?}");
+    // What it signed while attested stays; what it signs now is refused.
+    let later = deployments(2, 4);
+    let done = ingest(&node, later).await;
+    assert_eq!((done.new_changes, done.out_of_scope), (0, 2), "{done:?}");
+}
