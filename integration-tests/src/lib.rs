@@ -350,6 +350,25 @@ pub fn workspace_bin(name: &str) -> anyhow::Result<PathBuf> {
     Ok(bin)
 }
 
+/// Runs the workspace's `allmende --data-dir DIR ARGS…` ([`workspace_bin`]) without any
+/// `ALLMENDE_CONFIG` of the environment; its standard output, or an error with its standard
+/// error when it fails.
+pub fn allmende_cli(dir: &Path, args: &[&str]) -> anyhow::Result<String> {
+    let out = std::process::Command::new(workspace_bin("allmende")?)
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .env_remove("ALLMENDE_CONFIG")
+        .output()?;
+    if !out.status.success() {
+        bail!(
+            "allmende {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(String::from_utf8(out.stdout)?)
+}
+
 /// A minimal HTTP/1.1 client for tests: sends one request to `addr` (`host:port`), waits at
 /// most `timeout` for the answer, and returns the status code and the body.
 pub fn http(

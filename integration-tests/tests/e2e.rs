@@ -74,18 +74,7 @@ impl Proc {
 }
 
 fn cli(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new(workspace_bin("allmende").unwrap())
-        .arg("--data-dir")
-        .arg(dir)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    integration_tests::allmende_cli(dir, args).unwrap()
 }
 
 fn status(addr: &str) -> serde_json::Value {

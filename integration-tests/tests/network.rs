@@ -526,9 +526,10 @@ async fn a_large_catch_up_defers_the_product_indexes_and_ends_with_the_same_inde
     .await
     .unwrap();
 
-    // B counts 32 documents to fetch as a large catch-up.
+    // B counts 32 documents to fetch as a large catch-up, and defers once 5 are stored.
     let net = allmende_node::net::NetConfig {
         defer_indexes_at: 10,
+        defer_after_stored: 5,
         ..test_net(&[a.addr().await.unwrap()])
     };
     let b = TestNode::start_with(&tmp.path().join("b"), None, net)

@@ -13,7 +13,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use allmende_node::datadir::DataDir;
@@ -33,25 +32,13 @@ const CAP: u64 = 4 * 1024 * 1024;
 /// Honest products per propagation phase.
 const SAMPLES: usize = 15;
 
-fn cli(allmende: &Path, dir: &Path, args: &[&str]) -> String {
-    let out = Command::new(allmende)
-        .arg("--data-dir")
-        .arg(dir)
-        .args(args)
-        .env_remove("ALLMENDE_CONFIG")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+fn cli(dir: &Path, args: &[&str]) -> String {
+    integration_tests::allmende_cli(dir, args).unwrap()
 }
 
 /// `allmende init`; returns the organisation id.
-fn init(allmende: &Path, dir: &Path, name: &str, kind: &str) -> String {
-    let out = cli(allmende, dir, &["init", "--name", name, "--kind", kind]);
+fn init(dir: &Path, name: &str, kind: &str) -> String {
+    let out = cli(dir, &["init", "--name", name, "--kind", kind]);
     out.lines()
         .find_map(|l| l.strip_prefix("Organisation id: "))
         .unwrap()
@@ -230,19 +217,13 @@ fn an_unattested_flood_neither_fills_nor_shows_nor_slows_a_scoped_node() {
     let allmende = workspace_bin("allmende").unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let dir = |n: &str| -> PathBuf { tmp.path().join(n) };
-    let anchor_org = init(&allmende, &dir("anchor"), "Land Anker", "land");
-    let kommune_org = init(&allmende, &dir("kommune"), "Stadt Ehrlich", "kommune");
-    init(
-        &allmende,
-        &dir("boot"),
-        "Bootstrap-Betrieb",
-        "it-dienstleister",
-    );
+    let anchor_org = init(&dir("anchor"), "Land Anker", "land");
+    let kommune_org = init(&dir("kommune"), "Stadt Ehrlich", "kommune");
+    init(&dir("boot"), "Bootstrap-Betrieb", "it-dienstleister");
     // The attacker calls itself Stadt Köln; nobody attested its key.
-    init(&allmende, &dir("attacker"), "Stadt Köln", "kommune");
+    init(&dir("attacker"), "Stadt Köln", "kommune");
     let gossip = prefill(&dir("attacker"), products, keys);
     cli(
-        &allmende,
         &dir("anchor"),
         &[
             "trust",
@@ -272,7 +253,6 @@ fn an_unattested_flood_neither_fills_nor_shows_nor_slows_a_scoped_node() {
     .unwrap();
     let manifest = tmp.path().join("network.json");
     cli(
-        &allmende,
         &dir("anchor"),
         &[
             "network",
@@ -288,7 +268,7 @@ fn an_unattested_flood_neither_fills_nor_shows_nor_slows_a_scoped_node() {
         ],
     );
     for n in ["anchor", "kommune"] {
-        let out = cli(&allmende, &dir(n), &["join", manifest.to_str().unwrap()]);
+        let out = cli(&dir(n), &["join", manifest.to_str().unwrap()]);
         assert!(out.contains("Joined \"Allmende Test\""), "{out}");
     }
     let anchor = ProcNode::start(&allmende, &dir("anchor"), &[]).unwrap();

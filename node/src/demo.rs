@@ -12,7 +12,9 @@
 //! (hosted members in their IT-Dienstleister's store), exactly as real nodes would; the nodes
 //! then find each other through the bootstrap node and sync over real libp2p connections on
 //! 127.0.0.1. The Land body is the trust anchor and attests the organisations in NRW; the
-//! Munich demo city stays unattested, so the UI shows both states. Every organisation name
+//! nodes join the demo network with a manifest the Land signs at every start. The Munich
+//! demo city stays unattested: the other nodes keep nothing of it but its profile in their
+//! quarantine, whose id the trust page lists as waiting. Every organisation name
 //! starts with "Demo:" and every product description with "[Demo-Daten]".
 //!
 //! The data lives in one directory (by default under the system's temp dir), marked by a file

@@ -245,6 +245,10 @@ pub struct NetConfig {
     /// indexes are then dropped until no fetch is in flight any more, and built again in one
     /// go (`SqliteStore::defer_indexes`). `usize::MAX` never defers them.
     pub defer_indexes_at: usize,
+    /// Documents of such a catch-up stored before the indexes are dropped: a flood that is
+    /// offered but refused (outside the trust scope) never drops them
+    /// ([`repo_actor::DEFER_AFTER_STORED`]).
+    pub defer_after_stored: usize,
 }
 
 /// The default of [`NetConfig::address_share`]: eight honest nodes behind one address can
@@ -274,6 +278,7 @@ impl Default for NetConfig {
             out_of_scope_burst: 500.0,
             ban_threshold: 100,
             defer_indexes_at: DEFER_INDEXES_AT,
+            defer_after_stored: repo_actor::DEFER_AFTER_STORED,
         }
     }
 }
@@ -1630,8 +1635,9 @@ impl NetActor {
         tracing::info!(queued, "large catch-up");
         self.indexes_deferred = true;
         let repo = self.repo.clone();
+        let after = self.cfg.defer_after_stored;
         tokio::spawn(async move {
-            let _ = repo.call(|s| s.begin_catch_up()).await;
+            let _ = repo.call(move |s| s.begin_catch_up(after)).await;
         });
     }
 

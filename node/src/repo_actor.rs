@@ -150,7 +150,7 @@ impl TrustPolicy {
 }
 
 /// Documents a large catch-up stores before the product indexes are deferred
-/// ([`RepoState::begin_catch_up`]).
+/// ([`RepoState::begin_catch_up`], `NetConfig::defer_after_stored`).
 pub const DEFER_AFTER_STORED: usize = 200;
 
 /// How often the trust scope is computed again while nothing changed it (delegations expire,
@@ -312,8 +312,9 @@ pub struct RepoState {
     certs_changed: bool,
     /// The product indexes are dropped for a large catch-up ([`Self::defer_indexes`]).
     indexes_deferred: bool,
-    /// A large catch-up began ([`Self::begin_catch_up`]): the documents stored since.
-    catch_up: Option<usize>,
+    /// A large catch-up began ([`Self::begin_catch_up`]): the documents stored since, and
+    /// how many defer the indexes.
+    catch_up: Option<(usize, usize)>,
     policy: TrustPolicy,
     /// The trust scope as last computed ([`Self::refresh_scope`]), and when.
     scope: TrustScope,
@@ -403,13 +404,13 @@ impl RepoState {
     }
 
     /// A large catch-up may begin (many documents wait to be fetched): the product indexes
-    /// are deferred ([`Self::defer_indexes`]) once [`DEFER_AFTER_STORED`] documents of it
-    /// were stored. Waiting for what is stored rather than what is offered keeps a flood of
+    /// are deferred ([`Self::defer_indexes`]) once `after` documents of it were stored
+    /// ([`DEFER_AFTER_STORED`] by default). Waiting for what is stored rather than what is offered keeps a flood of
     /// documents outside the trust scope, which are fetched and refused, from dropping an
     /// established node's indexes and rebuilding them.
-    pub fn begin_catch_up(&mut self) {
+    pub fn begin_catch_up(&mut self, after: usize) {
         if !self.indexes_deferred && self.catch_up.is_none() {
-            self.catch_up = Some(0);
+            self.catch_up = Some((0, after));
         }
     }
 
@@ -959,8 +960,8 @@ impl RepoState {
     /// (at most [`MAX_RUN`]), a certificate not known yet is stored between them, before the
     /// documents after it. One outcome per object, in order.
     ///
-    /// Outside open mode, what the trust scope does not admit is split off first
-    /// ([`Self::admit`]): the outcome counts it in [`Ingested::out_of_scope`].
+    /// Outside open mode, what the trust scope does not admit is split off first (see
+    /// `RepoState::admit`): the outcome counts it in [`Ingested::out_of_scope`].
     pub fn ingest_fetched(&mut self, items: Vec<Fetched>, now: UnixTime) -> Vec<Outcome> {
         let mut slots: Vec<Option<Outcome>> = Vec::with_capacity(items.len());
         // Documents waiting for one transaction, with their positions.
@@ -1104,9 +1105,9 @@ impl RepoState {
                     if header.kind == DocKind::Trust {
                         self.scope_dirty = true;
                     }
-                    if let Some(n) = &mut self.catch_up {
+                    if let Some((n, after)) = &mut self.catch_up {
                         *n += 1;
-                        if *n >= DEFER_AFTER_STORED {
+                        if *n >= *after {
                             self.catch_up = None;
                             self.defer_indexes();
                         }

@@ -11,6 +11,8 @@
 //! | `AMQ` | [`crate::sync::Request`] |
 //! | `AMP` | [`crate::sync::Response`] |
 //! | `AMG` | [`crate::sync::Gossip`] |
+//! | `AME` | [`crate::equivocation::EquivocationProof`] |
+//! | `AMN` | the signed body of a [`crate::manifest::SignedManifest`] (the file itself is JSON) |
 //!
 //! Integers are big-endian; variable-length fields carry a `u32` length prefix and have a
 //! fixed upper bound checked before any allocation. Decoders refuse unknown versions,
