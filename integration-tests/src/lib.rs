@@ -36,6 +36,8 @@ pub struct TestNode {
     secret: Option<[u8; 32]>,
     net: NetConfig,
     http: Option<SocketAddr>,
+    /// The trust anchors it follows (none: open mode).
+    anchors: Vec<OrgId>,
 }
 
 /// Network settings for tests: loopback, fast reconciliation, no mDNS.
@@ -104,11 +106,32 @@ impl TestNode {
         Self::start_full(dir, org, net, None).await
     }
 
+    /// Like [`TestNode::start`], following trust `anchors` (not in open mode: it keeps only
+    /// what its trust scope signed).
+    pub async fn start_scoped(
+        dir: &Path,
+        org: Option<&str>,
+        bootstrap: &[Multiaddr],
+        anchors: Vec<OrgId>,
+    ) -> anyhow::Result<Self> {
+        Self::start_full_with(dir, org, test_net(bootstrap), None, anchors).await
+    }
+
     async fn start_full(
         dir: &Path,
         org: Option<&str>,
         net: NetConfig,
         http: Option<SocketAddr>,
+    ) -> anyhow::Result<Self> {
+        Self::start_full_with(dir, org, net, http, Vec::new()).await
+    }
+
+    async fn start_full_with(
+        dir: &Path,
+        org: Option<&str>,
+        net: NetConfig,
+        http: Option<SocketAddr>,
+        anchors: Vec<OrgId>,
     ) -> anyhow::Result<Self> {
         let dd = DataDir::new(dir.to_owned());
         let secret = match org {
@@ -122,6 +145,7 @@ impl TestNode {
             secret,
             net,
             http,
+            anchors,
         };
         n.restart().await?;
         if let Some(name) = org {
@@ -145,7 +169,7 @@ impl TestNode {
             identity_file: None,
             net: self.net.clone(),
             http: self.http,
-            trust_anchors: vec![],
+            trust_anchors: self.anchors.clone(),
             quarantine: Default::default(),
             demo: false,
         })

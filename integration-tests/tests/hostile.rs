@@ -586,3 +586,135 @@ async fn reconciliation_replies_are_bounded_in_bytes() {
         s.rejected
     );
 }
+
+/// Gossip about documents outside a scoped node's trust scope is turned away on its header
+/// and charged per document: a node in open mode relaying many changes to one such document
+/// (an unattested organisation's import) stays connected, one pushing many such documents is
+/// blocked as a flood.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gossip_outside_the_scope_is_charged_per_document_and_a_flood_of_documents_blocked() {
+    let tmp = tempfile::tempdir().unwrap();
+    // The victim follows an anchor nobody here is attested by: its scope is the anchor and
+    // itself.
+    let anchor = allmende_protocol::ids::OrgId::from_root_key(
+        allmende_protocol::identity::Keypair::from_secret_bytes(&[9; 32])
+            .unwrap()
+            .public(),
+    );
+    let victim = TestNode::start_scoped(
+        &tmp.path().join("v"),
+        Some("Stadt Vorsichtig"),
+        &[],
+        vec![anchor],
+    )
+    .await
+    .unwrap();
+    let v_addr = victim.addr().await.unwrap();
+    let relay = TestNode::start(
+        &tmp.path().join("r"),
+        Some("Offener Knoten"),
+        &[v_addr.clone()],
+    )
+    .await
+    .unwrap();
+    let flood = TestNode::start(&tmp.path().join("f"), Some("Flut"), &[v_addr])
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let status = || async { victim.node().unwrap().net.status().await.unwrap() };
+
+    // 700 changes to one document of the (unattested) relay.
+    let key = relay.keypair().unwrap();
+    let header = DocHeader::singleton(DocKind::Deployments, relay.org().unwrap());
+    let mut doc = Document::new(header);
+    for i in 0..700u32 {
+        let c = doc
+            .edit(
+                &key,
+                ReplicaId([3; 16]),
+                UnixTime(1_700_000_000 + i64::from(i)),
+                |ed| {
+                    ed.put(
+                        &format!("d{i}"),
+                        &integration_tests::deployment(header.id(), "1"),
+                    )
+                },
+            )
+            .unwrap()
+            .unwrap();
+        let g = Gossip::Announce(Announce {
+            header,
+            changes: vec![c],
+            certs: vec![],
+        });
+        publish(&relay.node().unwrap().net, g.encode()).await;
+    }
+    // 700 documents of the flooding key.
+    let key = flood.keypair().unwrap();
+    for i in 0..700u32 {
+        let mut nonce = [0u8; 16];
+        nonce[..4].copy_from_slice(&i.to_be_bytes());
+        let header = DocHeader::product(flood.org().unwrap(), nonce);
+        let c = Document::new(header)
+            .edit(&key, ReplicaId([4; 16]), UnixTime(1_700_000_000), |ed| {
+                ed.put_root(&product(&format!("Flut {i}")))
+            })
+            .unwrap()
+            .unwrap();
+        let g = Gossip::Announce(Announce {
+            header,
+            changes: vec![c],
+            certs: vec![],
+        });
+        if flood
+            .node()
+            .unwrap()
+            .net
+            .raw_publish(g.encode())
+            .await
+            .unwrap()
+            .is_err()
+        {
+            break;
+        }
+    }
+    let flood_peer = flood.node().unwrap().net.peer_id().to_string();
+    let relay_peer = relay.node().unwrap().net.peer_id().to_string();
+    assert!(
+        wait_until(WAIT, || async {
+            status().await.blocked.contains(&flood_peer)
+        })
+        .await,
+        "the flood was not blocked: {:?}",
+        status().await.rejected
+    );
+    let s = status().await;
+    assert!(
+        !s.blocked.contains(&relay_peer),
+        "the relay was blocked: {:?}",
+        s.rejected
+    );
+    assert!(s.peers.contains(&relay_peer), "{s:?}");
+    assert!(
+        s.rejected
+            .get("gossip held back: outside the trust scope")
+            .copied()
+            .unwrap_or(0)
+            >= 700,
+        "{:?}",
+        s.rejected
+    );
+    // Nothing of either is stored.
+    let docs = victim
+        .node()
+        .unwrap()
+        .repo
+        .call(|s| {
+            allmende_node::store::Store::counts(s.repo().store())
+                .unwrap()
+                .documents
+        })
+        .await
+        .unwrap();
+    assert_eq!(docs, 1, "only the victim's own profile");
+}

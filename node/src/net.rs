@@ -475,8 +475,11 @@ struct PeerState {
     requests: Bucket,
     /// Bytes of reconciliation replies ([`NetConfig::reconcile_reply_rate`]).
     replies: Bucket,
-    /// Documents outside the trust scope fetched ([`NetConfig::out_of_scope_rate`]).
+    /// Documents outside the trust scope fetched or pushed ([`NetConfig::out_of_scope_rate`]).
     out_of_scope: Bucket,
+    /// The documents outside the trust scope it pushed last by gossip (at most
+    /// [`RECENT_OUT_OF_SCOPE`]), charged once.
+    recent_out_of_scope: std::collections::VecDeque<Key>,
     fetches: FetchQueue,
     session: bool,
     /// The remote address of its first connection, for the per-address request limit.
@@ -489,12 +492,32 @@ impl PeerState {
             requests: Bucket::full(burst, Instant::now()),
             replies: Bucket::full(reply_burst, Instant::now()),
             out_of_scope: Bucket::full(scope_burst, Instant::now()),
+            recent_out_of_scope: std::collections::VecDeque::new(),
             fetches: FetchQueue::default(),
             session: false,
             ip,
         }
     }
 }
+
+impl PeerState {
+    /// Notes that the peer pushed the document `key` outside the trust scope; false when it
+    /// is among the last it pushed.
+    fn note_out_of_scope(&mut self, key: Key) -> bool {
+        if self.recent_out_of_scope.contains(&key) {
+            return false;
+        }
+        if self.recent_out_of_scope.len() >= RECENT_OUT_OF_SCOPE {
+            self.recent_out_of_scope.pop_front();
+        }
+        self.recent_out_of_scope.push_back(key);
+        true
+    }
+}
+
+/// Documents outside the trust scope remembered per peer, so that many gossip messages about
+/// one of them are charged once.
+const RECENT_OUT_OF_SCOPE: usize = 64;
 
 /// Peers kept blocked at most; the earliest blocked go first.
 const MAX_BLOCKED: usize = 10_000;
@@ -1054,8 +1077,15 @@ impl NetActor {
         if let Some(header) = Gossip::peek_header(&data)
             && !self.repo.scope().admits_doc(&header)
         {
-            // Pushing more of it than the budget for such documents is a flood.
-            if !self.charge_out_of_scope(source, 1) {
+            // Pushing more such documents than the budget is a flood. Charged per document,
+            // not per message: many changes to one document (an unattested organisation's
+            // import, relayed by a node in open mode) cost one.
+            let key = *header.id().as_bytes();
+            let fresh = self
+                .peers
+                .get_mut(&source)
+                .is_some_and(|p| p.note_out_of_scope(key));
+            if fresh && !self.charge_out_of_scope(source, 1) {
                 self.penalise(
                     source,
                     PENALTY_FLOOD,
