@@ -30,7 +30,7 @@ use integration_tests::{http, workspace_bin};
 /// The quarantine's cap in this network's manifest.
 const CAP: u64 = 4 * 1024 * 1024;
 /// Honest products per propagation phase.
-const SAMPLES: usize = 15;
+const SAMPLES: usize = 40;
 
 fn cli(dir: &Path, args: &[&str]) -> String {
     integration_tests::allmende_cli(dir, args).unwrap()
@@ -336,9 +336,9 @@ fn an_unattested_flood_neither_fills_nor_shows_nor_slows_a_scoped_node() {
     }
     let pushed = rt.block_on(publisher).unwrap();
     let pushing = started.elapsed();
-    // Until the Kommune turned the offered flood away, or paused fetching it (it takes at
-    // most 20 refused documents a second from one peer, after a burst of 500, and blocks a
-    // peer that keeps pushing them by gossip), then honest products with the flood still on
+    // Until the Kommune turned the offered flood away, paused fetching it (it takes at most
+    // 20 refused documents a second from one peer, after a burst), or blocked the attacker
+    // for pushing more of them by gossip; then honest products with the flood still on
     // offer.
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
@@ -347,7 +347,10 @@ fn an_unattested_flood_neither_fills_nor_shows_nor_slows_a_scoped_node() {
         let paused = s["network"]["rejected"]
             .get("fetches paused: documents outside the trust scope")
             .is_some();
-        if paused || over >= (products as u64).saturating_sub(10) {
+        let blocked = s["network"]["blocked"]
+            .as_array()
+            .is_some_and(|b| !b.is_empty());
+        if paused || blocked || over >= (products as u64).saturating_sub(10) {
             break;
         }
         assert!(
@@ -427,10 +430,11 @@ fn an_unattested_flood_neither_fills_nor_shows_nor_slows_a_scoped_node() {
         rejected.contains("outside the trust scope"),
         "no gossip held back: {rejected}"
     );
-    // The honest change kept its pace.
+    // The honest change kept its pace. The floor of 50 ms keeps a baseline of 15 ms on a
+    // busy two-core machine (five processes here) from failing on one slow sample.
     let (p_before, p_during) = (p99(before), p99(during));
     assert!(
-        p_during <= 2 * p_before.max(Duration::from_millis(100)),
+        p_during <= 2 * p_before.max(Duration::from_millis(50)),
         "propagation p99 {p_during:?} during the flood against {p_before:?} before"
     );
     rt.block_on(attacker.shutdown());

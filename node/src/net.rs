@@ -275,7 +275,7 @@ impl Default for NetConfig {
             reconcile_reply_rate: 1024.0 * 1024.0,
             reconcile_reply_burst: 512.0 * 1024.0 * 1024.0,
             out_of_scope_rate: 20.0,
-            out_of_scope_burst: 500.0,
+            out_of_scope_burst: 100.0,
             ban_threshold: 100,
             defer_indexes_at: DEFER_INDEXES_AT,
             defer_after_stored: repo_actor::DEFER_AFTER_STORED,
@@ -1063,13 +1063,24 @@ impl NetActor {
                 propagation_source,
                 message_id,
                 message,
-            })) => self.gossip(propagation_source, message_id, message.data),
+            })) => {
+                let origin = message.source;
+                self.gossip(propagation_source, origin, message_id, message.data)
+            }
             SwarmEvent::Behaviour(BehaviourEvent::Sync(ev)) => self.sync_event(ev),
             _ => {}
         }
     }
 
-    fn gossip(&mut self, source: PeerId, id: gossipsub::MessageId, data: Vec<u8>) {
+    /// Validates a gossip message that `source` forwarded and `origin` published (signed, in
+    /// strict mode).
+    fn gossip(
+        &mut self,
+        source: PeerId,
+        origin: Option<PeerId>,
+        id: gossipsub::MessageId,
+        data: Vec<u8>,
+    ) {
         // A document outside the trust scope is turned away on its header, before any
         // signature is checked: a flood of it costs a header's decoding per message, and
         // its signed content reaches the quarantine by reconciliation instead. Within the
@@ -1077,14 +1088,16 @@ impl NetActor {
         if let Some(header) = Gossip::peek_header(&data)
             && !self.repo.scope().admits_doc(&header)
         {
-            // Pushing more such documents than the budget is a flood. Charged per document,
-            // not per message: many changes to one document (an unattested organisation's
-            // import, relayed by a node in open mode) cost one.
+            // Publishing more such documents than the budget is a flood. Charged to the peer
+            // that published them, when it is the one that sent them here (a node in open
+            // mode relaying them is not at fault), and per document, not per message: many
+            // changes to one document (an unattested organisation's import) cost one.
             let key = *header.id().as_bytes();
-            let fresh = self
-                .peers
-                .get_mut(&source)
-                .is_some_and(|p| p.note_out_of_scope(key));
+            let fresh = origin == Some(source)
+                && self
+                    .peers
+                    .get_mut(&source)
+                    .is_some_and(|p| p.note_out_of_scope(key));
             if fresh && !self.charge_out_of_scope(source, 1) {
                 self.penalise(
                     source,
