@@ -233,8 +233,8 @@ pub struct NetConfig {
     pub reconcile_reply_burst: f64,
     /// Documents outside the trust scope one peer may deliver per second, in fetch answers
     /// (each is verified, then refused) and by gossip: past it, what waits to be fetched from
-    /// the peer is dropped until its next reconciliation session names it again, and each
-    /// further gossip message of it is penalised as a flood. Bounds what a flood costs in
+    /// the peer is dropped, no fetch is sent to it for a request's worth of the rate, and
+    /// each further document it publishes by gossip is penalised as a flood. Bounds what a flood costs in
     /// signatures checked (gossipsub's own and the changes').
     pub out_of_scope_rate: f64,
     /// Documents outside the trust scope one peer may deliver at once.
@@ -480,6 +480,9 @@ struct PeerState {
     /// The documents outside the trust scope it pushed last by gossip (at most
     /// [`RECENT_OUT_OF_SCOPE`]), charged once.
     recent_out_of_scope: std::collections::VecDeque<Key>,
+    /// No fetch is sent to it before this: it delivered more documents outside the trust
+    /// scope than its budget.
+    fetch_paused_until: Option<Instant>,
     fetches: FetchQueue,
     session: bool,
     /// The remote address of its first connection, for the per-address request limit.
@@ -493,6 +496,7 @@ impl PeerState {
             replies: Bucket::full(reply_burst, Instant::now()),
             out_of_scope: Bucket::full(scope_burst, Instant::now()),
             recent_out_of_scope: std::collections::VecDeque::new(),
+            fetch_paused_until: None,
             fetches: FetchQueue::default(),
             session: false,
             ip,
@@ -985,6 +989,10 @@ impl NetActor {
         ) {
             return true;
         }
+        // Fetches wait until the budget holds about one request's worth again, so that what
+        // is fetched from this peer stays near its rate (a request names up to MAX_WANTS).
+        let pause = sync::MAX_WANTS as f64 / self.cfg.out_of_scope_rate.max(0.001);
+        state.fetch_paused_until = Some(Instant::now() + Duration::from_secs_f64(pause.min(600.0)));
         let dropped = state.fetches.drop_waiting();
         if dropped > 0 {
             tracing::debug!(%peer, dropped, "fetching paused: many documents outside the trust scope");
@@ -1712,6 +1720,9 @@ impl NetActor {
             let Some(state) = self.peers.get_mut(&peer) else {
                 return;
             };
+            if state.fetch_paused_until.is_some_and(|t| t > Instant::now()) {
+                return;
+            }
             let Some((batch, keys)) = state.fetches.next_batch() else {
                 return;
             };
