@@ -287,17 +287,14 @@ impl ManifestBody {
     /// The bytes an anchor signs: the domain, then the canonical `AMN` v1 encoding.
     fn signing_bytes(&self) -> Vec<u8> {
         // Lengths are bounded by `check` before anything is signed or verified.
-        fn count(w: &mut Writer, n: usize) {
-            w.bytes(&u32::try_from(n).unwrap_or(u32::MAX).to_be_bytes());
-        }
         let mut w = Writer::new(b"AMN", MANIFEST_VERSION);
         w.var(self.name.as_bytes())
             .bytes(&self.version.to_be_bytes());
-        count(&mut w, self.bootstrap.len());
+        w.count(self.bootstrap.len());
         for addr in &self.bootstrap {
             w.var(addr.as_bytes());
         }
-        count(&mut w, self.anchors.len());
+        w.count(self.anchors.len());
         for anchor in &self.anchors {
             w.bytes(anchor.as_bytes());
         }

@@ -958,10 +958,6 @@ pub enum Gossip {
     Cert(Cert),
 }
 
-fn put_count(w: &mut Writer, n: usize) {
-    w.bytes(&u32::try_from(n).unwrap_or(u32::MAX).to_be_bytes());
-}
-
 fn read_count(r: &mut Reader<'_>, what: &'static str, max: usize) -> Result<usize, DecodeError> {
     let n = u32::from_be_bytes(r.array::<4>(what)?) as usize;
     if n > max {
@@ -1022,7 +1018,7 @@ fn read_bound(r: &mut Reader<'_>) -> Result<Key, DecodeError> {
 }
 
 fn write_ranges(w: &mut Writer, ranges: &[Range]) {
-    put_count(w, ranges.len());
+    w.count(ranges.len());
     let mut prev: Option<Key> = Some(ZERO_KEY);
     for r in ranges {
         let omit_lower = prev == Some(r.lower);
@@ -1049,7 +1045,7 @@ fn write_ranges(w: &mut Writer, ranges: &[Range]) {
                 w.bytes(fp);
             }
             Mode::IdList(list) | Mode::Items(list) => {
-                put_count(w, list.len());
+                w.count(list.len());
                 for (k, v) in list {
                     w.bytes(k).bytes(v);
                 }
@@ -1133,7 +1129,7 @@ fn read_cert(r: &mut Reader<'_>) -> Result<Cert, SyncError> {
 
 fn write_doc_body(w: &mut Writer, header: &DocHeader, changes: &[SignedChange], certs: &[Cert]) {
     w.var(&header.encode());
-    put_count(w, changes.len());
+    w.count(changes.len());
     for c in changes {
         w.var(&c.encode());
     }
@@ -1143,7 +1139,7 @@ fn write_doc_body(w: &mut Writer, header: &DocHeader, changes: &[SignedChange], 
 /// [`write_doc_body`] for changes already encoded.
 fn write_stored_body(w: &mut Writer, header: &DocHeader, changes: &[Vec<u8>], certs: &[Cert]) {
     w.var(&header.encode());
-    put_count(w, changes.len());
+    w.count(changes.len());
     for c in changes {
         w.var(c);
     }
@@ -1151,7 +1147,7 @@ fn write_stored_body(w: &mut Writer, header: &DocHeader, changes: &[Vec<u8>], ce
 }
 
 fn write_doc_certs(w: &mut Writer, certs: &[Cert]) {
-    put_count(w, certs.len());
+    w.count(certs.len());
     for c in certs {
         write_cert(w, c);
     }
@@ -1194,10 +1190,10 @@ impl Request {
             }
             Request::Fetch(wants) => {
                 w.u8(1);
-                put_count(&mut w, wants.len());
+                w.count(wants.len());
                 for want in wants {
                     w.bytes(&want.key);
-                    put_count(&mut w, want.have.len());
+                    w.count(want.have.len());
                     for h in &want.have {
                         w.bytes(&h.0);
                     }
@@ -1285,7 +1281,7 @@ impl Response {
             }
             Response::Fetched(objects) => {
                 w.u8(1);
-                put_count(&mut w, objects.len());
+                w.count(objects.len());
                 for o in objects {
                     write_object(&mut w, o);
                 }

@@ -87,6 +87,13 @@ impl Writer {
         self.0.extend_from_slice(&v.to_be_bytes());
         self
     }
+    /// A count of the items that follow, as a `u32`. Callers bound `n` by the same limit the
+    /// reader checks.
+    pub(crate) fn count(&mut self, n: usize) -> &mut Self {
+        self.0
+            .extend_from_slice(&u32::try_from(n).unwrap_or(u32::MAX).to_be_bytes());
+        self
+    }
     /// A length-prefixed field. Callers bound `b` by the same limit the reader checks.
     pub(crate) fn var(&mut self, b: &[u8]) -> &mut Self {
         let len = u32::try_from(b.len()).unwrap_or(u32::MAX);
