@@ -45,7 +45,7 @@ mod fetch_queue;
 mod limits;
 use crate::repo_actor::{self, Outcome, RepoHandle};
 use fetch_queue::{BatchId, FetchQueue};
-use limits::{AddressBuckets, Bucket, ReplyBudget, Verdict};
+use limits::{AddressBuckets, Bucket, Budget, Recent, Verdict};
 
 /// The request-response protocol for reconciliation and fetching.
 pub const SYNC_PROTOCOL: &str = "/allmende/sync/1";
@@ -479,7 +479,7 @@ struct PeerState {
     out_of_scope: Bucket,
     /// The documents outside the trust scope it pushed last by gossip (at most
     /// [`RECENT_OUT_OF_SCOPE`]), charged once.
-    recent_out_of_scope: std::collections::VecDeque<Key>,
+    recent_out_of_scope: Recent<Key>,
     /// No fetch is sent to it before this: it delivered more documents outside the trust
     /// scope than its budget.
     fetch_paused_until: Option<Instant>,
@@ -495,27 +495,12 @@ impl PeerState {
             requests: Bucket::full(burst, Instant::now()),
             replies: Bucket::full(reply_burst, Instant::now()),
             out_of_scope: Bucket::full(scope_burst, Instant::now()),
-            recent_out_of_scope: std::collections::VecDeque::new(),
+            recent_out_of_scope: Recent::new(RECENT_OUT_OF_SCOPE),
             fetch_paused_until: None,
             fetches: FetchQueue::default(),
             session: false,
             ip,
         }
-    }
-}
-
-impl PeerState {
-    /// Notes that the peer pushed the document `key` outside the trust scope; false when it
-    /// is among the last it pushed.
-    fn note_out_of_scope(&mut self, key: Key) -> bool {
-        if self.recent_out_of_scope.contains(&key) {
-            return false;
-        }
-        if self.recent_out_of_scope.len() >= RECENT_OUT_OF_SCOPE {
-            self.recent_out_of_scope.pop_front();
-        }
-        self.recent_out_of_scope.push_back(key);
-        true
     }
 }
 
@@ -696,7 +681,7 @@ pub async fn spawn(
         pending: HashMap::new(),
         blocked: HashSet::new(),
         blocked_order: std::collections::VecDeque::new(),
-        refused_pushes: RefusedPushes::default(),
+        refused_pushes: Recent::new(MAX_REFUSED_PUSHES),
         sessions_completed: 0,
         indexes_deferred: false,
         rejected: BTreeMap::new(),
@@ -745,8 +730,9 @@ struct NetActor {
     blocked: HashSet<PeerId>,
     /// `blocked` in the order they were blocked, to let the oldest out ([`MAX_BLOCKED`]).
     blocked_order: std::collections::VecDeque<PeerId>,
-    /// Which peer pushed which refused document by gossip.
-    refused_pushes: RefusedPushes,
+    /// Which peer pushed which refused document by gossip (the newest
+    /// [`MAX_REFUSED_PUSHES`]).
+    refused_pushes: Recent<(PeerId, Key)>,
     sessions_completed: u64,
     rejected: BTreeMap<String, u64>,
     /// A large catch-up runs with the product indexes deferred (see
@@ -948,17 +934,17 @@ impl NetActor {
     }
 
     /// Charges a reconciliation reply to the peer's and its address's byte budgets
-    /// ([`limits::charge_reply`]); false when over either. A peer gone meanwhile is charged
+    /// ([`limits::charge`]); false when over either. A peer gone meanwhile is charged
     /// nothing: its answer goes nowhere.
     fn charge_reply(&mut self, peer: PeerId, bytes: usize) -> bool {
-        let budget = ReplyBudget {
+        let budget = Budget {
             rate: self.cfg.reconcile_reply_rate,
             burst: self.cfg.reconcile_reply_burst,
         };
         let Some(state) = self.peers.get_mut(&peer) else {
             return true;
         };
-        limits::charge_reply(
+        limits::charge(
             &mut state.replies,
             &mut self.reply_addresses,
             state.ip,
@@ -972,14 +958,14 @@ impl NetActor {
     /// by gossip); when over its (or its address's) budget, drops what waits to be fetched
     /// from it (the next session names what is still missing again) and returns false.
     fn charge_out_of_scope(&mut self, peer: PeerId, docs: usize) -> bool {
-        let budget = ReplyBudget {
+        let budget = Budget {
             rate: self.cfg.out_of_scope_rate,
             burst: self.cfg.out_of_scope_burst,
         };
         let Some(state) = self.peers.get_mut(&peer) else {
             return true;
         };
-        if limits::charge_reply(
+        if limits::charge(
             &mut state.out_of_scope,
             &mut self.scope_addresses,
             state.ip,
@@ -1105,7 +1091,7 @@ impl NetActor {
                 && self
                     .peers
                     .get_mut(&source)
-                    .is_some_and(|p| p.note_out_of_scope(key));
+                    .is_some_and(|p| p.recent_out_of_scope.insert(key));
             if fresh && !self.charge_out_of_scope(source, 1) {
                 self.penalise(
                     source,
@@ -1609,7 +1595,7 @@ impl NetActor {
                 // peer, or by reconciliation, first); the same peer pushing it again keeps
                 // pushing what this node refused.
                 if let Some(key) = refused_again
-                    && !self.refused_pushes.note(source, key)
+                    && !self.refused_pushes.insert((source, key))
                 {
                     acceptance = gossipsub::MessageAcceptance::Reject;
                     self.penalise(source, PENALTY_BAD_DATA, "refused content pushed again");
@@ -1763,31 +1749,8 @@ impl NetActor {
 
 /// How to treat a refused object: gossip acceptance, a penalty reason when the data is provably
 /// bad, and whether to fetch the document (missing dependencies).
-/// Most (peer, document) pairs [`RefusedPushes`] keeps; the oldest are forgotten first.
+/// Most (peer, document) pairs of refused pushes kept; the oldest are forgotten first.
 const MAX_REFUSED_PUSHES: usize = 100_000;
-
-/// The documents outside the trust scope each peer pushed by gossip, bounded.
-#[derive(Debug, Default)]
-struct RefusedPushes {
-    seen: HashSet<(PeerId, Key)>,
-    order: std::collections::VecDeque<(PeerId, Key)>,
-}
-
-impl RefusedPushes {
-    /// Notes that `peer` pushed the refused document `key`; false if it had before.
-    fn note(&mut self, peer: PeerId, key: Key) -> bool {
-        if !self.seen.insert((peer, key)) {
-            return false;
-        }
-        self.order.push_back((peer, key));
-        while self.order.len() > MAX_REFUSED_PUSHES {
-            if let Some(old) = self.order.pop_front() {
-                self.seen.remove(&old);
-            }
-        }
-        true
-    }
-}
 
 /// A gossip message decoded, its changes verified for their document (off the actors).
 enum Checked {

@@ -5,9 +5,10 @@
 //! a second bucket, [`NetConfig::address_share`](super::NetConfig) times as large as a peer's.
 //! Several honest nodes behind one address (a Land network's NAT, every node of a test on
 //! 127.0.0.1) share it too, so a request refused for the address alone is refused without
-//! a penalty: only a peer over its own limit is penalised.
+//! a penalty: only a peer over its own limit is penalised. The same buckets charge other
+//! costs ([`Budget`]); [`Recent`] bounds what the actor remembers per peer and document.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::IpAddr;
 use std::time::Instant;
 
@@ -20,6 +21,39 @@ pub(super) fn network_of(ip: std::net::Ipv6Addr) -> IpAddr {
     let mut octets = ip.octets();
     octets[8..].fill(0);
     IpAddr::V6(std::net::Ipv6Addr::from(octets))
+}
+
+/// A set that keeps its newest `cap` items: an insert past the cap forgets the oldest. For
+/// what a node remembers of many peers or documents, each cheap to forget.
+#[derive(Debug)]
+pub(super) struct Recent<T> {
+    seen: HashSet<T>,
+    order: VecDeque<T>,
+    cap: usize,
+}
+
+impl<T: Eq + std::hash::Hash + Clone> Recent<T> {
+    pub(super) fn new(cap: usize) -> Self {
+        Self {
+            seen: HashSet::new(),
+            order: VecDeque::new(),
+            cap,
+        }
+    }
+
+    /// Inserts `item`; false when it is held already.
+    pub(super) fn insert(&mut self, item: T) -> bool {
+        if !self.seen.insert(item.clone()) {
+            return false;
+        }
+        self.order.push_back(item);
+        while self.order.len() > self.cap {
+            if let Some(old) = self.order.pop_front() {
+                self.seen.remove(&old);
+            }
+        }
+        true
+    }
 }
 
 /// A token bucket.
@@ -121,31 +155,31 @@ impl AddressBuckets {
     }
 }
 
-/// The bytes of reconciliation replies a peer, and an address, may make this node send: a
-/// request of twenty bytes (an empty item list over the whole key space) is answered with up
-/// to 1 MiB, by design, so that a new node learns a whole inventory in a few round trips. The
-/// burst covers that several times over at full scale (2M items are 128 MB); beyond it, the
-/// rate bounds what a stream of such requests can draw.
+/// A rate and burst of some cost a peer, and its address, may cause. For reconciliation
+/// replies the cost is bytes sent: a request of twenty bytes (an empty item list over the
+/// whole key space) is answered with up to 1 MiB, by design, so that a new node learns a
+/// whole inventory in a few round trips. The burst covers that several times over at full
+/// scale (2M items are 128 MB); beyond it, the rate bounds what a stream of such requests can
+/// draw. For documents outside the trust scope the cost is documents delivered.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct ReplyBudget {
-    /// Bytes per second.
+pub(super) struct Budget {
+    /// Cost per second.
     pub(super) rate: f64,
-    /// Bytes at once.
+    /// Cost at once.
     pub(super) burst: f64,
 }
 
-/// Charges a reconciliation reply of `bytes` to the peer's and its address's byte buckets
-/// (the address's `share` times as large); false when either has too little left, and then
-/// neither is charged.
-pub(super) fn charge_reply(
+/// Charges `cost` to the peer's bucket and its address's (the address's `share` times as
+/// large); false when either has too little left, and then neither is charged.
+pub(super) fn charge(
     peer: &mut Bucket,
     addresses: &mut AddressBuckets,
     ip: Option<IpAddr>,
-    budget: ReplyBudget,
-    bytes: usize,
+    budget: Budget,
+    cost: usize,
     now: Instant,
 ) -> bool {
-    let cost = bytes as f64;
+    let cost = cost as f64;
     let mut probe = *peer;
     if !probe.take_n(cost, budget.rate, budget.burst, now) {
         return false;
@@ -254,13 +288,13 @@ mod tests {
     #[test]
     fn reconciliation_replies_are_bounded_in_bytes_per_peer_and_address() {
         let now = Instant::now();
-        let budget = ReplyBudget {
+        let budget = Budget {
             rate: 1000.0,
             burst: 10_000.0,
         };
         let mut addresses = AddressBuckets::new(2000.0, 15_000.0);
         let mut p1 = Bucket::full(budget.burst, now);
-        assert!(charge_reply(
+        assert!(charge(
             &mut p1,
             &mut addresses,
             Some(LOCAL),
@@ -268,7 +302,7 @@ mod tests {
             8_000,
             now
         ));
-        assert!(!charge_reply(
+        assert!(!charge(
             &mut p1,
             &mut addresses,
             Some(LOCAL),
@@ -278,7 +312,7 @@ mod tests {
         ));
         // A fresh peer id from the same address meets the address's limit.
         let mut p2 = Bucket::full(budget.burst, now);
-        assert!(!charge_reply(
+        assert!(!charge(
             &mut p2,
             &mut addresses,
             Some(LOCAL),
@@ -286,7 +320,7 @@ mod tests {
             8_000,
             now
         ));
-        assert!(charge_reply(
+        assert!(charge(
             &mut p2,
             &mut addresses,
             Some(LOCAL),
@@ -296,7 +330,7 @@ mod tests {
         ));
         // Refilled by the rate.
         let later = now + Duration::from_secs(8);
-        assert!(charge_reply(
+        assert!(charge(
             &mut p1,
             &mut addresses,
             Some(LOCAL),
@@ -324,6 +358,16 @@ mod tests {
         assert!(addresses.take(LOCAL, later));
         assert!(addresses.len() <= MAX_ADDRESSES);
         assert!(addresses.buckets.contains_key(&LOCAL));
+    }
+
+    #[test]
+    fn a_recent_set_forgets_its_oldest_past_the_cap() {
+        let mut r = Recent::new(3);
+        assert!(r.insert(1) && r.insert(2) && r.insert(3));
+        assert!(!r.insert(2), "held");
+        assert!(r.insert(4), "past the cap: 1 is forgotten");
+        assert!(r.insert(1), "so it is new again");
+        assert!(!r.insert(4) && !r.insert(3));
     }
 
     #[test]
