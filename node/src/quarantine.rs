@@ -279,11 +279,6 @@ impl Refused {
         *self = Self::default();
     }
 
-    /// Documents remembered.
-    pub fn len(&self) -> usize {
-        self.docs.len()
-    }
-
     /// Whether nothing is remembered.
     pub fn is_empty(&self) -> bool {
         self.docs.is_empty()

@@ -530,86 +530,76 @@ impl RepoState {
 
     /// Computes the trust scope again. When it changed, forgets what was refused by policy,
     /// takes in the quarantined documents it admits now, and tells the network actor, which
-    /// reconciles with its peers at once (what they hold may be in the scope now).
+    /// reconciles with its peers at once (what they hold may be in the scope now). A trust
+    /// document among those taken in may change the scope again: repeated until it holds.
     pub fn refresh_scope(&mut self) {
-        self.scope_at = std::time::Instant::now();
-        self.scope_dirty = false;
-        let own = (self.policy.own)();
-        let scope = match TrustScope::compute(
-            self.repo.store().connection(),
-            self.repo.certificates(),
-            &self.policy.anchors,
-            &own,
-            crate::now(),
-        ) {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot compute the trust scope; keeping the last");
-                return;
-            }
-        };
-        if scope.organisations == self.scope.organisations && scope.anchors == self.scope.anchors {
-            self.scope = scope;
-            return;
-        }
-        tracing::info!(
-            organisations = scope.organisations.len(),
-            keys = scope.keys.len(),
-            "trust scope changed"
-        );
-        self.scope = scope;
-        self.refused.clear();
-        self.scope_tx.send_replace(Arc::new(self.scope.clone()));
         if self.promoting {
             return;
         }
         self.promoting = true;
-        let now = crate::now();
         loop {
-            let scope = &self.scope;
-            let taken = self.quarantine.take(|h| scope.admits_doc(h));
-            if taken.is_empty() {
-                break;
-            }
-            let items: Vec<Fetched> = taken
-                .into_iter()
-                .filter_map(|(header, encoded)| {
-                    let changes = encoded
-                        .iter()
-                        .map(|e| SignedChange::decode_stored(e))
-                        .collect::<Result<Vec<_>, _>>()
-                        .ok()?;
-                    Some(Fetched::Doc {
-                        prepared: crate::repo::verify_all(
-                            header,
-                            crate::repo::causal_order(changes),
-                        )
-                        .map(|v| Prepared::verified(header, v)),
-                        certs: vec![],
-                    })
-                })
-                .collect();
-            let n = items.len();
-            self.ingest_fetched(items, now);
-            tracing::info!(documents = n, "quarantined documents taken into the scope");
-            if !self.scope_dirty {
-                break;
-            }
-            // A promoted trust document attested more organisations.
+            self.scope_at = std::time::Instant::now();
             self.scope_dirty = false;
             let own = (self.policy.own)();
-            if let Ok(s) = TrustScope::compute(
+            let scope = match TrustScope::compute(
                 self.repo.store().connection(),
                 self.repo.certificates(),
                 &self.policy.anchors,
                 &own,
-                now,
+                crate::now(),
             ) {
-                self.scope = s;
-                self.scope_tx.send_replace(Arc::new(self.scope.clone()));
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot compute the trust scope; keeping the last");
+                    break;
+                }
+            };
+            let changed = scope.organisations != self.scope.organisations
+                || scope.anchors != self.scope.anchors;
+            self.scope = scope;
+            if !changed {
+                break;
+            }
+            tracing::info!(
+                organisations = self.scope.organisations.len(),
+                keys = self.scope.keys.len(),
+                "trust scope changed"
+            );
+            self.refused.clear();
+            self.scope_tx.send_replace(Arc::new(self.scope.clone()));
+            let items = self.take_from_quarantine();
+            if items.is_empty() {
+                break;
+            }
+            let n = items.len();
+            self.ingest_fetched(items, crate::now());
+            tracing::info!(documents = n, "quarantined documents taken into the scope");
+            if !self.scope_dirty {
+                break;
             }
         }
         self.promoting = false;
+    }
+
+    /// The quarantined documents the scope admits now, taken out, ready to ingest.
+    fn take_from_quarantine(&mut self) -> Vec<Fetched> {
+        let scope = &self.scope;
+        self.quarantine
+            .take(|h| scope.admits_doc(h))
+            .into_iter()
+            .filter_map(|(header, encoded)| {
+                let changes = encoded
+                    .iter()
+                    .map(|e| SignedChange::decode_stored(e))
+                    .collect::<Result<Vec<_>, _>>()
+                    .ok()?;
+                Some(Fetched::Doc {
+                    prepared: crate::repo::verify_all(header, crate::repo::causal_order(changes))
+                        .map(|v| Prepared::verified(header, v)),
+                    certs: vec![],
+                })
+            })
+            .collect()
     }
 
     /// Splits a document's verified changes into what the trust scope admits and what it does
@@ -624,14 +614,14 @@ impl RepoState {
         let header = p.header();
         let id = header.id();
         let certs = self.repo.certificates();
+        let held = self.heads.get(&id).map(|(_, h)| h.clone());
         // A change stored already (while its signer was in the scope) passes as a duplicate.
-        let held = self.heads.contains_key(&id);
         let inside: Vec<bool> = p
             .changes()
             .iter()
             .map(|c| {
                 self.scope.admits(certs, &header, c.signed())
-                    || (held
+                    || (held.is_some()
                         && self
                             .repo
                             .store()
@@ -669,13 +659,11 @@ impl RepoState {
             }
         }
         let again = out.iter().all(|h| self.refused.has_change(&id, h));
-        let held = self
-            .heads
-            .get(&id)
-            .map(|(_, h)| h.clone())
-            .unwrap_or_default();
         let all: Vec<&SignedChange> = changes.iter().map(|c| c.signed()).collect();
-        let digest = sync::heads_digest(&crate::quarantine::heads_with(&held, &all));
+        let digest = sync::heads_digest(&crate::quarantine::heads_with(
+            held.as_deref().unwrap_or_default(),
+            &all,
+        ));
         for (c, i) in changes.iter().zip(&inside) {
             if !*i {
                 self.quarantine.offer(header, c.signed());
@@ -1022,7 +1010,7 @@ impl RepoState {
                 done.refused_again = again;
             }
         }
-        if self.scope_dirty && !self.promoting {
+        if self.scope_dirty {
             self.refresh_scope();
         }
         slots
@@ -1191,10 +1179,10 @@ impl RepoState {
             .map(|(_, h)| h.clone())
             .unwrap_or_default();
         let hash = self.repo.edit(author, header, now, f)?;
-        if hash.is_some() && header.kind == DocKind::Trust {
-            self.refresh_scope();
-        }
         if hash.is_some() {
+            if header.kind == DocKind::Trust {
+                self.refresh_scope();
+            }
             self.metrics.changes_applied += 1;
             self.note_heads(header);
             let announce = self.announcement(header, &old)?;
@@ -1256,9 +1244,6 @@ impl RepoState {
                 .unwrap_or_default();
             if old == heads {
                 continue;
-            }
-            if header.kind == DocKind::Trust {
-                self.scope_dirty = true;
             }
             self.set_heads(header, heads);
             let announce = self.announcement(header, &old)?;
