@@ -38,7 +38,9 @@ pub fn read(path: &Path) -> anyhow::Result<SignedManifest> {
     Ok(m)
 }
 
-/// Like [`read`], and the signatures must make it valid.
+/// Like [`read`], and the signatures must make it valid, its bootstrap addresses must be
+/// multiaddrs and its quarantine bounds must pass the checks of a configuration file (the
+/// bootstrap node uses them without one).
 pub fn read_verified(path: &Path) -> anyhow::Result<SignedManifest> {
     let m = read(path)?;
     m.verify().with_context(|| path.display().to_string())?;
@@ -46,6 +48,10 @@ pub fn read_verified(path: &Path) -> anyhow::Result<SignedManifest> {
         a.parse::<libp2p::Multiaddr>()
             .with_context(|| format!("{}: bootstrap[{i}] {a:?}", path.display()))?;
     }
+    let mut cfg = Config::default();
+    configure(&mut cfg, &m.body);
+    cfg.validate()
+        .with_context(|| format!("{}: quarantine", path.display()))?;
     Ok(m)
 }
 
@@ -245,6 +251,12 @@ mod tests {
             (bad_address, "bootstrap[0]"),
             ("{".repeat(70_000), "bytes"),
         ];
+        let mut too_big = manifest(1, &[1], &[1]).body;
+        too_big.quarantine.total_bytes = 4 << 30;
+        let too_big = too_big.sign(&kp(1)).unwrap().to_json_pretty();
+        let cases = cases
+            .into_iter()
+            .chain([(too_big, "quarantine_total_bytes")]);
         for (text, needle) in cases {
             let p = tmp.path().join("m.json");
             std::fs::write(&p, &text).unwrap();
