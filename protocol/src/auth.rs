@@ -10,7 +10,9 @@
 //! - **profile, deployments, experience** (owned): the owner's root key, or a key the owner
 //!   delegated this kind to, with the change's time inside the delegation's window and before
 //!   any revocation of that delegation.
-//! - **product** (shared): any key.
+//! - **product** (shared): any key. What a node *shows* of a product is decided on top, by
+//!   [`crate::stewardship`]: changes by keys that do not speak for one of the product's
+//!   stewards are proposals, not values.
 //! - **trust**: only the anchor's own key.
 //!
 //! "The owner's key" is the key of the owner's [`Certificates::org_key_at`] the change's time:
@@ -496,66 +498,88 @@ impl Certificates {
                     Err(unauthorised())
                 }
             }
-            kind => {
-                if signer == self.org_key_at(owner, at) {
-                    return Ok(Attribution {
-                        signer,
-                        on_behalf_of: Some(owner),
+            kind => self.speak_for(owner, signer, kind, at),
+        }
+    }
+
+    /// Whether `signer` speaks for `org` for documents of `kind` at `at`: the organisation's
+    /// key at that time, or a key it delegated `kind` to, the delegation valid then. What
+    /// [`Certificates::check`] asks of owned documents, and what stewardship asks of product
+    /// changes ([`crate::stewardship`]).
+    pub fn speaks_for(&self, signer: PublicKey, org: OrgId, kind: DocKind, at: UnixTime) -> bool {
+        self.self_revoked_at(&signer).is_none_or(|t| t > at)
+            && self.speak_for(org, signer, kind, at).is_ok()
+    }
+
+    fn speak_for(
+        &self,
+        owner: OrgId,
+        signer: PublicKey,
+        kind: DocKind,
+        at: UnixTime,
+    ) -> Result<Attribution, AuthError> {
+        let unauthorised = || AuthError::UnauthorisedKey {
+            signer,
+            kind: kind.slug(),
+            owner,
+        };
+        if signer == self.org_key_at(owner, at) {
+            return Ok(Attribution {
+                signer,
+                on_behalf_of: Some(owner),
+            });
+        }
+        let mut best: Option<AuthError> = None;
+        for d in self
+            .delegations_to(&signer)
+            .filter(|d| d.issuer == owner && d.scope.contains(kind))
+        {
+            if let Some(since) = self
+                .delegation_revoked_at(&owner, &signer)
+                .filter(|t| *t <= at)
+            {
+                best = Some(AuthError::DelegationRevoked {
+                    delegate: signer,
+                    issuer: owner,
+                    since: since.0,
+                });
+                continue;
+            }
+            if self
+                .self_revoked_at(&owner.root_key())
+                .is_some_and(|t| t <= d.not_before)
+            {
+                // Issued (by its own claim) after the root key was revoked.
+                if best.is_none() {
+                    best = Some(AuthError::IssuerRevoked {
+                        delegate: signer,
+                        issuer: owner,
                     });
                 }
-                let mut best: Option<AuthError> = None;
-                for d in self
-                    .delegations_to(&signer)
-                    .filter(|d| d.issuer == owner && d.scope.contains(kind))
-                {
-                    if let Some(since) = self
-                        .delegation_revoked_at(&owner, &signer)
-                        .filter(|t| *t <= at)
-                    {
-                        best = Some(AuthError::DelegationRevoked {
-                            delegate: signer,
-                            issuer: owner,
-                            since: since.0,
-                        });
-                        continue;
-                    }
-                    if self
-                        .self_revoked_at(&owner.root_key())
-                        .is_some_and(|t| t <= d.not_before)
-                    {
-                        // Issued (by its own claim) after the root key was revoked.
-                        if best.is_none() {
-                            best = Some(AuthError::IssuerRevoked {
-                                delegate: signer,
-                                issuer: owner,
-                            });
-                        }
-                        continue;
-                    }
-                    if d.covers(kind, at) {
-                        return Ok(Attribution {
-                            signer,
-                            on_behalf_of: Some(owner),
-                        });
-                    }
-                    if best.is_none() {
-                        best = Some(AuthError::DelegationExpired {
-                            delegate: signer,
-                            issuer: owner,
-                            at: at.0,
-                            from: d.not_before.0,
-                            until: d.not_after.0,
-                        });
-                    }
-                }
-                Err(best.unwrap_or_else(unauthorised))
+                continue;
+            }
+            if d.covers(kind, at) {
+                return Ok(Attribution {
+                    signer,
+                    on_behalf_of: Some(owner),
+                });
+            }
+            if best.is_none() {
+                best = Some(AuthError::DelegationExpired {
+                    delegate: signer,
+                    issuer: owner,
+                    at: at.0,
+                    from: d.not_before.0,
+                    until: d.not_after.0,
+                });
             }
         }
+        Err(best.unwrap_or_else(unauthorised))
     }
 
     /// The organisation `key` acts for at `at`, for attribution of shared edits: itself if it
     /// is a root key nobody delegated (we cannot tell), or the delegator of a valid delegation.
-    fn acting_for(&self, key: PublicKey, kind: DocKind, at: UnixTime) -> Option<OrgId> {
+    pub fn acting_for(&self, key: PublicKey, kind: DocKind, at: UnixTime) -> Option<OrgId> {
         self.delegations_to(&key)
             .filter(|d| d.covers(kind, at))
             .map(|d| d.issuer)

@@ -10,7 +10,7 @@
 //! | product | the product's fields |
 //! | deployments | `deployments` → record id → fields |
 //! | experience | `ratings` → product id → fields; `reuse_reports` → record id → fields |
-//! | trust | `attestations` → organisation id → fields |
+//! | trust | `attestations` → organisation id → fields; `stewardships` → `product/org` → fields |
 //!
 //! Every field is a scalar string holding the field's JSON text. Whole fields merge
 //! last-writer-wins (Automerge's deterministic conflict rule), nobody co-edits a field
@@ -222,7 +222,7 @@ impl Record for OrgProfile {
 impl Record for Product {
     const KIND: DocKind = DocKind::Product;
     const PLACE: Place = Place::Root;
-    const OMITTED_WHEN_UNSET: &'static [&'static str] = &["vendor_org", "same_as"];
+    const OMITTED_WHEN_UNSET: &'static [&'static str] = &["vendor_org", "same_as", "co_stewards"];
 }
 impl Record for Deployment {
     const KIND: DocKind = DocKind::Deployments;
@@ -239,6 +239,10 @@ impl Record for ReuseReport {
 impl Record for Attestation {
     const KIND: DocKind = DocKind::Trust;
     const PLACE: Place = Place::Section("attestations");
+}
+impl Record for crate::schema::StewardGrant {
+    const KIND: DocKind = DocKind::Trust;
+    const PLACE: Place = Place::Section("stewardships");
 }
 
 /// Errors of document operations.
@@ -589,6 +593,55 @@ impl Editor<'_> {
             }
         };
         write_fields(self.doc, &obj, record)
+    }
+
+    /// Writes root fields of a product exactly as given (JSON texts; `None` removes the
+    /// field), also when Automerge holds the same text already: what a node shows is resolved
+    /// from who wrote what ([`crate::stewardship`]), so a steward's write of a value a
+    /// proposal holds is not a no-op. The caller validates the product these make.
+    pub fn put_fields(&mut self, edits: &[crate::stewardship::FieldEdit]) -> Result<(), DocError> {
+        self.check::<Product>()?;
+        for e in edits {
+            if e.field.is_empty() || e.field.contains('/') {
+                return Err(SchemaError::new(e.field.clone(), "not a product field").into());
+            }
+            match &e.value {
+                Some(text) => {
+                    serde_json::from_str::<serde_json::Value>(text).map_err(|err| {
+                        SchemaError::new(e.field.clone(), format!("not JSON: {err}"))
+                    })?;
+                    // Automerge skips a put of the value it shows already (and turns one
+                    // into a delete of the losers of a conflict): a delete first makes the
+                    // put an operation of this change.
+                    if self.doc.get(ROOT, e.field.as_str())?.is_some() {
+                        self.doc.delete(ROOT, e.field.as_str())?;
+                    }
+                    self.doc.put(ROOT, e.field.as_str(), text.as_str())?;
+                }
+                None => {
+                    // Likewise: a delete of a field Automerge does not show is no operation.
+                    self.doc.put(ROOT, e.field.as_str(), "null")?;
+                    self.doc.delete(ROOT, e.field.as_str())?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Records a steward's decision on the proposal made by change `proposal`.
+    pub fn decide(
+        &mut self,
+        proposal: ChangeHash,
+        decision: crate::stewardship::Decision,
+    ) -> Result<(), DocError> {
+        self.check::<Product>()?;
+        let key = format!(
+            "{}{}",
+            crate::stewardship::DECISION_PREFIX,
+            hex::encode(proposal.0)
+        );
+        self.doc.put(ROOT, key.as_str(), decision.json())?;
+        Ok(())
     }
 
     /// Deletes a record of a section.

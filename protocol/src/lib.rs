@@ -41,6 +41,7 @@ pub mod manifest;
 pub mod openapi;
 pub mod reference;
 pub mod schema;
+pub mod stewardship;
 pub mod sync;
 pub mod wire;
 

@@ -847,6 +847,12 @@ pub struct Product {
     /// id. Omitted when unset, like `vendor_org`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub same_as: Option<DocId>,
+    /// Organisations the product's principal stewards (its creator, or an organisation a
+    /// trust anchor made steward) name as co-stewards: their changes count as the entry's
+    /// values, not as proposals ([`crate::stewardship`]). Omitted when empty, like
+    /// `vendor_org`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub co_stewards: Vec<OrgId>,
 }
 
 impl Product {
@@ -873,6 +879,7 @@ impl Product {
             test_instance: None,
             vendor_org: None,
             same_as: None,
+            co_stewards: vec![],
         }
     }
 }
@@ -887,6 +894,7 @@ impl Validate for Product {
             check_text("categories", c, 1, 100)?;
         }
         check_list("tasks", &self.tasks, 500)?;
+        check_list("co_stewards", &self.co_stewards, MAX_CO_STEWARDS)?;
         check_list("standards", &self.standards, 100)?;
         check_list("hosting", &self.hosting, 10)?;
         for s in &self.standards {
@@ -1083,6 +1091,43 @@ impl Validate for ReuseReport {
         }
         check_list("obstacles", &self.obstacles, 10)?;
         check_opt_text("text", &self.text, 10_000)
+    }
+}
+
+/// At most this many co-stewards per product.
+pub const MAX_CO_STEWARDS: usize = 20;
+
+/// A trust anchor's statement: this organisation is a steward of this product entry
+/// ([`crate::stewardship`]). Kept in the anchor's trust document under `stewardships`, keyed
+/// `<product id>/<organisation id>`; it counts on the nodes that follow the anchor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StewardGrant {
+    /// The product entry.
+    pub product: DocId,
+    /// The organisation made steward (for example the vendor, once it joined the network).
+    pub org: OrgId,
+    /// The entry is orphaned (its creator's key revoked, the creator gone): from `since` on
+    /// the creator is no steward, and `org` takes its place.
+    #[serde(default)]
+    pub replaces_creator: bool,
+    /// From when the grant counts (changes made from then on).
+    pub since: UnixTime,
+    /// Why, in words (shown on the product's page).
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+impl StewardGrant {
+    /// The record key in the anchor's trust document.
+    pub fn key(&self) -> String {
+        format!("{:#}/{:#}", self.product, self.org)
+    }
+}
+
+impl Validate for StewardGrant {
+    fn validate(&self) -> Result<(), SchemaError> {
+        check_opt_text("reason", &self.reason, 500)
     }
 }
 

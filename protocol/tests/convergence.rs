@@ -253,6 +253,7 @@ fn product_strategy() -> impl Strategy<Value = Product> {
                 test_instance: None,
                 vendor_org: None,
                 same_as: None,
+                co_stewards: vec![],
             },
         )
 }
@@ -666,6 +667,7 @@ fn concurrent_field_edits_merge_fieldwise() {
         test_instance: None,
         vendor_org: None,
         same_as: None,
+        co_stewards: vec![],
     };
     let mut created = Vec::new();
     let c = {

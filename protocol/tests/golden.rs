@@ -68,6 +68,7 @@ fn product() -> Product {
         test_instance: Some(false),
         vendor_org: None,
         same_as: None,
+        co_stewards: vec![],
     }
 }
 

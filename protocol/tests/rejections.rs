@@ -58,6 +58,7 @@ fn product() -> Product {
         test_instance: None,
         vendor_org: None,
         same_as: None,
+        co_stewards: vec![],
     }
 }
 
