@@ -575,8 +575,10 @@ pub fn document(data: &[u8]) {
     if !ingest_program(&mut repo, header, signed.clone()) {
         return;
     }
-    if let Ok(Some(doc)) = repo.document(&header.id()) {
-        let _ = allmende_node::index::rows(&doc);
+    if let Ok(Some(mut doc)) = repo.document(&header.id()) {
+        let _ = allmende_node::index::rows(&mut doc, repo.certificates(), repo.grants());
+        // Resolving a product replays every change of it (`stewardship`): no panic either.
+        let _ = repo.stewardship(&header.id());
     }
     if !with_sqlite {
         return;
@@ -728,7 +730,7 @@ where
         Some(&record),
         "the stored record reads back differently"
     );
-    let _ = allmende_node::index::rows(&doc);
+    let _ = allmende_node::index::rows(&mut doc, &Default::default(), &Default::default());
     // A peer accepts what this node's API accepted.
     let mut peer = mem_repo();
     let r = peer.ingest(header, vec![change], UnixTime(T0 + 60));

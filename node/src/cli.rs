@@ -1404,9 +1404,8 @@ fn product(dd: &DataDir, c: ProductCommand, out: &mut dyn std::io::Write) -> any
         ProductCommand::Edit { id: pid, fields } => {
             let doc_id = resolve_product(&repo, &pid)?;
             let header = product_header(&repo, &doc_id)?;
-            let doc = repo.document(&doc_id)?.context("product vanished")?;
-            let mut p = doc
-                .root::<Product>()
+            let mut p = repo
+                .product(&doc_id)?
                 .context("product has no fields")?
                 .context("stored product is invalid")?;
             apply_fields(&mut p, fields);
@@ -1429,9 +1428,8 @@ fn product(dd: &DataDir, c: ProductCommand, out: &mut dyn std::io::Write) -> any
                 return Err(bad("an entry cannot be merged into itself"));
             }
             let header = product_header(&repo, &dup)?;
-            let doc = repo.document(&dup)?.context("product vanished")?;
-            let mut p = doc
-                .root::<Product>()
+            let mut p = repo
+                .product(&dup)?
                 .context("product has no fields")?
                 .context("stored product is invalid")?;
             p.same_as = Some(target);
@@ -1441,21 +1439,19 @@ fn product(dd: &DataDir, c: ProductCommand, out: &mut dyn std::io::Write) -> any
         }
         ProductCommand::Show { id: pid } => {
             let doc_id = resolve_product(&repo, &pid)?;
-            let doc = repo.document(&doc_id)?.context("product vanished")?;
-            let p = doc
-                .root::<Product>()
+            let p = repo
+                .product(&doc_id)?
                 .context("product has no fields")?
                 .context("stored product is invalid")?;
-            let v =
-                serde_json::json!({ "id": doc_id, "created_by": doc.header().owner, "product": p });
+            let created_by = product_header(&repo, &doc_id)?.owner;
+            let v = serde_json::json!({ "id": doc_id, "created_by": created_by, "product": p });
             writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
             Ok(())
         }
         ProductCommand::Publiccode { id: pid, out: file } => {
             let doc_id = resolve_product(&repo, &pid)?;
-            let doc = repo.document(&doc_id)?.context("product vanished")?;
-            let p = doc
-                .root::<Product>()
+            let p = repo
+                .product(&doc_id)?
                 .context("product has no fields")?
                 .context("stored product is invalid")?;
             let yaml = crate::publiccode::export(&p, &doc_id);

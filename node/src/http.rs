@@ -988,11 +988,7 @@ pub(crate) async fn import_publiccode(
     let id = header.id();
     let previous = s
         .repo
-        .call(move |st| {
-            st.repo()
-                .document(&id)
-                .map(|d| d.and_then(|d| d.root::<allmende_protocol::schema::Product>()))
-        })
+        .call(move |st| st.repo().product(&id))
         .await?
         .map_err(map_repo)?;
     let created = previous.is_none();
@@ -1096,11 +1092,7 @@ async fn product_publiccode(
         .map_err(|e| ApiError::bad_request(format!("product id: {e}")))?;
     let product = s
         .repo
-        .call(move |st| {
-            st.repo()
-                .document(&doc)
-                .map(|d| d.and_then(|d| d.root::<allmende_protocol::schema::Product>()))
-        })
+        .call(move |st| st.repo().product(&doc))
         .await?
         .map_err(map_repo)?
         .and_then(Result::ok)

@@ -1,15 +1,17 @@
 //! The catalog index: rows derived from one document, kept in SQLite tables next to the
 //! documents and rewritten for that document in the same transaction as its changes.
 //!
-//! The index is derived data: [`rows`] is a pure function of a document, so replacing one
-//! document's rows whenever it changes keeps the index equal to a rebuild from scratch
-//! (tested). Queries (search, facets, aggregates) read only the index, never Automerge.
+//! The index is derived data: [`rows`] is a pure function of a document (and, for products,
+//! the certificates and followed anchors' grants), so replacing one document's rows whenever
+//! it or they change keeps the index equal to a rebuild from scratch (tested). Queries (search, facets, aggregates) read only the index, never Automerge.
 
+use allmende_protocol::auth::Certificates;
 use allmende_protocol::doc::{DocKind, Document};
 use allmende_protocol::ids::{DocId, OrgId};
 use allmende_protocol::schema::{
     Attestation, Deployment, OrgProfile, Product, Rating, ReuseReport,
 };
+use allmende_protocol::stewardship::{Grants, resolve_document};
 
 /// Every index row of one document.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,8 +80,9 @@ pub enum Row {
 }
 
 /// The index rows of `doc`. Invalid records are left out (they are listed by the catalog
-/// export, not indexed).
-pub fn rows(doc: &Document) -> DocIndex {
+/// export, not indexed). A product is indexed as its stewards set it, given the certificates
+/// and the grants of the followed anchors ([`allmende_protocol::stewardship`]).
+pub fn rows(doc: &mut Document, certs: &Certificates, grants: &Grants) -> DocIndex {
     let owner = doc.header().owner;
     let mut rows = Vec::new();
     match doc.header().kind {
@@ -92,7 +95,7 @@ pub fn rows(doc: &Document) -> DocIndex {
             }
         }
         DocKind::Product => {
-            if let Some(Ok(product)) = doc.root::<Product>() {
+            if let Some(Ok(product)) = resolve_document(doc, certs, grants).product() {
                 let text = crate::search_text::normalise(&search_text(&product));
                 let facets = facets(&product);
                 rows.push(Row::Product {

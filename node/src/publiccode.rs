@@ -518,12 +518,8 @@ pub fn import<S: Store>(
     let nonce = nonce_for(&parsed);
     let header = DocHeader::product(org, nonce);
     let id = header.id();
-    let existing = repo.document(&id)?;
-    let created = existing.is_none();
-    let previous = existing
-        .as_ref()
-        .and_then(|d| d.root::<Product>())
-        .and_then(Result::ok);
+    let created = repo.document(&id)?.is_none();
+    let previous = repo.product(&id)?.and_then(Result::ok);
     let product = match previous {
         Some(old) => merge(old, parsed.product),
         None => parsed.product,

@@ -18,11 +18,14 @@ use allmende_protocol::automerge::AutomergeError;
 use allmende_protocol::automerge::ChangeHash;
 use allmende_protocol::catalog::Catalog;
 use allmende_protocol::change::{ReplicaId, SignedChange, VerifiedChange, VerifyError};
+use allmende_protocol::doc::DocKind;
 use allmende_protocol::doc::{DocError, DocHeader, Document, Editor};
 use allmende_protocol::equivocation::EquivocationProof;
 use allmende_protocol::identity::{CertError, Keypair, SignedDelegation, SignedRevocation};
-use allmende_protocol::ids::DocId;
+use allmende_protocol::ids::{DocId, OrgId, PublicKey};
 use allmende_protocol::schema::UnixTime;
+use allmende_protocol::schema::{Product, SchemaError};
+use allmende_protocol::stewardship::{Decision, FieldEdit, Grants, Resolution, resolve_document};
 
 use crate::store::{
     Batch, CertKind, Committed, KeyRecord, Store, StoreError, StoredCert, StoredChange, StoredDoc,
@@ -197,7 +200,12 @@ fn draft(
     if authorised.is_empty() {
         return None;
     }
-    let staged = apply_and_stage(Document::new(header), authorised).ok()?;
+    // A product's index rows depend on the followed anchors' grants, which only the
+    // repository holds: products are staged on its thread.
+    if header.kind == DocKind::Product {
+        return None;
+    }
+    let staged = apply_and_stage(Document::new(header), authorised, certs, &Grants::new()).ok()?;
     Some(Draft { hashes, staged })
 }
 
@@ -211,7 +219,12 @@ struct Staged {
 
 impl Staged {
     /// The writes for `doc` as it is now, with its new `changes`.
-    fn of(doc: &mut Document, changes: Vec<StoredChange>) -> Self {
+    fn of(
+        doc: &mut Document,
+        changes: Vec<StoredChange>,
+        certs: &Certificates,
+        grants: &Grants,
+    ) -> Self {
         Self {
             doc: StoredDoc {
                 header: *doc.header(),
@@ -219,7 +232,7 @@ impl Staged {
                 snapshot: doc.save(),
             },
             changes,
-            index: crate::index::rows(doc),
+            index: crate::index::rows(doc, certs, grants),
         }
     }
 }
@@ -229,6 +242,8 @@ impl Staged {
 fn apply_and_stage(
     mut doc: Document,
     authorised: Vec<AuthorisedChange>,
+    certs: &Certificates,
+    grants: &Grants,
 ) -> Result<Staged, RepoError> {
     let stored: Vec<StoredChange> = authorised
         .iter()
@@ -254,7 +269,7 @@ fn apply_and_stage(
             missing,
         });
     }
-    Ok(Staged::of(&mut doc, stored))
+    Ok(Staged::of(&mut doc, stored, certs, grants))
 }
 
 /// A fork found while applying a batch: the actor and sequence number Automerge found twice,
@@ -277,6 +292,19 @@ pub enum RepoError {
     /// A proof of equivocation about a document this node does not hold (not stored).
     #[error("a proof of equivocation about {0}, which this node does not hold")]
     NotHeld(DocId),
+    /// A decision on a product's proposal by a key that speaks for none of its stewards.
+    #[error(
+        "{signer} speaks for none of the stewards of product {product}; only they decide on proposals"
+    )]
+    NotSteward {
+        /// The key.
+        signer: PublicKey,
+        /// The product.
+        product: DocId,
+    },
+    /// No such product, or no open proposal with that id.
+    #[error("{0}")]
+    NoProposal(String),
     /// A change failed signature or format checks.
     #[error("change #{index} refused: {error}")]
     Verify {
@@ -359,6 +387,24 @@ pub struct Repo<S: Store> {
     /// Proofs of equivocation this repository found itself while ingesting, not announced
     /// yet ([`Repo::take_found_proofs`]).
     found_proofs: Vec<EquivocationProof>,
+    /// The anchors whose stewardship grants the index follows (kept in the store, so every
+    /// process that opens it shows products alike; [`Repo::set_anchors`]).
+    anchors: Vec<OrgId>,
+    /// Their grants.
+    grants: Grants,
+}
+
+/// The store setting that holds the followed anchors, as comma-separated hex ids.
+const ANCHORS_META: &str = "stewardship_anchors";
+
+fn parse_anchors(text: &str) -> Result<Vec<OrgId>, RepoError> {
+    text.split(',')
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<OrgId>()
+                .map_err(|e| RepoError::Integrity(format!("stored anchor {s:?}: {e}")))
+        })
+        .collect()
 }
 
 impl<S: Store> Repo<S> {
@@ -366,12 +412,19 @@ impl<S: Store> Repo<S> {
     /// process that writes (see `allmende_protocol::change`).
     pub fn open(store: S, replica: ReplicaId) -> Result<Self, RepoError> {
         let certs = load_certs(&store)?;
+        let anchors = match store.meta(ANCHORS_META)? {
+            Some(text) => parse_anchors(&text)?,
+            None => Vec::new(),
+        };
         let mut repo = Self {
             store,
             certs,
             replica,
             found_proofs: Vec::new(),
+            anchors,
+            grants: Grants::new(),
         };
+        repo.grants = repo.load_grants()?;
         if repo.store.needs_reindex()? {
             let docs = repo.rebuild_index()?;
             tracing::info!(docs, "rebuilt the catalog index");
@@ -387,13 +440,111 @@ impl<S: Store> Repo<S> {
             ..Batch::default()
         };
         for header in self.store.headers()? {
-            if let Some(doc) = self.document(&header.id())? {
-                batch.index.push(crate::index::rows(&doc));
+            if let Some(mut doc) = self.document(&header.id())? {
+                batch
+                    .index
+                    .push(crate::index::rows(&mut doc, &self.certs, &self.grants));
             }
         }
         let n = batch.index.len();
         self.store.commit(&batch)?;
         Ok(n)
+    }
+
+    /// Follows the stewardship grants of `anchors` ([`allmende_protocol::stewardship`]):
+    /// kept in the store, so every process that opens it shows products alike; the products
+    /// whose stewards change are indexed again.
+    pub fn set_anchors(&mut self, mut anchors: Vec<OrgId>) -> Result<(), RepoError> {
+        anchors.sort();
+        anchors.dedup();
+        if anchors == self.anchors && self.store.meta(ANCHORS_META)?.is_some() {
+            return Ok(());
+        }
+        self.anchors = anchors;
+        let grants = self.load_grants()?;
+        let changed = grants.differing(&self.grants);
+        self.grants = grants;
+        let text = self
+            .anchors
+            .iter()
+            .map(|a| format!("{a:#}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let mut batch = self.reindex_batch(&changed)?;
+        batch.meta.push((ANCHORS_META.to_owned(), text));
+        self.store.commit(&batch)?;
+        Ok(())
+    }
+
+    /// The anchors whose stewardship grants the index follows.
+    pub fn anchors(&self) -> &[OrgId] {
+        &self.anchors
+    }
+
+    /// The grants of the followed anchors.
+    pub fn grants(&self) -> &Grants {
+        &self.grants
+    }
+
+    fn load_grants(&self) -> Result<Grants, RepoError> {
+        let mut grants = Grants::new();
+        for a in &self.anchors {
+            let id = DocHeader::singleton(DocKind::Trust, *a).id();
+            if let Some(doc) = self.document(&id)? {
+                grants.add_document(&doc, &self.anchors);
+            }
+        }
+        Ok(grants)
+    }
+
+    /// Index rows of the product documents among `ids`, computed again.
+    fn reindex_batch(&self, ids: &[DocId]) -> Result<Batch, RepoError> {
+        let mut batch = Batch::default();
+        for id in ids {
+            if let Some(mut doc) = self.document(id)?
+                && doc.header().kind == DocKind::Product
+            {
+                batch
+                    .index
+                    .push(crate::index::rows(&mut doc, &self.certs, &self.grants));
+            }
+        }
+        Ok(batch)
+    }
+
+    /// After documents were stored: when a followed anchor's trust document was among them,
+    /// its grants are read again and the products whose grants changed indexed again.
+    fn after_storing(&mut self, headers: &[DocHeader]) -> Result<(), RepoError> {
+        if !headers
+            .iter()
+            .any(|h| h.kind == DocKind::Trust && self.anchors.contains(&h.owner))
+        {
+            return Ok(());
+        }
+        let grants = self.load_grants()?;
+        let changed = grants.differing(&self.grants);
+        self.grants = grants;
+        if !changed.is_empty() {
+            let batch = self.reindex_batch(&changed)?;
+            self.store.commit(&batch)?;
+        }
+        Ok(())
+    }
+
+    /// After certificates about `keys` were stored: the products they wrote are indexed
+    /// again (a delegation can make a key speak for a steward, a revocation end it).
+    fn reindex_products_signed_by(&mut self, keys: &[PublicKey]) -> Result<(), RepoError> {
+        let mut docs = Vec::new();
+        for k in keys {
+            docs.extend(self.store.docs_signed_by(k)?);
+        }
+        docs.sort();
+        docs.dedup();
+        let batch = self.reindex_batch(&docs)?;
+        if !batch.index.is_empty() {
+            self.store.commit(&batch)?;
+        }
+        Ok(())
     }
 
     /// The underlying store (read access).
@@ -415,6 +566,7 @@ impl<S: Store> Repo<S> {
     /// Re-reads the certificates from the store (another process may have added some).
     pub fn reload_certificates(&mut self) -> Result<(), RepoError> {
         self.certs = load_certs(&self.store)?;
+        self.grants = self.load_grants()?;
         Ok(())
     }
 
@@ -438,7 +590,11 @@ impl<S: Store> Repo<S> {
             }],
             ..Batch::default()
         })?;
+        let delegate = d.body.delegate;
         self.certs.add_delegation(d)?;
+        if committed.new_certs > 0 {
+            self.reindex_products_signed_by(&[delegate])?;
+        }
         Ok(committed.new_certs > 0)
     }
 
@@ -506,8 +662,8 @@ impl<S: Store> Repo<S> {
             );
         }
         let mut docs: Vec<DocId> = Vec::new();
-        for key in signers {
-            docs.extend(self.store.docs_signed_by(&key)?);
+        for key in &signers {
+            docs.extend(self.store.docs_signed_by(key)?);
         }
         docs.sort();
         docs.dedup();
@@ -516,6 +672,8 @@ impl<S: Store> Repo<S> {
         }
         let committed = self.store.commit(&batch)?;
         self.certs = certs;
+        // Who speaks for a product's stewards may have changed.
+        self.reindex_products_signed_by(&signers)?;
         if !batch.removed.is_empty() {
             tracing::info!(
                 removed = batch.removed.len(),
@@ -702,7 +860,9 @@ impl<S: Store> Repo<S> {
             );
         }
         doc.apply(authorised)?;
-        batch.index.push(crate::index::rows(&doc));
+        batch
+            .index
+            .push(crate::index::rows(&mut doc, certs, &self.grants));
         batch.removed.extend(dropped.into_iter().map(|h| (id, h)));
         batch.docs.push(StoredDoc {
             header,
@@ -720,6 +880,78 @@ impl<S: Store> Repo<S> {
         Ok(Some(Document::load(stored.header, &stored.snapshot)?))
     }
 
+    /// What the node shows of a product: its stewards' values, proposals and history
+    /// ([`allmende_protocol::stewardship`]). `None` when no such document is stored.
+    pub fn stewardship(&self, id: &DocId) -> Result<Option<Resolution>, RepoError> {
+        match self.document(id)? {
+            Some(mut doc) if doc.header().kind == DocKind::Product => {
+                Ok(Some(resolve_document(&mut doc, &self.certs, &self.grants)))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Accepts or declines a proposal to `product` as a steward (`author` must speak for one
+    /// now): accepting writes the proposed values still pending and the decision in one
+    /// change, declining only the decision. Refused when the proposal is unknown, decided
+    /// already, or would make the entry invalid.
+    pub fn decide(
+        &mut self,
+        author: &Keypair,
+        product: DocId,
+        proposal: &str,
+        decision: Decision,
+        now: UnixTime,
+    ) -> Result<ChangeHash, RepoError> {
+        let shown = self
+            .stewardship(&product)?
+            .ok_or_else(|| RepoError::NoProposal(format!("no product {product:#}")))?;
+        let signer = author.public();
+        if !shown
+            .stewards
+            .iter()
+            .any(|s| self.certs.speaks_for(signer, s.org, DocKind::Product, now))
+        {
+            return Err(RepoError::NotSteward { signer, product });
+        }
+        let p = shown.proposal(proposal).ok_or_else(|| {
+            RepoError::NoProposal(format!("no proposal {proposal} for {product:#}"))
+        })?;
+        if let Some((d, _)) = p.decision {
+            return Err(RepoError::NoProposal(format!(
+                "proposal {proposal} was {} already",
+                match d {
+                    Decision::Accepted => "accepted",
+                    Decision::Declined => "declined",
+                }
+            )));
+        }
+        let edits: Vec<FieldEdit> = p.pending(&shown).cloned().collect();
+        if decision == Decision::Accepted
+            && let Some(Err(e)) = shown.with_edits(&edits)
+        {
+            return Err(RepoError::Document(DocError::Schema(e)));
+        }
+        let hash = p.author.change;
+        let header = self
+            .store
+            .document(&product)?
+            .map(|d| d.header)
+            .ok_or_else(|| RepoError::NoProposal(format!("no product {product:#}")))?;
+        self.edit(author, header, now, |ed| {
+            if decision == Decision::Accepted {
+                ed.put_fields(&edits)?;
+            }
+            ed.decide(hash, decision)
+        })?
+        .ok_or_else(|| RepoError::Integrity("a decision changed nothing".into()))
+    }
+
+    /// The product as the node shows it; `None` when not stored or without fields.
+    pub fn product(&self, id: &DocId) -> Result<Option<Result<Product, SchemaError>>, RepoError> {
+        Ok(self.stewardship(id)?.and_then(|r| r.product()))
+    }
+
     /// Loads every document.
     pub fn documents(&self) -> Result<Vec<Document>, RepoError> {
         self.store
@@ -734,7 +966,11 @@ impl<S: Store> Repo<S> {
 
     /// The catalog of everything stored.
     pub fn catalog(&self) -> Result<Catalog, RepoError> {
-        Ok(Catalog::from_documents(&self.documents()?))
+        Ok(Catalog::from_documents(
+            &mut self.documents()?,
+            &self.certs,
+            &self.grants,
+        ))
     }
 
     /// A document's signed changes, in storage order (the order they arrived, which need not
@@ -847,7 +1083,14 @@ impl<S: Store> Repo<S> {
             return;
         }
         let batch = std::mem::take(batch);
-        match self.store.commit(&batch) {
+        let headers: Vec<DocHeader> = batch.docs.iter().map(|d| d.header).collect();
+        let result = self.store.commit(&batch);
+        if result.is_ok()
+            && let Err(e) = self.after_storing(&headers)
+        {
+            tracing::warn!(error = %e, "could not index the products of new stewardship grants");
+        }
+        match result {
             Ok(committed) => {
                 let staged: usize = pending.iter().map(|(_, n)| n).sum();
                 for (slot, n) in pending.drain(..) {
@@ -931,7 +1174,10 @@ impl<S: Store> Repo<S> {
             }
         }
         let doc = doc.unwrap_or_else(|| Document::new(header));
-        Ok((duplicates, Some(apply_and_stage(doc, authorised)?)))
+        Ok((
+            duplicates,
+            Some(apply_and_stage(doc, authorised, &self.certs, &self.grants)?),
+        ))
     }
 
     /// Makes a local edit of the document `header` (created if new) as `author`, and stores
@@ -950,7 +1196,11 @@ impl<S: Store> Repo<S> {
             Some(d) => d,
             None => Document::new(header),
         };
-        let Some(signed) = doc.edit(author, self.replica, now, f)? else {
+        // A product is written against what it shows (its stewards' values), not against
+        // whatever Automerge holds last.
+        let shown = (header.kind == DocKind::Product)
+            .then(|| resolve_document(&mut doc, &self.certs, &self.grants));
+        let Some(signed) = doc.edit_shown(author, self.replica, now, shown.as_ref(), f)? else {
             return Ok(None);
         };
         let hash = signed.hash();
@@ -971,14 +1221,16 @@ impl<S: Store> Repo<S> {
         doc: &mut Document,
         changes: Vec<StoredChange>,
     ) -> Result<Committed, RepoError> {
-        let staged = Staged::of(doc, changes);
+        let staged = Staged::of(doc, changes, &self.certs, &self.grants);
         let batch = Batch {
             docs: vec![staged.doc],
             changes: staged.changes,
             index: vec![staged.index],
             ..Batch::default()
         };
-        Ok(self.store.commit(&batch)?)
+        let committed = self.store.commit(&batch)?;
+        self.after_storing(&[*doc.header()])?;
+        Ok(committed)
     }
 
     /// Full check: storage structure, every certificate and change re-verified, and every

@@ -350,10 +350,12 @@ pub enum Outcome {
 
 impl RepoState {
     fn new(
-        repo: Repo<SqliteStore>,
+        mut repo: Repo<SqliteStore>,
         announce: mpsc::Sender<Gossip>,
         policy: TrustPolicy,
     ) -> Result<Self, RepoError> {
+        // Products show what the stewards set, under the grants of the anchors followed.
+        repo.set_anchors(policy.anchors.clone())?;
         let quarantine = Quarantine::new(policy.quarantine);
         let mut s = Self {
             data_version: repo.store().data_version()?,

@@ -1,16 +1,19 @@
 //! The catalog as plain data: every record of a set of documents, in a canonical order.
 //!
-//! Two nodes that hold the same documents build byte-identical catalogs, whatever order the
+//! Two nodes that hold the same documents and certificates and follow the same anchors build
+//! byte-identical catalogs, whatever order the
 //! documents and their changes arrived in; [`Catalog::digest`] makes that cheap to compare.
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::auth::Certificates;
 use crate::doc::{DocKind, Document};
 use crate::ids::{DocId, OrgId};
 use crate::schema::{
     Attestation, Deployment, OrgProfile, Product, Rating, ReuseReport, SchemaError,
 };
+use crate::stewardship::{Grants, resolve_document};
 
 /// An organisation's profile.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -86,11 +89,16 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    /// Builds the catalog of `docs`.
-    pub fn from_documents<'a>(docs: impl IntoIterator<Item = &'a Document>) -> Self {
+    /// Builds the catalog of `docs`, showing each product as its stewards set it
+    /// ([`crate::stewardship`]) given the certificates and the grants of the followed anchors.
+    pub fn from_documents<'a>(
+        docs: impl IntoIterator<Item = &'a mut Document>,
+        certs: &Certificates,
+        grants: &Grants,
+    ) -> Self {
         let mut c = Catalog::default();
         for d in docs {
-            c.add(d);
+            c.add(d, certs, grants);
         }
         c.organisations.sort_by_key(|e| e.org);
         c.products.sort_by_key(|e| e.id);
@@ -107,7 +115,7 @@ impl Catalog {
         c
     }
 
-    fn add(&mut self, d: &Document) {
+    fn add(&mut self, d: &mut Document, certs: &Certificates, grants: &Grants) {
         let id = d.id();
         let owner = d.header().owner;
         let mut invalid = |key: &str, e: SchemaError| {
@@ -127,7 +135,7 @@ impl Catalog {
                 Some(Err(e)) => invalid("", e),
                 None => {}
             },
-            DocKind::Product => match d.root::<Product>() {
+            DocKind::Product => match resolve_document(d, certs, grants).product() {
                 Some(Ok(product)) => self.products.push(ProductEntry {
                     id,
                     created_by: owner,

@@ -426,6 +426,20 @@ impl Document {
         time: UnixTime,
         f: impl FnOnce(&mut Editor<'_>) -> Result<(), DocError>,
     ) -> Result<Option<SignedChange>, DocError> {
+        self.edit_shown(author, replica, time, None, f)
+    }
+
+    /// [`Document::edit`] of a product whose shown values are `shown` (its
+    /// [`crate::stewardship::Resolution`]): [`Editor::put_root`] then writes each field whose
+    /// value differs from the shown one, whatever Automerge holds (a proposal's value, say).
+    pub fn edit_shown(
+        &mut self,
+        author: &Keypair,
+        replica: ReplicaId,
+        time: UnixTime,
+        shown: Option<&crate::stewardship::Resolution>,
+        f: impl FnOnce(&mut Editor<'_>) -> Result<(), DocError>,
+    ) -> Result<Option<SignedChange>, DocError> {
         self.doc.set_actor(ActorId::from(
             actor_id(&author.public(), &replica).as_slice(),
         ));
@@ -433,6 +447,7 @@ impl Document {
             let mut ed = Editor {
                 doc: &mut self.doc,
                 kind: self.header.kind,
+                shown,
             };
             f(&mut ed)
         };
@@ -544,6 +559,7 @@ fn read_map<T: DeserializeOwned + Validate>(
 pub struct Editor<'a> {
     doc: &'a mut AutoCommit,
     kind: DocKind,
+    shown: Option<&'a crate::stewardship::Resolution>,
 }
 
 impl Editor<'_> {
@@ -561,6 +577,10 @@ impl Editor<'_> {
     pub fn put_root<T: Record>(&mut self, record: &T) -> Result<(), DocError> {
         self.check::<T>()?;
         record.validate()?;
+        if let Some(shown) = self.shown {
+            let edits = crate::stewardship::diff_record(|k| shown.value(k), record)?;
+            return self.put_fields(&edits);
+        }
         write_fields(self.doc, &ROOT, record)
     }
 

@@ -106,6 +106,19 @@ impl Grants {
     pub fn products(&self) -> impl Iterator<Item = &DocId> {
         self.by_product.keys()
     }
+
+    /// The products whose grants differ between `self` and `other`, sorted.
+    pub fn differing(&self, other: &Grants) -> Vec<DocId> {
+        let mut out: Vec<DocId> = self
+            .products()
+            .chain(other.products())
+            .filter(|p| self.for_product(p) != other.for_product(p))
+            .copied()
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
 }
 
 /// A steward's decision on a proposal.
@@ -308,33 +321,7 @@ impl Resolution {
     /// from the shown one (fields of `product` left unset and omitted from its JSON are
     /// removed when shown).
     pub fn diff(&self, product: &Product) -> Result<Vec<FieldEdit>, SchemaError> {
-        let value =
-            serde_json::to_value(product).map_err(|e| SchemaError::new("record", e.to_string()))?;
-        let serde_json::Value::Object(fields) = value else {
-            return Err(SchemaError::new(
-                "record",
-                "a product must be a JSON object",
-            ));
-        };
-        let mut out = Vec::new();
-        for key in <Product as crate::doc::Record>::OMITTED_WHEN_UNSET {
-            if !fields.contains_key(*key) && self.fields.contains_key(*key) {
-                out.push(FieldEdit {
-                    field: (*key).to_owned(),
-                    value: None,
-                });
-            }
-        }
-        for (k, v) in fields {
-            let text = v.to_string();
-            if self.value(&k) != Some(text.as_str()) {
-                out.push(FieldEdit {
-                    field: k,
-                    value: Some(text),
-                });
-            }
-        }
-        Ok(out)
+        diff_record(|k| self.value(k), product)
     }
 
     /// The proposal with id `id` (hex of its change hash).
@@ -346,6 +333,37 @@ impl Resolution {
     pub fn is_steward(&self, org: OrgId) -> bool {
         self.stewards.iter().any(|s| s.org == org)
     }
+}
+
+/// The field writes that make a root map whose values `shown` returns hold `record`.
+pub fn diff_record<'a, T: crate::doc::Record>(
+    shown: impl Fn(&str) -> Option<&'a str>,
+    record: &T,
+) -> Result<Vec<FieldEdit>, SchemaError> {
+    let value =
+        serde_json::to_value(record).map_err(|e| SchemaError::new("record", e.to_string()))?;
+    let serde_json::Value::Object(fields) = value else {
+        return Err(SchemaError::new("record", "a record must be a JSON object"));
+    };
+    let mut out = Vec::new();
+    for key in T::OMITTED_WHEN_UNSET {
+        if !fields.contains_key(*key) && shown(key).is_some() {
+            out.push(FieldEdit {
+                field: (*key).to_owned(),
+                value: None,
+            });
+        }
+    }
+    for (k, v) in fields {
+        let text = v.to_string();
+        if shown(&k) != Some(text.as_str()) {
+            out.push(FieldEdit {
+                field: k,
+                value: Some(text),
+            });
+        }
+    }
+    Ok(out)
 }
 
 fn product_of<'a>(

@@ -199,6 +199,7 @@ fn refused_batch_leaves_nothing<S: Store>(s: &mut S) {
         removed: vec![],
         index: vec![],
         reindex_all: false,
+        meta: vec![("anchors".into(), "refused".into())],
     };
     match s.commit(&batch) {
         Err(StoreError::UnknownDocument(id)) => assert_eq!(id, unknown.id()),
@@ -207,6 +208,11 @@ fn refused_batch_leaves_nothing<S: Store>(s: &mut S) {
     assert!(
         s.document(&known.id()).unwrap().is_none(),
         "document of a refused batch was stored"
+    );
+    assert_eq!(
+        s.meta("anchors").unwrap(),
+        None,
+        "setting of a refused batch was stored"
     );
     assert!(
         !s.has_change(&known.id(), &good.hash).unwrap(),

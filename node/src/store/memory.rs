@@ -19,6 +19,7 @@ pub struct MemStore {
     certs: BTreeSet<StoredCert>,
     keys: BTreeMap<PublicKey, KeyRecord>,
     index: BTreeMap<DocId, crate::index::DocIndex>,
+    meta: BTreeMap<String, String>,
 }
 
 impl MemStore {
@@ -58,6 +59,9 @@ impl Store for MemStore {
         }
         if batch.reindex_all {
             self.index.clear();
+        }
+        for (k, v) in &batch.meta {
+            self.meta.insert(k.clone(), v.clone());
         }
         for idx in &batch.index {
             self.index.insert(idx.doc, idx.clone());
@@ -123,6 +127,10 @@ impl Store for MemStore {
 
     fn needs_reindex(&self) -> Result<bool, StoreError> {
         Ok(false)
+    }
+
+    fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.meta.get(key).cloned())
     }
 
     fn integrity_check(&self) -> Result<(), StoreError> {

@@ -143,6 +143,9 @@ pub struct Batch {
     pub index: Vec<crate::index::DocIndex>,
     /// Drop the whole index before applying `index` (a full rebuild); clears the stale mark.
     pub reindex_all: bool,
+    /// Settings of the store itself to write (key, value), such as the anchors whose
+    /// stewardship grants the index follows.
+    pub meta: Vec<(String, String)>,
 }
 
 /// What a commit did.
@@ -194,6 +197,8 @@ pub trait Store {
     /// Whether the index must be rebuilt from the documents (after an upgrade that added or
     /// changed index tables).
     fn needs_reindex(&self) -> Result<bool, StoreError>;
+    /// A setting written by [`Batch::meta`].
+    fn meta(&self, key: &str) -> Result<Option<String>, StoreError>;
     /// Storage-level consistency check (page structure, foreign keys, every change belongs to
     /// a stored document). The [`crate::repo::Repo`] adds the semantic checks.
     fn integrity_check(&self) -> Result<(), StoreError>;

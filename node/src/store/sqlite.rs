@@ -228,6 +228,9 @@ const MIGRATIONS: &[&str] = &[
     DROP TABLE certificates;
     ALTER TABLE certificates_7 RENAME TO certificates;
     ",
+    // 7 -> 8: products are shown as their stewards set them (`stewardship`); the index
+    // is rebuilt under that rule.
+    "UPDATE meta SET value = '1' WHERE key = 'index_stale';",
 ];
 
 /// The page cache of a store connection, in KiB (a negative `cache_size` counts KiB).
@@ -535,6 +538,13 @@ impl Store for SqliteStore {
         for idx in &batch.index {
             super::sqlite_index::replace(&tx, idx)?;
         }
+        for (key, value) in &batch.meta {
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )?;
+        }
         {
             let mut remove =
                 tx.prepare_cached("DELETE FROM changes WHERE doc = ?1 AND hash = ?2")?;
@@ -719,6 +729,13 @@ impl Store for SqliteStore {
         };
         self.counts.set(Some((version, c)));
         Ok(c)
+    }
+
+    fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?)
     }
 
     fn needs_reindex(&self) -> Result<bool, StoreError> {

@@ -489,6 +489,7 @@ fn parse_product(st: &mut FormState, lang: Lang, base: Option<&Product>) -> Opti
         test_instance,
         vendor_org: base.and_then(|b| b.vendor_org),
         same_as: base.and_then(|b| b.same_as),
+        co_stewards: base.map(|b| b.co_stewards.clone()).unwrap_or_default(),
     };
     c.validate(&p, PRODUCT_FIELDS);
     (!c.st.has_errors()).then_some(p)
