@@ -115,6 +115,14 @@ async fn partitioned_groups_editing_one_product_converge_after_healing() {
         .await
         .unwrap();
     let shared = a1.add_product("Gemeinsames Produkt").await.unwrap();
+    // A2 and B2 look after the entry with its creator, so their edits are values, not
+    // proposals (`stewardship`).
+    let stewards = vec![a2.org().unwrap(), b2.org().unwrap()];
+    let mut named = product("Gemeinsames Produkt");
+    named.co_stewards = stewards.clone();
+    a1.edit(shared, move |ed| ed.put_root(&named))
+        .await
+        .unwrap();
     assert!(
         converged(&[&a1, &a2, &b1, &b2], 5, WAIT).await,
         "initial sync failed"
@@ -138,10 +146,12 @@ async fn partitioned_groups_editing_one_product_converge_after_healing() {
     };
     // Concurrent edits of the same product on both sides, same and different fields.
     let mut pa = product("Gemeinsames Produkt");
+    pa.co_stewards = stewards.clone();
     pa.description = Some("Sicht der Gruppe A".into());
     pa.cost_model = Some("Lizenz pro Einwohner".into());
     a2.edit(shared, move |ed| ed.put_root(&pa)).await.unwrap();
     let mut pb = product("Gemeinsames Produkt");
+    pb.co_stewards = stewards;
     pb.description = Some("Sicht der Gruppe B".into());
     pb.sla = Some("99,5 %".into());
     b2.edit(shared, move |ed| ed.put_root(&pb)).await.unwrap();

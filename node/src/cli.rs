@@ -14,6 +14,7 @@ use allmende_protocol::schema::{
     OperatedBy, OrgKind, OrgProfile, Product, ProductKind, Rating, RatingDimension, ReuseOutcome,
     ReuseReport, Score, Task, WebUrl,
 };
+use allmende_protocol::stewardship::Decision;
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -568,6 +569,39 @@ pub enum ProductCommand {
     },
     /// List products.
     List,
+    /// Show who looks after an entry and the proposals to it, each with the value shown now
+    /// beside the proposed one.
+    Proposals {
+        /// Product id (or a unique prefix).
+        id: String,
+        /// Also list proposals by organisations no followed anchor attests.
+        #[arg(long)]
+        unverified: bool,
+        /// Also list decided proposals.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Accept a proposal to an entry this node's organisation looks after (a steward): its
+    /// values become the entry's.
+    Accept {
+        /// Product id (or a unique prefix).
+        id: String,
+        /// The proposal's id (64 hex, from `product proposals`).
+        proposal: String,
+    },
+    /// Decline a proposal to an entry this node's organisation looks after.
+    Decline {
+        /// Product id (or a unique prefix).
+        id: String,
+        /// The proposal's id (64 hex, from `product proposals`).
+        proposal: String,
+    },
+    /// List every change of an entry, like a wiki's history: when, by whom, which fields, and
+    /// whether it counted (steward) or was a proposal.
+    History {
+        /// Product id (or a unique prefix).
+        id: String,
+    },
 }
 
 /// `deployment …`.
@@ -1376,6 +1410,7 @@ fn apply_fields(p: &mut Product, f: ProductFields) {
 
 fn product(dd: &DataDir, c: ProductCommand, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     let (id, mut repo) = open(dd)?;
+    let accepting = matches!(c, ProductCommand::Accept { .. });
     match c {
         ProductCommand::Add { fields: f, new } => {
             let (Some(name), Some(vendor)) = (f.name.clone(), f.vendor.clone()) else {
@@ -1413,10 +1448,12 @@ fn product(dd: &DataDir, c: ProductCommand, out: &mut dyn std::io::Write) -> any
             writeln!(
                 out,
                 "{}",
-                if changed {
-                    "Product updated."
-                } else {
-                    "Nothing changed."
+                match (changed, steward_of(&repo, &id, doc_id)?) {
+                    (false, _) => "Nothing changed.",
+                    (true, true) => "Product updated.",
+                    (true, false) => {
+                        "Saved as a proposal: this organisation is no steward of the entry, so its stewards decide (see `product proposals`)."
+                    }
                 }
             )?;
             Ok(())
@@ -1434,7 +1471,14 @@ fn product(dd: &DataDir, c: ProductCommand, out: &mut dyn std::io::Write) -> any
                 .context("stored product is invalid")?;
             p.same_as = Some(target);
             write_record(&mut repo, &id, header, |ed| ed.put_root(&p))?;
-            writeln!(out, "{dup:#} is now the same as {target:#}.")?;
+            if steward_of(&repo, &id, dup)? {
+                writeln!(out, "{dup:#} is now the same as {target:#}.")?;
+            } else {
+                writeln!(
+                    out,
+                    "Proposed that {dup:#} is the same as {target:#}; the entry's stewards decide (see `product proposals`)."
+                )?;
+            }
             Ok(())
         }
         ProductCommand::Show { id: pid } => {
@@ -1471,7 +1515,142 @@ fn product(dd: &DataDir, c: ProductCommand, out: &mut dyn std::io::Write) -> any
             }
             Ok(())
         }
+        ProductCommand::Proposals {
+            id: pid,
+            unverified,
+            all,
+        } => {
+            let doc_id = resolve_product(&repo, &pid)?;
+            let v = stewardship_view(&repo, &id, doc_id, unverified)?;
+            let who = |a: &crate::stewardship::AuthorView| {
+                format!(
+                    "{} ({})",
+                    a.name.as_deref().or(a.org.as_deref()).unwrap_or(&a.signer),
+                    if a.verified {
+                        "verifiziert"
+                    } else {
+                        "nicht verifiziert"
+                    }
+                )
+            };
+            writeln!(out, "Stewards:")?;
+            for st in &v.stewards {
+                writeln!(
+                    out,
+                    "  {} {} ({}, {})",
+                    st.org,
+                    st.name.as_deref().unwrap_or("–"),
+                    st.role,
+                    if st.verified {
+                        "verifiziert"
+                    } else {
+                        "nicht verifiziert"
+                    }
+                )?;
+            }
+            let shown: Vec<_> = v.proposals.iter().filter(|p| all || p.open).collect();
+            if shown.is_empty() {
+                writeln!(out, "No open proposals.")?;
+            }
+            for p in shown {
+                let state = match (&p.decision, p.open) {
+                    (Some(d), _) => d.as_str(),
+                    (None, true) => "open",
+                    (None, false) => "nothing left to take over",
+                };
+                writeln!(
+                    out,
+                    "\nProposal {} by {} at {} ({state})",
+                    p.id,
+                    who(&p.author),
+                    crate::export::iso8601(allmende_protocol::schema::UnixTime(p.author.at))
+                )?;
+                for c in &p.changes {
+                    writeln!(out, "  {}: {} -> {}", c.field, c.shown, c.proposed)?;
+                }
+            }
+            if v.hidden_unverified > 0 {
+                writeln!(
+                    out,
+                    "\n{} more open proposals by unverified authors (--unverified lists them).",
+                    v.hidden_unverified
+                )?;
+            }
+            Ok(())
+        }
+        ProductCommand::Accept { id: pid, proposal }
+        | ProductCommand::Decline { id: pid, proposal } => {
+            let decision = if accepting {
+                Decision::Accepted
+            } else {
+                Decision::Declined
+            };
+            let doc_id = resolve_product(&repo, &pid)?;
+            match repo.decide(&id.keypair, doc_id, proposal.trim(), decision, now()) {
+                Ok(_) => {}
+                Err(
+                    e @ (crate::repo::RepoError::NotSteward { .. }
+                    | crate::repo::RepoError::NoProposal(_)
+                    | crate::repo::RepoError::Decided(_)
+                    | crate::repo::RepoError::Document(_)),
+                ) => return Err(bad(e.to_string())),
+                Err(e) => return Err(e.into()),
+            }
+            writeln!(
+                out,
+                "{}",
+                match decision {
+                    Decision::Accepted => "Proposal accepted; its values are the entry's now.",
+                    Decision::Declined => "Proposal declined.",
+                }
+            )?;
+            Ok(())
+        }
+        ProductCommand::History { id: pid } => {
+            let doc_id = resolve_product(&repo, &pid)?;
+            let v = stewardship_view(&repo, &id, doc_id, true)?;
+            for h in &v.history {
+                writeln!(
+                    out,
+                    "{}  {:<10}  {}  {}",
+                    crate::export::iso8601(allmende_protocol::schema::UnixTime(h.author.at)),
+                    h.standing,
+                    h.author
+                        .name
+                        .as_deref()
+                        .or(h.author.org.as_deref())
+                        .unwrap_or(&h.author.signer),
+                    h.fields.join(", ")
+                )?;
+            }
+            Ok(())
+        }
     }
+}
+
+/// Whether this node's organisation is a steward of `doc` now.
+fn steward_of(repo: &Repo<SqliteStore>, id: &Identity, doc: DocId) -> anyhow::Result<bool> {
+    Ok(repo
+        .stewardship(&doc)?
+        .is_some_and(|r| r.is_steward(id.org)))
+}
+
+/// The stewardship of `doc` as this data directory shows it (followed anchors from the store).
+fn stewardship_view(
+    repo: &Repo<SqliteStore>,
+    id: &Identity,
+    doc: DocId,
+    unverified: bool,
+) -> anyhow::Result<crate::stewardship::StewardshipView> {
+    let resolution = repo.stewardship(&doc)?.context("product vanished")?;
+    Ok(crate::stewardship::view(
+        repo.store().connection(),
+        doc,
+        &resolution,
+        repo.anchors(),
+        Some(id.org),
+        unverified,
+    )?)
 }
 
 fn parse_integration(repo: &Repo<SqliteStore>, text: &str) -> anyhow::Result<Integration> {

@@ -322,6 +322,8 @@ fn api_routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(product_publiccode))
         .routes(routes!(products, create_product))
         .routes(routes!(product))
+        .routes(routes!(product_stewardship))
+        .routes(routes!(decide_proposal))
         .routes(routes!(deployments, create_deployment))
         .routes(routes!(ratings, set_rating))
         .routes(routes!(reuse_reports, create_reuse_report))
@@ -1400,6 +1402,167 @@ async fn product(
         .ok_or_else(|| ApiError::not_found(format!("no product {id}")))
 }
 
+/// `GET /api/v1/products/{id}/stewardship`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/products/{id}/stewardship",
+    tag = "catalog",
+    summary = "Who looks after a product entry, where each shown value came from, its proposals and history",
+    description = "What a node shows of a product is what its stewards set (docs/protocol.md §22): the creator, the co-stewards it names, and organisations a followed trust anchor made steward. Changes by anyone else are proposals, listed newest first with the value shown now beside the proposed one. Proposals by organisations no followed anchor attests are counted in `hidden_unverified` and listed only with `unverified=true`.",
+    params(
+        ("id" = String, Path, description = "The product id, all 64 hex characters", example = json!(example::BAUANTRAG)),
+        ("unverified" = Option<bool>, Query, description = "`true` to list proposals by unverified authors too"),
+    ),
+    responses(
+        (status = 200, description = "The stewardship", body = crate::stewardship::StewardshipView),
+        (status = 400, description = "A malformed id or an unknown parameter", body = doc::ErrorBody),
+        (status = 404, description = "No such product", body = doc::ErrorBody),
+        (status = 500, description = "A storage error", body = doc::ErrorBody), (status = 503, description = "The node is shutting down", body = doc::ErrorBody),
+    ),
+    extensions(("x-example-requests" = json!([
+        { "summary": "Stewards, provenance, proposals and history of one product", "request": format!("/api/v1/products/{}/stewardship", example::BAUANTRAG), "status": 200 },
+        { "summary": "With the proposals of unverified authors", "request": format!("/api/v1/products/{}/stewardship?unverified=true", example::BAUANTRAG), "status": 200 },
+        { "summary": "An unknown product", "request": format!("/api/v1/products/{}/stewardship", "e".repeat(64)), "status": 404 }
+    ])))
+)]
+async fn product_stewardship(
+    State(s): State<ApiState>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<crate::stewardship::StewardshipView>, ApiError> {
+    let doc: DocId = id
+        .parse()
+        .map_err(|e| ApiError::bad_request(format!("product id: {e}")))?;
+    let mut unverified = false;
+    for (k, v) in url::form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes()) {
+        match (k.as_ref(), v.as_ref()) {
+            ("unverified", "true") => unverified = true,
+            ("unverified", "false") => unverified = false,
+            (other, _) => {
+                return Err(ApiError::bad_request(format!(
+                    "unknown parameter {other:?}={v:?}; only unverified=true|false"
+                )));
+            }
+        }
+    }
+    let view = stewardship_view(&s, doc, unverified).await?;
+    view.map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("no product {id}")))
+}
+
+/// The stewardship view of `doc`, built on the repository thread.
+pub(crate) async fn stewardship_view(
+    s: &ApiState,
+    doc: DocId,
+    unverified: bool,
+) -> Result<Option<crate::stewardship::StewardshipView>, ApiError> {
+    let (anchors, own) = (s.anchors.clone(), s.organisation);
+    s.repo
+        .call(move |st| -> Result<_, ApiError> {
+            let Some(resolution) = st.repo().stewardship(&doc).map_err(map_repo)? else {
+                return Ok(None);
+            };
+            let conn = st.repo().store().connection();
+            Ok(Some(crate::stewardship::view(
+                conn,
+                doc,
+                &resolution,
+                &anchors,
+                own,
+                unverified,
+            )?))
+        })
+        .await?
+}
+
+/// `POST /api/v1/products/{id}/proposals/{proposal}/{decision}`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/products/{id}/proposals/{proposal}/{decision}",
+    tag = "write",
+    summary = "Accept or decline a proposal to a product entry, as one of its stewards",
+    description = "Only an organisation that is a steward of the entry decides (403 otherwise). Accepting writes the proposed values that still differ from the shown ones together with the decision, signed by the token organisation's key; declining writes only the decision. Every node that follows the same anchors then shows the same entry. No request body.",
+    params(
+        ("id" = String, Path, description = "The product id, all 64 hex characters", example = json!(example::BAUANTRAG)),
+        ("proposal" = String, Path, description = "The proposal's id (the hash of its change, 64 hex), from /stewardship"),
+        ("decision" = String, Path, description = "`accept` or `decline`"),
+        ("for" = Option<OrgId>, Query, description = "With the admin token: decide for this hosted member organisation"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Decided; the change's hash", body = Object),
+        (status = 400, description = "A malformed id or decision", body = doc::ErrorBody),
+        (status = 401, description = "No valid token", body = doc::ErrorBody),
+        (status = 403, description = "The token's organisation is no steward of the entry", body = doc::ErrorBody),
+        (status = 404, description = "No such product or proposal", body = doc::ErrorBody),
+        (status = 409, description = "Decided already", body = doc::ErrorBody),
+        (status = 500, description = "A storage error", body = doc::ErrorBody), (status = 503, description = "The node is shutting down", body = doc::ErrorBody),
+    ),
+    extensions(("x-example-requests" = json!([
+        { "summary": "Only a steward decides", "request": format!("/api/v1/products/{}/proposals/{}/accept", example::BAUANTRAG, "e".repeat(64)), "token": "admin", "status": 403 },
+        { "summary": "Neither accept nor decline", "request": format!("/api/v1/products/{}/proposals/{}/maybe", example::BAUANTRAG, "e".repeat(64)), "token": "admin", "status": 400 },
+        { "summary": "Without the token", "request": format!("/api/v1/products/{}/proposals/{}/decline", example::BAUANTRAG, "e".repeat(64)), "status": 401 }
+    ])))
+)]
+async fn decide_proposal(
+    State(s): State<ApiState>,
+    Path((id, proposal, decision)): Path<(String, String, String)>,
+    RawQuery(raw): RawQuery,
+    headers: axum::http::HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let doc: DocId = id
+        .parse()
+        .map_err(|e| ApiError::bad_request(format!("product id: {e}")))?;
+    let decision = match decision.as_str() {
+        "accept" => allmende_protocol::stewardship::Decision::Accepted,
+        "decline" => allmende_protocol::stewardship::Decision::Declined,
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "decision {other:?}: accept or decline"
+            )));
+        }
+    };
+    if proposal.len() != 64 || !proposal.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(ApiError::bad_request(
+            "proposal: the 64 hex characters of its change hash",
+        ));
+    }
+    for (k, _) in url::form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes()) {
+        if k != "for" {
+            return Err(ApiError::bad_request(format!(
+                "unknown parameter {k:?}; only for=ORG_ID"
+            )));
+        }
+    }
+    let tenant = require_token(&headers, raw.as_deref(), &s)?;
+    let change = decide(&s, &tenant, doc, proposal.to_lowercase(), decision).await?;
+    Ok(Json(serde_json::json!({
+        "decision": match decision {
+            allmende_protocol::stewardship::Decision::Accepted => "accepted",
+            allmende_protocol::stewardship::Decision::Declined => "declined",
+        },
+        "change": change,
+    })))
+}
+
+/// Decides a proposal as `tenant` on the repository thread; returns the change's hash (hex).
+pub(crate) async fn decide(
+    s: &ApiState,
+    tenant: &Tenant,
+    doc: DocId,
+    proposal: String,
+    decision: allmende_protocol::stewardship::Decision,
+) -> Result<String, ApiError> {
+    let signer = tenant.keypair.clone();
+    let now = crate::now();
+    let hash = s
+        .repo
+        .call(move |st| st.decide(&signer, doc, &proposal, decision, now))
+        .await?
+        .map_err(map_repo)?;
+    Ok(hex::encode(hash.0))
+}
+
 /// One product with its records, ordered by organisation and key. `window` (limit, offset)
 /// cuts each list of records (deployments, ratings, reports) to one page in document order,
 /// for the web UI, and then leaves the integrations and rating means empty: the UI reads those
@@ -1895,6 +2058,9 @@ fn map_repo(e: crate::repo::RepoError) -> ApiError {
             ApiError::bad_request(e.to_string())
         }
         RepoError::Auth { error, .. } => ApiError::forbidden(error.to_string()),
+        e @ RepoError::NotSteward { .. } => ApiError::forbidden(e.to_string()),
+        RepoError::NoProposal(m) => ApiError::not_found(m),
+        RepoError::Decided(m) => ApiError::conflict(m),
         other => ApiError::internal(other.to_string()),
     }
 }

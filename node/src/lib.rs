@@ -32,6 +32,7 @@ pub mod repo_actor;
 pub mod search_text;
 pub mod sql;
 pub mod stats;
+pub mod stewardship;
 pub mod store;
 pub mod trust;
 pub mod ui;

@@ -1831,7 +1831,9 @@ fn judge(e: &RepoError) -> (gossipsub::MessageAcceptance, Option<&'static str>, 
         // A proof about a document this node does not hold: nothing to prove here.
         RepoError::NotHeld(_) => (Ignore, None, false),
         // Local decisions on proposals; nothing a peer sends.
-        RepoError::NotSteward { .. } | RepoError::NoProposal(_) => (Ignore, None, false),
+        RepoError::NotSteward { .. } | RepoError::NoProposal(_) | RepoError::Decided(_) => {
+            (Ignore, None, false)
+        }
         RepoError::MissingDependencies { .. } => (Ignore, None, true),
         // Automerge refusing a signed change cannot be pinned on the peer that forwarded it.
         RepoError::Document(_) => (Reject, None, false),

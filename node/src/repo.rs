@@ -302,9 +302,12 @@ pub enum RepoError {
         /// The product.
         product: DocId,
     },
-    /// No such product, or no open proposal with that id.
+    /// No such product, or no proposal with that id.
     #[error("{0}")]
     NoProposal(String),
+    /// The proposal was accepted or declined already.
+    #[error("{0}")]
+    Decided(String),
     /// A change failed signature or format checks.
     #[error("change #{index} refused: {error}")]
     Verify {
@@ -918,7 +921,7 @@ impl<S: Store> Repo<S> {
             RepoError::NoProposal(format!("no proposal {proposal} for {product:#}"))
         })?;
         if let Some((d, _)) = p.decision {
-            return Err(RepoError::NoProposal(format!(
+            return Err(RepoError::Decided(format!(
                 "proposal {proposal} was {} already",
                 match d {
                     Decision::Accepted => "accepted",

@@ -1174,25 +1174,57 @@ impl RepoState {
             &mut allmende_protocol::doc::Editor<'_>,
         ) -> Result<(), allmende_protocol::doc::DocError>,
     ) -> Result<Option<ChangeHash>, RepoError> {
-        let id = header.id();
-        let old = self
-            .heads
-            .get(&id)
-            .map(|(_, h)| h.clone())
-            .unwrap_or_default();
+        let old = self.held_heads(&header.id());
         let hash = self.repo.edit(author, header, now, f)?;
         if hash.is_some() {
-            if header.kind == DocKind::Trust {
-                self.refresh_scope();
-            }
-            self.metrics.changes_applied += 1;
-            self.note_heads(header);
-            let announce = self.announcement(header, &old)?;
-            if self.announce.try_send(Gossip::Announce(announce)).is_err() {
-                tracing::debug!(%id, "announcement queue full; peers will reconcile");
-            }
+            self.announce_local(header, &old)?;
         }
         Ok(hash)
+    }
+
+    /// Accepts or declines a proposal to `product` as a steward ([`Repo::decide`]) and
+    /// announces the change.
+    pub fn decide(
+        &mut self,
+        author: &allmende_protocol::identity::Keypair,
+        product: DocId,
+        proposal: &str,
+        decision: allmende_protocol::stewardship::Decision,
+        now: UnixTime,
+    ) -> Result<ChangeHash, RepoError> {
+        let old = self.held_heads(&product);
+        let hash = self.repo.decide(author, product, proposal, decision, now)?;
+        let header = self
+            .repo
+            .store()
+            .document(&product)?
+            .map(|d| d.header)
+            .ok_or_else(|| RepoError::Integrity(format!("{product} vanished")))?;
+        self.announce_local(header, &old)?;
+        Ok(hash)
+    }
+
+    fn held_heads(&self, id: &DocId) -> Vec<ChangeHash> {
+        self.heads
+            .get(id)
+            .map(|(_, h)| h.clone())
+            .unwrap_or_default()
+    }
+
+    /// After a local change to `header` (whose heads were `old`): the scope, the metrics, the
+    /// inventory and an announcement to peers.
+    fn announce_local(&mut self, header: DocHeader, old: &[ChangeHash]) -> Result<(), RepoError> {
+        let id = header.id();
+        if header.kind == DocKind::Trust {
+            self.refresh_scope();
+        }
+        self.metrics.changes_applied += 1;
+        self.note_heads(header);
+        let announce = self.announcement(header, old)?;
+        if self.announce.try_send(Gossip::Announce(announce)).is_err() {
+            tracing::debug!(%id, "announcement queue full; peers will reconcile");
+        }
+        Ok(())
     }
 
     /// Stores a local certificate and announces it.

@@ -645,9 +645,19 @@ pub(super) async fn product_create(
     crate::http::write(&s.api, &tn, header, move |ed| ed.put_root(&product))
         .await
         .map_err(|e| stored_failure(lang, e))?;
+    // A change by an organisation that does not look after the entry is a proposal.
+    let doc = header.id();
+    let steward = crate::http::stewardship_view(&s.api, doc, false)
+        .await
+        .map_err(|e| stored_failure(lang, e))?
+        .is_some_and(|v| {
+            v.stewards
+                .iter()
+                .any(|st| st.org == format!("{:#}", tn.org))
+        });
     Ok(see_other(&format!(
-        "/produkte/{:#}?gespeichert=produkt",
-        header.id()
+        "/produkte/{doc:#}?gespeichert={}",
+        if steward { "produkt" } else { "vorschlag" }
     )))
 }
 

@@ -82,6 +82,35 @@ pub(crate) fn facet_value(lang: Lang, facet: &str, v: &str) -> String {
     }
 }
 
+/// A product field's name as people read it (for diffs and provenance).
+pub(crate) fn field(lang: Lang, name: &str) -> String {
+    let german = match name {
+        "name" => "Name",
+        "vendor" => "Hersteller",
+        "kind" => "Art",
+        "description" => "Beschreibung",
+        "categories" => "Kategorien",
+        "tasks" => "Aufgaben",
+        "licence" => "Lizenz",
+        "repository" => "Repository",
+        "website" => "Website",
+        "standards" => "Standards und Schnittstellen",
+        "hosting" => "Betrieb",
+        "prerequisites" => "Voraussetzungen",
+        "cost_model" => "Kostenmodell",
+        "sla" => "Service-Level",
+        "efa" => "Einer für Alle",
+        "accessibility_statement" => "Erklärung zur Barrierefreiheit",
+        "dpia_available" => "Datenschutz-Folgenabschätzung verfügbar",
+        "test_instance" => "Testinstanz verfügbar",
+        "vendor_org" => "Organisation des Herstellers",
+        "same_as" => "dasselbe Produkt wie",
+        "co_stewards" => "Mitpflegende",
+        other => return other.to_owned(),
+    };
+    lang.tr(german).to_owned()
+}
+
 /// A Land key as its name.
 pub(crate) fn land(code: &str) -> String {
     code.parse::<Land>()

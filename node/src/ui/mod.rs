@@ -34,6 +34,7 @@ mod import;
 mod keys;
 mod labels;
 mod pages;
+mod stewardship;
 
 use allmende_protocol::ids::OrgId;
 use std::collections::HashMap;
@@ -114,6 +115,11 @@ pub fn router(state: UiState) -> Router {
             get(forms::product_new).post(forms::product_create),
         )
         .route("/produkte/{id}", get(pages::product))
+        .route("/produkte/{id}/verlauf", get(stewardship::history))
+        .route(
+            "/produkte/{id}/vorschlaege/{proposal}/{decision}",
+            axum::routing::post(stewardship::decide),
+        )
         .route(
             "/produkte/{id}/bearbeiten",
             get(forms::product_edit).post(forms::product_update),

@@ -711,6 +711,11 @@ pub(super) fn flash_text(lang: Lang, raw: Option<&str>) -> Option<&'static str> 
             "Nachnutzungsbericht veröffentlicht. Andere Knoten erhalten ihn beim nächsten Abgleich."
         }
         "produkt" => "Produkt gespeichert. Andere Knoten erhalten es beim nächsten Abgleich.",
+        "vorschlag" => {
+            "Änderungsvorschlag gespeichert. Die Pflegenden des Eintrags entscheiden, ob sie ihn übernehmen."
+        }
+        "angenommen" => "Vorschlag übernommen. Andere Knoten erhalten die Änderung beim nächsten Abgleich.",
+        "abgelehnt" => "Vorschlag abgelehnt.",
         "delegation" => "Delegation signiert. Andere Knoten erhalten sie beim nächsten Abgleich.",
         "widerruf" => "Widerruf signiert. Andere Knoten erhalten ihn beim nächsten Abgleich.",
         _ => return None,
@@ -740,6 +745,8 @@ pub(super) async fn product(
             "Dieses Produkt ist auf diesem Knoten nicht bekannt.",
         ));
     };
+    let all_proposals = super::stewardship::wants_all(raw.as_deref());
+    let stewardship = super::stewardship::load(&s, lang, doc, all_proposals).await?;
     let t = |x| lang.tr(x);
     let p = &d.product;
     let yes_no = |b: bool| if b { t("ja") } else { t("nein") };
@@ -813,7 +820,13 @@ pub(super) async fn product(
             a.button href={ "/produkte/" (d.id) "/bewerten" } { (t("Produkt bewerten")) }
             a.button.secondary href={ "/einsaetze/neu?produkt=" (d.id) } { (t("Einsatz melden")) }
             a.button.secondary href={ "/nachnutzung/neu?produkt=" (d.id) } { (t("Nachnutzung berichten")) }
-            a.button.secondary href={ "/produkte/" (d.id) "/bearbeiten" } { (t("Produkt bearbeiten")) }
+            a.button.secondary href={ "/produkte/" (d.id) "/bearbeiten" } {
+                @if stewardship.as_ref().is_some_and(|v| super::stewardship::steward_tenant(&s, v).is_none()) {
+                    (t("Änderung vorschlagen"))
+                } @else {
+                    (t("Produkt bearbeiten"))
+                }
+            }
         }
         h2 { (t("Beschreibung")) }
         @match &p.description {
@@ -835,6 +848,9 @@ pub(super) async fn product(
             @if let Some(b) = p.test_instance { dt { (t("Testinstanz verfügbar")) } dd { (yes_no(b)) } }
             dt { (t("Angelegt von")) } dd { (org_link(&d.orgs, &d.created_by)) }
             dt { (t("Kennung")) } dd.mono { (d.id) }
+        }
+        @if let Some(v) = &stewardship {
+            (super::stewardship::sections(lang, v, super::stewardship::steward_tenant(&s, v), &ctx.csrf, all_proposals))
         }
         h2 { (t("Aufgaben")) }
         @if p.tasks.is_empty() && p.categories.is_empty() {
