@@ -12,6 +12,10 @@
 //   SCREENSHOT_DIR  where full-page PNG screenshots of every visited page type go (optional)
 //   CHROMIUM        the browser binary (default /usr/bin/chromium)
 //   UI_DEADLINE_SECS  hard limit for the whole run (default 150)
+//   UI_FLOW         `all` (default) or `stewardship`: then node A looks after PRODUCT_ID, which
+//                   has an open proposal by PROPOSER_NAME renaming it to PROPOSED_NAME; the
+//                   script accepts it in the browser and waits for the new name on node B
+//                   (`integration-tests/tests/stewardship.rs`)
 //
 // Prints one line per check ("ok - …" / "not ok - …" with indented details) and exits with 1
 // if any check failed, 2 on bad input. The browser loads nothing but 127.0.0.1: every other
@@ -71,6 +75,13 @@ if (!A_LOGIN_URL.startsWith(`${A}/anmelden?token=`)) {
   console.error(`ui.mjs: A_LOGIN_URL=${A_LOGIN_URL} is not a login link of ${A}`);
   process.exit(2);
 }
+const FLOW = process.env.UI_FLOW || 'all';
+if (!['all', 'stewardship'].includes(FLOW)) {
+  console.error(`ui.mjs: UI_FLOW=${FLOW}: all or stewardship`);
+  process.exit(2);
+}
+const PROPOSED_NAME = FLOW === 'stewardship' ? env('PROPOSED_NAME') : '';
+const PROPOSER_NAME = FLOW === 'stewardship' ? env('PROPOSER_NAME') : '';
 const SCREENSHOT_DIR = process.env.SCREENSHOT_DIR || '';
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 
@@ -716,6 +727,69 @@ async function pageSweep(page) {
   await visit(page, `${A}/gibt-es-nicht`, 'page /gibt-es-nicht', { expect: 404, shot: 'nicht-gefunden' });
 }
 
+/**
+ * The steward's side of a proposal: node A's organisation looks after PRODUCT_ID, and an
+ * attested organisation proposed to rename it. The product page lists the proposal with a
+ * diff and the author's badge; the steward accepts it; node A and then node B show the new
+ * name; the history lists both changes. Every page passes axe.
+ */
+async function stewardshipFlow(page) {
+  const proposal = () => page.locator('article.proposal').filter({ hasText: PROPOSED_NAME });
+  await check('stewardship: sign in on node A with the one-time login link', async () => {
+    await page.goto(A_LOGIN_URL);
+    if ((await page.getByRole('button', { name: 'Abmelden', exact: true }).count()) !== 1) fail('no "Abmelden" after signing in');
+  });
+  await visit(page, `${A}/produkte/${PRODUCT_ID}`, 'stewardship: product page with a proposal', { shot: 'produkt-vorschlag' });
+  await check('stewardship: the proposal shows its diff, its author and the verified badge', async () => {
+    const p = new Problems();
+    const h1 = (await page.locator('h1').innerText()).trim();
+    p.expect(h1 === PRODUCT_NAME, `h1 is "${h1}" before accepting, expected "${PRODUCT_NAME}"`);
+    const n = await proposal().count();
+    if (!p.expect(n === 1, `${n} proposals naming "${PROPOSED_NAME}", expected one`)) p.done();
+    const text = await proposal().innerText();
+    p.expect(text.includes(PROPOSER_NAME), `the proposal does not name its author "${PROPOSER_NAME}":\n${text.slice(0, 400)}`);
+    p.expect(text.includes('verifiziert') && !text.includes('nicht verifiziert'), 'the author has no "verifiziert" badge');
+    p.expect(text.includes(PRODUCT_NAME), `the diff does not show the current name "${PRODUCT_NAME}"`);
+    const ins = await proposal().locator('ins').allInnerTexts();
+    p.expect(ins.some((t) => t.includes(PROPOSED_NAME)), `no <ins> with the proposed name (found ${JSON.stringify(ins)})`);
+    p.expect((await proposal().getByRole('button', { name: 'Vorschlag übernehmen', exact: true }).count()) === 1, 'no button "Vorschlag übernehmen"');
+    p.done();
+  });
+  let accepted = false;
+  await check('stewardship: the steward accepts the proposal', async () => {
+    await proposal().getByRole('button', { name: 'Vorschlag übernehmen', exact: true }).click();
+    await page.waitForURL((u) => u.pathname === `/produkte/${PRODUCT_ID}`);
+    const status = page.getByRole('status').filter({ hasText: 'Vorschlag übernommen' });
+    if ((await status.count()) === 0) fail(`no role="status" message "Vorschlag übernommen" at ${page.url()}`);
+    const h1 = (await page.locator('h1').innerText()).trim();
+    if (h1 !== PROPOSED_NAME) fail(`h1 is "${h1}" after accepting, expected "${PROPOSED_NAME}"`);
+    if ((await proposal().count()) !== 0) fail('the accepted proposal is still listed as open');
+    accepted = true;
+  });
+  await auditCurrent(page, 'stewardship: product page after accepting', { status: 200, shot: 'produkt-angenommen' });
+  await visit(page, `${A}/produkte/${PRODUCT_ID}/verlauf`, 'stewardship: history page', { shot: 'produkt-verlauf' });
+  await check('stewardship: the history lists the proposal and the steward taking it over', async () => {
+    const text = await page.locator('main').innerText();
+    const p = new Problems();
+    p.expect(text.includes(PROPOSER_NAME), `the history does not name "${PROPOSER_NAME}"`);
+    p.expect(text.includes('Vorschlag'), 'no change marked "Vorschlag"');
+    p.expect(text.includes('übernimmt Vorschlag'), 'no change marked "übernimmt Vorschlag"');
+    p.done();
+  });
+  await check('stewardship: node B shows the accepted name within 20 s', async () => {
+    if (!accepted) fail('not accepted on node A');
+    const until = Date.now() + 20_000;
+    let h1 = '';
+    while (Date.now() < until) {
+      const resp = await page.goto(`${B}/produkte/${PRODUCT_ID}`);
+      h1 = resp && resp.ok() ? (await page.locator('h1').innerText()).trim() : `status ${resp ? resp.status() : 0}`;
+      if (h1 === PROPOSED_NAME) return;
+      await sleep(500);
+    }
+    fail(`node B still shows "${h1}"`);
+  }, 30_000);
+}
+
 // ---------------------------------------------------------------------------------------------
 
 async function main() {
@@ -741,6 +815,14 @@ async function main() {
 
   const ctx = await newContext();
   const page = await ctx.newPage();
+  if (FLOW === 'stewardship') {
+    await stewardshipFlow(page);
+    await ctx.close();
+    await check('the browser loaded nothing from outside 127.0.0.1', () => {
+      if (external.length) fail(`blocked requests:\n${[...new Set(external)].join('\n')}`);
+    });
+    return;
+  }
   await signInFlow(page);
   await searchFlow(page);
   await productFlow(page);

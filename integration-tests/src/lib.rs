@@ -7,6 +7,7 @@
 //! and the fault harness (`fault-crash`, `fault-churn`; see [`fault`] and `docs/testing.md`).
 
 pub mod attacks;
+pub mod browser;
 pub mod fault;
 pub mod fuzz;
 pub mod synth;
@@ -391,6 +392,15 @@ pub fn allmende_cli(dir: &Path, args: &[&str]) -> anyhow::Result<String> {
         );
     }
     Ok(String::from_utf8(out.stdout)?)
+}
+
+/// `allmende init --name NAME --kind KIND` on `dir`; returns the new organisation's id.
+pub fn allmende_init(dir: &Path, name: &str, kind: &str) -> anyhow::Result<String> {
+    let out = allmende_cli(dir, &["init", "--name", name, "--kind", kind])?;
+    out.lines()
+        .find_map(|l| l.strip_prefix("Organisation id: "))
+        .map(|id| id.trim().to_owned())
+        .ok_or_else(|| anyhow::anyhow!("allmende init printed no organisation id: {out}"))
 }
 
 /// A minimal HTTP/1.1 client for tests: sends one request to `addr` (`host:port`), waits at

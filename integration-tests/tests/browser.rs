@@ -16,48 +16,14 @@
     clippy::cloned_ref_to_slice_refs
 )]
 
-use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::time::Duration;
 
 use integration_tests::{TestNode, http, wait_until};
 
 const PRODUCT_NAME: &str = "Bauantrag Online Musterstadt";
 const TASK: &str = "99009001001000";
-/// The browser script stops itself earlier (150 s); this is the backstop.
-const BROWSER_TIMEOUT: Duration = Duration::from_secs(180);
-
-/// What is missing to run the browser test, one entry per missing thing.
-fn missing_prerequisites(browser_dir: &Path, chromium: &Path) -> Vec<String> {
-    let mut missing = Vec::new();
-    if !chromium.is_file() {
-        missing.push(format!(
-            "Chromium at {} (apt-get install chromium, or set CHROMIUM)",
-            chromium.display()
-        ));
-    }
-    for package in ["playwright-core", "axe-core"] {
-        if !browser_dir.join("node_modules").join(package).is_dir() {
-            missing.push(format!(
-                "{} (run `npm ci` in {})",
-                browser_dir.join("node_modules").join(package).display(),
-                browser_dir.display()
-            ));
-        }
-    }
-    let node = Command::new("node")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
-    if !node.is_ok_and(|s| s.success()) {
-        missing.push("Node.js 20 or newer (`node` on PATH)".to_owned());
-    }
-    missing
-}
 
 /// GET `path` from `addr`; returns the status code and the body.
 async fn get(addr: SocketAddr, path: String) -> (u16, String) {
@@ -102,105 +68,13 @@ async fn post(
     .unwrap()
 }
 
-/// Runs `node ui.mjs` with `env`, echoing its output as it comes; returns whether it passed
-/// and the lines of the checks that failed (with their details).
-fn run_browser_script(browser_dir: &Path, env: &[(&str, String)]) -> (bool, Vec<String>) {
-    let mut cmd = Command::new("node");
-    cmd.arg(browser_dir.join("ui.mjs"))
-        .current_dir(browser_dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().expect("cannot start node");
-    let failures = Arc::new(Mutex::new(Vec::new()));
-    let stdout = child.stdout.take().unwrap();
-    let out_failures = failures.clone();
-    let out = std::thread::spawn(move || {
-        let mut in_failure = false;
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            println!("{line}");
-            if line.starts_with("not ok") {
-                in_failure = true;
-            } else if !line.starts_with("    #") {
-                in_failure = false;
-            }
-            if in_failure {
-                out_failures.lock().unwrap().push(line);
-            }
-        }
-    });
-    let mut stderr = child.stderr.take().unwrap();
-    let err = std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = stderr.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            eprint!("{}", String::from_utf8_lossy(&buf[..n]));
-        }
-    });
-
-    let deadline = Instant::now() + BROWSER_TIMEOUT;
-    let mut timed_out = false;
-    while child.try_wait().expect("cannot wait for node").is_none() {
-        if Instant::now() >= deadline {
-            // SIGTERM first, so that playwright closes Chromium; then SIGKILL.
-            let _ = Command::new("kill")
-                .args(["-TERM", &child.id().to_string()])
-                .status();
-            std::thread::sleep(Duration::from_secs(5));
-            let _ = child.kill();
-            timed_out = true;
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let status = child.wait().expect("cannot wait for node");
-    let _ = out.join();
-    let _ = err.join();
-    let mut failures = failures.lock().unwrap().clone();
-    if timed_out {
-        failures.push(format!(
-            "ui.mjs did not finish within {} s and was killed",
-            BROWSER_TIMEOUT.as_secs()
-        ));
-        return (false, failures);
-    }
-    if !status.success() {
-        failures.push(format!("ui.mjs exited with {status}"));
-    }
-    (status.success(), failures)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_web_ui_works_in_a_real_browser() {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let browser_dir = manifest.join("browser");
-    let chromium = std::env::var_os("CHROMIUM")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
-    let missing = missing_prerequisites(&browser_dir, &chromium);
-    if !missing.is_empty() {
-        let list = missing.join("\n  - ");
-        if std::env::var("ALLMENDE_REQUIRE_BROWSER").is_ok_and(|v| v == "1") {
-            panic!(
-                "ALLMENDE_REQUIRE_BROWSER=1, but the browser test cannot run; missing:\n  - {list}\n\
-                 See integration-tests/browser/README.md."
-            );
-        }
-        eprintln!(
-            "\n*****************************************************************\n\
-             SKIPPED: the browser test of the web UI did not run; missing:\n  - {list}\n\
-             See integration-tests/browser/README.md.\n\
-             *****************************************************************\n"
-        );
+    let Some(browser) = integration_tests::browser::Browser::find("the browser test of the web UI")
+    else {
         return;
-    }
-
+    };
     let tmp = tempfile::tempdir().unwrap();
     let mut a = TestNode::start_http(&tmp.path().join("a"), Some("Browsertest Stadt A"), &[])
         .await
@@ -287,10 +161,8 @@ async fn the_web_ui_works_in_a_real_browser() {
         ("ORG_ID", format!("{:#}", a.org().unwrap())),
         ("TASK", TASK.to_owned()),
         ("SCREENSHOT_DIR", screenshots.display().to_string()),
-        ("CHROMIUM", chromium.display().to_string()),
     ];
-    let dir = browser_dir.clone();
-    let (passed, failures) = tokio::task::spawn_blocking(move || run_browser_script(&dir, &env))
+    let (passed, failures) = tokio::task::spawn_blocking(move || browser.run_ui_script(&env))
         .await
         .unwrap();
 

@@ -38,12 +38,7 @@ fn cli(dir: &Path, args: &[&str]) -> String {
 
 /// `allmende init`; returns the organisation id.
 fn init(dir: &Path, name: &str, kind: &str) -> String {
-    let out = cli(dir, &["init", "--name", name, "--kind", kind]);
-    out.lines()
-        .find_map(|l| l.strip_prefix("Organisation id: "))
-        .unwrap()
-        .trim()
-        .to_owned()
+    integration_tests::allmende_init(dir, name, kind).unwrap()
 }
 
 fn get_json(node: &ProcNode, path: &str) -> (u16, serde_json::Value) {

@@ -1521,7 +1521,7 @@ fn product(dd: &DataDir, c: ProductCommand, out: &mut dyn std::io::Write) -> any
             all,
         } => {
             let doc_id = resolve_product(&repo, &pid)?;
-            let v = stewardship_view(&repo, &id, doc_id, unverified)?;
+            let v = stewardship_view(&repo, doc_id, unverified)?;
             let who = |a: &crate::stewardship::AuthorView| {
                 format!(
                     "{} ({})",
@@ -1608,7 +1608,7 @@ fn product(dd: &DataDir, c: ProductCommand, out: &mut dyn std::io::Write) -> any
         }
         ProductCommand::History { id: pid } => {
             let doc_id = resolve_product(&repo, &pid)?;
-            let v = stewardship_view(&repo, &id, doc_id, true)?;
+            let v = stewardship_view(&repo, doc_id, true)?;
             for h in &v.history {
                 writeln!(
                     out,
@@ -1638,7 +1638,6 @@ fn steward_of(repo: &Repo<SqliteStore>, id: &Identity, doc: DocId) -> anyhow::Re
 /// The stewardship of `doc` as this data directory shows it (followed anchors from the store).
 fn stewardship_view(
     repo: &Repo<SqliteStore>,
-    id: &Identity,
     doc: DocId,
     unverified: bool,
 ) -> anyhow::Result<crate::stewardship::StewardshipView> {
@@ -1648,7 +1647,6 @@ fn stewardship_view(
         doc,
         &resolution,
         repo.anchors(),
-        Some(id.org),
         unverified,
     )?)
 }

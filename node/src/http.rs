@@ -1456,7 +1456,7 @@ pub(crate) async fn stewardship_view(
     doc: DocId,
     unverified: bool,
 ) -> Result<Option<crate::stewardship::StewardshipView>, ApiError> {
-    let (anchors, own) = (s.anchors.clone(), s.organisation);
+    let anchors = s.anchors.clone();
     s.repo
         .call(move |st| -> Result<_, ApiError> {
             let Some(resolution) = st.repo().stewardship(&doc).map_err(map_repo)? else {
@@ -1468,7 +1468,6 @@ pub(crate) async fn stewardship_view(
                 doc,
                 &resolution,
                 &anchors,
-                own,
                 unverified,
             )?))
         })

@@ -51,7 +51,6 @@ pub struct StewardView {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ProvenanceView {
     /// The value.
-    #[schema(value_type = Object)]
     pub value: serde_json::Value,
     /// The change that set it.
     pub set_by: AuthorView,
@@ -65,10 +64,8 @@ pub struct FieldChangeView {
     /// The field.
     pub field: String,
     /// The shown value (`null` when unset).
-    #[schema(value_type = Object)]
     pub shown: serde_json::Value,
     /// The proposed value (`null` removes the field).
-    #[schema(value_type = Object)]
     pub proposed: serde_json::Value,
 }
 
@@ -144,7 +141,6 @@ fn json(text: Option<&str>) -> serde_json::Value {
 struct Lookup<'a> {
     conn: &'a Connection,
     anchors: &'a [OrgId],
-    own: Option<OrgId>,
     seen: BTreeMap<OrgId, (Option<String>, bool)>,
 }
 
@@ -161,7 +157,7 @@ impl Lookup<'_> {
                 |r| r.get(0),
             )
             .optional()?;
-        let verified = self.own == Some(org) || is_verified(self.conn, &org, self.anchors)?;
+        let verified = is_verified(self.conn, &org, self.anchors)?;
         self.seen.insert(org, (name.clone(), verified));
         Ok((name, verified))
     }
@@ -183,20 +179,18 @@ impl Lookup<'_> {
 }
 
 /// The view of `resolution` for product `id`: names and badges from `conn`, verified meaning
-/// attested by one of `anchors` (or the node's own organisation `own`). Open proposals by
+/// attested by one of `anchors` (a node in open mode verifies nobody). Open proposals by
 /// unverified authors are counted, and listed only with `unverified`.
 pub fn view(
     conn: &Connection,
     id: DocId,
     resolution: &Resolution,
     anchors: &[OrgId],
-    own: Option<OrgId>,
     unverified: bool,
 ) -> Result<StewardshipView, QueryError> {
     let mut look = Lookup {
         conn,
         anchors,
-        own,
         seen: BTreeMap::new(),
     };
     let mut stewards = Vec::new();
