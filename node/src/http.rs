@@ -1261,6 +1261,17 @@ fn parse_search(raw: Option<&str>) -> Result<SearchQuery, ApiError> {
                     .map_err(|_| ApiError::bad_request(format!("offset {v:?} is not a number")))?
             }
             "after" => q.after = Some(v.into_owned()),
+            "unverified" => {
+                q.unverified = match v.as_ref() {
+                    "true" => true,
+                    "false" => false,
+                    _ => {
+                        return Err(ApiError::bad_request(format!(
+                            "unverified {v:?}: true or false"
+                        )));
+                    }
+                }
+            }
             "land" => q.land = Some(v.into_owned()),
             "kreis" => q.kreis = Some(v.into_owned()),
             facet if query::PRODUCT_FACETS.contains(&facet) => {
@@ -1268,7 +1279,7 @@ fn parse_search(raw: Option<&str>) -> Result<SearchQuery, ApiError> {
             }
             other => {
                 return Err(ApiError::bad_request(format!(
-                    "unknown parameter {other:?}; use q, limit, after, offset, land, kreis or a facet: {}",
+                    "unknown parameter {other:?}; use q, limit, after, offset, unverified, land, kreis or a facet: {}",
                     query::PRODUCT_FACETS.join(", ")
                 )));
             }
@@ -1283,7 +1294,7 @@ fn parse_search(raw: Option<&str>) -> Result<SearchQuery, ApiError> {
     path = "/api/v1/products",
     tag = "catalog",
     summary = "Product search: German full text, facets, region, cursor paging",
-    description = "Several values of one facet mean OR, different facets mean AND. Filter values compare exactly (use the values `facets` returns). Order: with `q` by relevance (bm25), then name, then id; without `q` by name, then id. `total` and `facets` count all matches. Paging: `limit` and the cursor from the `Link` header (or `next`); a ranked cursor (with `q`) is refused with 409 once the products changed, because relevance scores are relative to the whole catalog (api.md §4).",
+    description = "Several values of one facet mean OR, different facets mean AND. Filter values compare exactly (use the values `facets` returns). Order: with `q` by relevance (bm25, raised by up to half for entries with many deployments in production or pilot), then name, then id; without `q` by name, then id. On a node that follows trust anchors, entries with neither a verified steward nor a deployment, rating or report by a verified organisation are left out and counted in `hidden_unverified` (`unverified=true` lists them). `total` and `facets` count all matches listed. Paging: `limit` and the cursor from the `Link` header (or `next`); a ranked cursor (with `q`) is refused with 409 once the products changed, because relevance scores are relative to the whole catalog (api.md §4).",
     params(
         ("q" = Option<String>, Query, description = "Free text, German-aware: umlauts, ß, light stemming, every word a prefix, all words must match (api.md §5)", example = "Bauantrag"),
         ("kind" = Option<Vec<allmende_protocol::schema::ProductKind>>, Query, explode, description = "Facet: kind of product"),
@@ -1301,6 +1312,7 @@ fn parse_search(raw: Option<&str>) -> Result<SearchQuery, ApiError> {
         ("limit" = Option<u32>, Query, description = "Page size 1–200, default 20", minimum = 1, maximum = 200),
         ("after" = Option<String>, Query, description = "The cursor of the previous page (from the Link header or `next`); do not build it"),
         ("offset" = Option<u32>, Query, description = "Matches to skip instead of a cursor (pages can repeat or skip entries when the catalog changes); not together with `after`"),
+        ("unverified" = Option<bool>, Query, description = "`true` to list entries without verified steward or evidence too"),
     ),
     responses(
         (status = 200, description = "The matches", body = query::SearchResult,
@@ -1317,6 +1329,7 @@ fn parse_search(raw: Option<&str>) -> Result<SearchQuery, ApiError> {
         { "summary": "What organisations in NRW use for the building-permit task (LeiKa)", "request": "/api/v1/products?land=05&task=99009001001000", "status": 200 },
         { "summary": "Deployed in the Kreis 05315 (Köln), 50 per page", "request": "/api/v1/products?kreis=05315&limit=50", "status": 200 },
         { "summary": "The page after Bauantrag Online, with the cursor from a Link header", "request": format!("/api/v1/products?limit=1&after={}", example::name_cursor("Bauantrag Online", example::BAUANTRAG)), "status": 200 },
+        { "summary": "Also the entries nobody verified looks after or uses", "request": "/api/v1/products?q=Meldewesen&unverified=true", "status": 200 },
         { "summary": "An unknown facet", "request": "/api/v1/products?colour=red", "status": 400 }
     ])))
 )]
@@ -1324,7 +1337,8 @@ async fn products(
     State(s): State<ApiState>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let q = parse_search(raw.as_deref())?;
+    let mut q = parse_search(raw.as_deref())?;
+    q.anchors = s.anchors.to_vec();
     let result = s
         .repo
         .call(move |st| query::search(st.repo().store().connection(), &q))

@@ -46,6 +46,13 @@ pub struct SearchQuery {
     pub offset: u32,
     /// Continue after this cursor ([`SearchResult::next`] of the previous page).
     pub after: Option<String>,
+    /// The trust anchors the node follows. With any, an entry with neither a verified steward
+    /// (its creator or a co-steward, attested by one of them or one of them itself) nor
+    /// verified evidence (a deployment, rating or Nachnutzung report by such an
+    /// organisation) is left out and counted in [`SearchResult::hidden_unverified`].
+    pub anchors: Vec<OrgId>,
+    /// List the entries without verified steward or evidence too.
+    pub unverified: bool,
 }
 
 /// One product in a result list.
@@ -76,6 +83,9 @@ pub struct SearchResult {
     pub facets: BTreeMap<String, BTreeMap<String, u64>>,
     /// The cursor of the next page (for [`SearchQuery::after`]), `None` on the last page.
     pub next: Option<String>,
+    /// Matches left out because neither a steward nor any evidence of them is verified
+    /// ([`SearchQuery::anchors`]); listed with `unverified`.
+    pub hidden_unverified: u64,
 }
 
 /// A query that cannot run as given.
@@ -221,14 +231,25 @@ pub fn search(conn: &Connection, q: &SearchQuery) -> Result<SearchResult, QueryE
         ));
     }
     prepare_canon(conn)?;
+    let filtering = !q.anchors.is_empty() && !q.unverified;
     let mut sql = String::from("SELECT p.doc AS doc, p.name AS name, ");
+    if filtering {
+        prepare_verified(conn, &q.anchors)?;
+        sql.push_str(VERIFIED_ENTRY);
+    } else {
+        sql.push_str("1 AS verified, ");
+    }
     let mut args: Vec<Value> = Vec::new();
     let mut ranked = false;
     let text = q.q.as_deref().filter(|t| !t.trim().is_empty());
     match text.map(crate::search_text::fts_query) {
         Some(Some(m)) => {
+            // Relevance, raised by up to half again for entries in use (bm25 is negative,
+            // smaller is better): x / (x + 10) of the deployments in production or pilot.
             sql.push_str(
-                "bm25(idx_product_fts) AS score FROM idx_product p
+                "bm25(idx_product_fts) * (1.0 + coalesce((SELECT u.in_use FROM idx_usage u
+                   WHERE u.product = p.doc), 0) / (coalesce((SELECT u.in_use FROM idx_usage u
+                   WHERE u.product = p.doc), 0) + 10.0) / 2.0) AS score FROM idx_product p
                  JOIN idx_product_fts f ON f.rowid = p.id AND idx_product_fts MATCH ?",
             );
             args.push(Value::Text(m));
@@ -240,6 +261,7 @@ pub fn search(conn: &Connection, q: &SearchQuery) -> Result<SearchResult, QueryE
                 hits: vec![],
                 facets: BTreeMap::new(),
                 next: None,
+                hidden_unverified: 0,
             });
         }
         None => sql.push_str("0.0 AS score FROM idx_product p"),
@@ -292,14 +314,24 @@ pub fn search(conn: &Connection, q: &SearchQuery) -> Result<SearchResult, QueryE
     }
     // The matches are found once; the count, the page and the facet counts read them.
     conn.execute_batch(
-        "CREATE TEMP TABLE IF NOT EXISTS search_hits
-           (doc BLOB PRIMARY KEY, name TEXT NOT NULL, score REAL NOT NULL) WITHOUT ROWID;
-         DELETE FROM search_hits;",
+        "CREATE TEMP TABLE IF NOT EXISTS search_hits_2
+           (doc BLOB PRIMARY KEY, name TEXT NOT NULL, score REAL NOT NULL, verified INTEGER NOT NULL)
+           WITHOUT ROWID;
+         DELETE FROM search_hits_2;",
     )?;
-    let total = conn.execute(
-        &format!("INSERT INTO search_hits (doc, name, score) SELECT doc, name, score FROM ({sql})"),
+    let matched = conn.execute(
+        &format!(
+            "INSERT INTO search_hits_2 (doc, name, score, verified)
+             SELECT doc, name, score, verified FROM ({sql})"
+        ),
         params_from_iter(args.iter()),
     )? as u64;
+    let hidden_unverified = if filtering {
+        conn.execute("DELETE FROM search_hits_2 WHERE verified = 0", [])? as u64
+    } else {
+        0
+    };
+    let total = matched - hidden_unverified;
     let limit = if q.limit == 0 { 20 } else { q.limit };
     let mut page_args: Vec<Value> = Vec::new();
     let mut keyset = String::new();
@@ -322,7 +354,7 @@ pub fn search(conn: &Connection, q: &SearchQuery) -> Result<SearchResult, QueryE
            (SELECT coalesce(sum(u.in_use), 0) FROM idx_usage u JOIN canon k ON k.doc = u.product
              WHERE k.canonical = p.doc),
            m.score
-         FROM search_hits m CROSS JOIN idx_product p ON p.doc = m.doc{keyset}
+         FROM search_hits_2 m CROSS JOIN idx_product p ON p.doc = m.doc{keyset}
          ORDER BY m.score, m.name COLLATE NOCASE, m.doc LIMIT ?{l} OFFSET ?{o}"
     );
     let mut stmt = conn.prepare(&page_sql)?;
@@ -366,7 +398,7 @@ pub fn search(conn: &Connection, q: &SearchQuery) -> Result<SearchResult, QueryE
     // walks every facet row of the catalog (a quarter of a broad search's time at full
     // scale); the same for the page's product rows.
     let mut stmt = conn.prepare_cached(
-        "SELECT f.facet, f.value FROM search_hits h CROSS JOIN idx_product_facet f ON f.doc = h.doc",
+        "SELECT f.facet, f.value FROM search_hits_2 h CROSS JOIN idx_product_facet f ON f.doc = h.doc",
     )?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
@@ -391,7 +423,57 @@ pub fn search(conn: &Connection, q: &SearchQuery) -> Result<SearchResult, QueryE
         hits,
         facets,
         next,
+        hidden_unverified,
     })
+}
+
+/// The `verified` column of a match ([`SearchQuery::anchors`]), over `verified_org`.
+const VERIFIED_ENTRY: &str = "(p.created_by IN (SELECT org FROM verified_org)
+     OR EXISTS (SELECT 1 FROM json_each(p.json, '$.co_stewards') c
+                WHERE unhex(c.value) IN (SELECT org FROM verified_org))
+     OR EXISTS (SELECT 1 FROM idx_deployment d WHERE d.product = p.doc
+                AND d.org IN (SELECT org FROM verified_org))
+     OR EXISTS (SELECT 1 FROM idx_rating r WHERE r.product = p.doc
+                AND r.org IN (SELECT org FROM verified_org))
+     OR EXISTS (SELECT 1 FROM idx_reuse x WHERE x.product = p.doc
+                AND x.org IN (SELECT org FROM verified_org))) AS verified, ";
+
+/// Fills the temporary table `verified_org(org)`: `anchors` and the organisations they
+/// attest. Rebuilt only when the anchors or the stored changes changed since the last build
+/// on this connection.
+fn prepare_verified(conn: &Connection, anchors: &[OrgId]) -> Result<(), QueryError> {
+    conn.execute_batch(
+        "CREATE TEMP TABLE IF NOT EXISTS verified_org (org BLOB PRIMARY KEY) WITHOUT ROWID;
+         CREATE TEMP TABLE IF NOT EXISTS verified_built (version TEXT NOT NULL);",
+    )?;
+    let mut version: String = conn.query_row(
+        "SELECT (SELECT coalesce(max(seq), 0) FROM changes) || '/' || (SELECT count(*) FROM idx_attestation)",
+        [],
+        |r| r.get(0),
+    )?;
+    for a in anchors {
+        version.push_str(&format!("/{a:#}"));
+    }
+    let built: Option<String> = conn
+        .query_row("SELECT version FROM verified_built", [], |r| r.get(0))
+        .ok();
+    if built.as_deref() == Some(version.as_str()) {
+        return Ok(());
+    }
+    let tx = conn.unchecked_transaction()?;
+    tx.execute_batch("DELETE FROM verified_org; DELETE FROM verified_built;")?;
+    {
+        let mut put = tx.prepare("INSERT OR IGNORE INTO verified_org (org) VALUES (?1)")?;
+        for org in anchors.iter().copied().chain(verified_orgs(&tx, anchors)?) {
+            put.execute([org.as_bytes().as_slice()])?;
+        }
+    }
+    tx.execute(
+        "INSERT INTO verified_built (version) VALUES (?1)",
+        [version],
+    )?;
+    tx.commit()?;
+    Ok(())
 }
 
 /// Fills the temporary table `canon(doc, canonical)`: every product and the entry it resolves

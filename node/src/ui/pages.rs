@@ -307,6 +307,8 @@ struct ListParams {
     q: String,
     filters: Vec<(String, String)>,
     page: u32,
+    /// Also the entries without verified steward or evidence (`unverifiziert=1`).
+    unverified: bool,
 }
 
 const PAGE_SIZE: u32 = 20;
@@ -334,6 +336,7 @@ fn list_params(raw: Option<&str>) -> ListParams {
         match k.as_ref() {
             "q" => p.q = v,
             "seite" => p.page = v.parse().unwrap_or(0).min(10_000),
+            "unverifiziert" => p.unverified = v == "1",
             "land" | "kreis" => p.filters.push((k.into_owned(), v)),
             f if query::PRODUCT_FACETS.contains(&f) => p.filters.push((k.into_owned(), v)),
             _ => {}
@@ -350,13 +353,16 @@ fn by_count(values: &BTreeMap<String, u64>) -> Vec<(&String, &u64)> {
     v
 }
 
-fn list_href(q: &str, filters: &[(String, String)], page: u32) -> String {
+fn list_href(q: &str, filters: &[(String, String)], unverified: bool, page: u32) -> String {
     let mut ser = url::form_urlencoded::Serializer::new(String::new());
     if !q.is_empty() {
         ser.append_pair("q", q);
     }
     for (k, v) in filters {
         ser.append_pair(k, v);
+    }
+    if unverified {
+        ser.append_pair("unverifiziert", "1");
     }
     if page > 0 {
         ser.append_pair("seite", &page.to_string());
@@ -380,6 +386,8 @@ pub(super) async fn products(
         q: (!p.q.trim().is_empty()).then(|| p.q.clone()),
         limit: PAGE_SIZE,
         offset: p.page * PAGE_SIZE,
+        anchors: s.api.anchors.to_vec(),
+        unverified: p.unverified,
         ..SearchQuery::default()
     };
     for (k, v) in &p.filters {
@@ -403,12 +411,20 @@ pub(super) async fn products(
             button type="submit" { (t("Suchen")) }
         }
         p role="status" { strong { (int(lang, result.total)) " " (t("Treffer")) } }
+        @if result.hidden_unverified > 0 {
+            p {
+                a href=(list_href(&p.q, &p.filters, true, 0)) {
+                    (int(lang, result.hidden_unverified)) " " (t("weitere, nicht verifizierte Einträge anzeigen"))
+                }
+                " " span.muted { (t("(weder eine verifizierte Organisation pflegt sie noch hat eine sie im Einsatz, bewertet oder über ihre Nachnutzung berichtet)")) }
+            }
+        }
         @if !p.filters.is_empty() {
             h2.visually-hidden { (t("Aktive Filter")) }
             ul.actions aria-label=(t("Aktive Filter")) {
                 @for (i, (k, v)) in p.filters.iter().enumerate() {
                     @let rest: Vec<(String, String)> = p.filters.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, f)| f.clone()).collect();
-                    li { a.button.secondary href=(list_href(&p.q, &rest, 0)) {
+                    li { a.button.secondary href=(list_href(&p.q, &rest, p.unverified, 0)) {
                         (t("Filter entfernen")) ": " (t(labels::facet(k))) " " (labels::facet_value(lang, k, v))
                     } }
                 }
@@ -433,11 +449,11 @@ pub(super) async fn products(
                                     };
                                     li {
                                         @if active {
-                                            a href=(list_href(&p.q, &filters, 0)) aria-current="true" {
+                                            a href=(list_href(&p.q, &filters, p.unverified, 0)) aria-current="true" {
                                                 (labels::facet_value(lang, facet, v)) " (" (int(lang, **n)) ")"
                                             }
                                         } @else {
-                                            a href=(list_href(&p.q, &filters, 0)) {
+                                            a href=(list_href(&p.q, &filters, p.unverified, 0)) {
                                                 (labels::facet_value(lang, facet, v)) " (" (int(lang, **n)) ")"
                                             }
                                         }
@@ -465,7 +481,7 @@ pub(super) async fn products(
                             }
                         }
                     }
-                    (pager(lang, p.page, pages, |n| list_href(&p.q, &p.filters, n)))
+                    (pager(lang, p.page, pages, |n| list_href(&p.q, &p.filters, p.unverified, n)))
                 }
             }
         }
@@ -1949,10 +1965,10 @@ mod tests {
         );
         assert_eq!(p.page, 2);
         assert_eq!(
-            list_href(&p.q, &p.filters, 0),
+            list_href(&p.q, &p.filters, p.unverified, 0),
             "/produkte?q=Bau+antrag&kind=onlinedienst"
         );
-        assert_eq!(list_href("", &[], 0), "/produkte");
+        assert_eq!(list_href("", &[], false, 0), "/produkte");
     }
 
     #[test]
