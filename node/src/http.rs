@@ -1294,7 +1294,7 @@ fn parse_search(raw: Option<&str>) -> Result<SearchQuery, ApiError> {
     path = "/api/v1/products",
     tag = "catalog",
     summary = "Product search: German full text, facets, region, cursor paging",
-    description = "Several values of one facet mean OR, different facets mean AND. Filter values compare exactly (use the values `facets` returns). Order: with `q` by relevance (bm25, raised by up to half for entries with many deployments in production or pilot), then name, then id; without `q` by name, then id. On a node that follows trust anchors, entries with neither a verified steward nor a deployment, rating or report by a verified organisation are left out and counted in `hidden_unverified` (`unverified=true` lists them). `total` and `facets` count all matches listed. Paging: `limit` and the cursor from the `Link` header (or `next`); a ranked cursor (with `q`) is refused with 409 once the products changed, because relevance scores are relative to the whole catalog (api.md §4).",
+    description = "Several values of one facet mean OR, different facets mean AND. Filter values compare exactly (use the values `facets` returns). Order: with `q` by relevance (bm25, raised by up to half for entries with many deployments in production or pilot), then name, then id; without `q` by name, then id. On a node that follows trust anchors, entries with neither a verified steward nor a deployment, rating or report by a verified organisation (or by the node's own or hosted organisations) are left out and counted in `hidden_unverified` (`unverified=true` lists them). `total` and `facets` count all matches listed. Paging: `limit` and the cursor from the `Link` header (or `next`); a ranked cursor (with `q`) is refused with 409 once the products changed, because relevance scores are relative to the whole catalog (api.md §4).",
     params(
         ("q" = Option<String>, Query, description = "Free text, German-aware: umlauts, ß, light stemming, every word a prefix, all words must match (api.md §5)", example = "Bauantrag"),
         ("kind" = Option<Vec<allmende_protocol::schema::ProductKind>>, Query, explode, description = "Facet: kind of product"),
@@ -1339,6 +1339,7 @@ async fn products(
 ) -> Result<Response, ApiError> {
     let mut q = parse_search(raw.as_deref())?;
     q.anchors = s.anchors.to_vec();
+    q.own = s.tenants.current().iter().map(|t| t.org).collect();
     let result = s
         .repo
         .call(move |st| query::search(st.repo().store().connection(), &q))

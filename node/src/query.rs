@@ -51,6 +51,9 @@ pub struct SearchQuery {
     /// verified evidence (a deployment, rating or Nachnutzung report by such an
     /// organisation) is left out and counted in [`SearchResult::hidden_unverified`].
     pub anchors: Vec<OrgId>,
+    /// The node's own and hosted organisations: with anchors, they count like verified ones
+    /// (a node lists what it publishes itself, attested yet or not).
+    pub own: Vec<OrgId>,
     /// List the entries without verified steward or evidence too.
     pub unverified: bool,
 }
@@ -234,7 +237,7 @@ pub fn search(conn: &Connection, q: &SearchQuery) -> Result<SearchResult, QueryE
     let filtering = !q.anchors.is_empty() && !q.unverified;
     let mut sql = String::from("SELECT p.doc AS doc, p.name AS name, ");
     if filtering {
-        prepare_verified(conn, &q.anchors)?;
+        prepare_verified(conn, &q.anchors, &q.own)?;
         sql.push_str(VERIFIED_ENTRY);
     } else {
         sql.push_str("1 AS verified, ");
@@ -314,20 +317,20 @@ pub fn search(conn: &Connection, q: &SearchQuery) -> Result<SearchResult, QueryE
     }
     // The matches are found once; the count, the page and the facet counts read them.
     conn.execute_batch(
-        "CREATE TEMP TABLE IF NOT EXISTS search_hits_2
+        "CREATE TEMP TABLE IF NOT EXISTS search_hits
            (doc BLOB PRIMARY KEY, name TEXT NOT NULL, score REAL NOT NULL, verified INTEGER NOT NULL)
            WITHOUT ROWID;
-         DELETE FROM search_hits_2;",
+         DELETE FROM search_hits;",
     )?;
     let matched = conn.execute(
         &format!(
-            "INSERT INTO search_hits_2 (doc, name, score, verified)
+            "INSERT INTO search_hits (doc, name, score, verified)
              SELECT doc, name, score, verified FROM ({sql})"
         ),
         params_from_iter(args.iter()),
     )? as u64;
     let hidden_unverified = if filtering {
-        conn.execute("DELETE FROM search_hits_2 WHERE verified = 0", [])? as u64
+        conn.execute("DELETE FROM search_hits WHERE verified = 0", [])? as u64
     } else {
         0
     };
@@ -354,7 +357,7 @@ pub fn search(conn: &Connection, q: &SearchQuery) -> Result<SearchResult, QueryE
            (SELECT coalesce(sum(u.in_use), 0) FROM idx_usage u JOIN canon k ON k.doc = u.product
              WHERE k.canonical = p.doc),
            m.score
-         FROM search_hits_2 m CROSS JOIN idx_product p ON p.doc = m.doc{keyset}
+         FROM search_hits m CROSS JOIN idx_product p ON p.doc = m.doc{keyset}
          ORDER BY m.score, m.name COLLATE NOCASE, m.doc LIMIT ?{l} OFFSET ?{o}"
     );
     let mut stmt = conn.prepare(&page_sql)?;
@@ -398,7 +401,7 @@ pub fn search(conn: &Connection, q: &SearchQuery) -> Result<SearchResult, QueryE
     // walks every facet row of the catalog (a quarter of a broad search's time at full
     // scale); the same for the page's product rows.
     let mut stmt = conn.prepare_cached(
-        "SELECT f.facet, f.value FROM search_hits_2 h CROSS JOIN idx_product_facet f ON f.doc = h.doc",
+        "SELECT f.facet, f.value FROM search_hits h CROSS JOIN idx_product_facet f ON f.doc = h.doc",
     )?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
@@ -438,10 +441,10 @@ const VERIFIED_ENTRY: &str = "(p.created_by IN (SELECT org FROM verified_org)
      OR EXISTS (SELECT 1 FROM idx_reuse x WHERE x.product = p.doc
                 AND x.org IN (SELECT org FROM verified_org))) AS verified, ";
 
-/// Fills the temporary table `verified_org(org)`: `anchors` and the organisations they
-/// attest. Rebuilt only when the anchors or the stored changes changed since the last build
-/// on this connection.
-fn prepare_verified(conn: &Connection, anchors: &[OrgId]) -> Result<(), QueryError> {
+/// Fills the temporary table `verified_org(org)`: `anchors`, the organisations they attest,
+/// and `own`. Rebuilt only when these or the stored changes changed since the last build on
+/// this connection.
+fn prepare_verified(conn: &Connection, anchors: &[OrgId], own: &[OrgId]) -> Result<(), QueryError> {
     conn.execute_batch(
         "CREATE TEMP TABLE IF NOT EXISTS verified_org (org BLOB PRIMARY KEY) WITHOUT ROWID;
          CREATE TEMP TABLE IF NOT EXISTS verified_built (version TEXT NOT NULL);",
@@ -454,6 +457,10 @@ fn prepare_verified(conn: &Connection, anchors: &[OrgId]) -> Result<(), QueryErr
     for a in anchors {
         version.push_str(&format!("/{a:#}"));
     }
+    version.push_str("/own");
+    for o in own {
+        version.push_str(&format!("/{o:#}"));
+    }
     let built: Option<String> = conn
         .query_row("SELECT version FROM verified_built", [], |r| r.get(0))
         .ok();
@@ -464,7 +471,8 @@ fn prepare_verified(conn: &Connection, anchors: &[OrgId]) -> Result<(), QueryErr
     tx.execute_batch("DELETE FROM verified_org; DELETE FROM verified_built;")?;
     {
         let mut put = tx.prepare("INSERT OR IGNORE INTO verified_org (org) VALUES (?1)")?;
-        for org in anchors.iter().copied().chain(verified_orgs(&tx, anchors)?) {
+        let listed = anchors.iter().chain(own).copied();
+        for org in listed.chain(verified_orgs(&tx, anchors)?) {
             put.execute([org.as_bytes().as_slice()])?;
         }
     }

@@ -128,6 +128,16 @@ fn unverified_entries_are_left_out_and_counted_and_evidence_lifts_the_rank() {
     );
     assert_eq!((total, hidden), (3, 0));
 
+    // A node lists what its own (or a hosted) organisation publishes, attested yet or not.
+    let (hits, total, hidden) = names(
+        &repo,
+        &SearchQuery {
+            own: vec![org(UNATTESTED)],
+            ..q.clone()
+        },
+    );
+    assert_eq!((total, hidden), (3, 0), "{hits:?}");
+
     // The anchor attests the creator: its entry is listed again.
     repo.edit(
         &kp(ANCHOR),

@@ -387,6 +387,7 @@ pub(super) async fn products(
         limit: PAGE_SIZE,
         offset: p.page * PAGE_SIZE,
         anchors: s.api.anchors.to_vec(),
+        own: s.api.tenants.current().iter().map(|t| t.org).collect(),
         unverified: p.unverified,
         ..SearchQuery::default()
     };
