@@ -913,6 +913,27 @@ fn write_catalog(
     .map_err(demo_err)?;
     let r = repo_of(repos, KREIS)?;
     repos[r].1.add_delegation(d)?;
+    // Köln proposes to improve an entry the IT-Dienstleister looks after (the served node):
+    // the product page lists the proposal with a diff and the buttons to accept or decline.
+    let i = PRODUCTS
+        .iter()
+        .position(|p| p.name == "Sitzungsdienst Kommunal")
+        .context("the demo's Sitzungsdienst entry")?;
+    let mut proposed = product(&PRODUCTS[i])?;
+    proposed.description = Some(
+        "Sitzungsmanagement als Software as a Service, mit OParl-Schnittstelle für das Ratsinformationssystem."
+            .into(),
+    );
+    proposed.hosting.push(Cloud);
+    let r = repo_of(repos, PRODUCTS[i].creator)?;
+    let header = repos[r]
+        .1
+        .document(&ids[i])?
+        .map(|d| *d.header())
+        .context("the demo's Sitzungsdienst entry is not stored")?;
+    repos[r]
+        .1
+        .edit(&l.keys[KOELN], header, now, |ed| ed.put_root(&proposed))?;
     Ok(())
 }
 

@@ -580,6 +580,33 @@ pub fn is_verified(conn: &Connection, org: &OrgId, anchors: &[OrgId]) -> Result<
     Ok(conn.query_row(&sql, params_from_iter(args), |r| r.get(0))?)
 }
 
+/// Which of `orgs` (raw ids) one of `anchors` attests, in one pass over the attestations.
+pub fn verified_among(
+    conn: &Connection,
+    anchors: &[OrgId],
+    orgs: &[Vec<u8>],
+) -> Result<std::collections::HashSet<Vec<u8>>, QueryError> {
+    let mut out = std::collections::HashSet::new();
+    if anchors.is_empty() || orgs.is_empty() {
+        return Ok(out);
+    }
+    let sql = format!(
+        "SELECT DISTINCT org FROM idx_attestation WHERE anchor IN ({}) AND org IN ({})",
+        placeholders(anchors.len()),
+        placeholders(orgs.len())
+    );
+    let args = anchors
+        .iter()
+        .map(|a| a.as_bytes().to_vec())
+        .chain(orgs.iter().cloned());
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(params_from_iter(args), |r| r.get::<_, Vec<u8>>(0))?;
+    for r in rows {
+        out.insert(r?);
+    }
+    Ok(out)
+}
+
 /// The organisations attested by one of `anchors`.
 pub fn verified_orgs(conn: &Connection, anchors: &[OrgId]) -> Result<Vec<OrgId>, QueryError> {
     let mut out = Vec::new();

@@ -82,7 +82,8 @@ pub struct ProposalView {
     pub decision: Option<String>,
     /// Who decided.
     pub decided_by: Option<AuthorView>,
-    /// The proposed fields, each with the value shown now.
+    /// The proposed fields, each with the value shown now: of an open proposal those that
+    /// differ from what is shown, of a decided one every field it wrote.
     pub changes: Vec<FieldChangeView>,
 }
 
@@ -237,9 +238,14 @@ pub fn view(
             hidden_unverified += usize::from(open);
             continue;
         }
-        let changes = p
-            .edits
-            .iter()
+        // An open proposal shows what accepting it would change; a decided one all it wrote.
+        let edits: Vec<_> = if open {
+            p.pending(resolution).collect()
+        } else {
+            p.edits.iter().collect()
+        };
+        let changes = edits
+            .into_iter()
             .map(|e| FieldChangeView {
                 field: e.field.clone(),
                 shown: json(resolution.value(&e.field)),

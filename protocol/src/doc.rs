@@ -529,19 +529,29 @@ fn read_map<T: DeserializeOwned + Validate>(
     doc: &AutoCommit,
     obj: &ObjId,
 ) -> Option<Result<T, SchemaError>> {
+    record_of_fields(doc.map_range(obj, ..).filter_map(|item| match item.value {
+        ValueRef::Scalar(ScalarValueRef::Str(text)) => Some((item.key, text)),
+        _ => None,
+    }))
+}
+
+/// The record whose fields hold these JSON texts; `None` without any field. Also what
+/// [`crate::stewardship`] makes of the values it resolved.
+pub(crate) fn record_of_fields<T: DeserializeOwned + Validate>(
+    fields: impl Iterator<Item = (impl AsRef<str>, impl AsRef<str>)>,
+) -> Option<Result<T, SchemaError>> {
     let mut map = serde_json::Map::new();
-    for item in doc.map_range(obj, ..) {
-        if let ValueRef::Scalar(ScalarValueRef::Str(text)) = &item.value {
-            match serde_json::from_str(text) {
-                Ok(v) => {
-                    map.insert(item.key.into_owned(), v);
-                }
-                Err(e) => {
-                    return Some(Err(SchemaError::new(
-                        item.key.into_owned(),
-                        format!("stored value is not JSON: {e}"),
-                    )));
-                }
+    for (key, text) in fields {
+        let key = key.as_ref();
+        match serde_json::from_str(text.as_ref()) {
+            Ok(v) => {
+                map.insert(key.to_owned(), v);
+            }
+            Err(e) => {
+                return Some(Err(SchemaError::new(
+                    key,
+                    format!("stored value is not JSON: {e}"),
+                )));
             }
         }
     }

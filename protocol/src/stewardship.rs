@@ -37,7 +37,7 @@ use serde::Serialize;
 use crate::auth::Certificates;
 use crate::doc::{DocKind, Document};
 use crate::ids::{DocId, OrgId, PublicKey};
-use crate::schema::{Product, SchemaError, StewardGrant, UnixTime, Validate};
+use crate::schema::{Product, SchemaError, StewardGrant, UnixTime};
 
 /// From this time on (2026-12-06 00:00 UTC) product changes by non-stewards are proposals.
 pub const EPOCH: UnixTime = UnixTime(1_796_515_200);
@@ -369,28 +369,7 @@ pub fn diff_record<'a, T: crate::doc::Record>(
 fn product_of<'a>(
     fields: impl Iterator<Item = (&'a str, &'a str)>,
 ) -> Option<Result<Product, SchemaError>> {
-    let mut map = serde_json::Map::new();
-    for (k, text) in fields {
-        match serde_json::from_str(text) {
-            Ok(v) => {
-                map.insert(k.to_owned(), v);
-            }
-            Err(e) => {
-                return Some(Err(SchemaError::new(
-                    k,
-                    format!("stored value is not JSON: {e}"),
-                )));
-            }
-        }
-    }
-    if map.is_empty() {
-        return None;
-    }
-    Some(
-        serde_json::from_value::<Product>(serde_json::Value::Object(map))
-            .map_err(|e| SchemaError::new("record", e.to_string()))
-            .and_then(|p| p.validate().map(|()| p)),
-    )
+    crate::doc::record_of_fields(fields)
 }
 
 /// One change, read for the replay.

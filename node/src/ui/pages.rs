@@ -508,6 +508,8 @@ struct ProductData {
     summary: std::sync::Arc<ProductSummary>,
     similar: Vec<(String, String)>,
     orgs: HashMap<Vec<u8>, String>,
+    /// Which of `orgs` a followed anchor attests (their records carry the verified badge).
+    verified: std::collections::HashSet<Vec<u8>>,
     products: HashMap<Vec<u8>, String>,
     /// The page of records shown (from 0), and how many pages there are.
     page: u32,
@@ -595,6 +597,7 @@ fn load_product(
     doc: DocId,
     page_no: u32,
     summary: std::sync::Arc<ProductSummary>,
+    anchors: &[OrgId],
 ) -> Result<Option<ProductData>, UiError> {
     let window = (PRODUCT_PAGE_ROWS, page_no.saturating_mul(PRODUCT_PAGE_ROWS));
     let Some(page) = crate::http::product_page(conn, doc, Some(window))? else {
@@ -669,7 +672,9 @@ fn load_product(
                 .filter_map(|(_, r)| r.provider.as_ref().map(|p| format!("{p:#}"))),
         )
         .filter_map(|h| hex::decode(h).ok());
-    let orgs = names_among(conn, Named::Orgs, linked_orgs)?;
+    let linked_orgs: Vec<Vec<u8>> = linked_orgs.collect();
+    let verified = query::verified_among(conn, anchors, &linked_orgs)?;
+    let orgs = names_among(conn, Named::Orgs, linked_orgs.into_iter())?;
     let linked_products = page
         .merged_into
         .iter()
@@ -687,6 +692,7 @@ fn load_product(
         product,
         created_by: page.created_by.clone(),
         merged_into: page.merged_into.clone(),
+        verified,
         deployments,
         ratings,
         reports,
@@ -752,8 +758,9 @@ pub(super) async fn product(
         product_summary(conn, doc)
     })
     .await?;
+    let anchors = s.api.anchors.clone();
     let Some(d) = db(&s, lang, move |conn| {
-        load_product(conn, doc, page_no, summary)
+        load_product(conn, doc, page_no, summary, &anchors)
     })
     .await?
     else {
@@ -863,7 +870,7 @@ pub(super) async fn product(
             @if let Some(u) = &p.accessibility_statement { dt { (t("Erklärung zur Barrierefreiheit")) } dd { a href=(u.as_str()) rel="noopener noreferrer" { (u.as_str()) } } }
             @if let Some(b) = p.dpia_available { dt { (t("Datenschutz-Folgenabschätzung verfügbar")) } dd { (yes_no(b)) } }
             @if let Some(b) = p.test_instance { dt { (t("Testinstanz verfügbar")) } dd { (yes_no(b)) } }
-            dt { (t("Angelegt von")) } dd { (org_link(&d.orgs, &d.created_by)) }
+            dt { (t("Angelegt von")) } dd { (org_link(&d.orgs, &d.created_by)) " " (author_badge(lang, &d.verified, &d.created_by)) }
             dt { (t("Kennung")) } dd.mono { (d.id) }
         }
         @if let Some(v) = &stewardship {
@@ -907,7 +914,7 @@ pub(super) async fn product(
                     th scope="col" { (t("Betrieben von")) } th scope="col" { (t("Kosten jährlich")) }
                 } }
                 tbody { @for (org, _key, dep) in &d.deployments { tr {
-                    th scope="row" { (org_link(&d.orgs, org)) }
+                    th scope="row" { (org_link(&d.orgs, org)) " " (author_badge(lang, &d.verified, org)) }
                     td { (labels::value(lang, dep.status.slug())) }
                     td { (dep.since.as_ref().map(|x| x.as_str().to_owned()).unwrap_or_else(|| "–".into())) }
                     td { (operated_by(lang, &d.orgs, &dep.operated_by)) }
@@ -924,7 +931,7 @@ pub(super) async fn product(
             (bar_chart(lang, &dist_chart))
             @for (org, r) in &d.ratings {
                 article.rating {
-                    h3 { (org_link(&d.orgs, org)) }
+                    h3 { (org_link(&d.orgs, org)) " " (author_badge(lang, &d.verified, org)) }
                     p {
                         @for (i, (dim, score)) in r.scores.iter().enumerate() {
                             @if i > 0 { " · " }
@@ -942,7 +949,7 @@ pub(super) async fn product(
         } @else {
             @for (org, r) in &d.reports {
                 article.report {
-                    h3 { (org_link(&d.orgs, org)) }
+                    h3 { (org_link(&d.orgs, org)) " " (author_badge(lang, &d.verified, org)) }
                     dl.facts {
                         dt { (t("Ergebnis")) } dd { (labels::value(lang, r.outcome.slug())) }
                         dt { (t("Einer für Alle")) } dd { (yes_no(r.efa)) }
@@ -1120,6 +1127,12 @@ pub(super) async fn organisations(
     )
     .await
     .into_response())
+}
+
+/// The verified badge of a record's author (hex id) on a product page.
+fn author_badge(lang: Lang, verified: &std::collections::HashSet<Vec<u8>>, org: &str) -> Markup {
+    let yes = hex::decode(org).is_ok_and(|b| verified.contains(&b));
+    verified_badge(lang, yes)
 }
 
 fn verified_badge(lang: Lang, verified: bool) -> Markup {
