@@ -377,3 +377,39 @@ fn every_arrival_order_shows_the_same_entry() {
     assert!(name == "A" || name == "B", "{name}");
     assert_eq!(forward.proposals.len(), 1);
 }
+
+/// How long resolving takes for a product with many changes (run with
+/// `cargo test --release -p allmende-protocol --test stewardship -- --ignored --nocapture`).
+#[test]
+#[ignore = "a measurement, not a check"]
+fn resolving_a_product_with_many_changes() {
+    let (creator, other) = (kp(1), kp(2));
+    for n in [1_000usize, 10_000] {
+        let mut e = Entry::new(&creator);
+        let replica = ReplicaId([42; 16]);
+        for i in 0..n {
+            let edits = vec![FieldEdit {
+                field: "description".into(),
+                value: Some(format!("\"Vorschlag {i}\"")),
+            }];
+            e.doc
+                .edit_shown(&other, replica, UnixTime(T + i as i64), None, |ed| {
+                    ed.put_fields(&edits)
+                })
+                .unwrap();
+        }
+        let started = std::time::Instant::now();
+        let all = e.doc.all_changes();
+        println!("{n} changes: read in {:?}", started.elapsed());
+        let started = std::time::Instant::now();
+        let ops: usize = all.iter().map(|c| c.decode().operations.len()).sum();
+        println!("{n} changes: {ops} ops decoded in {:?}", started.elapsed());
+        let started = std::time::Instant::now();
+        let r = e.shown();
+        println!(
+            "{n} changes: resolved in {:?} ({} proposals)",
+            started.elapsed(),
+            r.proposals.len()
+        );
+    }
+}

@@ -555,6 +555,10 @@ const EN: &[(&str, &str)] = &[
     ("dasselbe Produkt wie", "same product as"),
     ("Mitpflegende", "Co-stewards"),
     ("Name", "Name"),
+    (
+        "ältere offene Vorschläge; alle im",
+        "older open proposals; all of them in the",
+    ),
 ];
 
 #[cfg(test)]

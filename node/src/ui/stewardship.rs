@@ -19,6 +19,10 @@ type Page = Result<Response, PageError>;
 /// The query parameter that lists proposals by unverified authors too.
 pub(super) const ALL_PROPOSALS: &str = "alle_vorschlaege";
 
+/// Open proposals shown on a product page, newest first; the rest are counted (the API and
+/// the history list every one).
+const SHOWN_PROPOSALS: usize = 20;
+
 fn internal(lang: Lang, e: crate::http::ApiError) -> PageError {
     PageError::from((lang, UiError::Internal(e.to_string())))
 }
@@ -146,7 +150,7 @@ pub(super) fn sections(
         @if open.is_empty() {
             p { (t("Keine offenen Vorschläge.")) }
         }
-        @for p in &open {
+        @for p in open.iter().take(SHOWN_PROPOSALS) {
             article.proposal {
                 h3 { (t("Vorschlag von")) " " (who(lang, &p.author)) }
                 p.muted { (when(p.author.at)) }
@@ -173,6 +177,12 @@ pub(super) fn sections(
                         }
                     }
                 }
+            }
+        }
+        @if open.len() > SHOWN_PROPOSALS {
+            p.muted {
+                (open.len() - SHOWN_PROPOSALS) " " (t("ältere offene Vorschläge; alle im")) " "
+                a href={ "/produkte/" (v.id) "/verlauf" } { (t("Verlauf")) }
             }
         }
         @if v.hidden_unverified > 0 && !all {
