@@ -319,6 +319,66 @@ fn outsiders_propose_and_only_the_steward_decides_what_every_node_shows() {
         403
     );
 
+    // The Kreis names the Stadt co-steward: the Stadt's next edit is a value, not a proposal.
+    let out = allmende_cli(
+        &dir("kreis"),
+        &["product", "edit", &id, "--co-steward", &stadt],
+    )
+    .unwrap();
+    assert!(out.contains("Product updated"), "{out}");
+    eventually("the Stadt's node sees itself as co-steward", || {
+        get(&other, &stewardship).1["stewards"]
+            .as_array()
+            .is_some_and(|s| {
+                s.iter()
+                    .any(|s| s["org"] == stadt.as_str() && s["role"] == "co_steward")
+            })
+    });
+    let text = "Gemeinsam gepflegt von Kreis und Stadt";
+    let out = allmende_cli(
+        &dir("stadt"),
+        &["product", "edit", &id, "--description", text],
+    )
+    .unwrap();
+    assert!(out.contains("Product updated"), "{out}");
+    for n in nodes {
+        eventually("every node shows the co-steward's description", || {
+            get(n, &format!("/api/v1/products/{id}")).1["product"]["description"] == text
+        });
+    }
+    // The anchor makes the Stadt a steward too: the grant counts where the anchor is followed.
+    let out = allmende_cli(
+        &dir("land"),
+        &[
+            "trust",
+            "steward",
+            "--product",
+            &id,
+            "--org",
+            &stadt,
+            "--reason",
+            "Mitpflege",
+        ],
+    )
+    .unwrap();
+    assert!(out.contains("looks after"), "{out}");
+    eventually("the grant reaches the Kreis", || {
+        get(&steward, &stewardship).1["stewards"]
+            .as_array()
+            .is_some_and(|s| {
+                s.iter()
+                    .any(|s| s["org"] == stadt.as_str() && s["role"] == "granted")
+            })
+    });
+    assert!(
+        get(&attacker, &stewardship).1["stewards"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["role"] != "granted"),
+        "a node that does not follow the anchor ignores its grants"
+    );
+
     for n in [attacker, other, steward, anchor] {
         n.stop().unwrap();
     }

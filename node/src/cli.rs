@@ -336,6 +336,26 @@ pub enum TrustCommand {
         #[arg(long)]
         org: OrgId,
     },
+    /// Make an organisation a steward of a product entry (for example its vendor, once it
+    /// joined the network), for every node that follows this anchor.
+    Steward {
+        /// Product id (or a unique prefix).
+        #[arg(long)]
+        product: String,
+        /// The organisation id.
+        #[arg(long)]
+        org: OrgId,
+        /// The entry is orphaned (its creator revoked or gone): the organisation takes the
+        /// creator's place, and the creator no longer decides.
+        #[arg(long)]
+        replaces_creator: bool,
+        /// Why, in words (shown with the entry's stewards).
+        #[arg(long)]
+        reason: Option<String>,
+        /// Withdraw this anchor's grant instead.
+        #[arg(long)]
+        withdraw: bool,
+    },
 }
 
 /// `key …`.
@@ -523,6 +543,11 @@ pub struct ProductFields {
     /// Cost model.
     #[arg(long)]
     pub cost_model: Option<String>,
+    /// An organisation (id) that looks after the entry with its creator (repeat for more;
+    /// replaces the list). Only the creator, or an organisation a trust anchor made steward,
+    /// sets it; from anyone else it is a proposal.
+    #[arg(long = "co-steward", value_name = "ORG_ID")]
+    pub co_stewards: Vec<OrgId>,
 }
 
 /// `product …`.
@@ -1406,6 +1431,9 @@ fn apply_fields(p: &mut Product, f: ProductFields) {
     if f.cost_model.is_some() {
         p.cost_model = f.cost_model;
     }
+    if !f.co_stewards.is_empty() {
+        p.co_stewards = f.co_stewards;
+    }
 }
 
 fn product(dd: &DataDir, c: ProductCommand, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
@@ -2112,6 +2140,48 @@ fn trust(dd: &DataDir, c: TrustCommand, out: &mut dyn std::io::Write) -> anyhow:
             };
             write_record(&mut repo, &id, header, |ed| ed.put(&format!("{org:#}"), &a))?;
             writeln!(out, "Attested {org:#}.")?;
+        }
+        TrustCommand::Steward {
+            product,
+            org,
+            replaces_creator,
+            reason,
+            withdraw,
+        } => {
+            let product = resolve_product(&repo, &product)?;
+            let grant = allmende_protocol::schema::StewardGrant {
+                product,
+                org,
+                replaces_creator,
+                since: now(),
+                reason,
+            };
+            let key = grant.key();
+            if withdraw {
+                let changed = write_record(&mut repo, &id, header, |ed| {
+                    ed.delete::<allmende_protocol::schema::StewardGrant>(&key)
+                })?;
+                writeln!(
+                    out,
+                    "{}",
+                    if changed {
+                        "Stewardship grant withdrawn."
+                    } else {
+                        "No stewardship grant for that organisation and product."
+                    }
+                )?;
+            } else {
+                write_record(&mut repo, &id, header, |ed| ed.put(&key, &grant))?;
+                writeln!(
+                    out,
+                    "{org:#} looks after {product:#} for every node that follows this anchor{}.",
+                    if replaces_creator {
+                        ", in its creator's place"
+                    } else {
+                        ""
+                    }
+                )?;
+            }
         }
         TrustCommand::Withdraw { org } => {
             let changed = write_record(&mut repo, &id, header, |ed| {
