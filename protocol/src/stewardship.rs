@@ -93,7 +93,7 @@ impl Grants {
         let list = self.by_product.entry(grant.product).or_default();
         if !list.iter().any(|(a, g)| *a == anchor && *g == grant) {
             list.push((anchor, grant));
-            list.sort_by(|a, b| (a.0, a.1.org, a.1.since).cmp(&(b.0, b.1.org, b.1.since)));
+            list.sort_by_key(|(anchor, g)| (*anchor, g.org, g.since));
         }
     }
 

@@ -674,7 +674,7 @@ fn load_product(
         .filter_map(|h| hex::decode(h).ok());
     let linked_orgs: Vec<Vec<u8>> = linked_orgs.collect();
     let verified = query::verified_among(conn, anchors, &linked_orgs)?;
-    let orgs = names_among(conn, Named::Orgs, linked_orgs.into_iter())?;
+    let orgs = names_among(conn, Named::Orgs, linked_orgs)?;
     let linked_products = page
         .merged_into
         .iter()
