@@ -576,7 +576,12 @@ pub fn document(data: &[u8]) {
         return;
     }
     if let Ok(Some(mut doc)) = repo.document(&header.id()) {
-        let _ = allmende_node::index::rows(&mut doc, repo.certificates(), repo.grants());
+        let shown = allmende_protocol::stewardship::Context {
+            certs: repo.certificates(),
+            grants: repo.grants(),
+            cache: None,
+        };
+        let _ = allmende_node::index::rows(&mut doc, &shown);
         // Resolving a product replays every change of it (`stewardship`): no panic either.
         let _ = repo.stewardship(&header.id());
     }
@@ -730,7 +735,14 @@ where
         Some(&record),
         "the stored record reads back differently"
     );
-    let _ = allmende_node::index::rows(&mut doc, &Default::default(), &Default::default());
+    let _ = allmende_node::index::rows(
+        &mut doc,
+        &allmende_protocol::stewardship::Context {
+            certs: &Default::default(),
+            grants: &Default::default(),
+            cache: None,
+        },
+    );
     // A peer accepts what this node's API accepted.
     let mut peer = mem_repo();
     let r = peer.ingest(header, vec![change], UnixTime(T0 + 60));

@@ -5,13 +5,12 @@
 //! the certificates and followed anchors' grants), so replacing one document's rows whenever
 //! it or they change keeps the index equal to a rebuild from scratch (tested). Queries (search, facets, aggregates) read only the index, never Automerge.
 
-use allmende_protocol::auth::Certificates;
 use allmende_protocol::doc::{DocKind, Document};
 use allmende_protocol::ids::{DocId, OrgId};
 use allmende_protocol::schema::{
     Attestation, Deployment, OrgProfile, Product, Rating, ReuseReport,
 };
-use allmende_protocol::stewardship::{Grants, resolve_document};
+use allmende_protocol::stewardship::Context;
 
 /// Every index row of one document.
 #[derive(Debug, Clone, PartialEq)]
@@ -82,7 +81,7 @@ pub enum Row {
 /// The index rows of `doc`. Invalid records are left out (they are listed by the catalog
 /// export, not indexed). A product is indexed as its stewards set it, given the certificates
 /// and the grants of the followed anchors ([`allmende_protocol::stewardship`]).
-pub fn rows(doc: &mut Document, certs: &Certificates, grants: &Grants) -> DocIndex {
+pub fn rows(doc: &mut Document, shown: &Context<'_>) -> DocIndex {
     let owner = doc.header().owner;
     let mut rows = Vec::new();
     match doc.header().kind {
@@ -95,7 +94,7 @@ pub fn rows(doc: &mut Document, certs: &Certificates, grants: &Grants) -> DocInd
             }
         }
         DocKind::Product => {
-            if let Some(Ok(product)) = resolve_document(doc, certs, grants).product() {
+            if let Some(Ok(product)) = shown.resolve(doc).product() {
                 let text = crate::search_text::normalise(&search_text(&product));
                 let facets = facets(&product);
                 rows.push(Row::Product {

@@ -25,7 +25,7 @@ use allmende_protocol::identity::{CertError, Keypair, SignedDelegation, SignedRe
 use allmende_protocol::ids::{DocId, OrgId, PublicKey};
 use allmende_protocol::schema::UnixTime;
 use allmende_protocol::schema::{Product, SchemaError};
-use allmende_protocol::stewardship::{Decision, FieldEdit, Grants, Resolution, resolve_document};
+use allmende_protocol::stewardship::{Context, Decision, FieldEdit, Grants, Resolution, StepCache};
 
 use crate::store::{
     Batch, CertKind, Committed, KeyRecord, Store, StoreError, StoredCert, StoredChange, StoredDoc,
@@ -205,7 +205,12 @@ fn draft(
     if header.kind == DocKind::Product {
         return None;
     }
-    let staged = apply_and_stage(Document::new(header), authorised, certs, &Grants::new()).ok()?;
+    let shown = Context {
+        certs,
+        grants: &Grants::new(),
+        cache: None,
+    };
+    let staged = apply_and_stage(Document::new(header), authorised, &shown).ok()?;
     Some(Draft { hashes, staged })
 }
 
@@ -219,12 +224,7 @@ struct Staged {
 
 impl Staged {
     /// The writes for `doc` as it is now, with its new `changes`.
-    fn of(
-        doc: &mut Document,
-        changes: Vec<StoredChange>,
-        certs: &Certificates,
-        grants: &Grants,
-    ) -> Self {
+    fn of(doc: &mut Document, changes: Vec<StoredChange>, shown: &Context<'_>) -> Self {
         Self {
             doc: StoredDoc {
                 header: *doc.header(),
@@ -232,7 +232,7 @@ impl Staged {
                 snapshot: doc.save(),
             },
             changes,
-            index: crate::index::rows(doc, certs, grants),
+            index: crate::index::rows(doc, shown),
         }
     }
 }
@@ -242,8 +242,7 @@ impl Staged {
 fn apply_and_stage(
     mut doc: Document,
     authorised: Vec<AuthorisedChange>,
-    certs: &Certificates,
-    grants: &Grants,
+    shown: &Context<'_>,
 ) -> Result<Staged, RepoError> {
     let stored: Vec<StoredChange> = authorised
         .iter()
@@ -269,7 +268,7 @@ fn apply_and_stage(
             missing,
         });
     }
-    Ok(Staged::of(&mut doc, stored, certs, grants))
+    Ok(Staged::of(&mut doc, stored, shown))
 }
 
 /// A fork found while applying a batch: the actor and sequence number Automerge found twice,
@@ -395,6 +394,8 @@ pub struct Repo<S: Store> {
     anchors: Vec<OrgId>,
     /// Their grants.
     grants: Grants,
+    /// The changes of recently resolved products ([`StepCache`]).
+    steps: StepCache,
 }
 
 /// The store setting that holds the followed anchors, as comma-separated hex ids.
@@ -426,6 +427,7 @@ impl<S: Store> Repo<S> {
             found_proofs: Vec::new(),
             anchors,
             grants: Grants::new(),
+            steps: StepCache::default(),
         };
         repo.grants = repo.load_grants()?;
         if repo.store.needs_reindex()? {
@@ -446,7 +448,7 @@ impl<S: Store> Repo<S> {
             if let Some(mut doc) = self.document(&header.id())? {
                 batch
                     .index
-                    .push(crate::index::rows(&mut doc, &self.certs, &self.grants));
+                    .push(crate::index::rows(&mut doc, &self.shown()));
             }
         }
         let n = batch.index.len();
@@ -479,6 +481,15 @@ impl<S: Store> Repo<S> {
         Ok(())
     }
 
+    /// What resolving a product needs: the certificates, the grants and the cache.
+    fn shown(&self) -> Context<'_> {
+        Context {
+            certs: &self.certs,
+            grants: &self.grants,
+            cache: Some(&self.steps),
+        }
+    }
+
     /// The anchors whose stewardship grants the index follows.
     pub fn anchors(&self) -> &[OrgId] {
         &self.anchors
@@ -509,7 +520,7 @@ impl<S: Store> Repo<S> {
             {
                 batch
                     .index
-                    .push(crate::index::rows(&mut doc, &self.certs, &self.grants));
+                    .push(crate::index::rows(&mut doc, &self.shown()));
             }
         }
         Ok(batch)
@@ -863,9 +874,14 @@ impl<S: Store> Repo<S> {
             );
         }
         doc.apply(authorised)?;
-        batch
-            .index
-            .push(crate::index::rows(&mut doc, certs, &self.grants));
+        batch.index.push(crate::index::rows(
+            &mut doc,
+            &Context {
+                certs,
+                grants: &self.grants,
+                cache: None,
+            },
+        ));
         batch.removed.extend(dropped.into_iter().map(|h| (id, h)));
         batch.docs.push(StoredDoc {
             header,
@@ -888,7 +904,7 @@ impl<S: Store> Repo<S> {
     pub fn stewardship(&self, id: &DocId) -> Result<Option<Resolution>, RepoError> {
         match self.document(id)? {
             Some(mut doc) if doc.header().kind == DocKind::Product => {
-                Ok(Some(resolve_document(&mut doc, &self.certs, &self.grants)))
+                Ok(Some(self.shown().resolve(&mut doc)))
             }
             _ => Ok(None),
         }
@@ -971,8 +987,7 @@ impl<S: Store> Repo<S> {
     pub fn catalog(&self) -> Result<Catalog, RepoError> {
         Ok(Catalog::from_documents(
             &mut self.documents()?,
-            &self.certs,
-            &self.grants,
+            &self.shown(),
         ))
     }
 
@@ -1179,7 +1194,7 @@ impl<S: Store> Repo<S> {
         let doc = doc.unwrap_or_else(|| Document::new(header));
         Ok((
             duplicates,
-            Some(apply_and_stage(doc, authorised, &self.certs, &self.grants)?),
+            Some(apply_and_stage(doc, authorised, &self.shown())?),
         ))
     }
 
@@ -1201,8 +1216,7 @@ impl<S: Store> Repo<S> {
         };
         // A product is written against what it shows (its stewards' values), not against
         // whatever Automerge holds last.
-        let shown = (header.kind == DocKind::Product)
-            .then(|| resolve_document(&mut doc, &self.certs, &self.grants));
+        let shown = (header.kind == DocKind::Product).then(|| self.shown().resolve(&mut doc));
         let Some(signed) = doc.edit_shown(author, self.replica, now, shown.as_ref(), f)? else {
             return Ok(None);
         };
@@ -1224,7 +1238,7 @@ impl<S: Store> Repo<S> {
         doc: &mut Document,
         changes: Vec<StoredChange>,
     ) -> Result<Committed, RepoError> {
-        let staged = Staged::of(doc, changes, &self.certs, &self.grants);
+        let staged = Staged::of(doc, changes, &self.shown());
         let batch = Batch {
             docs: vec![staged.doc],
             changes: staged.changes,

@@ -7,13 +7,12 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::auth::Certificates;
 use crate::doc::{DocKind, Document};
 use crate::ids::{DocId, OrgId};
 use crate::schema::{
     Attestation, Deployment, OrgProfile, Product, Rating, ReuseReport, SchemaError,
 };
-use crate::stewardship::{Grants, resolve_document};
+use crate::stewardship::Context;
 
 /// An organisation's profile.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -93,12 +92,11 @@ impl Catalog {
     /// ([`crate::stewardship`]) given the certificates and the grants of the followed anchors.
     pub fn from_documents<'a>(
         docs: impl IntoIterator<Item = &'a mut Document>,
-        certs: &Certificates,
-        grants: &Grants,
+        shown: &Context<'_>,
     ) -> Self {
         let mut c = Catalog::default();
         for d in docs {
-            c.add(d, certs, grants);
+            c.add(d, shown);
         }
         c.organisations.sort_by_key(|e| e.org);
         c.products.sort_by_key(|e| e.id);
@@ -115,7 +113,7 @@ impl Catalog {
         c
     }
 
-    fn add(&mut self, d: &mut Document, certs: &Certificates, grants: &Grants) {
+    fn add(&mut self, d: &mut Document, shown: &Context<'_>) {
         let id = d.id();
         let owner = d.header().owner;
         let mut invalid = |key: &str, e: SchemaError| {
@@ -135,7 +133,7 @@ impl Catalog {
                 Some(Err(e)) => invalid("", e),
                 None => {}
             },
-            DocKind::Product => match resolve_document(d, certs, grants).product() {
+            DocKind::Product => match shown.resolve(d).product() {
                 Some(Ok(product)) => self.products.push(ProductEntry {
                     id,
                     created_by: owner,

@@ -382,6 +382,11 @@ impl Document {
             .collect()
     }
 
+    /// The changes added after `have` (hashes this document holds), in causal order.
+    pub fn changes_after(&mut self, have: &[ChangeHash]) -> Vec<automerge::Change> {
+        self.doc.get_changes(have)
+    }
+
     /// Every change, in causal order, for re-verification or export.
     pub fn all_changes(&mut self) -> Vec<automerge::Change> {
         self.doc.get_changes(&[])

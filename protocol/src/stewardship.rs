@@ -372,7 +372,8 @@ fn product_of<'a>(
     crate::doc::record_of_fields(fields)
 }
 
-/// One change, read for the replay.
+/// One change, read for the replay (what [`StepCache`] keeps).
+#[derive(Debug, Clone)]
 struct Step {
     author: Author,
     deps: Vec<ChangeHash>,
@@ -433,29 +434,29 @@ fn read_step(c: &automerge::Change) -> Option<Step> {
     })
 }
 
-/// The changes in replay order: causal, independent ones by (time, hash).
-fn replay_order(changes: &[automerge::Change]) -> Vec<usize> {
-    let index: HashMap<ChangeHash, usize> = changes
+/// The steps in replay order: causal, independent ones by (time, hash).
+fn replay_order(steps: &[Step]) -> Vec<usize> {
+    let index: HashMap<ChangeHash, usize> = steps
         .iter()
         .enumerate()
-        .map(|(i, c)| (c.hash(), i))
+        .map(|(i, s)| (s.author.change, i))
         .collect();
-    let mut waiting = vec![0usize; changes.len()];
-    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); changes.len()];
-    for (i, c) in changes.iter().enumerate() {
-        for d in c.deps() {
+    let mut waiting = vec![0usize; steps.len()];
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); steps.len()];
+    for (i, s) in steps.iter().enumerate() {
+        for d in &s.deps {
             if let Some(&j) = index.get(d) {
                 waiting[i] += 1;
                 dependents[j].push(i);
             }
         }
     }
-    let key = |i: usize| Reverse((changes[i].timestamp(), changes[i].hash().0, i));
-    let mut ready: BinaryHeap<_> = (0..changes.len())
+    let key = |i: usize| Reverse((steps[i].author.at, steps[i].author.change.0, i));
+    let mut ready: BinaryHeap<_> = (0..steps.len())
         .filter(|&i| waiting[i] == 0)
         .map(key)
         .collect();
-    let mut order = Vec::with_capacity(changes.len());
+    let mut order = Vec::with_capacity(steps.len());
     while let Some(Reverse((_, _, i))) = ready.pop() {
         order.push(i);
         for &j in &dependents[i] {
@@ -477,14 +478,24 @@ pub fn resolve(
     certs: &Certificates,
     grants: &[(OrgId, StewardGrant)],
 ) -> Resolution {
-    let order = replay_order(changes);
+    let steps: Vec<Step> = changes.iter().filter_map(read_step).collect();
+    resolve_steps(creator, &steps, certs, grants)
+}
+
+fn resolve_steps(
+    creator: OrgId,
+    steps: &[Step],
+    certs: &Certificates,
+    grants: &[(OrgId, StewardGrant)],
+) -> Resolution {
+    let order = replay_order(steps);
     let mut out = Resolution::default();
-    let mut post_epoch: HashMap<ChangeHash, bool> = HashMap::with_capacity(changes.len());
+    let mut post_epoch: HashMap<ChangeHash, bool> = HashMap::with_capacity(steps.len());
     let mut decisions: HashMap<ChangeHash, (Decision, Author)> = HashMap::new();
+    // The co-stewards shown so far, parsed again only when a write of them counts.
+    let mut co: Vec<OrgId> = Vec::new();
     for i in order {
-        let Some(mut step) = read_step(&changes[i]) else {
-            continue;
-        };
+        let mut step = steps[i].clone();
         let at = step.author.at;
         let later = at >= EPOCH
             || step
@@ -493,7 +504,6 @@ pub fn resolve(
                 .any(|d| post_epoch.get(d).copied().unwrap_or(false));
         post_epoch.insert(step.author.change, later);
 
-        let co = co_stewards(&out);
         let principal = principals_at(creator, grants, at)
             .into_iter()
             .find(|o| certs.speaks_for(step.author.signer, *o, DocKind::Product, at));
@@ -567,6 +577,9 @@ pub fn resolve(
                     out.fields.remove(&e.field);
                 }
             }
+        }
+        if applied.iter().any(|e| e.field == CO_STEWARDS) {
+            co = co_stewards(&out);
         }
         for (h, d) in &decided {
             decisions.insert(*h, (*d, author));
@@ -654,10 +667,135 @@ fn stewards_now(creator: OrgId, grants: &[(OrgId, StewardGrant)], co: &[OrgId]) 
     out
 }
 
+/// What resolving needs besides the document: the certificates, the followed anchors'
+/// grants, and optionally a [`StepCache`].
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    /// The certificates known.
+    pub certs: &'a Certificates,
+    /// The grants of the followed anchors.
+    pub grants: &'a Grants,
+    /// Changes read before, if kept.
+    pub cache: Option<&'a StepCache>,
+}
+
+impl Context<'_> {
+    /// What the node shows of the product `doc`.
+    pub fn resolve(&self, doc: &mut Document) -> Resolution {
+        match self.cache {
+            Some(c) => c.resolve(doc, self.certs, self.grants),
+            None => resolve_document(doc, self.certs, self.grants),
+        }
+    }
+}
+
 /// [`resolve`] for a product document.
 pub fn resolve_document(doc: &mut Document, certs: &Certificates, grants: &Grants) -> Resolution {
     let creator = doc.header().owner;
     let id = doc.id();
     let changes = doc.all_changes();
     resolve(creator, &changes, certs, grants.for_product(&id))
+}
+
+/// The changes of recently resolved products, read once: resolving a product then reads only
+/// the changes added since from Automerge (reading every change was most of the cost: about
+/// 5 µs a change) and replays the kept ones in memory. Bounded in documents and in changes;
+/// the least recently used go first. What it keeps depends on the changes alone, never on
+/// certificates or grants, so it never needs to be told about those.
+#[derive(Debug)]
+pub struct StepCache {
+    inner: std::sync::Mutex<CacheInner>,
+    max_docs: usize,
+    max_steps: usize,
+}
+
+#[derive(Debug, Default)]
+struct CacheInner {
+    docs: HashMap<DocId, CachedSteps>,
+    /// Least recently used first.
+    order: std::collections::VecDeque<DocId>,
+    steps: usize,
+}
+
+#[derive(Debug)]
+struct CachedSteps {
+    heads: Vec<ChangeHash>,
+    steps: Vec<Step>,
+}
+
+impl Default for StepCache {
+    fn default() -> Self {
+        Self::new(256, 200_000)
+    }
+}
+
+impl StepCache {
+    /// A cache of at most `max_docs` products and `max_steps` changes in all.
+    pub fn new(max_docs: usize, max_steps: usize) -> Self {
+        Self {
+            inner: std::sync::Mutex::new(CacheInner::default()),
+            max_docs,
+            max_steps,
+        }
+    }
+
+    /// [`resolve_document`], reading from Automerge only the changes not kept already. Kept
+    /// changes count only while every head they had is still in the document: a document
+    /// rebuilt without some changes (a revocation, a fork) lost a head too, and is read anew.
+    pub fn resolve(&self, doc: &mut Document, certs: &Certificates, grants: &Grants) -> Resolution {
+        let id = doc.id();
+        let creator = doc.header().owner;
+        let heads = doc.heads();
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let kept = inner.docs.remove(&id);
+        inner.order.retain(|d| *d != id);
+        let entry = match kept {
+            Some(mut c) if c.heads.iter().all(|h| doc.has_change(h)) => {
+                inner.steps -= c.steps.len();
+                if c.heads != heads {
+                    let new = doc.changes_after(&c.heads);
+                    c.steps.extend(new.iter().filter_map(read_step));
+                    c.heads = heads;
+                }
+                c
+            }
+            Some(c) => {
+                inner.steps -= c.steps.len();
+                CachedSteps {
+                    heads,
+                    steps: doc.all_changes().iter().filter_map(read_step).collect(),
+                }
+            }
+            None => CachedSteps {
+                heads,
+                steps: doc.all_changes().iter().filter_map(read_step).collect(),
+            },
+        };
+        let resolution = resolve_steps(creator, &entry.steps, certs, grants.for_product(&id));
+        if entry.steps.len() <= self.max_steps {
+            while inner.docs.len() >= self.max_docs
+                || inner.steps + entry.steps.len() > self.max_steps
+            {
+                let Some(old) = inner.order.pop_front() else {
+                    break;
+                };
+                if let Some(c) = inner.docs.remove(&old) {
+                    inner.steps -= c.steps.len();
+                }
+            }
+            inner.steps += entry.steps.len();
+            inner.order.push_back(id);
+            inner.docs.insert(id, entry);
+        }
+        resolution
+    }
+
+    /// Forgets what is kept of `doc`.
+    pub fn forget(&self, doc: &DocId) {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = inner.docs.remove(doc) {
+            inner.steps -= c.steps.len();
+        }
+        inner.order.retain(|d| d != doc);
+    }
 }

@@ -15,7 +15,7 @@ use allmende_protocol::schema::{
     Date, Deployment, DeploymentStatus, HostingModel, Licence, Obstacle, OperatedBy, Product,
     ProductKind, Rating, RatingDimension, ReuseOutcome, ReuseReport, Score, UnixTime,
 };
-use allmende_protocol::stewardship::Grants;
+use allmende_protocol::stewardship::{Context, Grants};
 use proptest::prelude::*;
 
 const T0: i64 = 1_700_000_000;
@@ -57,7 +57,12 @@ impl Replica {
     }
 
     fn catalog(&mut self) -> Catalog {
-        Catalog::from_documents(self.docs.values_mut(), &self.certs, &Grants::new())
+        let shown = Context {
+            certs: &self.certs,
+            grants: &Grants::new(),
+            cache: None,
+        };
+        Catalog::from_documents(self.docs.values_mut(), &shown)
     }
 }
 
@@ -170,7 +175,14 @@ fn assert_converged(world: &World, rs: &mut [Replica], created: &[(DocId, Vec<u8
         reloaded.push(Document::load(*d.header(), &bytes).unwrap());
     }
     assert_eq!(
-        Catalog::from_documents(&mut reloaded, &rs[0].certs, &Grants::new()),
+        Catalog::from_documents(
+            &mut reloaded,
+            &Context {
+                certs: &rs[0].certs,
+                grants: &Grants::new(),
+                cache: None,
+            }
+        ),
         first_catalog
     );
     first_catalog

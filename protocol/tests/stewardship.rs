@@ -8,7 +8,8 @@ use allmende_protocol::identity::{Delegation, Keypair, Scope};
 use allmende_protocol::ids::OrgId;
 use allmende_protocol::schema::{Product, ProductKind, StewardGrant, UnixTime};
 use allmende_protocol::stewardship::{
-    Decision, EPOCH, FieldEdit, Grants, Resolution, Standing, StewardRole, resolve_document,
+    Decision, EPOCH, FieldEdit, Grants, Resolution, Standing, StepCache, StewardRole,
+    resolve_document,
 };
 
 /// After stewardship began.
@@ -411,5 +412,66 @@ fn resolving_a_product_with_many_changes() {
             started.elapsed(),
             r.proposals.len()
         );
+        let cache = StepCache::default();
+        cache.resolve(&mut e.doc, &e.certs, &e.grants);
+        e.edit(&other, T + n as i64 + 1, |p| p.sla = Some("neu".into()));
+        let started = std::time::Instant::now();
+        cache.resolve(&mut e.doc, &e.certs, &e.grants);
+        println!(
+            "{n} changes: one more resolved with the cache in {:?}",
+            started.elapsed()
+        );
     }
+}
+
+#[test]
+fn the_step_cache_shows_what_a_full_replay_shows() {
+    let (creator, other, co) = (kp(1), kp(2), kp(3));
+    let cache = StepCache::new(4, 1_000);
+    let mut e = Entry::new(&creator);
+    let same = |e: &mut Entry, cache: &StepCache| {
+        let full = resolve_document(&mut e.doc, &e.certs, &e.grants);
+        assert_eq!(cache.resolve(&mut e.doc, &e.certs, &e.grants), full);
+    };
+    same(&mut e, &cache);
+    e.edit(&other, T + 10, |p| p.name = "Vorschlag".into());
+    same(&mut e, &cache);
+    e.edit(&creator, T + 20, |p| p.co_stewards = vec![org(&co)]);
+    // A change that claims an earlier time than those kept sorts before them.
+    e.edit(&co, T + 5, |p| p.vendor = "Zurückdatiert".into());
+    same(&mut e, &cache);
+    // The certificates are not kept: a delegation learnt later counts at once.
+    let d = Delegation {
+        issuer: org(&creator),
+        delegate: other.public(),
+        scope: Scope::default().with(DocKind::Product),
+        not_before: UnixTime(0),
+        not_after: UnixTime(i64::MAX),
+    }
+    .sign(&creator)
+    .unwrap();
+    e.certs.add_delegation(d).unwrap();
+    assert_eq!(e.shown().product().unwrap().unwrap().name, "Vorschlag");
+    same(&mut e, &cache);
+
+    // The same document rebuilt without its last change (as after a revocation), then with
+    // another one: the kept changes no longer hold a head of it, so it is read anew.
+    let header = *e.doc.header();
+    let mut rebuilt = Document::new(header);
+    let kept = e.changes.len() - 1;
+    for c in &e.changes[..kept] {
+        let v = c.clone().verify(header.id()).unwrap();
+        rebuilt
+            .apply([e.certs.authorise(&header, v, UnixTime(T + 100)).unwrap()])
+            .unwrap();
+    }
+    let mut r = Entry {
+        doc: rebuilt,
+        certs: e.certs.clone(),
+        grants: Grants::new(),
+        changes: e.changes[..kept].to_vec(),
+    };
+    same(&mut r, &cache);
+    r.edit(&creator, T + 30, |p| p.sla = Some("99 %".into()));
+    same(&mut r, &cache);
 }
