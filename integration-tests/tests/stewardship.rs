@@ -58,6 +58,13 @@ fn shown_name(node: &ProcNode, id: &str) -> Option<String> {
     (code == 200).then(|| page["product"]["name"].as_str().unwrap_or("").to_owned())
 }
 
+/// Whether a stewardship view lists `org` as a steward in `role`.
+fn has_steward(view: &Value, org: &str, role: &str) -> bool {
+    view["stewards"]
+        .as_array()
+        .is_some_and(|s| s.iter().any(|s| s["org"] == org && s["role"] == role))
+}
+
 fn proposals_by(view: &Value, org: &str) -> Vec<Value> {
     view["proposals"]
         .as_array()
@@ -327,12 +334,7 @@ fn outsiders_propose_and_only_the_steward_decides_what_every_node_shows() {
     .unwrap();
     assert!(out.contains("Product updated"), "{out}");
     eventually("the Stadt's node sees itself as co-steward", || {
-        get(&other, &stewardship).1["stewards"]
-            .as_array()
-            .is_some_and(|s| {
-                s.iter()
-                    .any(|s| s["org"] == stadt.as_str() && s["role"] == "co_steward")
-            })
+        has_steward(&get(&other, &stewardship).1, &stadt, "co_steward")
     });
     let text = "Gemeinsam gepflegt von Kreis und Stadt";
     let out = allmende_cli(
@@ -363,12 +365,7 @@ fn outsiders_propose_and_only_the_steward_decides_what_every_node_shows() {
     .unwrap();
     assert!(out.contains("looks after"), "{out}");
     eventually("the grant reaches the Kreis", || {
-        get(&steward, &stewardship).1["stewards"]
-            .as_array()
-            .is_some_and(|s| {
-                s.iter()
-                    .any(|s| s["org"] == stadt.as_str() && s["role"] == "granted")
-            })
+        has_steward(&get(&steward, &stewardship).1, &stadt, "granted")
     });
     assert!(
         get(&attacker, &stewardship).1["stewards"]
