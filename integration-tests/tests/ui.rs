@@ -841,3 +841,83 @@ async fn the_demo_publishes_without_a_session_and_says_so() {
     .unwrap();
     node.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_product_form_names_co_stewards_and_refuses_what_is_no_organisation_id() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut node = TestNode::start_http(&tmp.path().join("a"), Some("UI Kreis"), &[])
+        .await
+        .unwrap();
+    let addr = node.http_addr().unwrap();
+    let admin = node.admin_token().unwrap();
+    let vendor = allmende_protocol::ids::OrgId::from_root_key(
+        allmende_protocol::identity::Keypair::from_secret_bytes(&[77; 32])
+            .unwrap()
+            .public(),
+    );
+    tokio::task::spawn_blocking(move || {
+        let cookie = session(addr, &admin);
+        let token = csrf_of(&cookie);
+        let form = |co: &str| {
+            format!(
+                "_csrf={token}&name=Ratsinfo+Offen&vendor=Muster+GmbH&kind=software&co_stewards={}",
+                enc(co)
+            )
+        };
+        let before = product_count(addr);
+        let (code, _, page) = post(addr, "/produkte/neu", &cookie, "", &form("Stadt Zülpich"));
+        assert_eq!(code, 422);
+        assert!(page.contains(r#"id="co_stewards-fehler""#), "{page}");
+        assert_eq!(
+            product_count(addr),
+            before,
+            "a refused form stored something"
+        );
+
+        let (code, head, _) = post(
+            addr,
+            "/produkte/neu",
+            &cookie,
+            "",
+            &form(&format!("{vendor:#}\n")),
+        );
+        assert_eq!(code, 303, "{head}");
+        let location = head
+            .lines()
+            .find_map(|l| l.strip_prefix("location: "))
+            .expect("no redirect");
+        let id = location
+            .trim_start_matches("/produkte/")
+            .split('?')
+            .next()
+            .unwrap()
+            .to_owned();
+        let (code, _, body) = get(addr, &format!("/api/v1/products/{id}/stewardship"), "");
+        assert_eq!(code, 200, "{body}");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let roles: Vec<(String, String)> = v["stewards"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                (
+                    s["org"].as_str().unwrap().to_owned(),
+                    s["role"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        assert!(
+            roles.contains(&(format!("{vendor:#}"), "co_steward".to_owned())),
+            "{roles:?}"
+        );
+        // The edit form shows them again.
+        let (_, _, page) = get(addr, &format!("/produkte/{id}/bearbeiten"), &cookie);
+        assert!(
+            page.contains(&format!("{vendor:#}")),
+            "the edit form lost the co-steward"
+        );
+    })
+    .await
+    .unwrap();
+    node.stop().await;
+}

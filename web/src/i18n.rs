@@ -559,6 +559,15 @@ const EN: &[(&str, &str)] = &[
         "ältere offene Vorschläge; alle im",
         "older open proposals; all of them in the",
     ),
+    ("Mitpflegende Organisationen", "Co-steward organisations"),
+    (
+        "Keine gültige Organisations-ID. Bitte je Zeile die 64 Hexadezimalzeichen der ID angeben, wie sie auf der Seite der Organisation steht.",
+        "Not a valid organisation id. Give the 64 hex characters of the id per line, as the organisation's page shows it.",
+    ),
+    (
+        "Organisationen, die den Eintrag mit Ihnen pflegen, z. B. der Hersteller: je Zeile eine Organisations-ID. Festlegen kann das nur, wer den Eintrag angelegt hat; von anderen ist es ein Vorschlag.",
+        "Organisations that look after this entry with you, such as the vendor: one organisation id per line. Only the entry's creator sets this; from anyone else it is a proposal.",
+    ),
 ];
 
 #[cfg(test)]

@@ -164,6 +164,25 @@ impl Check<'_> {
             .collect()
     }
 
+    /// Organisation ids, one a line; a line that is none fails the field.
+    fn orgs(&mut self, name: &str) -> Vec<OrgId> {
+        let mut out = Vec::new();
+        for line in self.lines(name) {
+            match line.parse::<OrgId>() {
+                Ok(o) if !out.contains(&o) => out.push(o),
+                Ok(_) => {}
+                Err(_) => {
+                    self.st.fail(
+                        name,
+                        self.lang.tr("Keine gültige Organisations-ID. Bitte je Zeile die 64 Hexadezimalzeichen der ID angeben, wie sie auf der Seite der Organisation steht."),
+                    );
+                    return Vec::new();
+                }
+            }
+        }
+        out
+    }
+
     fn tasks(&mut self, name: &str) -> Vec<Task> {
         let mut out = Vec::new();
         for line in self.lines(name) {
@@ -353,6 +372,7 @@ const PRODUCT_FIELDS: &[&str] = &[
     "accessibility_statement",
     "dpia_available",
     "test_instance",
+    "co_stewards",
 ];
 
 fn product_state(p: &Product) -> FormState {
@@ -427,6 +447,14 @@ fn product_state(p: &Product) -> FormState {
         ),
         ("dpia_available".into(), yes_no_value(p.dpia_available)),
         ("test_instance".into(), yes_no_value(p.test_instance)),
+        (
+            "co_stewards".into(),
+            p.co_stewards
+                .iter()
+                .map(|o| format!("{o:#}"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        ),
     ];
     for h in &p.hosting {
         v.push(("hosting".into(), h.slug().into()));
@@ -468,6 +496,7 @@ fn parse_product(st: &mut FormState, lang: Lang, base: Option<&Product>) -> Opti
     });
     let dpia_available = c.yes_no("dpia_available");
     let test_instance = c.yes_no("test_instance");
+    let co_stewards = c.orgs("co_stewards");
     let p = Product {
         name: name?,
         vendor: vendor?,
@@ -489,7 +518,7 @@ fn parse_product(st: &mut FormState, lang: Lang, base: Option<&Product>) -> Opti
         test_instance,
         vendor_org: base.and_then(|b| b.vendor_org),
         same_as: base.and_then(|b| b.same_as),
-        co_stewards: base.map(|b| b.co_stewards.clone()).unwrap_or_default(),
+        co_stewards,
     };
     c.validate(&p, PRODUCT_FIELDS);
     (!c.st.has_errors()).then_some(p)
@@ -541,6 +570,7 @@ async fn product_page_form(
             t("Datenschutz-Folgenabschätzung verfügbar"),
         ),
         ("test_instance", t("Testinstanz verfügbar")),
+        ("co_stewards", t("Mitpflegende Organisationen")),
     ];
     let label = |n: &str| labels.iter().find(|(k, _)| *k == n).map_or("", |(_, l)| *l);
     let main = html! {
@@ -579,6 +609,7 @@ async fn product_page_form(
             (form::input(lang, st, Field::new("accessibility_statement", label("accessibility_statement")), "url"))
             (form::choices(st, Field::new("dpia_available", label("dpia_available")), &yes_no_options(lang), false))
             (form::choices(st, Field::new("test_instance", label("test_instance")), &yes_no_options(lang), false))
+            (form::textarea(lang, st, Field::new("co_stewards", label("co_stewards")).hint(t("Organisationen, die den Eintrag mit Ihnen pflegen, z. B. der Hersteller: je Zeile eine Organisations-ID. Festlegen kann das nur, wer den Eintrag angelegt hat; von anderen ist es ein Vorschlag.")), 2))
             div.actions {
                 button type="submit" { (view.submit) }
                 a.button.secondary href="/produkte" { (t("Abbrechen")) }
