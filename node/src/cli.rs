@@ -1476,7 +1476,7 @@ fn product(dd: &DataDir, c: ProductCommand, out: &mut dyn std::io::Write) -> any
             writeln!(
                 out,
                 "{}",
-                match (changed, steward_of(&repo, &id, doc_id)?) {
+                match (changed, repo.is_steward(&doc_id, id.org)?) {
                     (false, _) => "Nothing changed.",
                     (true, true) => "Product updated.",
                     (true, false) => {
@@ -1499,7 +1499,7 @@ fn product(dd: &DataDir, c: ProductCommand, out: &mut dyn std::io::Write) -> any
                 .context("stored product is invalid")?;
             p.same_as = Some(target);
             write_record(&mut repo, &id, header, |ed| ed.put_root(&p))?;
-            if steward_of(&repo, &id, dup)? {
+            if repo.is_steward(&dup, id.org)? {
                 writeln!(out, "{dup:#} is now the same as {target:#}.")?;
             } else {
                 writeln!(
@@ -1654,13 +1654,6 @@ fn product(dd: &DataDir, c: ProductCommand, out: &mut dyn std::io::Write) -> any
             Ok(())
         }
     }
-}
-
-/// Whether this node's organisation is a steward of `doc` now.
-fn steward_of(repo: &Repo<SqliteStore>, id: &Identity, doc: DocId) -> anyhow::Result<bool> {
-    Ok(repo
-        .stewardship(&doc)?
-        .is_some_and(|r| r.is_steward(id.org)))
 }
 
 /// The stewardship of `doc` as this data directory shows it (followed anchors from the store).

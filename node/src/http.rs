@@ -2062,7 +2062,7 @@ fn parse_body<T: serde::de::DeserializeOwned + allmende_protocol::schema::Valida
     Ok(v)
 }
 
-fn map_repo(e: crate::repo::RepoError) -> ApiError {
+pub(crate) fn map_repo(e: crate::repo::RepoError) -> ApiError {
     use crate::repo::RepoError;
     match e {
         RepoError::Document(allmende_protocol::doc::DocError::Schema(e)) => {

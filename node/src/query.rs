@@ -250,10 +250,10 @@ pub fn search(conn: &Connection, q: &SearchQuery) -> Result<SearchResult, QueryE
             // Relevance, raised by up to half again for entries in use (bm25 is negative,
             // smaller is better): x / (x + 10) of the deployments in production or pilot.
             sql.push_str(
-                "bm25(idx_product_fts) * (1.0 + coalesce((SELECT u.in_use FROM idx_usage u
-                   WHERE u.product = p.doc), 0) / (coalesce((SELECT u.in_use FROM idx_usage u
-                   WHERE u.product = p.doc), 0) + 10.0) / 2.0) AS score FROM idx_product p
-                 JOIN idx_product_fts f ON f.rowid = p.id AND idx_product_fts MATCH ?",
+                "bm25(idx_product_fts) * (1.0 + coalesce(u.in_use, 0) / (coalesce(u.in_use, 0) + 10.0) / 2.0)
+                   AS score FROM idx_product p
+                 JOIN idx_product_fts f ON f.rowid = p.id AND idx_product_fts MATCH ?
+                 LEFT JOIN idx_usage u ON u.product = p.doc",
             );
             args.push(Value::Text(m));
             ranked = true;

@@ -515,13 +515,18 @@ impl<S: Store> Repo<S> {
     fn reindex_batch(&self, ids: &[DocId]) -> Result<Batch, RepoError> {
         let mut batch = Batch::default();
         for id in ids {
-            if let Some(mut doc) = self.document(id)?
-                && doc.header().kind == DocKind::Product
-            {
-                batch
-                    .index
-                    .push(crate::index::rows(&mut doc, &self.shown()));
+            // The kind is read before Automerge loads anything: a delegate's documents are
+            // mostly deployments and experience.
+            let Some(stored) = self.store.document(id)? else {
+                continue;
+            };
+            if stored.header.kind != DocKind::Product {
+                continue;
             }
+            let mut doc = Document::load(stored.header, &stored.snapshot)?;
+            batch
+                .index
+                .push(crate::index::rows(&mut doc, &self.shown()));
         }
         Ok(batch)
     }
@@ -913,7 +918,8 @@ impl<S: Store> Repo<S> {
     /// Accepts or declines a proposal to `product` as a steward (`author` must speak for one
     /// now): accepting writes the proposed values still pending and the decision in one
     /// change, declining only the decision. Refused when the proposal is unknown, decided
-    /// already, or would make the entry invalid.
+    /// already, or would make the entry invalid. Returns the product's header and the
+    /// decision's change.
     pub fn decide(
         &mut self,
         author: &Keypair,
@@ -921,10 +927,13 @@ impl<S: Store> Repo<S> {
         proposal: &str,
         decision: Decision,
         now: UnixTime,
-    ) -> Result<ChangeHash, RepoError> {
-        let shown = self
-            .stewardship(&product)?
+    ) -> Result<(DocHeader, ChangeHash), RepoError> {
+        let mut doc = self
+            .document(&product)?
+            .filter(|d| d.header().kind == DocKind::Product)
             .ok_or_else(|| RepoError::NoProposal(format!("no product {product:#}")))?;
+        let header = *doc.header();
+        let shown = self.shown().resolve(&mut doc);
         let signer = author.public();
         if !shown
             .stewards
@@ -952,18 +961,20 @@ impl<S: Store> Repo<S> {
             return Err(RepoError::Document(DocError::Schema(e)));
         }
         let hash = p.author.change;
-        let header = self
-            .store
-            .document(&product)?
-            .map(|d| d.header)
-            .ok_or_else(|| RepoError::NoProposal(format!("no product {product:#}")))?;
-        self.edit(author, header, now, |ed| {
-            if decision == Decision::Accepted {
-                ed.put_fields(&edits)?;
-            }
-            ed.decide(hash, decision)
-        })?
-        .ok_or_else(|| RepoError::Integrity("a decision changed nothing".into()))
+        let change = self
+            .edit(author, header, now, |ed| {
+                if decision == Decision::Accepted {
+                    ed.put_fields(&edits)?;
+                }
+                ed.decide(hash, decision)
+            })?
+            .ok_or_else(|| RepoError::Integrity("a decision changed nothing".into()))?;
+        Ok((header, change))
+    }
+
+    /// Whether `org` is a steward of product `doc` now (false when it is not stored).
+    pub fn is_steward(&self, doc: &DocId, org: OrgId) -> Result<bool, RepoError> {
+        Ok(self.stewardship(doc)?.is_some_and(|r| r.is_steward(org)))
     }
 
     /// The product as the node shows it; `None` when not stored or without fields.

@@ -1193,13 +1193,7 @@ impl RepoState {
         now: UnixTime,
     ) -> Result<ChangeHash, RepoError> {
         let old = self.held_heads(&product);
-        let hash = self.repo.decide(author, product, proposal, decision, now)?;
-        let header = self
-            .repo
-            .store()
-            .document(&product)?
-            .map(|d| d.header)
-            .ok_or_else(|| RepoError::Integrity(format!("{product} vanished")))?;
+        let (header, hash) = self.repo.decide(author, product, proposal, decision, now)?;
         self.announce_local(header, &old)?;
         Ok(hash)
     }

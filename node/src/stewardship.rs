@@ -11,7 +11,7 @@ use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::query::{QueryError, is_verified};
+use crate::query::{QueryError, verified_among};
 
 /// Who made a change, as shown.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -141,11 +141,43 @@ fn json(text: Option<&str>) -> serde_json::Value {
 /// Names and badges, each organisation looked up once.
 struct Lookup<'a> {
     conn: &'a Connection,
-    anchors: &'a [OrgId],
+    /// Which of the organisations named in the resolution a followed anchor attests, read in
+    /// one pass over the attestations.
+    verified: std::collections::HashSet<Vec<u8>>,
     seen: BTreeMap<OrgId, (Option<String>, bool)>,
 }
 
-impl Lookup<'_> {
+impl<'a> Lookup<'a> {
+    fn new(
+        conn: &'a Connection,
+        resolution: &Resolution,
+        anchors: &[OrgId],
+    ) -> Result<Self, QueryError> {
+        let authors = resolution
+            .fields
+            .values()
+            .flat_map(|s| std::iter::once(&s.set_by).chain(&s.proposed_by))
+            .chain(resolution.proposals.iter().flat_map(|p| {
+                std::iter::once(&p.author).chain(p.decision.as_ref().map(|(_, by)| by))
+            }))
+            .chain(resolution.history.iter().map(|h| &h.author))
+            .filter_map(|a| a.org);
+        let mut orgs: Vec<Vec<u8>> = resolution
+            .stewards
+            .iter()
+            .map(|s| s.org)
+            .chain(authors)
+            .map(|o| o.as_bytes().to_vec())
+            .collect();
+        orgs.sort();
+        orgs.dedup();
+        Ok(Self {
+            conn,
+            verified: verified_among(conn, anchors, &orgs)?,
+            seen: BTreeMap::new(),
+        })
+    }
+
     fn org(&mut self, org: OrgId) -> Result<(Option<String>, bool), QueryError> {
         if let Some(v) = self.seen.get(&org) {
             return Ok(v.clone());
@@ -158,7 +190,7 @@ impl Lookup<'_> {
                 |r| r.get(0),
             )
             .optional()?;
-        let verified = is_verified(self.conn, &org, self.anchors)?;
+        let verified = self.verified.contains(org.as_bytes().as_slice());
         self.seen.insert(org, (name.clone(), verified));
         Ok((name, verified))
     }
@@ -189,11 +221,7 @@ pub fn view(
     anchors: &[OrgId],
     unverified: bool,
 ) -> Result<StewardshipView, QueryError> {
-    let mut look = Lookup {
-        conn,
-        anchors,
-        seen: BTreeMap::new(),
-    };
+    let mut look = Lookup::new(conn, resolution, anchors)?;
     let mut stewards = Vec::new();
     for s in &resolution.stewards {
         let (name, verified) = look.org(s.org)?;

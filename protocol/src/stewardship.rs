@@ -749,9 +749,11 @@ impl StepCache {
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let kept = inner.docs.remove(&id);
         inner.order.retain(|d| *d != id);
+        if let Some(c) = &kept {
+            inner.steps -= c.steps.len();
+        }
         let entry = match kept {
             Some(mut c) if c.heads.iter().all(|h| doc.has_change(h)) => {
-                inner.steps -= c.steps.len();
                 if c.heads != heads {
                     let new = doc.changes_after(&c.heads);
                     c.steps.extend(new.iter().filter_map(read_step));
@@ -759,14 +761,8 @@ impl StepCache {
                 }
                 c
             }
-            Some(c) => {
-                inner.steps -= c.steps.len();
-                CachedSteps {
-                    heads,
-                    steps: doc.all_changes().iter().filter_map(read_step).collect(),
-                }
-            }
-            None => CachedSteps {
+            // Not kept, or kept from a version of the document that lost a head since.
+            _ => CachedSteps {
                 heads,
                 steps: doc.all_changes().iter().filter_map(read_step).collect(),
             },

@@ -677,15 +677,14 @@ pub(super) async fn product_create(
         .await
         .map_err(|e| stored_failure(lang, e))?;
     // A change by an organisation that does not look after the entry is a proposal.
-    let doc = header.id();
-    let steward = crate::http::stewardship_view(&s.api, doc, false)
+    let (doc, org) = (header.id(), tn.org);
+    let steward = s
+        .api
+        .repo
+        .call(move |st| st.repo().is_steward(&doc, org))
         .await
-        .map_err(|e| stored_failure(lang, e))?
-        .is_some_and(|v| {
-            v.stewards
-                .iter()
-                .any(|st| st.org == format!("{:#}", tn.org))
-        });
+        .map_err(|e| stored_failure(lang, e.into()))?
+        .map_err(|e| stored_failure(lang, crate::http::map_repo(e)))?;
     Ok(see_other(&format!(
         "/produkte/{doc:#}?gespeichert={}",
         if steward { "produkt" } else { "vorschlag" }

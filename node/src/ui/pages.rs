@@ -771,6 +771,10 @@ pub(super) async fn product(
     };
     let all_proposals = super::stewardship::wants_all(raw.as_deref());
     let stewardship = super::stewardship::load(&s, lang, doc, all_proposals).await?;
+    // The node's organisation (or a hosted one) that looks after the entry, if any.
+    let decider = stewardship
+        .as_ref()
+        .and_then(|v| super::stewardship::steward_tenant(&s, v));
     let t = |x| lang.tr(x);
     let p = &d.product;
     let yes_no = |b: bool| if b { t("ja") } else { t("nein") };
@@ -845,7 +849,7 @@ pub(super) async fn product(
             a.button.secondary href={ "/einsaetze/neu?produkt=" (d.id) } { (t("Einsatz melden")) }
             a.button.secondary href={ "/nachnutzung/neu?produkt=" (d.id) } { (t("Nachnutzung berichten")) }
             a.button.secondary href={ "/produkte/" (d.id) "/bearbeiten" } {
-                @if stewardship.as_ref().is_some_and(|v| super::stewardship::steward_tenant(&s, v).is_none()) {
+                @if stewardship.is_some() && decider.is_none() {
                     (t("Änderung vorschlagen"))
                 } @else {
                     (t("Produkt bearbeiten"))
@@ -874,7 +878,7 @@ pub(super) async fn product(
             dt { (t("Kennung")) } dd.mono { (d.id) }
         }
         @if let Some(v) = &stewardship {
-            (super::stewardship::sections(lang, v, super::stewardship::steward_tenant(&s, v), &ctx.csrf, all_proposals))
+            (super::stewardship::sections(lang, v, decider, &ctx.csrf, all_proposals))
         }
         h2 { (t("Aufgaben")) }
         @if p.tasks.is_empty() && p.categories.is_empty() {
