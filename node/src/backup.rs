@@ -22,8 +22,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::datadir::DataDir;
-use crate::store::{SqliteStore, Store};
+use allmende_store::datadir::DataDir;
+use allmende_store::store::{SqliteStore, Store};
 
 /// Format name in the manifest.
 pub const FORMAT: &str = "allmende-backup";
@@ -74,7 +74,7 @@ pub enum BackupError {
     Copy(#[from] rusqlite::Error),
     /// The store (live or copied) is unusable.
     #[error(transparent)]
-    Store(#[from] crate::store::StoreError),
+    Store(#[from] allmende_store::store::StoreError),
     /// The copied store fails the integrity check.
     #[error("the backup's store fails the integrity check: {0}")]
     Integrity(String),
@@ -86,7 +86,7 @@ pub enum BackupError {
     Refused(String),
     /// The data directory.
     #[error(transparent)]
-    DataDir(#[from] crate::datadir::DataDirError),
+    DataDir(#[from] allmende_store::datadir::DataDirError),
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BackupError + '_ {
@@ -216,7 +216,7 @@ pub fn backup(dd: &DataDir, dest: &Path, with_keys: bool) -> Result<Manifest, Ba
         version: VERSION,
         allmende_version: env!("CARGO_PKG_VERSION").into(),
         schema_version,
-        created_at: crate::export::iso8601(crate::now()),
+        created_at: allmende_formats::export::iso8601(allmende_store::now()),
         organisation: dd
             .is_initialised()
             .then(|| dd.identity().map(|i| format!("{:#}", i.org)))
@@ -277,8 +277,9 @@ pub fn verify(src: &Path) -> Result<Manifest, BackupError> {
     store
         .integrity_check()
         .map_err(|e| BackupError::Integrity(e.to_string()))?;
-    let repo = crate::repo::Repo::open(store, allmende_protocol::change::ReplicaId([0; 16]))
-        .map_err(|e| BackupError::Integrity(e.to_string()))?;
+    let repo =
+        allmende_store::repo::Repo::open(store, allmende_protocol::change::ReplicaId([0; 16]))
+            .map_err(|e| BackupError::Integrity(e.to_string()))?;
     let report = repo
         .check_integrity()
         .map_err(|e| BackupError::Integrity(e.to_string()))?;

@@ -1,6 +1,6 @@
 //! The `allmende` command line.
 //!
-//! Every command works on a data directory (see [`crate::datadir`]). Bad input is refused by
+//! Every command works on a data directory (see [`allmende_store::datadir`]). Bad input is refused by
 //! the argument parser or the schema with a message naming the flag and the problem, and exit
 //! code 2; other failures exit with 1.
 
@@ -18,11 +18,11 @@ use allmende_protocol::stewardship::Decision;
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::datadir::{DataDir, Identity, default_data_dir, random_bytes};
-use crate::export::{Export, import_export};
-use crate::now;
-use crate::repo::Repo;
-use crate::store::{KeyRecord, SqliteStore, Store};
+use allmende_formats::export::{Export, import_export};
+use allmende_store::datadir::{DataDir, Identity, default_data_dir, random_bytes};
+use allmende_store::now;
+use allmende_store::repo::Repo;
+use allmende_store::store::{KeyRecord, SqliteStore, Store};
 
 /// Allmende: the federated Referenzkatalog for public-administration software.
 #[derive(Debug, Parser)]
@@ -213,7 +213,7 @@ impl NetArgs {
     }
 
     /// The network configuration of these flags over the defaults.
-    pub fn to_config(&self, relay_server: bool) -> crate::net::NetConfig {
+    pub fn to_config(&self, relay_server: bool) -> allmende_net::net::NetConfig {
         let mut cfg = crate::config::Config::default();
         self.apply(&mut cfg.network);
         cfg.net(relay_server)
@@ -830,7 +830,7 @@ pub struct ExportArgs {
 
 /// The filters of `export`: the names and values of the API's product search (`q`, facets)
 /// and organisation lists (`land`, `kreis`, `org`, `verified`), read by
-/// [`crate::export_stream::Filter::add`] like the API's `GET /api/v1/export`.
+/// [`allmende_formats::export_stream::Filter::add`] like the API's `GET /api/v1/export`.
 #[derive(Debug, Default, Args)]
 #[command(next_help_heading = "Filters (repeat a facet for OR; different filters AND)")]
 pub struct ExportFilterArgs {
@@ -885,8 +885,9 @@ impl ExportFilterArgs {
     /// The filter, checked as the API checks it.
     pub fn filter(
         &self,
-    ) -> Result<crate::export_stream::Filter, crate::export_stream::FilterError> {
-        let mut f = crate::export_stream::Filter::default();
+    ) -> Result<allmende_formats::export_stream::Filter, allmende_formats::export_stream::FilterError>
+    {
+        let mut f = allmende_formats::export_stream::Filter::default();
         let lists: [(&str, &Vec<String>); 11] = [
             ("kind", &self.kind),
             ("task", &self.task),
@@ -1343,14 +1344,14 @@ fn write_record(
 ) -> anyhow::Result<bool> {
     match repo.edit(&id.keypair, header, now(), f) {
         Ok(h) => Ok(h.is_some()),
-        Err(crate::repo::RepoError::Document(allmende_protocol::doc::DocError::Schema(e))) => {
-            Err(bad(format!("invalid {e}")))
-        }
-        Err(crate::repo::RepoError::Document(
+        Err(allmende_store::repo::RepoError::Document(
+            allmende_protocol::doc::DocError::Schema(e),
+        )) => Err(bad(format!("invalid {e}"))),
+        Err(allmende_store::repo::RepoError::Document(
             e @ allmende_protocol::doc::DocError::TooLarge { .. },
         )) => Err(bad(e.to_string())),
         // Publishing for an organisation that gave no (or no longer a) delegation.
-        Err(e @ crate::repo::RepoError::Auth { .. }) => Err(bad(e.to_string())),
+        Err(e @ allmende_store::repo::RepoError::Auth { .. }) => Err(bad(e.to_string())),
         Err(e) => Err(e.into()),
     }
 }
@@ -1445,7 +1446,8 @@ fn product(dd: &DataDir, c: ProductCommand, out: &mut dyn std::io::Write) -> any
                 return Err(bad("a new product needs --name and --vendor"));
             };
             if !new {
-                let similar = crate::query::similar(repo.store().connection(), &name, &vendor)?;
+                let similar =
+                    allmende_catalog::query::similar(repo.store().connection(), &name, &vendor)?;
                 if !similar.is_empty() {
                     let list: Vec<String> = similar
                         .iter()
@@ -1526,7 +1528,7 @@ fn product(dd: &DataDir, c: ProductCommand, out: &mut dyn std::io::Write) -> any
                 .product(&doc_id)?
                 .context("product has no fields")?
                 .context("stored product is invalid")?;
-            let yaml = crate::publiccode::export(&p, &doc_id);
+            let yaml = allmende_formats::publiccode::export(&p, &doc_id);
             match file {
                 Some(path) => {
                     std::fs::write(&path, yaml)
@@ -1550,7 +1552,7 @@ fn product(dd: &DataDir, c: ProductCommand, out: &mut dyn std::io::Write) -> any
         } => {
             let doc_id = resolve_product(&repo, &pid)?;
             let v = stewardship_view(&repo, doc_id, unverified)?;
-            let who = |a: &crate::stewardship::AuthorView| {
+            let who = |a: &allmende_catalog::stewardship::AuthorView| {
                 format!(
                     "{} ({})",
                     a.name.as_deref().or(a.org.as_deref()).unwrap_or(&a.signer),
@@ -1591,7 +1593,9 @@ fn product(dd: &DataDir, c: ProductCommand, out: &mut dyn std::io::Write) -> any
                     "\nProposal {} by {} at {} ({state})",
                     p.id,
                     who(&p.author),
-                    crate::export::iso8601(allmende_protocol::schema::UnixTime(p.author.at))
+                    allmende_formats::export::iso8601(allmende_protocol::schema::UnixTime(
+                        p.author.at
+                    ))
                 )?;
                 for c in &p.changes {
                     writeln!(out, "  {}: {} -> {}", c.field, c.shown, c.proposed)?;
@@ -1617,10 +1621,10 @@ fn product(dd: &DataDir, c: ProductCommand, out: &mut dyn std::io::Write) -> any
             match repo.decide(&id.keypair, doc_id, proposal.trim(), decision, now()) {
                 Ok(_) => {}
                 Err(
-                    e @ (crate::repo::RepoError::NotSteward { .. }
-                    | crate::repo::RepoError::NoProposal(_)
-                    | crate::repo::RepoError::Decided(_)
-                    | crate::repo::RepoError::Document(_)),
+                    e @ (allmende_store::repo::RepoError::NotSteward { .. }
+                    | allmende_store::repo::RepoError::NoProposal(_)
+                    | allmende_store::repo::RepoError::Decided(_)
+                    | allmende_store::repo::RepoError::Document(_)),
                 ) => return Err(bad(e.to_string())),
                 Err(e) => return Err(e.into()),
             }
@@ -1641,7 +1645,9 @@ fn product(dd: &DataDir, c: ProductCommand, out: &mut dyn std::io::Write) -> any
                 writeln!(
                     out,
                     "{}  {:<10}  {}  {}",
-                    crate::export::iso8601(allmende_protocol::schema::UnixTime(h.author.at)),
+                    allmende_formats::export::iso8601(allmende_protocol::schema::UnixTime(
+                        h.author.at
+                    )),
                     h.standing,
                     h.author
                         .name
@@ -1661,9 +1667,9 @@ fn stewardship_view(
     repo: &Repo<SqliteStore>,
     doc: DocId,
     unverified: bool,
-) -> anyhow::Result<crate::stewardship::StewardshipView> {
+) -> anyhow::Result<allmende_catalog::stewardship::StewardshipView> {
     let resolution = repo.stewardship(&doc)?.context("product vanished")?;
-    Ok(crate::stewardship::view(
+    Ok(allmende_catalog::stewardship::view(
         repo.store().connection(),
         doc,
         &resolution,
@@ -1830,15 +1836,15 @@ fn export(
     Ok(())
 }
 
-/// Streamed exports ([`crate::export_stream`]), with progress on standard error.
+/// Streamed exports ([`allmende_formats::export_stream`]), with progress on standard error.
 fn export_stream(
     dd: &DataDir,
     a: ExportArgs,
-    filter: crate::export_stream::Filter,
+    filter: allmende_formats::export_stream::Filter,
     anchors: &[OrgId],
     out: &mut dyn std::io::Write,
 ) -> anyhow::Result<()> {
-    use crate::export_stream as xs;
+    use allmende_formats::export_stream as xs;
     // Migrates and brings the index up to date; the export then reads the store file.
     drop(dd.open_repo()?);
     let db = dd.db_path();
@@ -1976,18 +1982,18 @@ fn import_publiccode(
     for f in files {
         let bytes = std::fs::File::open(f).and_then(|file| {
             let mut v = Vec::new();
-            file.take(crate::publiccode::MAX_BYTES as u64 + 1)
+            file.take(allmende_formats::publiccode::MAX_BYTES as u64 + 1)
                 .read_to_end(&mut v)
                 .map(|_| v)
         });
         let result = bytes.map_err(|e| e.to_string()).and_then(|b| {
             let text = String::from_utf8(b).map_err(|e| {
-                crate::publiccode::parse_bytes(e.as_bytes())
+                allmende_formats::publiccode::parse_bytes(e.as_bytes())
                     .err()
                     .map(|e| e.to_string())
                     .unwrap_or_else(|| "not UTF-8".into())
             })?;
-            crate::publiccode::import(&mut repo, &id.keypair, id.org, &text, now())
+            allmende_formats::publiccode::import(&mut repo, &id.keypair, id.org, &text, now())
                 .map_err(|e| e.to_string())
         });
         match result {
@@ -2041,8 +2047,9 @@ fn import_jsonl(dd: &DataDir, a: &ImportFile, out: &mut dyn std::io::Write) -> a
     let mut progress = |n: u64| {
         eprintln!("… {n} documents ({:.1} s)", started.elapsed().as_secs_f64());
     };
-    let report = crate::export_stream::import_jsonl(&mut repo, &mut reader, now(), &mut progress)
-        .map_err(|e| bad(format!("{}: {e}", a.file.display())))?;
+    let report =
+        allmende_formats::export_stream::import_jsonl(&mut repo, &mut reader, now(), &mut progress)
+            .map_err(|e| bad(format!("{}: {e}", a.file.display())))?;
     writeln!(
         out,
         "Imported {} documents: {} new signed changes, {} already present, {} new certificates",
@@ -2054,7 +2061,9 @@ fn import_jsonl(dd: &DataDir, a: &ImportFile, out: &mut dyn std::io::Write) -> a
 fn member(dd: &DataDir, c: MemberCommand, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     let host = dd.clone().for_member(None);
     if !host.is_initialised() {
-        return Err(crate::datadir::DataDirError::NotInitialised(host.path().to_owned()).into());
+        return Err(
+            allmende_store::datadir::DataDirError::NotInitialised(host.path().to_owned()).into(),
+        );
     }
     match c {
         MemberCommand::Add(a) => {
@@ -2251,7 +2260,7 @@ fn key(dd: &DataDir, c: KeyCommand, out: &mut dyn std::io::Write) -> anyhow::Res
                 )));
             }
             let next = allmende_protocol::identity::Keypair::from_secret_bytes(
-                &crate::datadir::random_bytes::<32>()?,
+                &allmende_store::datadir::random_bytes::<32>()?,
             )
             .map_err(|e| anyhow::anyhow!("drew an unusable key: {e}"))?;
             // The handover must come after everything the old key signed, or those changes
@@ -2288,58 +2297,7 @@ fn key(dd: &DataDir, c: KeyCommand, out: &mut dyn std::io::Write) -> anyhow::Res
     Ok(())
 }
 
-/// The document kinds a delegation may grant, in the order they are shown. A trust anchor's
-/// attestations cannot be delegated.
-pub const DELEGABLE: [DocKind; 4] = [
-    DocKind::Profile,
-    DocKind::Deployments,
-    DocKind::Experience,
-    DocKind::Product,
-];
-
-/// The scope of a delegation unless told otherwise (`key delegate`, the UI's keys page):
-/// everything a delegate publishes for the organisation except its profile.
-///
-/// Threat: the delegate (typically an IT-Dienstleister) is trusted with the records it
-/// keeps for the organisation, not with the organisation's identity. With the profile it
-/// could rename the organisation, change its AGS or kind, and so what every aggregate
-/// counts it as. Granting the profile takes an explicit `--scope all` or `profile`.
-pub fn default_delegation_scope() -> allmende_protocol::identity::Scope {
-    DELEGABLE
-        .iter()
-        .filter(|k| **k != DocKind::Profile)
-        .fold(allmende_protocol::identity::Scope::default(), |s, k| {
-            s.with(*k)
-        })
-}
-
-/// Reads scope names (`--scope`, the UI's checkboxes): `all`, or kinds of [`DELEGABLE`] by
-/// their slug. An unknown name is an error naming it; an empty list is an error too.
-pub fn parse_scope<S: AsRef<str>>(
-    names: &[S],
-) -> Result<allmende_protocol::identity::Scope, String> {
-    let mut scope = allmende_protocol::identity::Scope::default();
-    for name in names {
-        let name = name.as_ref().trim();
-        if name == "all" {
-            scope = DELEGABLE.iter().fold(scope, |s, k| s.with(*k));
-            continue;
-        }
-        match DELEGABLE.iter().find(|k| k.slug() == name) {
-            Some(k) => scope = scope.with(*k),
-            None => {
-                return Err(format!(
-                    "unknown scope {name:?}; the scopes are profile, deployments, experience \
-                     (ratings and Nachnutzung reports), product, or all"
-                ));
-            }
-        }
-    }
-    if scope.kinds().is_empty() {
-        return Err("the scope names no kind of document".into());
-    }
-    Ok(scope)
-}
+pub use allmende_protocol::identity::{DELEGABLE, default_delegation_scope, parse_scope};
 
 /// The kinds of a scope by their slugs, comma-separated.
 pub fn scope_names(scope: allmende_protocol::identity::Scope) -> String {
@@ -2375,7 +2333,7 @@ fn key_list(
     out: &mut dyn std::io::Write,
 ) -> anyhow::Result<()> {
     let certs = repo.certificates();
-    let time = crate::export::iso8601;
+    let time = allmende_formats::export::iso8601;
     writeln!(out, "Organisation {:#}", id.org)?;
     writeln!(out, "Keys:")?;
     let chain = certs.org_keys(id.org);
@@ -2448,7 +2406,9 @@ fn run_node(
     out: &mut dyn std::io::Write,
 ) -> anyhow::Result<()> {
     if !dd.is_initialised() {
-        return Err(crate::datadir::DataDirError::NotInitialised(dd.path().to_owned()).into());
+        return Err(
+            allmende_store::datadir::DataDirError::NotInitialised(dd.path().to_owned()).into(),
+        );
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -2476,7 +2436,7 @@ fn run_node(
             writeln!(out, "{addr}")?;
         }
         if node.open_mode() {
-            writeln!(out, "{}", crate::trust::OPEN_MODE_WARNING)?;
+            writeln!(out, "{}", allmende_catalog::trust::OPEN_MODE_WARNING)?;
         }
         if let Some(http) = node.http_addr {
             writeln!(out, "Web UI: http://{http}/")?;
@@ -2500,15 +2460,17 @@ fn query_command(dd: &DataDir, a: QueryArgs, out: &mut dyn std::io::Write) -> an
     }
     // Bring an old store up to date (and its index) before opening it read-only.
     drop(dd.open_repo()?);
-    let mut conn = crate::sql::open(&dd.db_path()).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let limits = crate::sql::Limits {
+    let mut conn =
+        allmende_catalog::sql::open(&dd.db_path()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let limits = allmende_catalog::sql::Limits {
         timeout: std::time::Duration::from_secs(a.timeout_secs),
-        rows: usize::try_from(a.max_rows).unwrap_or(crate::sql::MAX_ROWS),
+        rows: usize::try_from(a.max_rows).unwrap_or(allmende_catalog::sql::MAX_ROWS),
     };
-    let r = crate::sql::run(&mut conn, &a.sql, limits).map_err(|e| bad(e.to_string()))?;
+    let r =
+        allmende_catalog::sql::run(&mut conn, &a.sql, limits).map_err(|e| bad(e.to_string()))?;
     match a.format {
-        QueryFormat::Table => write!(out, "{}", crate::sql::table(&r))?,
-        QueryFormat::Csv => write!(out, "{}", crate::sql::csv(&r))?,
+        QueryFormat::Table => write!(out, "{}", allmende_catalog::sql::table(&r))?,
+        QueryFormat::Csv => write!(out, "{}", allmende_catalog::sql::csv(&r))?,
         QueryFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&r)?)?,
         QueryFormat::Jsonl => {
             for row in &r.rows {

@@ -83,7 +83,7 @@ impl Default for HttpConfig {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            export_stall_secs: crate::http::EXPORT_STALL.as_secs(),
+            export_stall_secs: allmende_api::http::EXPORT_STALL.as_secs(),
         }
     }
 }
@@ -148,7 +148,7 @@ pub struct TrustConfig {
 
 impl Default for TrustConfig {
     fn default() -> Self {
-        let q = crate::quarantine::QuarantineLimits::default();
+        let q = allmende_repo_thread::quarantine::QuarantineLimits::default();
         Self {
             anchors: Vec::new(),
             quarantine_key_documents: q.key_documents,
@@ -160,8 +160,8 @@ impl Default for TrustConfig {
 
 impl TrustConfig {
     /// The quarantine's bounds.
-    pub fn quarantine(&self) -> crate::quarantine::QuarantineLimits {
-        crate::quarantine::QuarantineLimits {
+    pub fn quarantine(&self) -> allmende_repo_thread::quarantine::QuarantineLimits {
+        allmende_repo_thread::quarantine::QuarantineLimits {
             key_documents: self.quarantine_key_documents,
             key_bytes: self.quarantine_key_bytes,
             total_bytes: self.quarantine_total_bytes,
@@ -307,16 +307,16 @@ impl Config {
     }
 
     /// The network settings.
-    pub fn net(&self, relay_server: bool) -> crate::net::NetConfig {
+    pub fn net(&self, relay_server: bool) -> allmende_net::net::NetConfig {
         let addrs = |v: &[String]| v.iter().filter_map(|a| a.parse().ok()).collect();
-        crate::net::NetConfig {
+        allmende_net::net::NetConfig {
             listen: addrs(&self.network.listen),
             bootstrap: addrs(&self.network.bootstrap),
             relays: addrs(&self.network.relays),
             mdns: self.network.mdns,
             relay_server,
             reconcile_interval: std::time::Duration::from_secs(self.network.reconcile_secs),
-            ..crate::net::NetConfig::default()
+            ..allmende_net::net::NetConfig::default()
         }
     }
 

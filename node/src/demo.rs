@@ -35,11 +35,11 @@ use allmende_protocol::schema::{
 };
 use anyhow::{Context, bail};
 
-use crate::datadir::{DataDir, random_bytes};
-use crate::net::NetConfig;
 use crate::node::{Node, NodeConfig};
-use crate::repo::Repo;
-use crate::store::{KeyRecord, SqliteStore};
+use allmende_net::net::NetConfig;
+use allmende_store::datadir::{DataDir, random_bytes};
+use allmende_store::repo::Repo;
+use allmende_store::store::{KeyRecord, SqliteStore};
 
 /// Marks a directory as made by `allmende demo` (and the layout version of its contents).
 const MARKER: &str = "allmende-demo-v2";
@@ -977,7 +977,7 @@ fn prepare(dir: &Path, out: &mut dyn Write) -> anyhow::Result<OrgId> {
         );
     }
     std::fs::create_dir_all(dir)?;
-    let layout = seed(dir, crate::now())?;
+    let layout = seed(dir, allmende_store::now())?;
     std::fs::write(&anchor_file, format!("{:#}\n", layout.orgs[LAND]))?;
     std::fs::write(&marker, "made by allmende demo; safe to delete\n")?;
     writeln!(
@@ -999,7 +999,7 @@ fn demo_manifest(
     anchor: OrgId,
     bootstrap: &[libp2p::Multiaddr],
 ) -> anyhow::Result<allmende_protocol::manifest::SignedManifest> {
-    let land = crate::datadir::DataDir::new(dir.join(ORGS[LAND].slug)).identity()?;
+    let land = allmende_store::datadir::DataDir::new(dir.join(ORGS[LAND].slug)).identity()?;
     if land.org != anchor {
         bail!(
             "the demo's Land key does not match {}",

@@ -1,52 +1,28 @@
 //! # allmende-node
 //!
-//! The `allmende` binary's library: the local store ([`store`]), the repository that admits
-//! only verified and authorised changes into it ([`repo`]), the data directory
-//! ([`datadir`]), exports ([`export`]) and the command line ([`cli`]). The network actor and
-//! the HTTP API build on these.
+//! The `allmende` binary's library, the top of the layers (docs/ARCHITECTURE.md): the command
+//! line ([`cli`]), its configuration ([`config`]), network manifests ([`network`]), the
+//! wiring that starts repository thread, network actor, API and UI together ([`node`]), the
+//! demo network ([`demo`]) and backups ([`backup`]).
 //!
-//! Rule for every write path: bytes from outside become a
-//! [`allmende_protocol::auth::AuthorisedChange`] before they touch storage, and a change and
-//! the document snapshot containing it are committed in one transaction.
+//! It re-exports the layers below under their module names (`allmende_node::store`,
+//! `allmende_node::http`, …), so tests and tools that drive a whole node need one import.
 
-pub mod aggregates;
 pub mod backup;
 pub mod cli;
 pub mod config;
-pub mod datadir;
 pub mod demo;
-pub mod export;
-pub mod export_stream;
-pub mod http;
-pub mod index;
-pub mod metrics;
-pub mod net;
 pub mod network;
 pub mod node;
-pub mod openapi;
-pub mod publiccode;
-pub mod quarantine;
-pub mod query;
-pub mod repo;
-pub mod repo_actor;
-pub mod search_text;
-pub mod sql;
-pub mod stats;
-pub mod stewardship;
-pub mod store;
-pub mod trust;
-pub mod ui;
 
-use allmende_protocol::schema::UnixTime;
-
-/// The current time, as the protocol counts it (seconds since the Unix epoch, UTC).
-pub fn now() -> UnixTime {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    UnixTime(i64::try_from(secs).unwrap_or(i64::MAX))
-}
+// The layers below, under the names the node's tests and tools have always used.
+pub use allmende_api::{aggregates, http, metrics, openapi};
+pub use allmende_catalog::{query, sql, stats, stewardship, trust};
+pub use allmende_formats::{export, export_stream, publiccode};
+pub use allmende_net::net;
+pub use allmende_repo_thread::{quarantine, repo_actor};
+pub use allmende_store::{datadir, index, now, repo, search_text, store};
+pub use allmende_ui as ui;
 
 /// Installs the tracing subscriber (logs to standard error, readable or as JSON lines).
 pub fn init_tracing(filter: &str, format: config::LogFormat) {

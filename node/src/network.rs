@@ -14,8 +14,8 @@ use allmende_protocol::manifest::{ManifestBody, QuarantineDefaults, SignedManife
 use anyhow::{Context, bail};
 
 use crate::config::Config;
-use crate::datadir::DataDir;
-use crate::quarantine::QuarantineLimits;
+use allmende_repo_thread::quarantine::QuarantineLimits;
+use allmende_store::datadir::DataDir;
 
 /// The manifest a node applied, in its data directory.
 pub const MANIFEST_FILE: &str = "network.json";

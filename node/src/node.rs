@@ -14,13 +14,12 @@ use std::sync::Arc;
 
 use allmende_protocol::ids::OrgId;
 use libp2p::identity;
-use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::datadir::DataDir;
-use crate::net::{self, NetConfig, NetHandle, NetStatus};
-use crate::repo_actor::{self, RepoHandle};
-use crate::store::Store;
+pub use allmende_api::status::{Status, StatusError, status};
+use allmende_net::net::{self, NetConfig, NetHandle};
+use allmende_repo_thread::repo_actor::{self, RepoHandle};
+use allmende_store::datadir::DataDir;
 
 /// The node's libp2p key file in the data directory.
 pub const NODE_KEY_FILE: &str = "node.key";
@@ -37,10 +36,10 @@ pub struct NodeConfig {
     /// Where the HTTP API listens; `None` for no HTTP.
     pub http: Option<SocketAddr>,
     /// Trust anchors whose attestations mark organisations as verified, and whose scope
-    /// decides what the node replicates ([`crate::trust`]); none is open mode.
+    /// decides what the node replicates ([`allmende_catalog::trust`]); none is open mode.
     pub trust_anchors: Vec<OrgId>,
     /// The bounds of the quarantine for signed content outside the trust scope.
-    pub quarantine: crate::quarantine::QuarantineLimits,
+    pub quarantine: allmende_repo_thread::quarantine::QuarantineLimits,
     /// Whether the web UI marks every page as showing demo data (`allmende demo`).
     pub demo: bool,
 }
@@ -49,14 +48,14 @@ pub struct NodeConfig {
 #[derive(Debug, Clone)]
 pub struct HttpOptions {
     /// How long an export over the API may wait for its client to take the next chunk before
-    /// it is abandoned and gives its slot back ([`crate::http::MAX_EXPORTS`]).
+    /// it is abandoned and gives its slot back ([`allmende_api::http::MAX_EXPORTS`]).
     pub export_stall: std::time::Duration,
 }
 
 impl Default for HttpOptions {
     fn default() -> Self {
         Self {
-            export_stall: crate::http::EXPORT_STALL,
+            export_stall: allmende_api::http::EXPORT_STALL,
         }
     }
 }
@@ -66,10 +65,10 @@ impl Default for HttpOptions {
 pub enum NodeError {
     /// Data directory problem.
     #[error(transparent)]
-    DataDir(#[from] crate::datadir::DataDirError),
+    DataDir(#[from] allmende_store::datadir::DataDirError),
     /// Repository problem.
     #[error(transparent)]
-    Repo(#[from] crate::repo::RepoError),
+    Repo(#[from] allmende_store::repo::RepoError),
     /// Network problem.
     #[error(transparent)]
     Net(#[from] net::NetError),
@@ -94,34 +93,6 @@ pub enum NodeError {
     RepoGone(#[from] repo_actor::RepoGone),
 }
 
-/// The `/api/v1/status` document.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Status {
-    /// Allmende version.
-    pub version: &'static str,
-    /// The organisation this node signs for, if it has an identity.
-    pub organisation: Option<OrgId>,
-    /// Documents stored.
-    pub documents: u64,
-    /// Signed changes stored.
-    pub changes: u64,
-    /// Certificates stored.
-    pub certificates: u64,
-    /// Objects in the sync inventory.
-    pub objects: usize,
-    /// When this node last stored a change (Unix seconds; `null` before the first).
-    pub last_change_received: Option<i64>,
-    /// A large catch-up runs with the product indexes dropped: pages and queries by product
-    /// are slower until it ends and they are built again.
-    pub indexes_deferred: bool,
-    /// The size of the node's trust scope, and whether it runs in open mode (no anchor).
-    pub trust: crate::trust::TrustSummary,
-    /// What the node holds of signed content outside its trust scope (in memory, bounded).
-    pub quarantine: crate::quarantine::QuarantineStats,
-    /// Network state.
-    pub network: NetStatus,
-}
-
 /// A running node.
 #[derive(Debug)]
 pub struct Node {
@@ -134,7 +105,7 @@ pub struct Node {
     organisation: Option<OrgId>,
     /// The trust anchors followed.
     anchors: Arc<Vec<OrgId>>,
-    ui_logins: Option<Arc<crate::http::UiLogins>>,
+    ui_logins: Option<Arc<allmende_api::http::UiLogins>>,
     http_stop: Option<oneshot::Sender<()>>,
     http_task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -171,7 +142,7 @@ impl Node {
         let net = net::spawn(key, cfg.net.clone(), repo.clone(), gossip_rx).await?;
         // A bootstrap peer (no organisation) relays and serves everything by design.
         if cfg.trust_anchors.is_empty() && organisation.is_some() {
-            tracing::warn!("{}", crate::trust::OPEN_MODE_WARNING);
+            tracing::warn!("{}", allmende_catalog::trust::OPEN_MODE_WARNING);
         }
         let mut node = Node {
             net,
@@ -190,28 +161,31 @@ impl Node {
             let bound = listener
                 .local_addr()
                 .map_err(|source| NodeError::Http { addr, source })?;
-            let api = crate::http::ApiState {
+            let api = allmende_api::http::ApiState {
                 net: node.net.clone(),
                 repo: node.repo.clone(),
                 organisation,
                 anchors: Arc::new(cfg.trust_anchors.clone()),
-                tenants: Arc::new(crate::http::Tenants::from_dir(dd.clone())?),
+                tenants: Arc::new(allmende_api::http::Tenants::from_dir(dd.clone())?),
                 http_metrics: Arc::default(),
                 store_path: Arc::new(dd.db_path()),
                 aggregates: Default::default(),
-                exports: Arc::new(tokio::sync::Semaphore::new(crate::http::MAX_EXPORTS)),
+                exports: Arc::new(tokio::sync::Semaphore::new(allmende_api::http::MAX_EXPORTS)),
                 export_stall: http.export_stall,
                 ui_logins: Arc::default(),
             };
             node.ui_logins = Some(api.ui_logins.clone());
             let http_metrics = api.http_metrics.clone();
             let local_only = bound.ip().is_loopback();
-            let ui = crate::ui::UiState::new(api.clone(), local_only, cfg.demo);
-            let mut router = crate::http::router(api).merge(crate::ui::router(ui)).layer(
-                axum::middleware::from_fn_with_state(http_metrics, crate::http::track),
-            );
+            let ui = allmende_ui::UiState::new(api.clone(), local_only, cfg.demo);
+            let mut router = allmende_api::http::router(api)
+                .merge(allmende_ui::router(ui))
+                .layer(axum::middleware::from_fn_with_state(
+                    http_metrics,
+                    allmende_api::http::track,
+                ));
             if local_only {
-                router = router.layer(axum::middleware::from_fn(crate::http::loopback_only));
+                router = router.layer(axum::middleware::from_fn(allmende_api::http::loopback_only));
             }
             let (stop_tx, stop_rx) = oneshot::channel::<()>();
             let task = tokio::spawn(async move {
@@ -235,7 +209,7 @@ impl Node {
     }
 
     /// A new one-time link that opens a web UI session allowed to publish for every tenant
-    /// ([`crate::http::UiLogins`]); `None` without HTTP.
+    /// ([`allmende_api::http::UiLogins`]); `None` without HTTP.
     pub fn ui_login_url(&self) -> Option<String> {
         let mut addr = self.http_addr?;
         if addr.ip().is_unspecified() {
@@ -244,16 +218,16 @@ impl Node {
         let token = self.ui_logins.as_ref()?.issue().ok()?;
         Some(format!(
             "http://{addr}{}{token}",
-            crate::http::UI_LOGIN_PATH
+            allmende_api::http::UI_LOGIN_PATH
         ))
     }
 
     /// The node's status.
     pub async fn status(&self) -> Result<Status, NodeError> {
-        status(&self.net, &self.repo, self.organisation).await
+        Ok(status(&self.net, &self.repo, self.organisation).await?)
     }
 
-    /// Whether the node follows no trust anchor (open mode, [`crate::trust`]).
+    /// Whether the node follows no trust anchor (open mode, [`allmende_catalog::trust`]).
     pub fn open_mode(&self) -> bool {
         self.anchors.is_empty()
     }
@@ -271,41 +245,14 @@ impl Node {
     }
 }
 
-/// The node's status (also served at `/api/v1/status`), with the trust scope the
-/// repository thread keeps.
-pub async fn status(
-    net: &NetHandle,
-    repo: &RepoHandle,
-    organisation: Option<OrgId>,
-) -> Result<Status, NodeError> {
-    let network = net.status().await?;
-    let (counts, last, objects, indexes_deferred, trust, quarantine) = repo
-        .call(move |s| {
-            (
-                s.repo().store().counts(),
-                s.repo().store().last_received_at(),
-                s.inventory_len(),
-                s.indexes_deferred(),
-                s.trust_scope().summary(),
-                s.quarantine_stats(),
-            )
-        })
-        .await?;
-    let counts = counts.map_err(crate::repo::RepoError::from)?;
-    let last_change_received = last.map_err(crate::repo::RepoError::from)?;
-    Ok(Status {
-        version: env!("CARGO_PKG_VERSION"),
-        organisation,
-        documents: counts.documents,
-        changes: counts.changes,
-        certificates: counts.certificates,
-        objects,
-        last_change_received,
-        indexes_deferred,
-        trust,
-        quarantine,
-        network,
-    })
+impl From<StatusError> for NodeError {
+    fn from(e: StatusError) -> Self {
+        match e {
+            StatusError::Repo(e) => NodeError::Repo(e),
+            StatusError::Net(e) => NodeError::Net(e),
+            StatusError::RepoGone(e) => NodeError::RepoGone(e),
+        }
+    }
 }
 
 /// Loads the node's libp2p key, creating it (mode 0600) on first start.

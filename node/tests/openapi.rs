@@ -628,8 +628,10 @@ async fn every_route_is_documented_and_every_documented_route_exists() {
     // Router → description: every route of `http::router` is registered through `routes!`
     // from its `#[utoipa::path]`; the only plain `.route(…)` calls are the JSON fallbacks for
     // unknown API paths. A route added any other way fails here.
-    let source =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/http.rs")).unwrap();
+    let source = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../web/api/src/http.rs"),
+    )
+    .unwrap();
     let mut plain: Vec<&str> = source
         .match_indices(".route(")
         .map(|(i, _)| {

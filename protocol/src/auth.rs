@@ -37,8 +37,8 @@
 use std::collections::HashMap;
 
 use crate::change::VerifiedChange;
-use crate::doc::{DocHeader, DocKind};
 use crate::equivocation::EquivocationProof;
+use crate::header::{DocHeader, DocKind};
 use crate::identity::{
     CertError, Delegation, Revocation, SignedDelegation, SignedRevocation, Succession,
 };

@@ -21,180 +21,18 @@ use automerge::{
     ActorId, AutoCommit, ChangeHash, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, ScalarValueRef,
     Value, ValueRef,
 };
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::auth::AuthorisedChange;
 use crate::change::{MAX_CHANGE_BYTES, ReplicaId, SignedChange, actor_id};
+pub use crate::header::{DocHeader, DocKind};
 use crate::identity::Keypair;
-use crate::ids::{DocId, OrgId};
+use crate::ids::DocId;
 use crate::schema::{
     Attestation, Deployment, OrgProfile, Product, Rating, ReuseReport, SchemaError, UnixTime,
     Validate,
 };
-use crate::wire::{DecodeError, Reader, Writer};
-
-/// The kinds of document.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum DocKind {
-    /// An organisation's profile (one per organisation).
-    Profile,
-    /// An organisation's deployments (one per organisation).
-    Deployments,
-    /// An organisation's ratings and Nachnutzung reports (one per organisation).
-    Experience,
-    /// A shared product entry (many; any organisation may edit).
-    Product,
-    /// A trust anchor's attestations (one per anchor).
-    Trust,
-}
-
-impl DocKind {
-    /// Every kind.
-    pub const ALL: &'static [DocKind] = &[
-        DocKind::Profile,
-        DocKind::Deployments,
-        DocKind::Experience,
-        DocKind::Product,
-        DocKind::Trust,
-    ];
-
-    /// The byte on the wire.
-    pub fn tag(&self) -> u8 {
-        match self {
-            DocKind::Profile => 0,
-            DocKind::Deployments => 1,
-            DocKind::Experience => 2,
-            DocKind::Product => 3,
-            DocKind::Trust => 4,
-        }
-    }
-
-    fn from_tag(t: u8) -> Option<Self> {
-        Self::ALL.get(usize::from(t)).copied()
-    }
-
-    /// Documents of this kind belong to one organisation and only it (and its delegates)
-    /// may write them.
-    pub fn is_owned(&self) -> bool {
-        matches!(
-            self,
-            DocKind::Profile | DocKind::Deployments | DocKind::Experience
-        )
-    }
-
-    /// The slug used in exports and logs.
-    pub fn slug(&self) -> &'static str {
-        match self {
-            DocKind::Profile => "profile",
-            DocKind::Deployments => "deployments",
-            DocKind::Experience => "experience",
-            DocKind::Product => "product",
-            DocKind::Trust => "trust",
-        }
-    }
-}
-
-/// What a document is: its kind, its owner and a nonce. Hashing it gives the [`DocId`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct DocHeader {
-    /// Kind.
-    pub kind: DocKind,
-    /// Owner: the organisation for owned kinds and the creator of a product; the anchor's key
-    /// for trust documents.
-    pub owner: OrgId,
-    /// Distinguishes several products by the same creator; zero for the one-per-owner kinds.
-    #[serde(with = "hex16")]
-    pub nonce: [u8; 16],
-}
-
-const HEADER_VERSION: u8 = 1;
-const DOC_ID_DOMAIN: &[u8] = b"allmende/v1/doc\0";
-
-impl DocHeader {
-    /// The header of `owner`'s one document of an owned kind (or trust).
-    pub fn singleton(kind: DocKind, owner: OrgId) -> Self {
-        Self {
-            kind,
-            owner,
-            nonce: [0; 16],
-        }
-    }
-
-    /// The header of a new product created by `creator`; `nonce` comes from a CSPRNG.
-    pub fn product(creator: OrgId, nonce: [u8; 16]) -> Self {
-        Self {
-            kind: DocKind::Product,
-            owner: creator,
-            nonce,
-        }
-    }
-
-    /// Checks the rule the decoder enforces: only products carry a nonce. Headers built in
-    /// code (or deserialised from JSON) go through this before anything is stored.
-    pub fn check(&self) -> Result<(), DecodeError> {
-        if self.kind != DocKind::Product && self.nonce != [0; 16] {
-            return Err(DecodeError::Invalid {
-                what: "nonce",
-                reason: "only products carry a nonce".into(),
-            });
-        }
-        Ok(())
-    }
-
-    /// The document id.
-    pub fn id(&self) -> DocId {
-        let mut h = Sha256::new();
-        h.update(DOC_ID_DOMAIN);
-        h.update(self.encode());
-        DocId::from_bytes(h.finalize().into())
-    }
-
-    /// Versioned encoding (`AMH`).
-    pub fn encode(&self) -> Vec<u8> {
-        let mut w = Writer::new(b"AMH", HEADER_VERSION);
-        w.u8(self.kind.tag())
-            .bytes(self.owner.as_bytes())
-            .bytes(&self.nonce);
-        w.finish()
-    }
-
-    /// Decodes a header.
-    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
-        let (mut r, _v) = Reader::open(bytes, b"AMH", "a document header", HEADER_VERSION)?;
-        let tag = r.u8("kind")?;
-        let kind = DocKind::from_tag(tag).ok_or(DecodeError::Invalid {
-            what: "kind",
-            reason: format!("unknown document kind {tag}"),
-        })?;
-        let owner = OrgId::from_root_key(crate::identity::read_key(&mut r, "owner")?);
-        let nonce = r.array::<16>("nonce")?;
-        r.finish()?;
-        if kind != DocKind::Product && nonce != [0; 16] {
-            return Err(DecodeError::Invalid {
-                what: "nonce",
-                reason: "only products carry a nonce".into(),
-            });
-        }
-        Ok(Self { kind, owner, nonce })
-    }
-}
-
-mod hex16 {
-    use serde::{Deserialize, Deserializer, Serializer};
-    pub fn serialize<S: Serializer>(v: &[u8; 16], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&hex::encode(v))
-    }
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 16], D::Error> {
-        let s = String::deserialize(d)?;
-        let mut out = [0u8; 16];
-        hex::decode_to_slice(s, &mut out).map_err(serde::de::Error::custom)?;
-        Ok(out)
-    }
-}
-
 /// Where a record type lives in its document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Place {
@@ -442,7 +280,7 @@ impl Document {
         author: &Keypair,
         replica: ReplicaId,
         time: UnixTime,
-        shown: Option<&crate::stewardship::Resolution>,
+        shown: Option<&dyn ShownValues>,
         f: impl FnOnce(&mut Editor<'_>) -> Result<(), DocError>,
     ) -> Result<Option<SignedChange>, DocError> {
         self.doc.set_actor(ActorId::from(
@@ -570,11 +408,59 @@ pub(crate) fn record_of_fields<T: DeserializeOwned + Validate>(
     )
 }
 
+/// One field a change writes: its JSON text, or `None` when it removes the field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldEdit {
+    /// The field.
+    pub field: String,
+    /// The new value's JSON text.
+    pub value: Option<String>,
+}
+
+/// The values a node shows of a product's root fields (JSON texts), against which a write is
+/// diffed ([`Document::edit_shown`]); the stewardship rule's resolution is one
+/// ([`crate::stewardship::Resolution`]).
+pub trait ShownValues {
+    /// The shown JSON text of `field`, if any.
+    fn value(&self, field: &str) -> Option<&str>;
+}
+
+/// The field writes that make a root map whose values `shown` returns hold `record`.
+pub fn diff_record<'a, T: Record>(
+    shown: impl Fn(&str) -> Option<&'a str>,
+    record: &T,
+) -> Result<Vec<FieldEdit>, SchemaError> {
+    let value =
+        serde_json::to_value(record).map_err(|e| SchemaError::new("record", e.to_string()))?;
+    let serde_json::Value::Object(fields) = value else {
+        return Err(SchemaError::new("record", "a record must be a JSON object"));
+    };
+    let mut out = Vec::new();
+    for key in T::OMITTED_WHEN_UNSET {
+        if !fields.contains_key(*key) && shown(key).is_some() {
+            out.push(FieldEdit {
+                field: (*key).to_owned(),
+                value: None,
+            });
+        }
+    }
+    for (k, v) in fields {
+        let text = v.to_string();
+        if shown(&k) != Some(text.as_str()) {
+            out.push(FieldEdit {
+                field: k,
+                value: Some(text),
+            });
+        }
+    }
+    Ok(out)
+}
+
 /// Writes records into a document during [`Document::edit`].
 pub struct Editor<'a> {
     doc: &'a mut AutoCommit,
     kind: DocKind,
-    shown: Option<&'a crate::stewardship::Resolution>,
+    shown: Option<&'a dyn ShownValues>,
 }
 
 impl Editor<'_> {
@@ -593,7 +479,7 @@ impl Editor<'_> {
         self.check::<T>()?;
         record.validate()?;
         if let Some(shown) = self.shown {
-            let edits = crate::stewardship::diff_record(|k| shown.value(k), record)?;
+            let edits = diff_record(|k| shown.value(k), record)?;
             return self.put_fields(&edits);
         }
         write_fields(self.doc, &ROOT, record)
@@ -634,7 +520,7 @@ impl Editor<'_> {
     /// field), also when Automerge holds the same text already: what a node shows is resolved
     /// from who wrote what ([`crate::stewardship`]), so a steward's write of a value a
     /// proposal holds is not a no-op. The caller validates the product these make.
-    pub fn put_fields(&mut self, edits: &[crate::stewardship::FieldEdit]) -> Result<(), DocError> {
+    pub fn put_fields(&mut self, edits: &[FieldEdit]) -> Result<(), DocError> {
         self.check::<Product>()?;
         for e in edits {
             if e.field.is_empty() || e.field.contains('/') {
@@ -663,19 +549,11 @@ impl Editor<'_> {
         Ok(())
     }
 
-    /// Records a steward's decision on the proposal made by change `proposal`.
-    pub fn decide(
-        &mut self,
-        proposal: ChangeHash,
-        decision: crate::stewardship::Decision,
-    ) -> Result<(), DocError> {
+    /// Writes one root field of a product as the JSON text given (no schema check: for the
+    /// stewardship rule's own keys, such as decisions).
+    pub(crate) fn put_product_text(&mut self, key: &str, text: &str) -> Result<(), DocError> {
         self.check::<Product>()?;
-        let key = format!(
-            "{}{}",
-            crate::stewardship::DECISION_PREFIX,
-            hex::encode(proposal.0)
-        );
-        self.doc.put(ROOT, key.as_str(), decision.json())?;
+        self.doc.put(ROOT, key, text)?;
         Ok(())
     }
 

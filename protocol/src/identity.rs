@@ -25,9 +25,10 @@ use std::fmt;
 use ed25519_dalek::{Signature, Signer, SigningKey};
 use serde::{Deserialize, Serialize};
 
-use crate::doc::DocKind;
+use crate::header::DocKind;
 use crate::ids::{OrgId, PublicKey};
 use crate::schema::UnixTime;
+pub(crate) use crate::wire::read_key;
 use crate::wire::{DecodeError, Reader, Writer};
 
 const DELEGATION_DOMAIN: &[u8] = b"allmende/v1/delegation\0";
@@ -113,6 +114,55 @@ impl Scope {
             .filter(|k| self.contains(*k))
             .collect()
     }
+}
+
+/// The document kinds a delegation may grant, in the order they are shown. A trust anchor's
+/// attestations cannot be delegated.
+pub const DELEGABLE: [DocKind; 4] = [
+    DocKind::Profile,
+    DocKind::Deployments,
+    DocKind::Experience,
+    DocKind::Product,
+];
+
+/// The scope of a delegation unless told otherwise (`allmende key delegate`, the UI's keys page):
+/// everything a delegate publishes for the organisation except its profile.
+///
+/// Threat: the delegate (typically an IT-Dienstleister) is trusted with the records it
+/// keeps for the organisation, not with the organisation's identity. With the profile it
+/// could rename the organisation, change its AGS or kind, and so what every aggregate
+/// counts it as. Granting the profile takes an explicit `--scope all` or `profile`.
+pub fn default_delegation_scope() -> Scope {
+    DELEGABLE
+        .iter()
+        .filter(|k| **k != DocKind::Profile)
+        .fold(Scope::default(), |s, k| s.with(*k))
+}
+
+/// Reads scope names (`allmende key delegate --scope`, the UI's checkboxes): `all`, or kinds of [`DELEGABLE`] by
+/// their slug. An unknown name is an error naming it; an empty list is an error too.
+pub fn parse_scope<S: AsRef<str>>(names: &[S]) -> Result<Scope, String> {
+    let mut scope = Scope::default();
+    for name in names {
+        let name = name.as_ref().trim();
+        if name == "all" {
+            scope = DELEGABLE.iter().fold(scope, |s, k| s.with(*k));
+            continue;
+        }
+        match DELEGABLE.iter().find(|k| k.slug() == name) {
+            Some(k) => scope = scope.with(*k),
+            None => {
+                return Err(format!(
+                    "unknown scope {name:?}; the scopes are profile, deployments, experience \
+                     (ratings and Nachnutzung reports), product, or all"
+                ));
+            }
+        }
+    }
+    if scope.kinds().is_empty() {
+        return Err("the scope names no kind of document".into());
+    }
+    Ok(scope)
 }
 
 impl Serialize for Scope {
@@ -277,14 +327,6 @@ impl SignedDelegation {
         d.verify()?;
         Ok(d)
     }
-}
-
-pub(crate) fn read_key(r: &mut Reader<'_>, what: &'static str) -> Result<PublicKey, DecodeError> {
-    let b = r.array::<32>(what)?;
-    PublicKey::from_bytes(b).map_err(|e| DecodeError::Invalid {
-        what,
-        reason: e.to_string(),
-    })
 }
 
 /// A key is withdrawn from a moment on.

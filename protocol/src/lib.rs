@@ -34,6 +34,7 @@ pub mod change;
 pub mod chunk;
 pub mod doc;
 pub mod equivocation;
+pub mod header;
 pub mod identity;
 pub mod ids;
 pub mod manifest;

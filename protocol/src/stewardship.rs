@@ -35,7 +35,8 @@ use automerge::ChangeHash;
 use serde::Serialize;
 
 use crate::auth::Certificates;
-use crate::doc::{DocKind, Document};
+use crate::doc::{DocError, DocKind, Document, Editor};
+pub use crate::doc::{FieldEdit, ShownValues, diff_record};
 use crate::ids::{DocId, OrgId, PublicKey};
 use crate::schema::{Product, SchemaError, StewardGrant, UnixTime};
 
@@ -182,15 +183,6 @@ pub enum Standing {
     Proposal,
 }
 
-/// One field a change writes: its JSON text, or `None` when it removes the field.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FieldEdit {
-    /// The field.
-    pub field: String,
-    /// The new value's JSON text.
-    pub value: Option<String>,
-}
-
 /// One change of the entry, as a wiki history lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HistoryEntry {
@@ -335,35 +327,18 @@ impl Resolution {
     }
 }
 
-/// The field writes that make a root map whose values `shown` returns hold `record`.
-pub fn diff_record<'a, T: crate::doc::Record>(
-    shown: impl Fn(&str) -> Option<&'a str>,
-    record: &T,
-) -> Result<Vec<FieldEdit>, SchemaError> {
-    let value =
-        serde_json::to_value(record).map_err(|e| SchemaError::new("record", e.to_string()))?;
-    let serde_json::Value::Object(fields) = value else {
-        return Err(SchemaError::new("record", "a record must be a JSON object"));
-    };
-    let mut out = Vec::new();
-    for key in T::OMITTED_WHEN_UNSET {
-        if !fields.contains_key(*key) && shown(key).is_some() {
-            out.push(FieldEdit {
-                field: (*key).to_owned(),
-                value: None,
-            });
-        }
+impl ShownValues for Resolution {
+    fn value(&self, field: &str) -> Option<&str> {
+        Resolution::value(self, field)
     }
-    for (k, v) in fields {
-        let text = v.to_string();
-        if shown(&k) != Some(text.as_str()) {
-            out.push(FieldEdit {
-                field: k,
-                value: Some(text),
-            });
-        }
+}
+
+impl Editor<'_> {
+    /// Records a steward's decision on the proposal made by change `proposal`.
+    pub fn decide(&mut self, proposal: ChangeHash, decision: Decision) -> Result<(), DocError> {
+        let key = format!("{DECISION_PREFIX}{}", hex::encode(proposal.0));
+        self.put_product_text(&key, decision.json())
     }
-    Ok(out)
 }
 
 fn product_of<'a>(

@@ -177,3 +177,15 @@ impl<'a> Reader<'a> {
         }
     }
 }
+
+/// Reads a 32-byte Ed25519 public key (`what` names it in an error).
+pub(crate) fn read_key(
+    r: &mut Reader<'_>,
+    what: &'static str,
+) -> Result<crate::ids::PublicKey, DecodeError> {
+    let b = r.array::<32>(what)?;
+    crate::ids::PublicKey::from_bytes(b).map_err(|e| DecodeError::Invalid {
+        what,
+        reason: e.to_string(),
+    })
+}

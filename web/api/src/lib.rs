@@ -1,0 +1,16 @@
+//! # allmende-api
+//!
+//! The HTTP face of a node for programs: the API routes and their state ([`http`]), the
+//! OpenAPI description generated from them ([`openapi`]), the node status ([`status`]),
+//! Prometheus metrics ([`metrics`]) and the cache of aggregates ([`aggregates`]). It talks to
+//! the node only through the handles of the repository thread and the network actor.
+//!
+//! May use: every layer below (protocol, store, catalog, formats, repository thread,
+//! network handle). Never: the web UI, the `allmende` binary (CLI, configuration, demo).
+
+pub mod aggregates;
+pub mod answers;
+pub mod http;
+pub mod metrics;
+pub mod openapi;
+pub mod status;
