@@ -34,12 +34,14 @@ pub mod change;
 pub mod chunk;
 pub mod doc;
 pub mod equivocation;
+pub mod gv100ad;
 pub mod header;
 pub mod identity;
 pub mod ids;
 pub mod manifest;
 #[cfg(feature = "utoipa")]
 pub mod openapi;
+pub mod ozg;
 pub mod reference;
 pub mod schema;
 pub mod stewardship;
