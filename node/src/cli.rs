@@ -8,6 +8,7 @@ use std::io::Read;
 use std::path::PathBuf;
 
 use allmende_protocol::doc::{DocHeader, DocKind};
+use allmende_protocol::gv100ad::{self, Gemeindeverzeichnis};
 use allmende_protocol::ids::{DocId, OrgId, RecordId};
 use allmende_protocol::schema::{
     Ags, Date, Deployment, DeploymentStatus, HostingModel, Integration, Licence, Obstacle,
@@ -947,6 +948,13 @@ pub enum ImportWhat {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Replace the Gemeindeverzeichnis (municipalities, Kreise, Länder with official names
+    /// and population) with a Destatis GV100AD file (`GV100AD_*.ASC`, UTF-8). The file is
+    /// read whole first: a wrong line is named with its columns and nothing is replaced.
+    Gv100ad {
+        /// The `.ASC` file.
+        file: PathBuf,
+    },
 }
 
 /// Largest import file read, in bytes.
@@ -1226,6 +1234,25 @@ fn open(dd: &DataDir) -> anyhow::Result<(Identity, Repo<SqliteStore>)> {
     Ok((id, repo))
 }
 
+/// The node's Gemeindeverzeichnis: its store's edition, or the compiled-in one before a
+/// store exists.
+fn directory(dd: &DataDir) -> anyhow::Result<std::sync::Arc<Gemeindeverzeichnis>> {
+    if !dd.db_path().exists() {
+        return Ok(std::sync::Arc::new(gv100ad::shipped().clone()));
+    }
+    let store = SqliteStore::open(&dd.db_path())?;
+    Ok(allmende_catalog::refdata::directory(store.connection())?)
+}
+
+/// Refuses an AGS that the node's Gemeindeverzeichnis does not know (`--ags` of `init`, `org
+/// edit`, `member add` and `trust attest`), with suggestions by `name`.
+fn check_ags(dd: &DataDir, ags: Option<&Ags>, name: &str) -> anyhow::Result<()> {
+    let Some(ags) = ags else { return Ok(()) };
+    let directory = directory(dd)?;
+    allmende_catalog::refdata::check_ags(&directory, ags.as_str(), name)
+        .map_err(|m| bad(format!("--ags: {m}")))
+}
+
 fn init(dd: &DataDir, a: InitArgs, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     if dd.is_initialised() {
         return Err(bad(format!(
@@ -1246,6 +1273,7 @@ fn init(dd: &DataDir, a: InitArgs, out: &mut dyn std::io::Write) -> anyhow::Resu
     // Validate before anything touches the disk: a refused init leaves no files behind.
     allmende_protocol::schema::Validate::validate(&profile)
         .map_err(|e| bad(format!("invalid --{}", e)))?;
+    check_ags(dd, profile.ags.as_ref(), &profile.name)?;
     let identity = dd.create_identity()?;
     let mut repo = dd.open_repo()?;
     repo.put_key(KeyRecord {
@@ -1286,11 +1314,30 @@ fn org(dd: &DataDir, c: OrgCommand, out: &mut dyn std::io::Write) -> anyhow::Res
             } else {
                 writeln!(out, "{}", profile.name)?;
                 writeln!(out, "  Art:              {}", profile.kind)?;
+                let directory = allmende_catalog::refdata::directory(repo.store().connection())?;
+                let area = profile
+                    .ags
+                    .as_ref()
+                    .and_then(|a| directory.area(a.as_str()));
                 if let Some(ags) = &profile.ags {
                     writeln!(out, "  AGS:              {ags} ({})", ags.land())?;
+                    match area {
+                        Some(area) => writeln!(
+                            out,
+                            "  Amtlich:          {} ({} Einwohner, Gemeindeverzeichnis Stand {})",
+                            area.name(),
+                            directory.population(area),
+                            directory.status_date()
+                        )?,
+                        None => writeln!(
+                            out,
+                            "  Amtlich:          AGS nicht im Gemeindeverzeichnis (Stand {})",
+                            directory.status_date()
+                        )?,
+                    }
                 }
                 if let Some(p) = profile.population {
-                    writeln!(out, "  Einwohner:        {p}")?;
+                    writeln!(out, "  Einwohner:        {p} (Angabe der Organisation)")?;
                 }
                 if let Some(w) = &profile.website {
                     writeln!(out, "  Website:          {w}")?;
@@ -1311,6 +1358,7 @@ fn org(dd: &DataDir, c: OrgCommand, out: &mut dyn std::io::Write) -> anyhow::Res
                 p.name = v.trim().to_owned();
             }
             if let Some(v) = a.ags {
+                check_ags(dd, Some(&v), &p.name)?;
                 p.land = Some(v.land());
                 p.ags = Some(v);
             }
@@ -1913,8 +1961,10 @@ fn unreachable_json() -> anyhow::Result<(u64, &'static str, PathBuf)> {
 }
 
 fn import(dd: &DataDir, a: ImportArgs, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
-    if let Some(ImportWhat::Publiccode { files }) = &a.what {
-        return import_publiccode(dd, files, out);
+    match &a.what {
+        Some(ImportWhat::Publiccode { files }) => return import_publiccode(dd, files, out),
+        Some(ImportWhat::Gv100ad { file }) => return import_gv100ad(dd, file, out),
+        None => {}
     }
     let file = a
         .file
@@ -1970,6 +2020,43 @@ fn import(dd: &DataDir, a: ImportArgs, out: &mut dyn std::io::Write) -> anyhow::
 struct ImportFile {
     format: ExportFormat,
     file: PathBuf,
+}
+
+fn import_gv100ad(
+    dd: &DataDir,
+    file: &std::path::Path,
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<()> {
+    let f = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
+    let mut bytes = Vec::new();
+    f.take(gv100ad::MAX_FILE_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        bad(format!(
+            "{}: not UTF-8 (byte {}); Destatis publishes GV100AD in UTF-8",
+            file.display(),
+            e.utf8_error().valid_up_to()
+        ))
+    })?;
+    let v = gv100ad::parse(&text).map_err(|e| bad(format!("{}: {e}", file.display())))?;
+    let mut store = SqliteStore::open(&dd.db_path())?;
+    let before = store.gemeindeverzeichnis_status()?;
+    store.replace_gemeindeverzeichnis(&v)?;
+    let people: u64 = v.gemeinden.values().map(|g| g.population).sum();
+    writeln!(
+        out,
+        "Gemeindeverzeichnis Stand {}: {} Länder, {} Kreise, {} Gemeinden, {} Einwohner{}",
+        v.status_date(),
+        v.laender.len(),
+        v.kreise.len(),
+        v.gemeinden.len(),
+        people,
+        match before {
+            Some(b) if b != v.status => format!(" (ersetzt Stand {b})"),
+            _ => String::new(),
+        }
+    )?;
+    Ok(())
 }
 
 fn import_publiccode(
@@ -2077,6 +2164,7 @@ fn member(dd: &DataDir, c: MemberCommand, out: &mut dyn std::io::Write) -> anyho
                 contact_role: None,
                 it_dienstleister: Some(host.identity()?.org),
             };
+            check_ags(&host, profile.ags.as_ref(), &profile.name)?;
             allmende_protocol::schema::Validate::validate(&profile)
                 .map_err(|e| bad(format!("invalid --{e}")))?;
             let (identity, _token) = host.add_member()?;
@@ -2133,6 +2221,7 @@ fn trust(dd: &DataDir, c: TrustCommand, out: &mut dyn std::io::Write) -> anyhow:
             kind,
             ags,
         } => {
+            check_ags(dd, ags.as_ref(), &name)?;
             let a = allmende_protocol::schema::Attestation {
                 org,
                 name,

@@ -1144,3 +1144,130 @@ fn a_default_delegation_cannot_change_the_profile() {
     drop(repo);
     assert!(ok(&member, &["org", "show", "--json"]).contains("Übernommene"));
 }
+
+#[test]
+fn an_ags_that_does_not_exist_is_refused_with_a_suggestion_and_the_official_figures_are_shown() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("node");
+    // 05334001 has the right format but names no Gemeinde; Aachen is 05334002.
+    refused(
+        &dir,
+        &[
+            "init",
+            "--name",
+            "Stadt Aachen",
+            "--kind",
+            "kommune",
+            "--ags",
+            "05334001",
+        ],
+        &["--ags", "05334001", "Meinten Sie 05334002 Aachen, Stadt"],
+    );
+    assert!(
+        !dir.join("identity.key").exists(),
+        "a refused init leaves no files"
+    );
+    // A Kreis writes its key with three zeros.
+    ok(
+        &dir,
+        &[
+            "init",
+            "--name",
+            "Kreis Euskirchen",
+            "--kind",
+            "kreis",
+            "--ags",
+            "05366000",
+        ],
+    );
+    let shown = ok(&dir, &["org", "show"]);
+    assert!(shown.contains("Amtlich:          Euskirchen ("), "{shown}");
+    assert!(shown.contains("Stand 30.11.2021"), "{shown}");
+    refused(
+        &dir,
+        &["org", "edit", "--ags", "05366999"],
+        &["05366999", "Meinten Sie"],
+    );
+    let kept = ok(&dir, &["org", "show"]);
+    assert!(
+        kept.contains("05366000"),
+        "the refused edit changed nothing: {kept}"
+    );
+    refused(
+        &dir,
+        &[
+            "trust",
+            "attest",
+            "--org",
+            "a09aa5f47a6759802ff955f8dc2d2a14a5c99d23be97f864127ff9383455a4f0",
+            "--name",
+            "Stadt Köln",
+            "--kind",
+            "kommune",
+            "--ags",
+            "05315999",
+        ],
+        &["05315999", "Meinten Sie 05315000 Köln, Stadt"],
+    );
+}
+
+#[test]
+fn a_gv100ad_file_replaces_the_directory_and_a_malformed_one_changes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("node");
+    init(&dir);
+    // A newer edition (here: the 2021 file's lines, with another territorial status), and a
+    // Gemeinde that did not exist before.
+    let land = format!("{:<122}", "1020221231 05          Nordrhein-Westfalen");
+    let land = land.replacen("1020221231 05", "102022123105", 1);
+    let kreis = format!("{:<122}43", "402022123105334       Städteregion Aachen");
+    let neu = format!(
+        "{:<122}64    00000000100{:0>11}00000000001    52000",
+        "6020221231053349990999Neustadt am Test", "1234"
+    );
+    let good = tmp.path().join("GV100AD_311222.ASC");
+    std::fs::write(&good, format!("{land}\r\n{kreis}\r\n{neu}\r\n")).unwrap();
+    let bad = tmp.path().join("bad.ASC");
+    std::fs::write(
+        &bad,
+        format!(
+            "{land}\n{kreis}\n{}\n",
+            neu.replacen("00000001234", "0000000x234", 1)
+        ),
+    )
+    .unwrap();
+    refused(
+        &dir,
+        &["import", "gv100ad", bad.to_str().unwrap()],
+        &["bad.ASC", "line 3", "columns 140-150", "population"],
+    );
+    refused(&dir, &["org", "edit", "--ags", "05334999"], &["05334999"]);
+    let said = ok(&dir, &["import", "gv100ad", good.to_str().unwrap()]);
+    assert!(said.contains("Stand 31.12.2022"), "{said}");
+    assert!(said.contains("1 Gemeinden"), "{said}");
+    assert!(said.contains("ersetzt Stand 20211130"), "{said}");
+    ok(&dir, &["org", "edit", "--ags", "05334999"]);
+    let shown = ok(&dir, &["org", "show"]);
+    assert!(
+        shown.contains("Neustadt am Test (1234 Einwohner"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn the_real_gv100ad_file_imports() {
+    let file =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/refdata/GV100AD_301121.ASC");
+    if !file.exists() {
+        eprintln!("skipped: {} not found", file.display());
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("node");
+    init(&dir);
+    let said = ok(&dir, &["import", "gv100ad", file.to_str().unwrap()]);
+    assert!(
+        said.contains("16 Länder, 400 Kreise, 10997 Gemeinden, 83155031 Einwohner"),
+        "{said}"
+    );
+}

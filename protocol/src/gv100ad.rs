@@ -498,7 +498,59 @@ const KIND_WORDS: &[&str] = &[
     "st",
 ];
 
+/// What an eight-digit key names: a Gemeinde, a Kreis (`KKKKK000`, as a Kreisverwaltung
+/// writes its key) or a Land (`LL000000`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Area<'a> {
+    /// A Gemeinde.
+    Gemeinde(&'a Gemeinde),
+    /// A Kreis or kreisfreie Stadt.
+    Kreis(&'a Kreis),
+    /// A Land.
+    Land(&'a Land),
+}
+
+impl Area<'_> {
+    /// The official name.
+    pub fn name(&self) -> &str {
+        match self {
+            Area::Gemeinde(g) => &g.name,
+            Area::Kreis(k) => &k.name,
+            Area::Land(l) => &l.name,
+        }
+    }
+}
+
 impl Gemeindeverzeichnis {
+    /// What `ags` names, if it exists: a Gemeinde first, then a Kreis or Land written with
+    /// zeros.
+    pub fn area(&self, ags: &str) -> Option<Area<'_>> {
+        if let Some(g) = self.gemeinden.get(ags) {
+            return Some(Area::Gemeinde(g));
+        }
+        if let Some(k) = ags.strip_suffix("000").and_then(|k| self.kreise.get(k)) {
+            return Some(Area::Kreis(k));
+        }
+        ags.strip_suffix("000000")
+            .and_then(|l| self.laender.get(l))
+            .map(Area::Land)
+    }
+
+    /// The population of an area: a Gemeinde's, or the sum of a Kreis's or Land's
+    /// Gemeinden.
+    pub fn population(&self, area: Area<'_>) -> u64 {
+        let prefix = match area {
+            Area::Gemeinde(g) => return g.population,
+            Area::Kreis(k) => &k.key,
+            Area::Land(l) => &l.key,
+        };
+        self.gemeinden
+            .range(prefix.clone()..)
+            .take_while(|(k, _)| k.starts_with(prefix.as_str()))
+            .map(|(_, g)| g.population)
+            .sum()
+    }
+
     /// The Gemeinde with this AGS.
     pub fn gemeinde(&self, ags: &str) -> Option<&Gemeinde> {
         self.gemeinden.get(ags)

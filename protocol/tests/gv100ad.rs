@@ -161,3 +161,24 @@ fn malformed_lines_are_refused_with_line_and_columns() {
     );
     assert!(gv100ad::parse("not a gv100ad file at all\n").is_err());
 }
+
+#[test]
+fn kreise_and_laender_written_with_zeros_are_areas_with_their_population() {
+    use allmende_protocol::gv100ad::Area;
+    let v = gv100ad::shipped();
+    let Some(Area::Kreis(k)) = v.area("05366000") else {
+        panic!("Kreis Euskirchen")
+    };
+    assert_eq!(k.name, "Euskirchen");
+    let Some(Area::Land(l)) = v.area("05000000") else {
+        panic!("NRW")
+    };
+    assert_eq!(l.name, "Nordrhein-Westfalen");
+    let nrw = v.population(Area::Land(l));
+    assert!((17_000_000..19_000_000).contains(&nrw), "{nrw}");
+    assert!(
+        matches!(v.area("05315000"), Some(Area::Gemeinde(_))),
+        "Köln is a Gemeinde first"
+    );
+    assert_eq!(v.area("05366999"), None);
+}

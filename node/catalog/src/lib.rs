@@ -10,6 +10,7 @@
 //! async runtimes, the repository thread.
 
 pub mod query;
+pub mod refdata;
 pub mod sql;
 pub mod stats;
 pub mod stewardship;

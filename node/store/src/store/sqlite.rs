@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use allmende_protocol::automerge::ChangeHash;
 use allmende_protocol::doc::DocHeader;
+use allmende_protocol::gv100ad;
 use allmende_protocol::ids::{DocId, PublicKey};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
@@ -231,6 +232,22 @@ const MIGRATIONS: &[&str] = &[
     // 7 -> 8: products are shown as their stewards set them (`stewardship`); the index
     // is rebuilt under that rule.
     "UPDATE meta SET value = '1' WHERE key = 'index_stale';",
+    // 8 -> 9: the Gemeindeverzeichnis (reference data, not signed, not synced): filled from
+    // the directory compiled in when a store opens without one, replaced by
+    // `allmende import gv100ad`. Its territorial status is `meta.gv100ad_status`.
+    "
+    CREATE TABLE ref_land (key TEXT PRIMARY KEY, name TEXT NOT NULL) WITHOUT ROWID;
+    CREATE TABLE ref_kreis (
+        key TEXT PRIMARY KEY, land TEXT NOT NULL, name TEXT NOT NULL,
+        textkennzeichen INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE ref_gemeinde (
+        ags TEXT PRIMARY KEY, ars TEXT NOT NULL, kreis TEXT NOT NULL, land TEXT NOT NULL,
+        name TEXT NOT NULL, textkennzeichen INTEGER NOT NULL, area_ha INTEGER NOT NULL,
+        population INTEGER NOT NULL, postcode TEXT
+    ) WITHOUT ROWID;
+    CREATE INDEX ref_gemeinde_kreis ON ref_gemeinde (kreis);
+    ",
 ];
 
 /// The page cache of a store connection, in KiB (a negative `cache_size` counts KiB).
@@ -319,10 +336,74 @@ impl SqliteStore {
         conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         migrate(&mut conn)?;
-        Ok(Self {
+        let mut store = Self {
             conn,
             counts: Cell::new(None),
-        })
+        };
+        if store.gemeindeverzeichnis_status()?.is_none() {
+            store.replace_gemeindeverzeichnis(gv100ad::shipped())?;
+        }
+        Ok(store)
+    }
+
+    /// The territorial status (`YYYYMMDD`) of the Gemeindeverzeichnis in the store.
+    pub fn gemeindeverzeichnis_status(&self) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'gv100ad_status'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Replaces the Gemeindeverzeichnis in one transaction (`allmende import gv100ad`).
+    pub fn replace_gemeindeverzeichnis(
+        &mut self,
+        v: &gv100ad::Gemeindeverzeichnis,
+    ) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(map_busy)?;
+        tx.execute_batch("DELETE FROM ref_gemeinde; DELETE FROM ref_kreis; DELETE FROM ref_land;")?;
+        {
+            let mut land = tx.prepare("INSERT INTO ref_land (key, name) VALUES (?1, ?2)")?;
+            for l in v.laender.values() {
+                land.execute(params![l.key, l.name])?;
+            }
+            let mut kreis = tx.prepare(
+                "INSERT INTO ref_kreis (key, land, name, textkennzeichen) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for k in v.kreise.values() {
+                kreis.execute(params![k.key, &k.key[..2], k.name, k.textkennzeichen])?;
+            }
+            let mut gemeinde = tx.prepare(
+                "INSERT INTO ref_gemeinde (ags, ars, kreis, land, name, textkennzeichen, area_ha,
+                     population, postcode) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?;
+            for g in v.gemeinden.values() {
+                gemeinde.execute(params![
+                    g.ags,
+                    g.ars,
+                    &g.ags[..5],
+                    &g.ags[..2],
+                    g.name,
+                    g.textkennzeichen,
+                    i64::try_from(g.area_ha).unwrap_or(i64::MAX),
+                    i64::try_from(g.population).unwrap_or(i64::MAX),
+                    g.postcode
+                ])?;
+            }
+        }
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('gv100ad_status', ?1)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [&v.status],
+        )?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// A number that changes whenever *another* connection (another process, e.g. the CLI
