@@ -16,6 +16,8 @@ use allmende_store::store::StoreError;
 pub const PRODUCT_FACETS: &[&str] = &[
     "kind",
     "task",
+    "ozg",
+    "lebenslage",
     "themenfeld",
     "category",
     "standard",
@@ -145,6 +147,91 @@ pub fn placeholders(n: usize) -> String {
     vec!["?"; n].join(", ")
 }
 
+/// The shortest query term corrected when it matches nothing ("one-letter typos in words of
+/// five or more letters").
+const MIN_TYPO_CHARS: usize = 5;
+/// The most corrections one term gets.
+const MAX_CORRECTIONS: usize = 8;
+
+/// The two `MATCH` expressions of a text search: for the word index (each term a word
+/// prefix) and, when every term is long enough, for the trigram index (each term anywhere
+/// inside the text, so parts of compounds are found). When neither finds anything, each term
+/// of five or more characters that starts no indexed word is replaced by the indexed words it
+/// is one edit away from (a letter wrong, missing, added or two swapped).
+fn match_expressions(
+    conn: &Connection,
+    terms: &[String],
+) -> Result<(String, Option<String>), QueryError> {
+    use allmende_store::search_text::{fts_query_with, part_query};
+    let plain: Vec<Vec<String>> = terms.iter().map(|t| vec![t.clone()]).collect();
+    let words = fts_query_with(&plain).unwrap_or_default();
+    let parts = part_query(terms);
+    if any_match(conn, "idx_product_fts", &words)?
+        || parts
+            .as_deref()
+            .map(|p| any_match(conn, "idx_product_tri", p))
+            .transpose()?
+            .unwrap_or(false)
+    {
+        return Ok((words, parts));
+    }
+    let mut corrected = Vec::with_capacity(terms.len());
+    for t in terms {
+        let n = t.chars().count();
+        if n < MIN_TYPO_CHARS || any_match(conn, "idx_product_fts", &format!("\"{t}\"*"))? {
+            corrected.push(vec![t.clone()]);
+            continue;
+        }
+        let mut found = corrections(conn, t)?;
+        if found.is_empty() {
+            found.push(t.clone());
+        }
+        corrected.push(found);
+    }
+    Ok((fts_query_with(&corrected).unwrap_or(words), None))
+}
+
+/// Whether a `MATCH` expression finds any row of `table` (one of the two product indexes).
+fn any_match(conn: &Connection, table: &str, expr: &str) -> Result<bool, QueryError> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT 1 FROM {table} WHERE {table} MATCH ?1 LIMIT 1"
+        ))?
+        .exists([expr])?)
+}
+
+/// Indexed words (or their beginnings) one edit away from `term`, most used first.
+fn corrections(conn: &Connection, term: &str) -> Result<Vec<String>, QueryError> {
+    let n = term.chars().count();
+    let mut stmt = conn.prepare_cached(
+        "SELECT term, doc FROM idx_product_vocab WHERE length(term) >= ?1 ORDER BY doc DESC",
+    )?;
+    let mut rows = stmt.query([n.saturating_sub(1) as i64])?;
+    let mut out: Vec<String> = Vec::new();
+    while let Some(r) = rows.next()? {
+        let Ok(word) = r.get_ref(0)?.as_str() else {
+            continue;
+        };
+        // The word itself, or its beginning of the term's length give or take one.
+        let candidate = [n.saturating_sub(1), n, n + 1]
+            .into_iter()
+            .filter_map(|k| {
+                let prefix: String = word.chars().take(k).collect();
+                (prefix.chars().count() == k).then_some(prefix)
+            })
+            .find(|p| strsim::osa_distance(term, p) <= 1);
+        if let Some(c) = candidate
+            && !out.contains(&c)
+        {
+            out.push(c);
+            if out.len() == MAX_CORRECTIONS {
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// A version of the full-text index that changes whenever a product's text is written: the
 /// hash of FTS5's structure record, which counts every write. Relevance scores (`bm25`)
 /// depend on the whole index, so a ranked cursor is only valid at the version it was made at.
@@ -245,20 +332,35 @@ pub fn search(conn: &Connection, q: &SearchQuery) -> Result<SearchResult, QueryE
     let mut args: Vec<Value> = Vec::new();
     let mut ranked = false;
     let text = q.q.as_deref().filter(|t| !t.trim().is_empty());
-    match text.map(allmende_store::search_text::fts_query) {
-        Some(Some(m)) => {
-            // Relevance, raised by up to half again for entries in use (bm25 is negative,
-            // smaller is better): x / (x + 10) of the deployments in production or pilot.
-            sql.push_str(
-                "bm25(idx_product_fts) * (1.0 + coalesce(u.in_use, 0) / (coalesce(u.in_use, 0) + 10.0) / 2.0)
-                   AS score FROM idx_product p
-                 JOIN idx_product_fts f ON f.rowid = p.id AND idx_product_fts MATCH ?
-                 LEFT JOIN idx_usage u ON u.product = p.doc",
+    let terms = text.map(allmende_store::search_text::query_terms);
+    match terms {
+        Some(terms) if !terms.is_empty() => {
+            let (words, parts) = match_expressions(conn, &terms)?;
+            // Whole words and word prefixes first (tier 0, bm25 of the word index); then
+            // parts of compounds (tier 1, after every tier-0 entry). Relevance is raised by
+            // up to half again for entries in use (bm25 is negative, smaller is better):
+            // x / (x + 10) of the deployments in production or pilot.
+            let mut matches = String::from(
+                "SELECT rowid AS id, bm25(idx_product_fts) AS s FROM idx_product_fts WHERE idx_product_fts MATCH ?",
             );
-            args.push(Value::Text(m));
+            args.push(Value::Text(words));
+            if let Some(parts) = parts {
+                // An entry found both ways counts as a word match (the smaller score).
+                matches = format!(
+                    "SELECT id, min(s) AS s FROM ({matches} UNION ALL SELECT rowid, 1000.0 FROM idx_product_tri WHERE idx_product_tri MATCH ?) GROUP BY id"
+                );
+                args.push(Value::Text(parts));
+            }
+            sql.push_str(&format!(
+                "CASE WHEN m.s < 500.0 THEN m.s * (1.0 + coalesce(u.in_use, 0) / (coalesce(u.in_use, 0) + 10.0) / 2.0)
+                   ELSE m.s - coalesce(u.in_use, 0) / (coalesce(u.in_use, 0) + 10.0) END
+                   AS score FROM idx_product p
+                 JOIN ({matches}) m ON m.id = p.id
+                 LEFT JOIN idx_usage u ON u.product = p.doc"
+            ));
             ranked = true;
         }
-        Some(None) => {
+        Some(_) => {
             return Ok(SearchResult {
                 total: 0,
                 hits: vec![],

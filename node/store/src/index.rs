@@ -7,6 +7,7 @@
 
 use allmende_protocol::doc::{DocKind, Document};
 use allmende_protocol::ids::{DocId, OrgId};
+use allmende_protocol::ozg::Catalogue;
 use allmende_protocol::schema::{
     Attestation, Deployment, OrgProfile, Product, Rating, ReuseReport,
 };
@@ -164,6 +165,20 @@ fn search_text(p: &Product) -> String {
     parts.extend(p.description.as_deref());
     parts.extend(p.categories.iter().map(String::as_str));
     parts.extend(p.tasks.iter().map(|t| t.as_str()));
+    // Task names are search text: "Abbruchgenehmigung" finds a product filed under that
+    // LeiKa key, and so does the name of the OZG-Leistung it belongs to.
+    let ozg = Catalogue::shipped();
+    for t in &p.tasks {
+        let name = ozg.task_name(t.as_str());
+        if name != t.as_str() {
+            parts.push(name);
+        }
+        if let Some(o) = ozg.ozg_of(t.as_str())
+            && o.name != name
+        {
+            parts.push(&o.name);
+        }
+    }
     parts.extend(p.standards.iter().map(String::as_str));
     parts.extend(p.prerequisites.as_deref());
     parts.join(" ")
@@ -174,10 +189,22 @@ fn facets(p: &Product) -> Vec<(&'static str, String)> {
     use allmende_protocol::reference;
     let mut f: Vec<(&'static str, String)> = Vec::new();
     f.push(("kind", p.kind.slug().to_owned()));
+    let ozg = Catalogue::shipped();
     for t in &p.tasks {
         f.push(("task", t.as_str().to_owned()));
         if let Some(tf) = reference::themenfeld(t.as_str()) {
             f.push(("themenfeld", tf.id.to_owned()));
+        }
+        // A LeiKa or OZG task places the product in the OZG: its OZG-Leistung, Lebenslage and
+        // Themenfeld.
+        if let Some(o) = ozg.ozg_of(t.as_str()) {
+            f.push(("ozg", o.id.to_string()));
+            if let Some(tf) = reference::themenfeld(&o.themenfeld) {
+                f.push(("themenfeld", tf.id.to_owned()));
+            }
+        }
+        if let Some(l) = ozg.lebenslage_of(t.as_str()) {
+            f.push(("lebenslage", l.id.to_string()));
         }
     }
     for c in &p.categories {

@@ -77,6 +77,17 @@ pub fn stem(token: &str) -> String {
 /// inside quotes. At most 16 distinct terms of at most 64 characters each are used (a
 /// truncated term still matches as a prefix). Returns `None` when the query has no token.
 pub fn fts_query(query: &str) -> Option<String> {
+    let terms = query_terms(query);
+    if terms.is_empty() {
+        return None;
+    }
+    let parts: Vec<String> = terms.iter().map(|t| format!("\"{t}\"*")).collect();
+    Some(parts.join(" AND "))
+}
+
+/// The terms of a query as the index holds words: normalised and stemmed like [`normalise`],
+/// each at most [`MAX_TOKEN_CHARS`] long, without repeats, at most [`MAX_QUERY_TOKENS`].
+pub fn query_terms(query: &str) -> Vec<String> {
     let mut terms: Vec<String> = Vec::new();
     scan_tokens(query, |raw| {
         let mut term = stem_folded(&collapse_digraphs(raw));
@@ -94,10 +105,42 @@ pub fn fts_query(query: &str) -> Option<String> {
             ControlFlow::Continue(())
         }
     });
-    if terms.is_empty() {
+    terms
+}
+
+/// The shortest term looked up inside words ([`part_query`]): the trigram index needs three
+/// characters, and shorter parts would match almost everything.
+pub const MIN_PART_CHARS: usize = 4;
+
+/// The `MATCH` expression for the trigram index (`idx_product_tri`), which finds every term
+/// anywhere inside the normalised text: "steuer" in "hundesteuer", "meldewes" in
+/// "einwohnermeldewes". `None` when a term is shorter than [`MIN_PART_CHARS`] (the word
+/// index answers such queries alone).
+pub fn part_query(terms: &[String]) -> Option<String> {
+    if terms.is_empty() || terms.iter().any(|t| t.chars().count() < MIN_PART_CHARS) {
         return None;
     }
-    let parts: Vec<String> = terms.iter().map(|t| format!("\"{t}\"*")).collect();
+    let parts: Vec<String> = terms.iter().map(|t| format!("\"{t}\"")).collect();
+    Some(parts.join(" AND "))
+}
+
+/// The `MATCH` expression for the word index where each term may also be any of its
+/// `alternatives` (the corrections of a typo): `("a"* OR "b"*) AND "c"*`.
+pub fn fts_query_with(terms: &[Vec<String>]) -> Option<String> {
+    if terms.is_empty() || terms.iter().any(Vec::is_empty) {
+        return None;
+    }
+    let parts: Vec<String> = terms
+        .iter()
+        .map(|alts| {
+            let or: Vec<String> = alts.iter().map(|t| format!("\"{t}\"*")).collect();
+            if or.len() == 1 {
+                or[0].clone()
+            } else {
+                format!("({})", or.join(" OR "))
+            }
+        })
+        .collect();
     Some(parts.join(" AND "))
 }
 

@@ -234,7 +234,9 @@ const MIGRATIONS: &[&str] = &[
     "UPDATE meta SET value = '1' WHERE key = 'index_stale';",
     // 8 -> 9: the Gemeindeverzeichnis (reference data, not signed, not synced): filled from
     // the directory compiled in when a store opens without one, replaced by
-    // `allmende import gv100ad`. Its territorial status is `meta.gv100ad_status`.
+    // `allmende import gv100ad`. Its territorial status is `meta.gv100ad_status`. Products'
+    // search text also goes into a trigram index (parts of compounds, `search_text`) and
+    // now holds task names, so the index is built again.
     "
     CREATE TABLE ref_land (key TEXT PRIMARY KEY, name TEXT NOT NULL) WITHOUT ROWID;
     CREATE TABLE ref_kreis (
@@ -247,6 +249,9 @@ const MIGRATIONS: &[&str] = &[
         population INTEGER NOT NULL, postcode TEXT
     ) WITHOUT ROWID;
     CREATE INDEX ref_gemeinde_kreis ON ref_gemeinde (kreis);
+    CREATE VIRTUAL TABLE idx_product_tri USING fts5 (text, tokenize = 'trigram');
+    CREATE VIRTUAL TABLE idx_product_vocab USING fts5vocab (idx_product_fts, row);
+    UPDATE meta SET value = '1' WHERE key = 'index_stale';
     ",
 ];
 

@@ -38,6 +38,7 @@ pub(super) fn clear(tx: &Transaction<'_>) -> Result<(), StoreError> {
         tx.execute(&format!("DELETE FROM {t}"), [])?;
     }
     tx.execute("DELETE FROM idx_product_fts", [])?;
+    tx.execute("DELETE FROM idx_product_tri", [])?;
     tx.execute("DELETE FROM idx_product", [])?;
     Ok(())
 }
@@ -55,6 +56,8 @@ pub(super) fn replace(tx: &Transaction<'_>, idx: &DocIndex) -> Result<(), StoreE
         .ok();
     if let Some(id) = old {
         tx.prepare_cached("DELETE FROM idx_product_fts WHERE rowid = ?1")?
+            .execute([id])?;
+        tx.prepare_cached("DELETE FROM idx_product_tri WHERE rowid = ?1")?
             .execute([id])?;
         tx.prepare_cached("DELETE FROM idx_product WHERE id = ?1")?
             .execute([id])?;
@@ -111,6 +114,8 @@ fn insert(tx: &Transaction<'_>, doc: &[u8], row: &Row) -> Result<(), StoreError>
                     .execute(params![doc, b(same.as_bytes())])?;
             }
             tx.prepare_cached("INSERT INTO idx_product_fts (rowid, text) VALUES (?1, ?2)")?
+                .execute(params![id, text])?;
+            tx.prepare_cached("INSERT INTO idx_product_tri (rowid, text) VALUES (?1, ?2)")?
                 .execute(params![id, text])?;
             let mut facet = tx.prepare_cached(
                 "INSERT OR IGNORE INTO idx_product_facet (doc, facet, value) VALUES (?1, ?2, ?3)",
