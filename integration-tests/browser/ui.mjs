@@ -717,6 +717,7 @@ async function pageSweep(page) {
     ['/doppelentwicklungen', 'doppelentwicklungen'],
     ['/abdeckung', 'abdeckung'],
     ['/abdeckung?nach=kreis', 'abdeckung-kreis'],
+    ['/kreise/05358', 'kreis'],
     ['/netzwerk', 'netzwerk'],
     ['/vertrauen', 'vertrauen'],
     ['/einstellungen', 'einstellungen'],
@@ -724,6 +725,20 @@ async function pageSweep(page) {
     ['/produkte/import', 'publiccode-import'],
   ];
   for (const [path, shot] of pages) await visit(page, `${A}${path}`, `page ${short(path)}`, { shot });
+  await check('coverage: every Land with its Gemeinden as denominator', async () => {
+    await page.goto(`${A}/abdeckung`);
+    const rows = await page.locator('table tbody tr').count();
+    if (rows !== 16) fail(`${rows} rows on /abdeckung, expected the 16 Länder`);
+    const nrw = await page.locator('table tbody tr').filter({ hasText: 'Nordrhein-Westfalen' }).innerText();
+    if (!/von 396/.test(nrw)) fail(`the NRW row does not count its 396 Gemeinden: ${nrw}`);
+  });
+  await check('Kreis page: its Gemeinden from the Gemeindeverzeichnis', async () => {
+    await page.goto(`${A}/kreise/05358`);
+    const h1 = (await page.locator('h1').innerText()).trim();
+    if (!h1.startsWith('Düren')) fail(`h1 is "${h1}", expected Düren`);
+    const names = await page.locator('table tbody th').allInnerTexts();
+    if (!names.includes('Düren, Stadt') || names.length !== 15) fail(`Gemeinden listed: ${JSON.stringify(names)}`);
+  });
   await visit(page, `${A}/gibt-es-nicht`, 'page /gibt-es-nicht', { expect: 404, shot: 'nicht-gefunden' });
 }
 

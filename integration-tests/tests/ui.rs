@@ -242,6 +242,10 @@ async fn the_ui_refuses_hostile_requests_and_escapes_what_it_shows() {
             ("/einsaetze/%3Cscript%3E/bearbeiten", 404),
             ("/nachnutzung/neu", 400),
             ("/abdeckung?nach=%3Cx%3E&alle=1", 200),
+            ("/kreise/05358", 200),
+            ("/kreise/99999", 404),
+            ("/kreise/%3Cscript%3E", 404),
+            (&format!("/kreise/{}", "1".repeat(5000)), 404),
         ] {
             let (code, head, page) = get(addr, path, &cookie);
             assert_eq!(code, want, "{path}: {head}");

@@ -277,20 +277,51 @@ fn usage_interop_costs_coverage_and_duplicates_match_a_hand_count() {
         .iter()
         .find(|c| c.product == format!("{:#}", w.p))
         .unwrap();
+    // Costs per inhabitant use the official population of Köln and München (their profiles
+    // claim 2,500,000 together), from the Gemeindeverzeichnis.
+    let gv = allmende_protocol::gv100ad::shipped();
+    let official =
+        gv.gemeinde("05315000").unwrap().population + gv.gemeinde("09162000").unwrap().population;
+    assert!((2_000_000..3_000_000).contains(&official), "{official}");
     assert_eq!(
         (c.deployments, c.yearly_eur, c.population),
-        (2, 400_000, 2_500_000)
+        (2, 400_000, official)
     );
-    assert!((c.per_inhabitant_eur.unwrap() - 0.16).abs() < 1e-9);
+    assert!((c.per_inhabitant_eur.unwrap() - 400_000.0 / official as f64).abs() < 1e-9);
 
+    // Coverage lists every Land of the directory with its denominators; tasks only where used.
     let coverage = stats::coverage(conn, &scope(false), "land").unwrap();
-    let regions: Vec<&str> = coverage.iter().map(|c| c.region.as_str()).collect();
-    assert_eq!(regions, vec!["05", "09"]);
+    assert_eq!(coverage.len(), 16);
+    let with_tasks: Vec<&str> = coverage
+        .iter()
+        .filter(|c| !c.tasks_covered.is_empty())
+        .map(|c| c.region.as_str())
+        .collect();
+    assert_eq!(with_tasks, vec!["05", "09"]);
     assert!(
         coverage
             .iter()
+            .filter(|c| !c.tasks_covered.is_empty())
             .all(|c| c.tasks_covered == vec!["Meldewesen".to_owned()])
     );
+    let nrw = coverage.iter().find(|c| c.region == "05").unwrap();
+    assert_eq!(nrw.name, "Nordrhein-Westfalen");
+    assert_eq!(nrw.gemeinden, 396);
+    assert_eq!(nrw.gemeinden_published, 1, "Köln");
+    assert_eq!(
+        nrw.population_published,
+        gv.gemeinde("05315000").unwrap().population
+    );
+    assert!(nrw.population > 17_000_000);
+    let by_kreis = stats::coverage(conn, &scope(false), "kreis").unwrap();
+    assert_eq!(by_kreis.len(), 400);
+    let koeln = by_kreis.iter().find(|c| c.region == "05315").unwrap();
+    assert_eq!((koeln.gemeinden, koeln.gemeinden_published), (1, 1));
+    assert!(koeln.gemeinden_missing.is_empty());
+    let dueren = by_kreis.iter().find(|c| c.region == "05358").unwrap();
+    assert_eq!(dueren.gemeinden_published, 0);
+    assert_eq!(dueren.gemeinden_missing.len() as u64, dueren.gemeinden);
+    assert!(dueren.gemeinden_missing.contains(&"05358008".to_owned()));
     assert!(stats::coverage(conn, &scope(false), "planet").is_err());
 
     // Two open-source products for the same task: a duplicate development.
@@ -325,9 +356,13 @@ fn an_organisation_with_two_deployments_of_a_product_counts_once() {
         .iter()
         .find(|c| c.product == format!("{p:#}"))
         .unwrap();
+    // Each organisation's official population counts once (Köln and München).
+    let gv = allmende_protocol::gv100ad::shipped();
+    let official =
+        gv.gemeinde("05315000").unwrap().population + gv.gemeinde("09162000").unwrap().population;
     assert_eq!(
         (c.deployments, c.yearly_eur, c.population),
-        (3, 420_000, 2_500_000)
+        (3, 420_000, official)
     );
 }
 

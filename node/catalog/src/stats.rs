@@ -258,6 +258,27 @@ pub fn duplicates(conn: &Connection) -> Result<Vec<Duplicate>, QueryError> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// Fills the temporary table `org_population (org, population)`: each organisation's
+/// official population where its AGS names a Gemeinde, Kreis (`KKKKK000`) or Land
+/// (`LL000000`) of the Gemeindeverzeichnis, else the population its profile claims.
+pub fn official_population(conn: &Connection) -> Result<(), QueryError> {
+    conn.execute_batch(
+        "CREATE TEMP TABLE IF NOT EXISTS org_population (org BLOB PRIMARY KEY, population INTEGER)
+           WITHOUT ROWID;
+         DELETE FROM org_population;
+         INSERT OR REPLACE INTO org_population (org, population)
+           SELECT o.org, coalesce(
+             (SELECT g.population FROM ref_gemeinde g WHERE g.ags = o.ags),
+             CASE WHEN substr(o.ags, 6) = '000'
+               THEN (SELECT sum(g.population) FROM ref_gemeinde g WHERE g.kreis = substr(o.ags, 1, 5)) END,
+             CASE WHEN substr(o.ags, 3) = '000000'
+               THEN (SELECT sum(g.population) FROM ref_gemeinde g WHERE g.land = substr(o.ags, 1, 2)) END,
+             o.population)
+           FROM idx_org o;",
+    )?;
+    Ok(())
+}
+
 /// Costs of one product.
 #[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Costs {
@@ -267,16 +288,18 @@ pub struct Costs {
     pub deployments: u64,
     /// Sum of yearly costs (euros).
     pub yearly_eur: u64,
-    /// Inhabitants of the organisations reporting them.
+    /// Inhabitants of the organisations reporting them (official where the AGS is known).
     pub population: u64,
     /// Yearly euros per inhabitant.
     pub per_inhabitant_eur: Option<f64>,
 }
 
-/// Yearly cost per inhabitant, from deployments that report a cost and organisations that
-/// report a population.
+/// Yearly cost per inhabitant, from deployments that report a cost and organisations with a
+/// population: the official one of their AGS (a Gemeinde's, or the sum of a Kreis's or
+/// Land's Gemeinden, from the Gemeindeverzeichnis), else the one their profile claims.
 pub fn costs(conn: &Connection, scope: &Scope) -> Result<Vec<Costs>, QueryError> {
     counted(conn, scope)?;
+    official_population(conn)?;
     let mut stmt = conn.prepare(
         // Per product: deployments in use that report a yearly cost; each organisation's
         // population counts once however many such deployments it reports.
@@ -285,7 +308,7 @@ pub fn costs(conn: &Connection, scope: &Scope) -> Result<Vec<Costs>, QueryError>
         "SELECT prod, sum(n), sum(yearly), sum(population) FROM (
            SELECT coalesce(k.canonical, d.product) AS prod, d.org, count(*) AS n,
              sum(d.cost_yearly) AS yearly, max(o.population) AS population
-           FROM idx_deployment d JOIN counted c ON c.org = d.org JOIN idx_org o ON o.org = d.org
+           FROM idx_deployment d JOIN counted c ON c.org = d.org JOIN org_population o ON o.org = d.org
            LEFT JOIN canon k ON k.doc = d.product
            WHERE d.cost_yearly IS NOT NULL AND o.population IS NOT NULL
              AND d.status IN ('pilot', 'production')
@@ -306,20 +329,37 @@ pub fn costs(conn: &Connection, scope: &Scope) -> Result<Vec<Costs>, QueryError>
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// Coverage of one region.
+/// Coverage of one region, with the Gemeindeverzeichnis as denominator.
 #[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Coverage {
     /// Land key or Kreis key.
     pub region: String,
+    /// Its official name (Gemeindeverzeichnis; empty for a key the directory does not know).
+    pub name: String,
     /// Tasks with at least one product in pilot or production there.
     pub tasks_covered: Vec<String>,
+    /// Gemeinden of the region in the Gemeindeverzeichnis.
+    pub gemeinden: u64,
+    /// Of these, Gemeinden whose organisation (counted in this scope) has published at least
+    /// one deployment.
+    pub gemeinden_published: u64,
+    /// Official population of the region.
+    pub population: u64,
+    /// Official population of the Gemeinden that have published.
+    pub population_published: u64,
+    /// For a Kreis (`by=kreis`): the AGS of its Gemeinden that have not published, in key
+    /// order. Empty for a Land (see its Kreise).
+    pub gemeinden_missing: Vec<String>,
 }
 
-/// Which tasks have a deployed product, per Land (`by = "land"`) or Kreis (`by = "kreis"`).
+/// Which tasks have a deployed product, per Land (`by = "land"`) or Kreis (`by = "kreis"`),
+/// and how many of the region's Gemeinden (and what share of its population) have published:
+/// every region of the Gemeindeverzeichnis, also those without any publication, and regions
+/// with deployments the directory does not know.
 pub fn coverage(conn: &Connection, scope: &Scope, by: &str) -> Result<Vec<Coverage>, QueryError> {
-    let column = match by {
-        "land" => "land",
-        "kreis" => "kreis",
+    let (column, table) = match by {
+        "land" => ("land", "ref_land"),
+        "kreis" => ("kreis", "ref_kreis"),
         other => {
             return Err(QueryError::Invalid(format!(
                 "coverage by {other:?}: use land or kreis"
@@ -327,6 +367,56 @@ pub fn coverage(conn: &Connection, scope: &Scope, by: &str) -> Result<Vec<Covera
         }
     };
     counted(conn, scope)?;
+    let mut out: BTreeMap<String, Coverage> = BTreeMap::new();
+    let empty = |region: String| Coverage {
+        region,
+        name: String::new(),
+        tasks_covered: vec![],
+        gemeinden: 0,
+        gemeinden_published: 0,
+        population: 0,
+        population_published: 0,
+        gemeinden_missing: vec![],
+    };
+    // Gemeinden (by AGS) whose counted organisation has published a deployment.
+    conn.execute_batch(
+        "CREATE TEMP TABLE IF NOT EXISTS published_ags (ags TEXT PRIMARY KEY) WITHOUT ROWID;
+         DELETE FROM published_ags;
+         INSERT OR IGNORE INTO published_ags (ags)
+           SELECT o.ags FROM idx_org o JOIN counted c ON c.org = o.org
+           WHERE o.ags IS NOT NULL AND EXISTS (SELECT 1 FROM idx_deployment d WHERE d.org = o.org);",
+    )?;
+    let mut stmt = conn.prepare(&format!(
+        "SELECT r.key, r.name, count(g.ags), coalesce(sum(g.population), 0), count(p.ags),
+                coalesce(sum(CASE WHEN p.ags IS NOT NULL THEN g.population END), 0)
+         FROM {table} r LEFT JOIN ref_gemeinde g ON g.{column} = r.key
+         LEFT JOIN published_ags p ON p.ags = g.ags
+         GROUP BY r.key"
+    ))?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let region: String = r.get(0)?;
+        let mut c = empty(region.clone());
+        c.name = r.get(1)?;
+        c.gemeinden = r.get::<_, i64>(2)?.max(0).unsigned_abs();
+        c.population = r.get::<_, i64>(3)?.max(0).unsigned_abs();
+        c.gemeinden_published = r.get::<_, i64>(4)?.max(0).unsigned_abs();
+        c.population_published = r.get::<_, i64>(5)?.max(0).unsigned_abs();
+        out.insert(region, c);
+    }
+    if column == "kreis" {
+        let mut stmt = conn.prepare(
+            "SELECT g.kreis, g.ags FROM ref_gemeinde g
+             WHERE NOT EXISTS (SELECT 1 FROM published_ags p WHERE p.ags = g.ags) ORDER BY g.ags",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let kreis: String = r.get(0)?;
+            if let Some(c) = out.get_mut(&kreis) {
+                c.gemeinden_missing.push(r.get(1)?);
+            }
+        }
+    }
     let mut stmt = conn.prepare(&format!(
         "SELECT o.{column}, group_concat(t.task, char(31))
          FROM idx_deployment d JOIN counted c ON c.org = d.org JOIN idx_org o ON o.org = d.org
@@ -337,7 +427,9 @@ pub fn coverage(conn: &Connection, scope: &Scope, by: &str) -> Result<Vec<Covera
          WHERE d.status IN ('pilot', 'production') AND o.{column} IS NOT NULL
          GROUP BY o.{column} ORDER BY o.{column}"
     ))?;
-    let rows = stmt.query_map([], |r| {
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let region: String = r.get(0)?;
         let mut tasks: Vec<String> = r
             .get::<_, String>(1)?
             .split('\u{1f}')
@@ -345,10 +437,9 @@ pub fn coverage(conn: &Connection, scope: &Scope, by: &str) -> Result<Vec<Covera
             .collect();
         tasks.sort();
         tasks.dedup();
-        Ok(Coverage {
-            region: r.get(0)?,
-            tasks_covered: tasks,
-        })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+        out.entry(region.clone())
+            .or_insert_with(|| empty(region))
+            .tasks_covered = tasks;
+    }
+    Ok(out.into_values().collect())
 }

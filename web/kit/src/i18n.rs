@@ -568,6 +568,41 @@ const EN: &[(&str, &str)] = &[
         "Organisationen, die den Eintrag mit Ihnen pflegen, z. B. der Hersteller: je Zeile eine Organisations-ID. Festlegen kann das nur, wer den Eintrag angelegt hat; von anderen ist es ein Vorschlag.",
         "Organisations that look after this entry with you, such as the vendor: one organisation id per line. Only the entry's creator sets this; from anyone else it is a proposal.",
     ),
+    (
+        "Anteil der Bevölkerung in Gemeinden, die veröffentlicht haben",
+        "Share of the population in municipalities that have published",
+    ),
+    ("Anteil der Bevölkerung (%)", "Share of the population (%)"),
+    (
+        "Wie viele Gemeinden einer Region (und welcher Anteil ihrer Bevölkerung) ihren Einsatz von Software veröffentlicht haben, und für wie viele Aufgaben dort mindestens ein Produkt im Pilot- oder Produktivbetrieb ist.",
+        "How many municipalities of a region (and what share of its population) have published the software they use, and for how many tasks at least one product is in pilot or production there.",
+    ),
+    (
+        "Gemeinden und Einwohner laut Gemeindeverzeichnis",
+        "Municipalities and inhabitants according to the official municipality directory",
+    ),
+    (
+        "Gemeinden mit Veröffentlichung",
+        "Municipalities that have published",
+    ),
+    ("Anteil der Bevölkerung", "Share of the population"),
+    ("Diesen Kreis gibt es nicht.", "There is no such district."),
+    ("Gemeinden", "Municipalities"),
+    (
+        "Produkte im Einsatz in diesem Kreis",
+        "Products in use in this district",
+    ),
+    (
+        "Laut Gemeindeverzeichnis",
+        "According to the official municipality directory",
+    ),
+    ("Gemeinde", "Municipality"),
+    ("Organisation im Katalog", "Organisation in the catalog"),
+    ("Einsätze veröffentlicht", "Deployments published"),
+    ("keine", "none"),
+    ("noch keine", "none yet"),
+    ("OZG-Leistung", "OZG service"),
+    ("Lebenslage", "Life situation"),
 ];
 
 #[cfg(test)]

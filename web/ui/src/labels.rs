@@ -1,5 +1,6 @@
 //! German display names for the catalog's slugs and facet values (translated by `Lang::tr`).
 
+use allmende_protocol::ozg::{Catalogue, TaskRef};
 use allmende_protocol::reference;
 use allmende_protocol::schema::Land;
 use allmende_web_kit::Lang;
@@ -9,6 +10,8 @@ pub(crate) fn facet(name: &str) -> &'static str {
     match name {
         "kind" => "Art",
         "task" => "Aufgabe",
+        "ozg" => "OZG-Leistung",
+        "lebenslage" => "Lebenslage",
         "themenfeld" => "Themenfeld",
         "category" => "Kategorie",
         "standard" => "Standard",
@@ -78,6 +81,16 @@ pub(crate) fn facet_value(lang: Lang, facet: &str, v: &str) -> String {
         }
         "efa_land" | "land" => land(v),
         "task" => task(v),
+        "ozg" => v
+            .parse::<u32>()
+            .ok()
+            .and_then(|id| Catalogue::shipped().ozg.get(&id))
+            .map_or_else(|| format!("OZG {v}"), |o| o.name.clone()),
+        "lebenslage" => v
+            .parse::<u32>()
+            .ok()
+            .and_then(|id| Catalogue::shipped().lebenslagen.get(&id))
+            .map_or_else(|| v.to_owned(), |l| l.name.clone()),
         _ => value(lang, v),
     }
 }
@@ -117,12 +130,27 @@ pub(crate) fn land(code: &str) -> String {
         .map_or_else(|_| code.to_owned(), |l| l.name().to_owned())
 }
 
-/// A task: LeiKa keys are marked as such, free text stays.
+/// A task by its name: a LeiKa key or OZG-Leistung of the shipped catalogue as its name, one
+/// outside it marked as such, free text as it is.
 pub(crate) fn task(t: &str) -> String {
-    if t.len() == 14 && t.bytes().all(|b| b.is_ascii_digit()) {
-        format!("LeiKa {t}")
-    } else {
-        t.to_owned()
+    match Catalogue::shipped().task(t) {
+        TaskRef::Leika(l) => l.name.clone(),
+        TaskRef::Ozg(o) => o.name.clone(),
+        TaskRef::UnknownLeika => format!("LeiKa {t} (nicht im OZG-Katalog)"),
+        TaskRef::UnknownOzg => format!("{t} (nicht im OZG-Katalog)"),
+        TaskRef::Free => t.to_owned(),
+    }
+}
+
+/// The key under a task's name, for a second line or a title: `LeiKa 99012001000000`,
+/// `OZG 10513`; `None` for a free category.
+pub(crate) fn task_key(t: &str) -> Option<String> {
+    match Catalogue::shipped().task(t) {
+        TaskRef::Leika(_) | TaskRef::UnknownLeika => Some(format!("LeiKa {t}")),
+        TaskRef::Ozg(_) | TaskRef::UnknownOzg => {
+            Some(format!("OZG {}", t.trim_start_matches("ozg:")))
+        }
+        TaskRef::Free => None,
     }
 }
 
@@ -141,7 +169,18 @@ mod tests {
         );
         assert_eq!(land("99"), "99");
         assert_eq!(facet("open_source"), "Open Source");
-        assert_eq!(task("99009001001000"), "LeiKa 99009001001000");
+        assert_eq!(task("99012001000000"), "Abbruchgenehmigung");
+        assert_eq!(task("ozg:10513"), "Abbruchgenehmigung");
+        assert_eq!(
+            task("99999999999999"),
+            "LeiKa 99999999999999 (nicht im OZG-Katalog)"
+        );
         assert_eq!(task("Bauantrag"), "Bauantrag");
+        assert_eq!(
+            task_key("99012001000000").as_deref(),
+            Some("LeiKa 99012001000000")
+        );
+        assert_eq!(task_key("Bauantrag"), None);
+        assert_eq!(facet_value(Lang::De, "ozg", "10513"), "Abbruchgenehmigung");
     }
 }

@@ -95,6 +95,7 @@ pub fn router(state: UiState) -> Router {
         .route("/interoperabilitaet", get(pages::interop))
         .route("/doppelentwicklungen", get(pages::duplicates))
         .route("/abdeckung", get(pages::coverage))
+        .route("/kreise/{key}", get(pages::kreis))
         .route("/netzwerk", get(pages::network))
         .route("/vertrauen", get(pages::trust))
         .route("/einstellungen", get(pages::settings))

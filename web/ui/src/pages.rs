@@ -13,7 +13,7 @@ use allmende_web_kit::{Lang, Markup, html};
 use axum::Extension;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
-use rusqlite::{Connection, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, params_from_iter};
 
 use super::labels;
 use crate::shell::{
@@ -874,7 +874,10 @@ pub(super) async fn product(
             p.muted { (t("keine Angabe")) }
         } @else {
             ul {
-                @for task in &p.tasks { li { a href={ "/aufgaben/" (url_part(task.as_str())) } { (labels::task(task.as_str())) } } }
+                @for task in &p.tasks { li {
+                    a href={ "/aufgaben/" (url_part(task.as_str())) } { (labels::task(task.as_str())) }
+                    @if let Some(k) = labels::task_key(task.as_str()) { " " span.muted { "(" (k) ")" } }
+                } }
                 @for c in &p.categories { li { (c) } }
             }
         }
@@ -1625,24 +1628,28 @@ pub(super) async fn coverage(
     let key = format!("coverage {by} {}", sc2.include_unverified);
     let data = db_cached(&s, lang, key, move |conn| {
         let rows = allmende_catalog::stats::coverage(conn, &sc2, by)?;
-        let mut stmt = conn.prepare(
-            "SELECT kreis, name FROM idx_org WHERE kind = 'kreis' AND kreis IS NOT NULL",
-        )?;
-        let names: HashMap<String, String> = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<Result<_, _>>()?;
-        Ok((rows, names))
+        let status = allmende_catalog::refdata::directory(conn)?.status_date();
+        Ok((rows, status))
     })
     .await?;
-    let (rows, kreis_names) = (data.0.as_slice(), &data.1);
+    let (rows, status) = (data.0.as_slice(), &data.1);
     let t = |x| lang.tr(x);
-    let region = |r: &str| {
-        if by_kreis {
-            kreis_names
-                .get(r)
-                .map_or_else(|| format!("{} {r}", t("Kreis")), |n| format!("{n} ({r})"))
+    let region = |c: &allmende_catalog::stats::Coverage| {
+        if c.name.is_empty() {
+            if by_kreis {
+                format!("{} {}", t("Kreis"), c.region)
+            } else {
+                labels::land(&c.region)
+            }
         } else {
-            labels::land(r)
+            c.name.clone()
+        }
+    };
+    let share = |part: u64, whole: u64| {
+        if whole == 0 {
+            "–".to_owned()
+        } else {
+            format!("{} %", dec(lang, part as f64 * 100.0 / whole as f64))
         }
     };
     let title = if by_kreis {
@@ -1652,38 +1659,153 @@ pub(super) async fn coverage(
     };
     let chart = BarChart {
         id: "abdeckung",
-        title: t("Abgedeckte Aufgaben je Region"),
+        title: t("Anteil der Bevölkerung in Gemeinden, die veröffentlicht haben"),
         label_header: t("Region"),
-        value_header: t("Abgedeckte Aufgaben"),
-        max: None,
+        value_header: t("Anteil der Bevölkerung (%)"),
+        max: Some(100.0),
         bars: rows
             .iter()
-            .map(|c| Bar {
-                label: region(&c.region),
-                value: c.tasks_covered.len() as f64,
-                shown: int(lang, c.tasks_covered.len() as u64),
+            .filter(|c| c.gemeinden_published > 0 || !c.tasks_covered.is_empty())
+            .map(|c| {
+                let pct = if c.population == 0 {
+                    0.0
+                } else {
+                    c.population_published as f64 * 100.0 / c.population as f64
+                };
+                Bar {
+                    label: region(c),
+                    value: pct,
+                    shown: share(c.population_published, c.population),
+                }
             })
             .collect(),
     };
     let main = html! {
         h1 { (title) }
-        p { (t("Für wie viele Aufgaben in einer Region mindestens ein Produkt im Pilot- oder Produktivbetrieb ist.")) }
+        p { (t("Wie viele Gemeinden einer Region (und welcher Anteil ihrer Bevölkerung) ihren Einsatz von Software veröffentlicht haben, und für wie viele Aufgaben dort mindestens ein Produkt im Pilot- oder Produktivbetrieb ist.")) }
+        p.muted { (t("Gemeinden und Einwohner laut Gemeindeverzeichnis")) " (" (t("Stand")) " " (status) "; © Statistisches Bundesamt (Destatis), 2021)." }
         p.actions {
             @if by_kreis { a href="/abdeckung" { (t("Nach Land")) } } @else { a href="/abdeckung?nach=kreis" { (t("Nach Kreis")) } }
         }
         (scope_note(lang, &s, &sc, "/abdeckung"))
-        @if rows.is_empty() { p { (t("Keine Einsätze in Pilot oder Produktion.")) } } @else {
-            (bar_chart(lang, &chart))
-            div.table-wrap { table {
-                thead { tr { th scope="col" { (t("Region")) } th scope="col" { (t("Abgedeckte Aufgaben")) } } }
-                tbody { @for c in rows { tr {
-                    th scope="row" { a href={ "/produkte?" (by) "=" (url_part(&c.region)) } { (region(&c.region)) } }
-                    td { @for (i, task) in c.tasks_covered.iter().enumerate() { @if i > 0 { ", " } a href={ "/aufgaben/" (url_part(task)) } { (labels::task(task)) } } }
-                } } }
+        @if !chart.bars.is_empty() { (bar_chart(lang, &chart)) }
+        div.table-wrap { table {
+            thead { tr {
+                th scope="col" { (t("Region")) }
+                th scope="col" { (t("Gemeinden mit Veröffentlichung")) }
+                th scope="col" { (t("Anteil der Bevölkerung")) }
+                th scope="col" { (t("Abgedeckte Aufgaben")) }
             } }
-        }
+            tbody { @for c in rows { tr {
+                th scope="row" {
+                    @if by_kreis { a href={ "/kreise/" (url_part(&c.region)) } { (region(c)) } }
+                    @else { a href={ "/produkte?land=" (url_part(&c.region)) } { (region(c)) } }
+                    " " span.muted { "(" (c.region) ")" }
+                }
+                td { (int(lang, c.gemeinden_published)) " " (t("von")) " " (int(lang, c.gemeinden)) }
+                td { (share(c.population_published, c.population)) }
+                td {
+                    @if c.tasks_covered.is_empty() { span.muted { "0" } }
+                    @else {
+                        (int(lang, c.tasks_covered.len() as u64)) ": "
+                        @for (i, task) in c.tasks_covered.iter().enumerate() { @if i > 0 { ", " } a href={ "/aufgaben/" (url_part(task)) } { (labels::task(task)) } }
+                    }
+                }
+            } } }
+        } }
     };
     Ok(render(&s, &ctx, Section::Coverage, title, None, main)
+        .await
+        .into_response())
+}
+
+/// A Kreis: its Gemeinden from the Gemeindeverzeichnis, with the organisations that publish
+/// for them.
+pub(super) async fn kreis(
+    State(s): State<UiState>,
+    Extension(ctx): Extension<Ctx>,
+    Path(key): Path<String>,
+) -> Page {
+    let lang = ctx.lang;
+    if key.len() != 5 || !key.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(not_found(lang, "Diesen Kreis gibt es nicht."));
+    }
+    type Row = (String, String, i64, Option<Vec<u8>>, Option<String>, i64);
+    let k = key.clone();
+    let (name, status, rows): (Option<String>, String, Vec<Row>) = db(&s, lang, move |conn| {
+        let name: Option<String> = conn
+            .query_row("SELECT name FROM ref_kreis WHERE key = ?1", [&k], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        let status = allmende_catalog::refdata::directory(conn)?.status_date();
+        // Per Gemeinde: an organisation with its AGS (the one with most deployments) and how
+        // many deployments it published.
+        let mut stmt = conn.prepare(
+            "SELECT g.ags, g.name, g.population, o.org, o.name,
+                    (SELECT count(*) FROM idx_deployment d WHERE d.org = o.org)
+             FROM ref_gemeinde g
+             LEFT JOIN idx_org o ON o.org = (
+               SELECT o2.org FROM idx_org o2 WHERE o2.ags = g.ags
+               ORDER BY (SELECT count(*) FROM idx_deployment d2 WHERE d2.org = o2.org) DESC LIMIT 1)
+             WHERE g.kreis = ?1 ORDER BY g.ags",
+        )?;
+        let rows = stmt
+            .query_map([&k], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            })?
+            .collect::<Result<Vec<Row>, _>>()?;
+        Ok((name, status, rows))
+    })
+    .await?;
+    let Some(name) = name else {
+        return Err(not_found(lang, "Diesen Kreis gibt es nicht."));
+    };
+    let t = |x| lang.tr(x);
+    let published = rows.iter().filter(|r| r.5 > 0).count() as u64;
+    let people: i64 = rows.iter().map(|r| r.2).sum();
+    let main = html! {
+        h1 { (name) " " span.muted { "(" (key) ")" } }
+        dl.facts {
+            dt { (t("Land")) } dd { (labels::land(&key[..2])) }
+            dt { (t("Gemeinden")) } dd { (int(lang, rows.len() as u64)) }
+            dt { (t("Einwohner")) } dd { (int(lang, people.max(0).unsigned_abs())) }
+            dt { (t("Gemeinden mit Veröffentlichung")) } dd { (int(lang, published)) " " (t("von")) " " (int(lang, rows.len() as u64)) }
+        }
+        p.actions {
+            a href={ "/produkte?kreis=" (url_part(&key)) } { (t("Produkte im Einsatz in diesem Kreis")) }
+            " · " a href="/abdeckung?nach=kreis" { (t("Abdeckung nach Kreis")) }
+        }
+        h2 { (t("Gemeinden")) }
+        p.muted { (t("Laut Gemeindeverzeichnis")) " (" (t("Stand")) " " (status) "; © Statistisches Bundesamt (Destatis), 2021)." }
+        div.table-wrap { table {
+            thead { tr {
+                th scope="col" { "AGS" }
+                th scope="col" { (t("Gemeinde")) }
+                th scope="col" { (t("Einwohner")) }
+                th scope="col" { (t("Organisation im Katalog")) }
+                th scope="col" { (t("Einsätze veröffentlicht")) }
+            } }
+            tbody { @for (ags, gname, pop, org, oname, n) in &rows { tr {
+                td.mono { (ags) }
+                th scope="row" { (gname) }
+                td { (int(lang, pop.max(&0).unsigned_abs())) }
+                td { @match (org, oname) {
+                    (Some(o), Some(on)) => a href={ "/organisationen/" (hex::encode(o)) } { (on) },
+                    _ => span.muted { (t("keine")) },
+                } }
+                td { @if *n > 0 { (int(lang, n.max(&0).unsigned_abs())) } @else { span.muted { (t("noch keine")) } } }
+            } } }
+        } }
+    };
+    Ok(render(&s, &ctx, Section::Coverage, &name, None, main)
         .await
         .into_response())
 }
