@@ -662,6 +662,29 @@ async function badInputFlow(page) {
 
   if (response) await auditCurrent(page, 'page /produkte/neu after bad input', { status: response.status(), expect: 422, shot: 'produkt-neu-fehler' });
 
+  let pickerStatus = 0;
+  await check('task picker: find a LeiKa task by part of its name and add it, keeping what was typed', async () => {
+    await page.goto(`${A}/produkte/neu`);
+    await page.getByLabel(labelled('Name')).fill('Picker-Test');
+    await page.getByLabel(labelled('Suchbegriff')).fill('abbruchgenehmigung');
+    await page.getByRole('button', { name: 'Aufgaben suchen', exact: true }).click();
+    await page.waitForLoadState('load');
+    const box = page.getByRole('checkbox', { name: /^Abbruchgenehmigung \(LeiKa 99012001000000/ });
+    const n = await box.count();
+    if (n !== 1) fail(`${n} check boxes "Abbruchgenehmigung (LeiKa 99012001000000 …)" after the search`);
+    await box.check();
+    const waitPost = page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/produkte/neu');
+    await page.getByRole('button', { name: 'Ausgewählte Aufgaben übernehmen', exact: true }).click();
+    pickerStatus = (await waitPost).status();
+    await page.waitForLoadState('load');
+    const tasks = await page.getByLabel(labelled('Aufgaben')).inputValue();
+    if (!tasks.split('\n').includes('99012001000000')) fail(`the tasks field holds ${JSON.stringify(tasks)}`);
+    const name = await page.getByLabel(labelled('Name')).inputValue();
+    if (name !== 'Picker-Test') fail(`the name typed before the search reads "${name}"`);
+    if (pickerStatus !== 200) fail(`status ${pickerStatus} after taking the task, expected 200`);
+  });
+  if (pickerStatus) await auditCurrent(page, 'page /produkte/neu with the task picker', { status: pickerStatus, expect: 200, shot: 'aufgaben-auswahl' });
+
   await check('bad input: nothing was created', async () => {
     await page.goto(`${A}/produkte?q=Browsertest`);
     const n = await hitCount(page);

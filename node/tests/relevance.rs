@@ -455,3 +455,42 @@ fn whole_words_rank_before_parts_of_compounds() {
     assert_eq!(top10(&repo, "Bauantrag")[0], "Bauantrag Online");
     assert!(top10(&repo, "xqzvwkyj").is_empty());
 }
+
+#[test]
+fn the_task_picker_finds_catalogue_entries_by_parts_of_their_names() {
+    use allmende_catalog::refdata::search_tasks;
+    let hits = search_tasks("genehmigung abbruch", 20);
+    assert!(
+        hits.iter()
+            .any(|h| h.task == "99012001000000" && h.name == "Abbruchgenehmigung"),
+        "{hits:?}"
+    );
+    // OZG-Leistungen come before LeiKa Leistungen.
+    assert_eq!(hits[0].kind, "ozg", "{hits:?}");
+    assert_eq!(hits[0].task, "ozg:10513");
+    let leika = hits.iter().find(|h| h.task == "99012001000000").unwrap();
+    assert_eq!(leika.ozg.as_deref(), Some("Abbruchgenehmigung"));
+    assert_eq!(leika.themenfeld.as_deref(), Some("Bauen & Wohnen"));
+    // Inside compounds, with umlauts and plural folded.
+    assert!(
+        search_tasks("steuer", 100)
+            .iter()
+            .any(|h| h.name == "Hundesteuer")
+    );
+    assert!(
+        search_tasks("Führungszeugnisse", 5)
+            .iter()
+            .any(|h| h.name == "Führungszeugnis")
+    );
+    // A key finds its entry; the limit holds; nothing for nonsense or an empty query.
+    assert_eq!(search_tasks("99012001000000", 20).len(), 1);
+    assert_eq!(search_tasks("ozg:10513", 20)[0].name, "Abbruchgenehmigung");
+    assert_eq!(
+        search_tasks("e", 3).len(),
+        0,
+        "a one-letter term is no query"
+    );
+    assert_eq!(search_tasks("steuer", 3).len(), 3);
+    assert!(search_tasks("xqzvwkyj", 20).is_empty());
+    assert!(search_tasks("", 20).is_empty());
+}

@@ -333,6 +333,7 @@ fn api_routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(reuse_reports, create_reuse_report))
         .routes(routes!(organizations))
         .routes(routes!(organization))
+        .routes(routes!(task_catalogue))
         .routes(routes!(stats_index))
         .routes(routes!(stats))
 }
@@ -1123,6 +1124,59 @@ async fn product_publiccode(
         allmende_formats::publiccode::export(&product, &doc),
     )
         .into_response())
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/tasks/catalogue",
+    tag = "catalog",
+    summary = "Search the OZG/LeiKa catalogue for a task",
+    description = "The task picker of the forms: OZG-Leistungen and LeiKa Leistungen of the shipped catalogue (KDN OZG-Datenbank NRW, December 2019; docs/reference-data.md) whose name contains every word of `q`, OZG-Leistungen first. `task` is what a product or deployment writes into `tasks`.",
+    params(
+        ("q" = String, Query, description = "Words of the name (each must occur in it, also inside compounds), a 14-digit LeiKa key or `ozg:<id>`", example = "Abbruch"),
+        ("limit" = Option<u32>, Query, description = "Hits, 1–100 (default 20)", minimum = 1, maximum = 100),
+    ),
+    responses(
+        (status = 200, description = "The entries found (none is an empty list)", body = Vec<allmende_catalog::refdata::TaskHit>),
+        (status = 400, description = "A missing or unknown parameter, or a limit out of range", body = doc::ErrorBody),
+    ),
+    extensions(("x-example-requests" = json!([
+        { "summary": "Tasks about demolition permits", "request": "/api/v1/tasks/catalogue?q=Abbruch", "status": 200 },
+        { "summary": "A LeiKa key by its name", "request": "/api/v1/tasks/catalogue?q=99012001000000", "status": 200 },
+        { "summary": "A limit out of range", "request": "/api/v1/tasks/catalogue?q=steuer&limit=0", "status": 400 }
+    ])))
+)]
+/// `GET /api/v1/tasks/catalogue`.
+async fn task_catalogue(
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Vec<allmende_catalog::refdata::TaskHit>>, ApiError> {
+    let (mut q, mut limit) = (None, 20usize);
+    for (k, v) in url::form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes()) {
+        match k.as_ref() {
+            "q" => q = Some(v.into_owned()),
+            "limit" => {
+                limit = v
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=allmende_catalog::refdata::MAX_TASK_HITS).contains(n))
+                    .ok_or_else(|| {
+                        ApiError::bad_request(format!("limit {v:?} is not a number within 1..=100"))
+                    })?;
+            }
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "unknown parameter {other:?}; use q or limit"
+                )));
+            }
+        }
+    }
+    let q = q.ok_or_else(|| {
+        ApiError::bad_request("q is missing: words of a task name, a LeiKa key or ozg:<id>")
+    })?;
+    if q.chars().count() > 200 {
+        return Err(ApiError::bad_request("q is longer than 200 characters"));
+    }
+    Ok(Json(allmende_catalog::refdata::search_tasks(&q, limit)))
 }
 
 #[utoipa::path(

@@ -603,6 +603,21 @@ const EN: &[(&str, &str)] = &[
     ("noch keine", "none yet"),
     ("OZG-Leistung", "OZG service"),
     ("Lebenslage", "Life situation"),
+    (
+        "Aufgabe im OZG-/LeiKa-Katalog suchen",
+        "Find a task in the OZG/LeiKa catalogue",
+    ),
+    (
+        "z. B. Abbruchgenehmigung, Hundesteuer oder ein LeiKa-Schlüssel",
+        "e.g. Abbruchgenehmigung, Hundesteuer or a LeiKa key",
+    ),
+    ("Aufgaben suchen", "Find tasks"),
+    (
+        "Keine Aufgabe im Katalog passt zu diesem Suchbegriff.",
+        "No task of the catalogue matches this search term.",
+    ),
+    ("Gefundene Aufgaben", "Tasks found"),
+    ("Ausgewählte Aufgaben übernehmen", "Add the selected tasks"),
 ];
 
 #[cfg(test)]

@@ -492,6 +492,100 @@ struct ProductFormView<'a> {
     similar: Vec<allmende_catalog::query::ProductHit>,
 }
 
+/// What a POST of a form with the task picker asks for besides saving.
+enum PickerStep {
+    /// Save the form.
+    Save,
+    /// Show the form again with the picker's hits (the search button, or Enter in the
+    /// search field).
+    Search,
+    /// Add the ticked hits to the tasks field and show the form again.
+    Take,
+}
+
+/// The picker step of a posted form; `Take` moves the ticked tasks into the `tasks` field
+/// (one a line, without repeats) and empties the search.
+fn picker_step(st: &mut FormState) -> PickerStep {
+    match st.value("_aktion") {
+        "aufgaben-uebernehmen" => {
+            let picked: Vec<String> = st
+                .values
+                .iter()
+                .filter(|(k, _)| k == "aufgabe_neu")
+                .map(|(_, v)| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+                .collect();
+            let mut lines: Vec<String> = st
+                .value("tasks")
+                .lines()
+                .map(|l| l.trim().to_owned())
+                .filter(|l| !l.is_empty())
+                .collect();
+            for p in picked {
+                if !lines.contains(&p) {
+                    lines.push(p);
+                }
+            }
+            st.values.retain(|(k, _)| {
+                !matches!(
+                    k.as_str(),
+                    "tasks" | "aufgabe_neu" | "aufgabe_suche" | "_aktion"
+                )
+            });
+            st.values.push(("tasks".into(), lines.join("\n")));
+            PickerStep::Take
+        }
+        "aufgaben-suchen" => PickerStep::Search,
+        _ if !st.value("aufgabe_suche").trim().is_empty() => PickerStep::Search,
+        _ => PickerStep::Save,
+    }
+}
+
+/// The task picker: a search over the names of the shipped OZG/LeiKa catalogue, inside the
+/// form so that nothing typed is lost, without JavaScript (a search posts the form, which
+/// comes back with the hits as check boxes; "übernehmen" adds the ticked ones to the tasks).
+fn task_picker(lang: Lang, st: &FormState) -> Markup {
+    let t = |x| lang.tr(x);
+    let q = st.value("aufgabe_suche").trim().to_owned();
+    let hits = if q.is_empty() {
+        vec![]
+    } else {
+        allmende_catalog::refdata::search_tasks(&q, 20)
+    };
+    html! {
+        section.task-picker aria-labelledby="aufgabensuche-titel" {
+            h2 id="aufgabensuche-titel" { (t("Aufgabe im OZG-/LeiKa-Katalog suchen")) }
+            div.field {
+                label for="aufgabe_suche" { (t("Suchbegriff")) }
+                p.hint id="aufgabe_suche-hinweis" { (t("z. B. Abbruchgenehmigung, Hundesteuer oder ein LeiKa-Schlüssel")) }
+                input id="aufgabe_suche" name="aufgabe_suche" type="search" value=(q) aria-describedby="aufgabe_suche-hinweis";
+            }
+            button.secondary type="submit" name="_aktion" value="aufgaben-suchen" formnovalidate { (t("Aufgaben suchen")) }
+            @if !q.is_empty() {
+                @if hits.is_empty() {
+                    p role="status" { (t("Keine Aufgabe im Katalog passt zu diesem Suchbegriff.")) }
+                } @else {
+                    fieldset {
+                        legend { (t("Gefundene Aufgaben")) " (" (hits.len()) ")" }
+                        @for (i, h) in hits.iter().enumerate() {
+                            div.choice {
+                                input type="checkbox" id={ "aufgabe-neu-" (i) } name="aufgabe_neu" value=(h.task);
+                                label for={ "aufgabe-neu-" (i) } {
+                                    (h.name) " "
+                                    span.muted { "(" (crate::labels::task_key(&h.task).unwrap_or_default())
+                                        @if let Some(o) = &h.ozg { " · " (t("OZG-Leistung")) ": " (o) }
+                                        ")" }
+                                }
+                            }
+                        }
+                        button.secondary type="submit" name="_aktion" value="aufgaben-uebernehmen" formnovalidate { (t("Ausgewählte Aufgaben übernehmen")) }
+                    }
+                }
+            }
+        }
+    }
+}
+
 async fn product_page_form(
     s: &UiState,
     ctx: &Ctx,
@@ -575,6 +669,7 @@ async fn product_page_form(
                 button type="submit" { (view.submit) }
                 a.button.secondary href="/produkte" { (t("Abbrechen")) }
             }
+            (task_picker(lang, st))
         }
     };
     Ok(render(s, ctx, Section::Products, view.title, None, main).await)
@@ -614,6 +709,11 @@ pub(super) async fn product_create(
         submit: t("Produkt anlegen"),
         similar,
     };
+    if !matches!(picker_step(&mut st), PickerStep::Save) {
+        return Ok(product_page_form(&s, &ctx, &st, view(vec![]))
+            .await?
+            .into_response());
+    }
     let Some(product) = parse_product(&mut st, lang, None) else {
         return Ok(unprocessable(
             product_page_form(&s, &ctx, &st, view(vec![])).await?,
@@ -728,16 +828,23 @@ pub(super) async fn product_update(
     };
     let (header, old) = load_product_for_edit(&s, lang, &id).await?;
     let mut st = FormState::with_values(ctx.form.clone());
+    let t = |x| lang.tr(x);
+    let title = format!("{}: {}", t("Produkt bearbeiten"), old.name);
+    let view = || ProductFormView {
+        title: &title,
+        action: format!("/produkte/{:#}/bearbeiten", header.id()),
+        submit: t("Änderungen veröffentlichen"),
+        similar: vec![],
+    };
+    if !matches!(picker_step(&mut st), PickerStep::Save) {
+        return Ok(product_page_form(&s, &ctx, &st, view())
+            .await?
+            .into_response());
+    }
     let Some(product) = parse_product(&mut st, lang, Some(&old)) else {
-        let t = |x| lang.tr(x);
-        let title = format!("{}: {}", t("Produkt bearbeiten"), old.name);
-        let view = ProductFormView {
-            title: &title,
-            action: format!("/produkte/{:#}/bearbeiten", header.id()),
-            submit: t("Änderungen veröffentlichen"),
-            similar: vec![],
-        };
-        return Ok(unprocessable(product_page_form(&s, &ctx, &st, view).await?));
+        return Ok(unprocessable(
+            product_page_form(&s, &ctx, &st, view()).await?,
+        ));
     };
     allmende_api::http::write(&s.api, &tn, header, move |ed| ed.put_root(&product))
         .await
@@ -1204,6 +1311,7 @@ async fn deployment_page(
                 button type="submit" { (t("Einsatz veröffentlichen")) }
                 a.button.secondary href={ "/produkte/" (format!("{doc:#}")) } { (t("Abbrechen")) }
             }
+            (task_picker(lang, st))
         }
     };
     Ok(render(s, ctx, Section::Products, &title, None, main).await)
@@ -1253,6 +1361,11 @@ pub(super) async fn deployment_create(
     };
     let mut st = FormState::with_values(ctx.form.clone());
     let (doc, name) = known_product(&s, lang, st.value("produkt")).await?;
+    if !matches!(picker_step(&mut st), PickerStep::Save) {
+        return Ok(deployment_page(&s, &ctx, doc, &name, "/einsaetze/neu", &st)
+            .await?
+            .into_response());
+    }
     let Some(d) = parse_deployment(&mut st, lang, doc, None) else {
         return Ok(unprocessable(
             deployment_page(&s, &ctx, doc, &name, "/einsaetze/neu", &st).await?,
@@ -1320,6 +1433,12 @@ pub(super) async fn deployment_update(
     };
     let (key, old, doc, name) = own_deployment(&s, lang, &tn, &key).await?;
     let mut st = FormState::with_values(ctx.form.clone());
+    if !matches!(picker_step(&mut st), PickerStep::Save) {
+        let action = format!("/einsaetze/{}/bearbeiten", url_part(&key));
+        return Ok(deployment_page(&s, &ctx, doc, &name, &action, &st)
+            .await?
+            .into_response());
+    }
     let Some(d) = parse_deployment(&mut st, lang, doc, Some(&old)) else {
         return Ok(unprocessable(
             deployment_page(
