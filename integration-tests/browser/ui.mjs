@@ -741,6 +741,7 @@ async function pageSweep(page) {
     ['/abdeckung', 'abdeckung'],
     ['/abdeckung?nach=kreis', 'abdeckung-kreis'],
     ['/kreise/05358', 'kreis'],
+    ['/ozg-leistungen', 'ozg-leistungen'],
     ['/netzwerk', 'netzwerk'],
     ['/vertrauen', 'vertrauen'],
     ['/einstellungen', 'einstellungen'],

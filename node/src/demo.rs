@@ -90,7 +90,7 @@ const ORGS: &[Org] = &[
         kind: OrgKind::Kommune,
         ags: Some("05315000"),
         land: None,
-        population: Some(1_084_831),
+        population: Some(1_083_498),
         hosted_by: None,
         it_dienstleister: None,
         attested: true,
@@ -101,7 +101,7 @@ const ORGS: &[Org] = &[
         kind: OrgKind::Kommune,
         ags: Some("09162000"),
         land: None,
-        population: Some(1_512_491),
+        population: Some(1_488_202),
         hosted_by: None,
         it_dienstleister: None,
         attested: false,
@@ -112,7 +112,7 @@ const ORGS: &[Org] = &[
         kind: OrgKind::Kreis,
         ags: Some("05366000"),
         land: None,
-        population: Some(195_000),
+        population: Some(194_359),
         hosted_by: None,
         it_dienstleister: Some(KRZ),
         attested: true,
@@ -132,9 +132,9 @@ const ORGS: &[Org] = &[
         slug: "hellenthal",
         name: "Demo: Gemeinde Hellenthal",
         kind: OrgKind::Kommune,
-        ags: Some("05366024"),
+        ags: Some("05366020"),
         land: None,
-        population: Some(7_900),
+        population: Some(7_797),
         hosted_by: Some(KRZ),
         it_dienstleister: Some(KRZ),
         attested: true,
@@ -145,7 +145,7 @@ const ORGS: &[Org] = &[
         kind: OrgKind::Kommune,
         ags: Some("05366012"),
         land: None,
-        population: Some(4_200),
+        population: Some(4_301),
         hosted_by: Some(KRZ),
         it_dienstleister: Some(KRZ),
         attested: true,
@@ -1136,6 +1136,23 @@ mod tests {
         );
         assert!(ORGS.iter().any(|o| o.kind == OrgKind::Kreis));
         assert!(ORGS.iter().any(|o| o.population > Some(1_000_000)));
+        // Real AGS keys with the official population of the Gemeindeverzeichnis, so that
+        // coverage and figures per inhabitant in the demo mean something.
+        let gv = allmende_protocol::gv100ad::shipped();
+        for o in ORGS {
+            let Some(ags) = o.ags else { continue };
+            let area = gv
+                .area(ags)
+                .unwrap_or_else(|| panic!("{}: AGS {ags} does not exist", o.slug));
+            assert_eq!(
+                o.population.map(u64::from),
+                Some(gv.population(area)),
+                "{} ({}) claims another population than the official one",
+                o.slug,
+                area.name()
+            );
+            assert!(o.name.starts_with("Demo: "), "{}", o.name);
+        }
     }
 
     #[test]

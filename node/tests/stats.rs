@@ -397,3 +397,34 @@ fn every_followed_anchor_verifies() {
     assert_eq!(verified(vec![org(SECOND)]), vec![org(3)]);
     assert!(verified(vec![]).is_empty());
 }
+
+/// Which OZG-Leistungen have a product in production where: through the product's LeiKa task
+/// and through a deployment's own task; attested organisations only by default.
+#[test]
+fn ozg_leistungen_in_production_are_counted_by_land() {
+    let mut w = world();
+    // A product filed under LeiKa "Melderegisterauskunft", of OZG-Leistung 10559.
+    let header = DocHeader::product(org(1), [9; 16]);
+    let r = product("Auskunft-Portal", None, "MIT", &["99115004000000"]);
+    w.repo
+        .edit(&kp(1), header, NOW, |ed| ed.put_root(&r))
+        .unwrap();
+    deploy(&mut w.repo, 1, "e", header.id(), 10_000, None);
+    deploy(&mut w.repo, 3, "f", header.id(), 10_000, None);
+    let conn = w.repo.store().connection();
+    let rows = stats::ozg(conn, &scope(false)).unwrap();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let o = &rows[0];
+    assert_eq!(
+        (o.ozg, o.name.as_str()),
+        (10559, "Meldebescheinigung und -registerauskunft")
+    );
+    assert_eq!(o.products, vec![format!("{:#}", header.id())]);
+    // Organisation 3 is not attested: counted only with include_unverified.
+    assert_eq!(o.organisations, 1);
+    assert_eq!(o.by_land.get("05"), Some(&1));
+    let all = stats::ozg(conn, &scope(true)).unwrap();
+    assert_eq!(all[0].organisations, 2);
+    // The products of the world name free tasks ("Meldewesen"): no OZG-Leistung.
+    assert!(all.iter().all(|u| u.ozg == 10559));
+}

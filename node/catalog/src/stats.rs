@@ -443,3 +443,97 @@ pub fn coverage(conn: &Connection, scope: &Scope, by: &str) -> Result<Vec<Covera
     }
     Ok(out.into_values().collect())
 }
+
+/// One OZG-Leistung with products in production.
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
+pub struct OzgUse {
+    /// The OZG-Leistung's id (`10513`).
+    pub ozg: u32,
+    /// Its name.
+    pub name: String,
+    /// Its Themenfeld.
+    pub themenfeld: String,
+    /// Products in production for it (canonical entries).
+    pub products: Vec<String>,
+    /// Organisations running one of them in production.
+    pub organisations: u64,
+    /// Organisations per Land key (`??` for organisations without a Land).
+    pub by_land: BTreeMap<String, u64>,
+}
+
+/// Which OZG-Leistungen have a product in production where: deployments in production whose
+/// product (or the deployment itself) names a LeiKa task or OZG-Leistung of the shipped
+/// catalogue, most organisations first.
+pub fn ozg(conn: &Connection, scope: &Scope) -> Result<Vec<OzgUse>, QueryError> {
+    use allmende_protocol::ozg::Catalogue;
+    use std::collections::BTreeSet;
+    counted(conn, scope)?;
+    let catalogue = Catalogue::shipped();
+    // (ozg id) -> (products, organisations, land -> organisations)
+    type Acc = (
+        BTreeSet<Vec<u8>>,
+        BTreeSet<Vec<u8>>,
+        BTreeMap<String, BTreeSet<Vec<u8>>>,
+    );
+    let mut acc: BTreeMap<u32, Acc> = BTreeMap::new();
+    let mut add = |id: u32, product: Vec<u8>, org: Vec<u8>, land: Option<String>| {
+        let e = acc.entry(id).or_default();
+        e.0.insert(product);
+        e.1.insert(org.clone());
+        e.2.entry(land.unwrap_or_else(|| "??".into()))
+            .or_default()
+            .insert(org);
+    };
+    let mut stmt = conn.prepare(
+        "SELECT f.value, coalesce(k.canonical, d.product), d.org, o.land
+         FROM idx_deployment d JOIN counted c ON c.org = d.org
+         LEFT JOIN idx_org o ON o.org = d.org
+         LEFT JOIN canon k ON k.doc = d.product
+         JOIN idx_product_facet f ON f.doc = d.product AND f.facet = 'ozg'
+         WHERE d.status = 'production'",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        if let Ok(id) = r.get::<_, String>(0)?.parse::<u32>() {
+            add(id, r.get(1)?, r.get(2)?, r.get(3)?);
+        }
+    }
+    let mut stmt = conn.prepare(
+        "SELECT t.task, coalesce(k.canonical, d.product), d.org, o.land
+         FROM idx_deployment_task t JOIN idx_deployment d ON d.doc = t.doc AND d.key = t.key
+         JOIN counted c ON c.org = d.org
+         LEFT JOIN idx_org o ON o.org = d.org
+         LEFT JOIN canon k ON k.doc = d.product
+         WHERE d.status = 'production'",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let task: String = r.get(0)?;
+        if let Some(o) = catalogue.ozg_of(&task) {
+            add(o.id, r.get(1)?, r.get(2)?, r.get(3)?);
+        }
+    }
+    let mut out: Vec<OzgUse> = acc
+        .into_iter()
+        .filter_map(|(id, (products, orgs, lands))| {
+            let o = catalogue.ozg.get(&id)?;
+            Some(OzgUse {
+                ozg: id,
+                name: o.name.clone(),
+                themenfeld: o.themenfeld.trim().to_owned(),
+                products: products.into_iter().map(hex).collect(),
+                organisations: orgs.len() as u64,
+                by_land: lands
+                    .into_iter()
+                    .map(|(l, s)| (l, s.len() as u64))
+                    .collect(),
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.organisations
+            .cmp(&a.organisations)
+            .then(a.ozg.cmp(&b.ozg))
+    });
+    Ok(out)
+}

@@ -179,13 +179,15 @@ pub struct StatsIndex {
 }
 
 /// One aggregate (`GET /api/v1/stats/{name}`): the shape depends on the name. Described as
-/// `anyOf` the six arrays (an empty array is each of them, so `oneOf` would be wrong).
+/// `anyOf` the seven arrays (an empty array is each of them, so `oneOf` would be wrong).
 #[derive(Debug)]
 pub struct StatsAnswer;
 
 impl utoipa::PartialSchema for StatsAnswer {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        use allmende_catalog::stats::{Costs, Coverage, Duplicate, Interop, RatingStats, Usage};
+        use allmende_catalog::stats::{
+            Costs, Coverage, Duplicate, Interop, OzgUse, RatingStats, Usage,
+        };
         use utoipa::openapi::schema::{AnyOfBuilder, ArrayBuilder, Ref};
         let array = |name: std::borrow::Cow<'static, str>, what: &str| {
             ArrayBuilder::new()
@@ -200,6 +202,7 @@ impl utoipa::PartialSchema for StatsAnswer {
             .item(array(Duplicate::name(), "duplicates"))
             .item(array(Costs::name(), "costs"))
             .item(array(Coverage::name(), "coverage"))
+            .item(array(OzgUse::name(), "ozg"))
             .into()
     }
 }
@@ -211,7 +214,9 @@ impl ToSchema for StatsAnswer {
             utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
         )>,
     ) {
-        use allmende_catalog::stats::{Costs, Coverage, Duplicate, Interop, RatingStats, Usage};
+        use allmende_catalog::stats::{
+            Costs, Coverage, Duplicate, Interop, OzgUse, RatingStats, Usage,
+        };
         use utoipa::PartialSchema;
         schemas.extend([
             (Usage::name().into_owned(), Usage::schema()),
@@ -220,6 +225,7 @@ impl ToSchema for StatsAnswer {
             (Duplicate::name().into_owned(), Duplicate::schema()),
             (Costs::name().into_owned(), Costs::schema()),
             (Coverage::name().into_owned(), Coverage::schema()),
+            (OzgUse::name().into_owned(), OzgUse::schema()),
         ]);
     }
 }

@@ -1930,7 +1930,11 @@ const STATS: &[(&str, &str)] = &[
     ("costs", "yearly cost per inhabitant"),
     (
         "coverage",
-        "tasks with a deployed product per Land (by=land) or Kreis (by=kreis)",
+        "tasks with a deployed product per Land (by=land) or Kreis (by=kreis), with the Gemeinden and population that have published",
+    ),
+    (
+        "ozg",
+        "OZG-Leistungen with a product in production, and where",
     ),
 ];
 
@@ -1964,7 +1968,7 @@ async fn stats_index() -> Json<serde_json::Value> {
     summary = "One aggregate",
     description = "By default every aggregate counts organisations that a trust anchor this node follows attested (`--trust-anchor`); vendor self-ratings never count; `duplicates` ignores the trust scope. Shapes and rules: api.md §10.",
     params(
-        ("name" = String, Path, description = "usage, ratings, interop, duplicates, costs or coverage", example = "usage"),
+        ("name" = String, Path, description = "usage, ratings, interop, duplicates, costs, coverage or ozg", example = "usage"),
         ("include_unverified" = Option<bool>, Query, description = "`true` to count every organisation, not only attested ones"),
         ("by" = Option<String>, Query, description = "Only for coverage: `land` (default) or `kreis`", example = "kreis"),
         ("limit" = Option<usize>, Query, description = "Only for interop: the best-evidenced rows to return, 1,000 by default, at most 10,000", example = 100),
@@ -1984,6 +1988,7 @@ async fn stats_index() -> Json<serde_json::Value> {
         { "summary": "Too many interoperability rows at once", "request": "/api/v1/stats/interop?limit=1000000", "status": 400 },
         { "summary": "Yearly cost per inhabitant", "request": "/api/v1/stats/costs", "status": 200 },
         { "summary": "Tasks covered per Kreis", "request": "/api/v1/stats/coverage?by=kreis", "status": 200 },
+        { "summary": "OZG-Leistungen with a product in production, and where", "request": "/api/v1/stats/ozg", "status": 200 },
         { "summary": "Tasks served by several open-source or EfA products", "request": "/api/v1/stats/duplicates", "status": 200 },
         { "summary": "An unknown statistic", "request": "/api/v1/stats/popularity", "status": 404 }
     ])))
@@ -2051,6 +2056,7 @@ async fn stats(
             "interop" => to(serde_json::to_value(stats::interop(conn, &scope, limit)?)),
             "duplicates" => to(serde_json::to_value(stats::duplicates(conn)?)),
             "costs" => to(serde_json::to_value(stats::costs(conn, &scope)?)),
+            "ozg" => to(serde_json::to_value(stats::ozg(conn, &scope)?)),
             _ => to(serde_json::to_value(stats::coverage(conn, &scope, &by)?)),
         }
     })

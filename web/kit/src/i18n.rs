@@ -618,6 +618,23 @@ const EN: &[(&str, &str)] = &[
     ),
     ("Gefundene Aufgaben", "Tasks found"),
     ("Ausgewählte Aufgaben übernehmen", "Add the selected tasks"),
+    (
+        "OZG-Leistungen im Produktivbetrieb",
+        "OZG services in production",
+    ),
+    (
+        "Für welche OZG-Leistungen ein Produkt im Produktivbetrieb ist, bei wie vielen Organisationen und in welchen Ländern.",
+        "For which OZG services a product is in production, at how many organisations and in which Länder.",
+    ),
+    (
+        "OZG-Leistungen des Katalogs.",
+        "OZG services of the catalogue.",
+    ),
+    (
+        "Keine Einsätze in Produktion für eine OZG-Leistung.",
+        "No deployment in production for an OZG service.",
+    ),
+    ("Länder", "Länder (states)"),
 ];
 
 #[cfg(test)]

@@ -96,6 +96,7 @@ pub fn router(state: UiState) -> Router {
         .route("/doppelentwicklungen", get(pages::duplicates))
         .route("/abdeckung", get(pages::coverage))
         .route("/kreise/{key}", get(pages::kreis))
+        .route("/ozg-leistungen", get(pages::ozg))
         .route("/netzwerk", get(pages::network))
         .route("/vertrauen", get(pages::trust))
         .route("/einstellungen", get(pages::settings))

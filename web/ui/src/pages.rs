@@ -1686,6 +1686,7 @@ pub(super) async fn coverage(
         p.muted { (t("Gemeinden und Einwohner laut Gemeindeverzeichnis")) " (" (t("Stand")) " " (status) "; © Statistisches Bundesamt (Destatis), 2021)." }
         p.actions {
             @if by_kreis { a href="/abdeckung" { (t("Nach Land")) } } @else { a href="/abdeckung?nach=kreis" { (t("Nach Kreis")) } }
+            " · " a href="/ozg-leistungen" { (t("OZG-Leistungen im Produktivbetrieb")) }
         }
         (scope_note(lang, &s, &sc, "/abdeckung"))
         @if !chart.bars.is_empty() { (bar_chart(lang, &chart)) }
@@ -1713,6 +1714,56 @@ pub(super) async fn coverage(
                 }
             } } }
         } }
+    };
+    Ok(render(&s, &ctx, Section::Coverage, title, None, main)
+        .await
+        .into_response())
+}
+
+/// Which OZG-Leistungen have a product in production, and in which Länder.
+pub(super) async fn ozg(
+    State(s): State<UiState>,
+    Extension(ctx): Extension<Ctx>,
+    RawQuery(raw): RawQuery,
+) -> Page {
+    let lang = ctx.lang;
+    let sc = scope(&s, raw.as_deref());
+    let sc2 = sc.clone();
+    let key = format!("ozg {}", sc2.include_unverified);
+    let data = db_cached(&s, lang, key, move |conn| {
+        let rows = allmende_catalog::stats::ozg(conn, &sc2)?;
+        let names = product_names(conn)?;
+        Ok((rows, names))
+    })
+    .await?;
+    let (rows, names) = (data.0.as_slice(), &data.1);
+    let t = |x| lang.tr(x);
+    let total = allmende_protocol::ozg::Catalogue::shipped().ozg.len();
+    let title = t("OZG-Leistungen im Produktivbetrieb");
+    let main = html! {
+        h1 { (title) }
+        p { (t("Für welche OZG-Leistungen ein Produkt im Produktivbetrieb ist, bei wie vielen Organisationen und in welchen Ländern.")) " "
+            (int(lang, rows.len() as u64)) " " (t("von")) " " (int(lang, total as u64)) " " (t("OZG-Leistungen des Katalogs.")) }
+        (scope_note(lang, &s, &sc, "/ozg-leistungen"))
+        @if rows.is_empty() { p { (t("Keine Einsätze in Produktion für eine OZG-Leistung.")) } } @else {
+            div.table-wrap { table {
+                thead { tr {
+                    th scope="col" { (t("OZG-Leistung")) }
+                    th scope="col" { (t("Themenfeld")) }
+                    th scope="col" { (t("Organisationen")) }
+                    th scope="col" { (t("Länder")) }
+                    th scope="col" { (t("Produkte")) }
+                } }
+                tbody { @for r in rows { tr {
+                    th scope="row" { a href={ "/produkte?ozg=" (r.ozg) } { (r.name) } " " span.muted { "(OZG " (r.ozg) ")" } }
+                    td { (r.themenfeld) }
+                    td { (int(lang, r.organisations)) }
+                    td { @for (i, (land, n)) in r.by_land.iter().enumerate() { @if i > 0 { ", " } (labels::land(land)) " (" (int(lang, *n)) ")" } }
+                    td { @for (i, p) in r.products.iter().enumerate() { @if i > 0 { ", " }
+                        a href={ "/produkte/" (p) } { (hex::decode(p).ok().and_then(|b| names.get(&b)).map_or(p.as_str(), String::as_str)) } } }
+                } } }
+            } }
+        }
     };
     Ok(render(&s, &ctx, Section::Coverage, title, None, main)
         .await
