@@ -44,6 +44,21 @@ pub const MAX_ANSWER_BYTES: usize = 32 * 1024 * 1024;
 /// The documented views: name, what a row is, and the `SELECT` behind it.
 pub const VIEWS: &[(&str, &str, &str)] = &[
     (
+        "gemeinden",
+        "a Gemeinde of the Gemeindeverzeichnis (Destatis GV100AD)",
+        "SELECT ags, ars, name, kreis, land, population, area_ha, postcode FROM ref_gemeinde",
+    ),
+    (
+        "kreise",
+        "a Kreis or kreisfreie Stadt of the Gemeindeverzeichnis",
+        "SELECT key AS kreis, land, name FROM ref_kreis",
+    ),
+    (
+        "laender",
+        "a Land of the Gemeindeverzeichnis",
+        "SELECT key AS land, name FROM ref_land",
+    ),
+    (
         "organisations",
         "an organisation with a profile",
         "SELECT lower(hex(org)) AS id, name, kind, ags, land, kreis, population, \
