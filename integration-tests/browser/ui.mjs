@@ -742,6 +742,7 @@ async function pageSweep(page) {
     ['/abdeckung?nach=kreis', 'abdeckung-kreis'],
     ['/kreise/05358', 'kreis'],
     ['/ozg-leistungen', 'ozg-leistungen'],
+    ['/quellen', 'quellen'],
     ['/netzwerk', 'netzwerk'],
     ['/vertrauen', 'vertrauen'],
     ['/einstellungen', 'einstellungen'],

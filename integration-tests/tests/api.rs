@@ -99,7 +99,7 @@ async fn read_endpoints_answer_and_refuse_bad_input_with_a_code() {
 
         let (code, index) = get(addr, "/api/v1/stats");
         assert_eq!(code, 200);
-        assert_eq!(index["stats"].as_array().unwrap().len(), 6);
+        assert_eq!(index["stats"].as_array().unwrap().len(), 7);
         for name in [
             "usage",
             "ratings",
@@ -107,6 +107,7 @@ async fn read_endpoints_answer_and_refuse_bad_input_with_a_code() {
             "duplicates",
             "costs",
             "coverage",
+            "ozg",
         ] {
             let (code, body) = get(
                 addr,
@@ -129,6 +130,14 @@ async fn read_endpoints_answer_and_refuse_bad_input_with_a_code() {
                 "include_unverified",
             ),
             ("/api/v1/stats/coverage?by=planet", 400, "coverage by"),
+            ("/api/v1/stats/ozg?by=land", 400, "unknown parameter"),
+            ("/api/v1/tasks/catalogue", 400, "q is missing"),
+            ("/api/v1/tasks/catalogue?q=steuer&limit=101", 400, "limit"),
+            (
+                "/api/v1/tasks/catalogue?q=steuer&colour=red",
+                400,
+                "unknown parameter",
+            ),
             ("/api/v1/stats/usage?by=land", 400, "unknown parameter"),
             ("/api/v1/products?colour=red", 400, "unknown parameter"),
             ("/api/v1/products?limit=0", 400, "limit"),

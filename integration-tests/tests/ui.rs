@@ -243,6 +243,8 @@ async fn the_ui_refuses_hostile_requests_and_escapes_what_it_shows() {
             ("/nachnutzung/neu", 400),
             ("/abdeckung?nach=%3Cx%3E&alle=1", 200),
             ("/kreise/05358", 200),
+            ("/quellen", 200),
+            ("/ozg-leistungen?alle=%3Cx%3E", 200),
             ("/kreise/99999", 404),
             ("/kreise/%3Cscript%3E", 404),
             (&format!("/kreise/{}", "1".repeat(5000)), 404),
@@ -252,6 +254,16 @@ async fn the_ui_refuses_hostile_requests_and_escapes_what_it_shows() {
             assert!(page.contains("</html>"), "{path} is no full page");
             assert!(!page.contains("<script"), "{path} echoed markup");
         }
+        // The sources page gives the attribution the Gemeindeverzeichnis demands, and every
+        // page links to it.
+        let (_, _, sources) = get(addr, "/quellen", &cookie);
+        assert!(
+            sources.contains("Statistisches Bundesamt (Destatis), 2021"),
+            "{sources}"
+        );
+        assert!(sources.contains("OZG-Datenbank NRW"), "{sources}");
+        let (_, _, start) = get(addr, "/", &cookie);
+        assert!(start.contains("href=\"/quellen\""));
         // Every page carries the security headers.
         let (_, head, _) = get(addr, "/", &cookie);
         let head = head.to_lowercase();

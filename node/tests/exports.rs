@@ -180,6 +180,18 @@ fn jsonl_round_trips_to_the_same_catalog_and_states_its_provenance() {
     );
     assert_eq!(lines[0]["exported_by"], org.as_str());
     assert!(lines[0]["exported_at"].as_str().unwrap().ends_with('Z'));
+    // The reference data's sources travel with the export, with their attribution.
+    let sources = lines[0]["sources"].as_array().unwrap();
+    assert!(sources.iter().any(|s| {
+        s.as_str()
+            .unwrap()
+            .contains("Statistisches Bundesamt (Destatis), 2021")
+    }));
+    assert!(
+        sources
+            .iter()
+            .any(|s| s.as_str().unwrap().contains("OZG-Datenbank NRW"))
+    );
     let count = |t: &str| lines.iter().filter(|l| l["type"] == t).count();
     assert_eq!(
         (

@@ -159,7 +159,11 @@ fn reads_answer_from_the_documented_views_in_every_format() {
         "{\"name\":\"Bauportal\"}\n{\"name\":\"Hundesteuer\"}\n"
     );
     // Every documented view can be read.
-    for view in allmende_node::sql::VIEWS.iter().map(|(n, _, _)| n) {
+    for view in allmende_node::sql::VIEWS
+        .iter()
+        .chain(allmende_node::sql::REFERENCE_VIEWS)
+        .map(|(n, _, _)| n)
+    {
         ok(dir, &["query", &format!("SELECT * FROM {view} LIMIT 1")]);
     }
     let orgs = ok(
@@ -303,7 +307,10 @@ fn every_example_in_docs_sql_md_runs_and_every_view_is_documented() {
         examples += 1;
     }
     assert!(examples >= 5, "only {examples} examples found");
-    for (view, _, _) in allmende_node::sql::VIEWS {
+    for (view, _, _) in allmende_node::sql::VIEWS
+        .iter()
+        .chain(allmende_node::sql::REFERENCE_VIEWS)
+    {
         assert!(
             doc.contains(&format!("| `{view}` |")),
             "docs/sql.md lacks the view {view}"

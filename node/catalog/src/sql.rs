@@ -41,8 +41,10 @@ pub const MAX_VALUE_BYTES: usize = 1024 * 1024;
 /// beyond the row limit. Bounds what one query makes the node hold and send.
 pub const MAX_ANSWER_BYTES: usize = 32 * 1024 * 1024;
 
-/// The documented views: name, what a row is, and the `SELECT` behind it.
-pub const VIEWS: &[(&str, &str, &str)] = &[
+/// The documented views of the reference data (the Gemeindeverzeichnis, not signed records):
+/// name, what a row is, and the `SELECT` behind it. Readable by read-only SQL and copied
+/// whole into the SQLite snapshot; not part of the record exports (JSON Lines, CSV).
+pub const REFERENCE_VIEWS: &[(&str, &str, &str)] = &[
     (
         "gemeinden",
         "a Gemeinde of the Gemeindeverzeichnis (Destatis GV100AD)",
@@ -58,6 +60,10 @@ pub const VIEWS: &[(&str, &str, &str)] = &[
         "a Land of the Gemeindeverzeichnis",
         "SELECT key AS land, name FROM ref_land",
     ),
+];
+
+/// The documented views: name, what a row is, and the `SELECT` behind it.
+pub const VIEWS: &[(&str, &str, &str)] = &[
     (
         "organisations",
         "an organisation with a profile",
@@ -214,7 +220,7 @@ pub fn open(db: &Path) -> Result<Connection, SqlError> {
         i32::try_from(MAX_VALUE_BYTES).unwrap_or(i32::MAX),
     )
     .map_err(sqlite)?;
-    for (name, _, select) in VIEWS {
+    for (name, _, select) in VIEWS.iter().chain(REFERENCE_VIEWS) {
         conn.execute_batch(&format!("CREATE TEMP VIEW {name} AS {select}"))
             .map_err(sqlite)?;
     }

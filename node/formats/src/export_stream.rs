@@ -52,6 +52,10 @@ pub struct Meta {
     /// catalog. Older files have no such field and read as whole-catalog exports.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<Filter>,
+    /// The reference data the export's names and figures draw on, with the attribution its
+    /// sources demand (Gemeindeverzeichnis, OZG/LeiKa catalogue; `docs/reference-data.md`).
+    #[serde(default)]
+    pub sources: Vec<String>,
 }
 
 impl Meta {
@@ -74,6 +78,10 @@ impl Meta {
             trust_anchors: anchors.to_vec(),
             verified_organisations: verified,
             filter: None,
+            sources: vec![
+                allmende_protocol::gv100ad::ATTRIBUTION.to_owned(),
+                allmende_protocol::ozg::SOURCE.to_owned(),
+            ],
         })
     }
 
@@ -857,7 +865,8 @@ fn write_csv_header(w: &mut dyn Write, columns: &[String]) -> Result<(), ExportE
 }
 
 /// A self-contained SQLite snapshot at `out`: one table per view (same names and columns as
-/// `docs/sql.md`), indexes on the id columns, and a `metadata` table (key, value). Written to
+/// `docs/sql.md`, the reference views whole), indexes on the id columns, and a `metadata`
+/// table (key, value). Written to
 /// `<out>.partial` and renamed when complete. Returns the rows copied.
 pub fn sqlite(db: &Path, meta: &Meta, out: &Path) -> Result<u64, ExportError> {
     if out.exists() {
@@ -889,6 +898,10 @@ pub fn sqlite(db: &Path, meta: &Meta, out: &Path) -> Result<u64, ExportError> {
             rows += tx.query_row(&format!("SELECT count(*) FROM main.{view}"), [], |r| {
                 r.get::<_, i64>(0)
             })? as u64;
+        }
+        // The Gemeindeverzeichnis, whole, for joins on AGS (coverage, population).
+        for (view, _, select) in allmende_catalog::sql::REFERENCE_VIEWS {
+            tx.execute_batch(&format!("CREATE TABLE main.{view} AS {select}"))?;
         }
         tx.execute_batch(
             "CREATE INDEX products_id ON products (id);

@@ -635,6 +635,42 @@ const EN: &[(&str, &str)] = &[
         "No deployment in production for an OZG service.",
     ),
     ("Länder", "Länder (states)"),
+    (
+        "AGS nicht im Gemeindeverzeichnis",
+        "AGS not in the official municipality directory",
+    ),
+    ("Einwohner (eigene Angabe)", "Inhabitants (as claimed)"),
+    ("Quellen und Lizenzen", "Sources and licences"),
+    (
+        "Was dieser Knoten neben den signierten Angaben der Organisationen zeigt, stammt aus diesen amtlichen und öffentlichen Quellen.",
+        "Besides what organisations sign themselves, this node shows data from these official and public sources.",
+    ),
+    ("Gemeindeverzeichnis", "Municipality directory"),
+    (
+        "Gemeinden, Kreise und Länder mit amtlichem Gemeindeschlüssel, Namen, Fläche und Bevölkerung (Gemeindeverzeichnis GV100AD)",
+        "Municipalities, districts and Länder with official key, name, area and population (Gemeindeverzeichnis GV100AD)",
+    ),
+    (
+        "Es dient als Nenner der Abdeckung und der Kosten je Einwohner; eine neuere Ausgabe spielt der Betrieb mit allmende import gv100ad ein.",
+        "It is the denominator of coverage and of costs per inhabitant; operators load a newer edition with allmende import gv100ad.",
+    ),
+    ("OZG-Umsetzungskatalog und LeiKa", "OZG catalogue and LeiKa"),
+    ("LeiKa-Leistungen", "LeiKa services"),
+    ("OZG-Leistungen", "OZG services"),
+    (
+        "Lebens- und Unternehmenslagen",
+        "life and business situations",
+    ),
+    ("Lizenzen und Standards", "Licences and standards"),
+    (
+        "Lizenzkennungen nach der SPDX License List; Standards und Schnittstellen nach XRepository (KoSIT), IT-Planungsrat und FITKO.",
+        "Licence identifiers from the SPDX License List; standards and interfaces from XRepository (KoSIT), IT-Planungsrat and FITKO.",
+    ),
+    ("Die Angaben im Katalog", "The catalog's records"),
+    (
+        "Einsätze, Bewertungen und Berichte signieren die Organisationen selbst; Exporte tragen diese Quellen in ihren Metadaten.",
+        "Organisations sign their deployments, ratings and reports themselves; exports carry these sources in their metadata.",
+    ),
 ];
 
 #[cfg(test)]

@@ -138,7 +138,7 @@ pub fn page(shell: &Shell<'_>, main: Markup) -> Markup {
                     (main)
                 }
                 footer.site {
-                    p { "Allmende " (env!("CARGO_PKG_VERSION")) " · " (t("Sprache")) ": " (shell.lang.tag()) }
+                    p { "Allmende " (env!("CARGO_PKG_VERSION")) " · " (t("Sprache")) ": " (shell.lang.tag()) " · " a href="/quellen" { (t("Quellen und Lizenzen")) } }
                 }
             }
         }

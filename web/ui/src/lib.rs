@@ -100,6 +100,7 @@ pub fn router(state: UiState) -> Router {
         .route("/netzwerk", get(pages::network))
         .route("/vertrauen", get(pages::trust))
         .route("/einstellungen", get(pages::settings))
+        .route("/quellen", get(pages::sources))
         .route(
             "/produkte/import",
             get(import::import_form).post(import::import),

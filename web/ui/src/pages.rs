@@ -1142,6 +1142,9 @@ struct OrgData {
     members: Vec<(String, String)>,
     orgs: HashMap<Vec<u8>, String>,
     products: HashMap<Vec<u8>, String>,
+    /// What the Gemeindeverzeichnis says of the profile's AGS: official name, population,
+    /// the directory's status date; `Err(status)` when it does not know the AGS.
+    official: Option<Result<(String, u64, String), String>>,
 }
 
 /// A proof that a key of the organisation equivocated: signer, document, sequence number.
@@ -1225,7 +1228,22 @@ pub(super) async fn organisation(
             .chain(reports.iter().map(|r| &r.product))
             .map(|p| p.as_bytes().to_vec());
         let products = names_among(conn, Named::Products, linked_products)?;
+        let official = match profile.as_ref().and_then(|p| p.ags.as_ref()) {
+            Some(ags) => {
+                let dir = allmende_catalog::refdata::directory(conn)?;
+                Some(match dir.area(ags.as_str()) {
+                    Some(area) => Ok((
+                        area.name().to_owned(),
+                        dir.population(area),
+                        dir.status_date(),
+                    )),
+                    None => Err(dir.status_date()),
+                })
+            }
+            None => None,
+        };
         Ok(Some(OrgData {
+            official,
             id: hex::encode(&key),
             profile,
             verified,
@@ -1280,8 +1298,22 @@ pub(super) async fn organisation(
             @if let Some(p) = &d.profile {
                 dt { (t("Art")) } dd { (labels::value(lang, p.kind.slug())) }
                 @if let Some(a) = &p.ags { dt { (t("AGS")) } dd { (a.as_str()) } }
+                @match &d.official {
+                    Some(Ok((name, people, status))) => {
+                        dt { (t("Laut Gemeindeverzeichnis")) }
+                        dd {
+                            (name) ", " (int(lang, *people)) " " (t("Einwohner"))
+                            " " span.muted { "(" (t("Stand")) " " (status) ", © Statistisches Bundesamt (Destatis), 2021)" }
+                        }
+                    }
+                    Some(Err(status)) => {
+                        dt { (t("Laut Gemeindeverzeichnis")) }
+                        dd { (t("AGS nicht im Gemeindeverzeichnis")) " " span.muted { "(" (t("Stand")) " " (status) ")" } }
+                    }
+                    None => {}
+                }
                 @if let Some(l) = &p.land { dt { (t("Land")) } dd { (l.name()) } }
-                @if let Some(n) = p.population { dt { (t("Einwohner")) } dd { (int(lang, u64::from(n))) } }
+                @if let Some(n) = p.population { dt { (t("Einwohner (eigene Angabe)")) } dd { (int(lang, u64::from(n))) } }
                 @if let Some(w) = &p.website { dt { (t("Website")) } dd { a href=(w.as_str()) rel="noopener noreferrer" { (w.as_str()) } } }
                 @if let Some(r) = &p.contact_role { dt { (t("Ansprechpartner (Rolle)")) } dd { (r) } }
                 @if let Some(it) = &p.it_dienstleister { dt { (t("IT-Dienstleister")) } dd { (org_link(&d.orgs, &format!("{it:#}"))) } }
@@ -2072,6 +2104,45 @@ pub(super) async fn trust(State(s): State<UiState>, Extension(ctx): Extension<Ct
     Ok(render(&s, &ctx, Section::Trust, t("Vertrauen"), None, main)
         .await
         .into_response())
+}
+
+/// Sources and licences of the reference data the node shows (the attribution they demand).
+pub(super) async fn sources(State(s): State<UiState>, Extension(ctx): Extension<Ctx>) -> Page {
+    let lang = ctx.lang;
+    let status = db(&s, lang, |conn| {
+        Ok(allmende_catalog::refdata::directory(conn)?.status_date())
+    })
+    .await?;
+    let t = |x| lang.tr(x);
+    let catalogue = allmende_protocol::ozg::Catalogue::shipped();
+    let main = html! {
+        h1 { (t("Quellen und Lizenzen")) }
+        p { (t("Was dieser Knoten neben den signierten Angaben der Organisationen zeigt, stammt aus diesen amtlichen und öffentlichen Quellen.")) }
+        h2 { (t("Gemeindeverzeichnis")) }
+        p { (allmende_protocol::gv100ad::ATTRIBUTION) }
+        p { (t("Gemeinden, Kreise und Länder mit amtlichem Gemeindeschlüssel, Namen, Fläche und Bevölkerung (Gemeindeverzeichnis GV100AD)")) ", " (t("Stand")) " " (status) ". "
+            (t("Es dient als Nenner der Abdeckung und der Kosten je Einwohner; eine neuere Ausgabe spielt der Betrieb mit allmende import gv100ad ein.")) }
+        h2 { (t("OZG-Umsetzungskatalog und LeiKa")) }
+        p { (allmende_protocol::ozg::SOURCE) ": "
+            (int(lang, catalogue.leika.len() as u64)) " " (t("LeiKa-Leistungen")) ", "
+            (int(lang, catalogue.ozg.len() as u64)) " " (t("OZG-Leistungen")) ", "
+            (int(lang, catalogue.lebenslagen.len() as u64)) " " (t("Lebens- und Unternehmenslagen")) ", "
+            (int(lang, catalogue.themenfelder.len() as u64)) " " (t("Themenfelder")) "." }
+        h2 { (t("Lizenzen und Standards")) }
+        p { (t("Lizenzkennungen nach der SPDX License List; Standards und Schnittstellen nach XRepository (KoSIT), IT-Planungsrat und FITKO.")) }
+        h2 { (t("Die Angaben im Katalog")) }
+        p { (t("Einsätze, Bewertungen und Berichte signieren die Organisationen selbst; Exporte tragen diese Quellen in ihren Metadaten.")) }
+    };
+    Ok(render(
+        &s,
+        &ctx,
+        Section::Settings,
+        t("Quellen und Lizenzen"),
+        None,
+        main,
+    )
+    .await
+    .into_response())
 }
 
 pub(super) async fn settings(State(s): State<UiState>, Extension(ctx): Extension<Ctx>) -> Page {
