@@ -166,6 +166,26 @@ fn reads_answer_from_the_documented_views_in_every_format() {
     {
         ok(dir, &["query", &format!("SELECT * FROM {view} LIMIT 1")]);
     }
+    // The reference views: task names, official population.
+    let task = ok(
+        dir,
+        &[
+            "query",
+            "SELECT name, kind, ozg FROM tasks WHERE task = '99012001000000'",
+        ],
+    );
+    assert!(
+        task.contains("Abbruchgenehmigung") && task.contains("10513"),
+        "{task}"
+    );
+    let koeln = ok(
+        dir,
+        &[
+            "query",
+            "SELECT name, population FROM gemeinden WHERE ags = '05315000'",
+        ],
+    );
+    assert!(koeln.contains("Köln, Stadt"), "{koeln}");
     let orgs = ok(
         dir,
         &["query", "SELECT name, land, kreis FROM organisations"],

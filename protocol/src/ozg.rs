@@ -80,6 +80,9 @@ pub struct Catalogue {
 /// The first line of the compact form.
 pub const COMPACT_MAGIC: &str = "allmende-ozg-leika v1";
 
+/// The edition of the compiled-in catalogue (the dump it was made from).
+pub const EDITION: &str = "KDN OZG-Datenbank NRW, 2019-12";
+
 /// What a task key names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TaskRef<'a> {

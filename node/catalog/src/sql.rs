@@ -60,6 +60,11 @@ pub const REFERENCE_VIEWS: &[(&str, &str, &str)] = &[
         "a Land of the Gemeindeverzeichnis",
         "SELECT key AS land, name FROM ref_land",
     ),
+    (
+        "tasks",
+        "a LeiKa Leistung or OZG-Leistung of the OZG/LeiKa catalogue",
+        "SELECT task, name, kind, ozg, lebenslage, themenfeld FROM ref_task",
+    ),
 ];
 
 /// The documented views: name, what a row is, and the `SELECT` behind it.
@@ -86,7 +91,9 @@ pub const VIEWS: &[(&str, &str, &str)] = &[
     (
         "product_facets",
         "one facet value of a product (task, themenfeld, category, standard, hosting, …)",
-        "SELECT lower(hex(doc)) AS product, facet, value FROM idx_product_facet",
+        "SELECT lower(hex(f.doc)) AS product, f.facet, f.value, r.name AS name \
+         FROM idx_product_facet f LEFT JOIN ref_task r ON r.task = CASE f.facet \
+         WHEN 'task' THEN f.value WHEN 'ozg' THEN 'ozg:' || f.value END",
     ),
     (
         "deployments",
@@ -98,8 +105,9 @@ pub const VIEWS: &[(&str, &str, &str)] = &[
     (
         "deployment_tasks",
         "a task a deployment serves",
-        "SELECT t.key, lower(hex(d.org)) AS org, lower(hex(d.product)) AS product, t.task \
-         FROM idx_deployment_task t JOIN idx_deployment d ON d.doc = t.doc AND d.key = t.key",
+        "SELECT t.key, lower(hex(d.org)) AS org, lower(hex(d.product)) AS product, t.task, \
+         r.name AS name FROM idx_deployment_task t JOIN idx_deployment d ON d.doc = t.doc \
+         AND d.key = t.key LEFT JOIN ref_task r ON r.task = t.task",
     ),
     (
         "integrations",

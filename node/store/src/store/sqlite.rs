@@ -253,6 +253,14 @@ const MIGRATIONS: &[&str] = &[
     CREATE VIRTUAL TABLE idx_product_vocab USING fts5vocab (idx_product_fts, row);
     UPDATE meta SET value = '1' WHERE key = 'index_stale';
     ",
+    // 9 -> 10: the names of LeiKa Leistungen and OZG-Leistungen (the compiled-in OZG/LeiKa
+    // catalogue, `meta.ozg_catalogue` names its edition), for read-only SQL and the exports.
+    "
+    CREATE TABLE ref_task (
+        task TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL, ozg INTEGER,
+        lebenslage INTEGER, themenfeld TEXT
+    ) WITHOUT ROWID;
+    ",
 ];
 
 /// The page cache of a store connection, in KiB (a negative `cache_size` counts KiB).
@@ -283,6 +291,11 @@ const USAGE_TRIGGERS: &[&str] = &[
     "idx_usage_org_added",
     "idx_usage_org_removed",
 ];
+
+/// The edition of the compiled-in OZG/LeiKa catalogue (the first line of its data file).
+fn ozg_edition() -> &'static str {
+    allmende_protocol::ozg::EDITION
+}
 
 /// The schema version this binary writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -348,7 +361,71 @@ impl SqliteStore {
         if store.gemeindeverzeichnis_status()?.is_none() {
             store.replace_gemeindeverzeichnis(gv100ad::shipped())?;
         }
+        store.fill_task_names()?;
         Ok(store)
+    }
+
+    /// Writes the names of the compiled-in OZG/LeiKa catalogue into `ref_task` when the store
+    /// holds another edition or none.
+    fn fill_task_names(&mut self) -> Result<(), StoreError> {
+        use allmende_protocol::ozg::Catalogue;
+        let c = Catalogue::shipped();
+        let edition = format!(
+            "{} ({} LeiKa, {} OZG)",
+            ozg_edition(),
+            c.leika.len(),
+            c.ozg.len()
+        );
+        let held: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'ozg_catalogue'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if held.as_deref() == Some(edition.as_str()) {
+            return Ok(());
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(map_busy)?;
+        tx.execute("DELETE FROM ref_task", [])?;
+        {
+            let mut insert = tx.prepare(
+                "INSERT INTO ref_task (task, name, kind, ozg, lebenslage, themenfeld)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            for o in c.ozg.values() {
+                insert.execute(params![
+                    format!("ozg:{}", o.id),
+                    o.name,
+                    "ozg",
+                    o.id,
+                    o.lebenslage,
+                    o.themenfeld.trim()
+                ])?;
+            }
+            for l in c.leika.values() {
+                let o = l.ozg.and_then(|id| c.ozg.get(&id));
+                insert.execute(params![
+                    l.key,
+                    l.name,
+                    "leika",
+                    l.ozg,
+                    o.and_then(|o| o.lebenslage),
+                    o.map(|o| o.themenfeld.trim())
+                ])?;
+            }
+        }
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('ozg_catalogue', ?1)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [&edition],
+        )?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// The territorial status (`YYYYMMDD`) of the Gemeindeverzeichnis in the store.
