@@ -443,6 +443,9 @@ impl Gemeindeverzeichnis {
     }
 }
 
+/// The copyright line of the source, shown wherever its figures are.
+pub const COPYRIGHT: &str = "© Statistisches Bundesamt (Destatis), 2021";
+
 /// The attribution the source demands, shown with the data (UI sources page, exports).
 pub const ATTRIBUTION: &str = "Gemeindeverzeichnis GV100AD: © Statistisches Bundesamt (Destatis), 2021. Vervielfältigung und Verbreitung, auch auszugsweise, mit Quellenangabe gestattet.";
 

@@ -86,7 +86,7 @@ pub fn fts_query(query: &str) -> Option<String> {
 }
 
 /// The terms of a query as the index holds words: normalised and stemmed like [`normalise`],
-/// each at most [`MAX_TOKEN_CHARS`] long, without repeats, at most [`MAX_QUERY_TOKENS`].
+/// each at most 64 characters long, without repeats, at most 16.
 pub fn query_terms(query: &str) -> Vec<String> {
     let mut terms: Vec<String> = Vec::new();
     scan_tokens(query, |raw| {

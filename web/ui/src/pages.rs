@@ -1303,7 +1303,7 @@ pub(super) async fn organisation(
                         dt { (t("Laut Gemeindeverzeichnis")) }
                         dd {
                             (name) ", " (int(lang, *people)) " " (t("Einwohner"))
-                            " " span.muted { "(" (t("Stand")) " " (status) ", © Statistisches Bundesamt (Destatis), 2021)" }
+                            " " span.muted { "(" (t("Stand")) " " (status) ", " (allmende_protocol::gv100ad::COPYRIGHT) ")" }
                         }
                     }
                     Some(Err(status)) => {
@@ -1715,7 +1715,7 @@ pub(super) async fn coverage(
     let main = html! {
         h1 { (title) }
         p { (t("Wie viele Gemeinden einer Region (und welcher Anteil ihrer Bevölkerung) ihren Einsatz von Software veröffentlicht haben, und für wie viele Aufgaben dort mindestens ein Produkt im Pilot- oder Produktivbetrieb ist.")) }
-        p.muted { (t("Gemeinden und Einwohner laut Gemeindeverzeichnis")) " (" (t("Stand")) " " (status) "; © Statistisches Bundesamt (Destatis), 2021)." }
+        p.muted { (t("Gemeinden und Einwohner laut Gemeindeverzeichnis")) " (" (t("Stand")) " " (status) "; " (allmende_protocol::gv100ad::COPYRIGHT) ")." }
         p.actions {
             @if by_kreis { a href="/abdeckung" { (t("Nach Land")) } } @else { a href="/abdeckung?nach=kreis" { (t("Nach Kreis")) } }
             " · " a href="/ozg-leistungen" { (t("OZG-Leistungen im Produktivbetrieb")) }
@@ -1867,7 +1867,7 @@ pub(super) async fn kreis(
             " · " a href="/abdeckung?nach=kreis" { (t("Abdeckung nach Kreis")) }
         }
         h2 { (t("Gemeinden")) }
-        p.muted { (t("Laut Gemeindeverzeichnis")) " (" (t("Stand")) " " (status) "; © Statistisches Bundesamt (Destatis), 2021)." }
+        p.muted { (t("Laut Gemeindeverzeichnis")) " (" (t("Stand")) " " (status) "; " (allmende_protocol::gv100ad::COPYRIGHT) ")." }
         div.table-wrap { table {
             thead { tr {
                 th scope="col" { "AGS" }
