@@ -304,6 +304,23 @@ fn the_sqlite_snapshot_answers_the_documented_queries_like_allmende_query() {
         )
         .unwrap();
     assert!(meta.contains("dl-de/zero-2-0"));
+    // The reference data travels whole: the Gemeindeverzeichnis, task names, coverage.
+    let gemeinden: i64 = conn
+        .query_row("SELECT count(*) FROM gemeinden", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(gemeinden, 10_997);
+    let kreise: i64 = conn
+        .query_row("SELECT count(*) FROM coverage_kreise", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(kreise, 400);
+    let name: String = conn
+        .query_row(
+            "SELECT name FROM tasks WHERE task = '99012001000000'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(name, "Abbruchgenehmigung");
     let by: String = conn
         .query_row(
             "SELECT value FROM metadata WHERE key = 'exported_by'",

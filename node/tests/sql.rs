@@ -186,6 +186,16 @@ fn reads_answer_from_the_documented_views_in_every_format() {
         ],
     );
     assert!(koeln.contains("Köln, Stadt"), "{koeln}");
+    let cov = ok(
+        dir,
+        &[
+            "query",
+            "SELECT 'k=' || gemeinden || '/' || gemeinden_published AS k FROM coverage_kreise \
+             WHERE kreis IN ('05315', '05358') ORDER BY kreis",
+        ],
+    );
+    // Köln (one Gemeinde) has published its deployment; none of Düren's 15 has.
+    assert!(cov.contains("k=1/1") && cov.contains("k=15/0"), "{cov}");
     let orgs = ok(
         dir,
         &["query", "SELECT name, land, kreis FROM organisations"],

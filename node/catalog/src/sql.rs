@@ -65,6 +65,16 @@ pub const REFERENCE_VIEWS: &[(&str, &str, &str)] = &[
         "a LeiKa Leistung or OZG-Leistung of the OZG/LeiKa catalogue",
         "SELECT task, name, kind, ozg, lebenslage, themenfeld FROM ref_task",
     ),
+    (
+        "coverage_kreise",
+        "a Kreis with its Gemeinden and population, and how many of them have published a deployment (every organisation, attested or not)",
+        "SELECT k.key AS kreis, k.name, count(g.ags) AS gemeinden, \
+         coalesce(sum(g.population), 0) AS population, count(p.ags) AS gemeinden_published, \
+         coalesce(sum(CASE WHEN p.ags IS NOT NULL THEN g.population END), 0) AS population_published \
+         FROM ref_kreis k LEFT JOIN ref_gemeinde g ON g.kreis = k.key LEFT JOIN \
+         (SELECT DISTINCT o.ags FROM idx_org o WHERE o.ags IS NOT NULL AND EXISTS \
+         (SELECT 1 FROM idx_deployment d WHERE d.org = o.org)) p ON p.ags = g.ags GROUP BY k.key",
+    ),
 ];
 
 /// The documented views: name, what a row is, and the `SELECT` behind it.
