@@ -1246,11 +1246,17 @@ fn directory(dd: &DataDir) -> anyhow::Result<std::sync::Arc<Gemeindeverzeichnis>
 
 /// Refuses an AGS that the node's Gemeindeverzeichnis does not know (`--ags` of `init`, `org
 /// edit`, `member add` and `trust attest`), with suggestions by `name`.
-fn check_ags(dd: &DataDir, ags: Option<&Ags>, name: &str) -> anyhow::Result<()> {
+fn check_ags(directory: &Gemeindeverzeichnis, ags: Option<&Ags>, name: &str) -> anyhow::Result<()> {
     let Some(ags) = ags else { return Ok(()) };
-    let directory = directory(dd)?;
-    allmende_catalog::refdata::check_ags(&directory, ags.as_str(), name)
+    allmende_catalog::refdata::check_ags(directory, ags.as_str(), name)
         .map_err(|m| bad(format!("--ags: {m}")))
+}
+
+/// The directory of an open repository's store.
+fn directory_of(repo: &Repo<SqliteStore>) -> anyhow::Result<std::sync::Arc<Gemeindeverzeichnis>> {
+    Ok(allmende_catalog::refdata::directory(
+        repo.store().connection(),
+    )?)
 }
 
 fn init(dd: &DataDir, a: InitArgs, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
@@ -1273,7 +1279,7 @@ fn init(dd: &DataDir, a: InitArgs, out: &mut dyn std::io::Write) -> anyhow::Resu
     // Validate before anything touches the disk: a refused init leaves no files behind.
     allmende_protocol::schema::Validate::validate(&profile)
         .map_err(|e| bad(format!("invalid --{}", e)))?;
-    check_ags(dd, profile.ags.as_ref(), &profile.name)?;
+    check_ags(&*directory(dd)?, profile.ags.as_ref(), &profile.name)?;
     let identity = dd.create_identity()?;
     let mut repo = dd.open_repo()?;
     repo.put_key(KeyRecord {
@@ -1314,7 +1320,7 @@ fn org(dd: &DataDir, c: OrgCommand, out: &mut dyn std::io::Write) -> anyhow::Res
             } else {
                 writeln!(out, "{}", profile.name)?;
                 writeln!(out, "  Art:              {}", profile.kind)?;
-                let directory = allmende_catalog::refdata::directory(repo.store().connection())?;
+                let directory = directory_of(&repo)?;
                 let area = profile
                     .ags
                     .as_ref()
@@ -1358,7 +1364,7 @@ fn org(dd: &DataDir, c: OrgCommand, out: &mut dyn std::io::Write) -> anyhow::Res
                 p.name = v.trim().to_owned();
             }
             if let Some(v) = a.ags {
-                check_ags(dd, Some(&v), &p.name)?;
+                check_ags(&*directory_of(&repo)?, Some(&v), &p.name)?;
                 p.land = Some(v.land());
                 p.ags = Some(v);
             }
@@ -2164,7 +2170,7 @@ fn member(dd: &DataDir, c: MemberCommand, out: &mut dyn std::io::Write) -> anyho
                 contact_role: None,
                 it_dienstleister: Some(host.identity()?.org),
             };
-            check_ags(&host, profile.ags.as_ref(), &profile.name)?;
+            check_ags(&*directory(&host)?, profile.ags.as_ref(), &profile.name)?;
             allmende_protocol::schema::Validate::validate(&profile)
                 .map_err(|e| bad(format!("invalid --{e}")))?;
             let (identity, _token) = host.add_member()?;
@@ -2221,7 +2227,7 @@ fn trust(dd: &DataDir, c: TrustCommand, out: &mut dyn std::io::Write) -> anyhow:
             kind,
             ags,
         } => {
-            check_ags(dd, ags.as_ref(), &name)?;
+            check_ags(&*directory_of(&repo)?, ags.as_ref(), &name)?;
             let a = allmende_protocol::schema::Attestation {
                 org,
                 name,

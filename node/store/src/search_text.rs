@@ -77,12 +77,8 @@ pub fn stem(token: &str) -> String {
 /// inside quotes. At most 16 distinct terms of at most 64 characters each are used (a
 /// truncated term still matches as a prefix). Returns `None` when the query has no token.
 pub fn fts_query(query: &str) -> Option<String> {
-    let terms = query_terms(query);
-    if terms.is_empty() {
-        return None;
-    }
-    let parts: Vec<String> = terms.iter().map(|t| format!("\"{t}\"*")).collect();
-    Some(parts.join(" AND "))
+    let terms: Vec<Vec<String>> = query_terms(query).into_iter().map(|t| vec![t]).collect();
+    fts_query_with(&terms)
 }
 
 /// The terms of a query as the index holds words: normalised and stemmed like [`normalise`],
