@@ -1238,7 +1238,7 @@ fn open(dd: &DataDir) -> anyhow::Result<(Identity, Repo<SqliteStore>)> {
 /// store exists.
 fn directory(dd: &DataDir) -> anyhow::Result<std::sync::Arc<Gemeindeverzeichnis>> {
     if !dd.db_path().exists() {
-        return Ok(std::sync::Arc::new(gv100ad::shipped().clone()));
+        return Ok(gv100ad::shipped().clone());
     }
     let store = SqliteStore::open(&dd.db_path())?;
     Ok(allmende_catalog::refdata::directory(store.connection())?)

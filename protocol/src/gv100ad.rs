@@ -33,7 +33,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 /// A Land of the Gemeindeverzeichnis.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -449,17 +449,20 @@ pub const COPYRIGHT: &str = "© Statistisches Bundesamt (Destatis), 2021";
 /// The attribution the source demands, shown with the data (UI sources page, exports).
 pub const ATTRIBUTION: &str = "Gemeindeverzeichnis GV100AD: © Statistisches Bundesamt (Destatis), 2021. Vervielfältigung und Verbreitung, auch auszugsweise, mit Quellenangabe gestattet.";
 
-/// The compiled-in directory (territorial status 30.11.2021, population 31.12.2020).
-pub fn shipped() -> &'static Gemeindeverzeichnis {
-    static DATA: OnceLock<Gemeindeverzeichnis> = OnceLock::new();
+/// The compiled-in directory (territorial status 30.11.2021, population 31.12.2020), read
+/// once per process and shared (a node hands the same `Arc` to every reader).
+pub fn shipped() -> &'static Arc<Gemeindeverzeichnis> {
+    static DATA: OnceLock<Arc<Gemeindeverzeichnis>> = OnceLock::new();
     DATA.get_or_init(|| {
-        Gemeindeverzeichnis::from_compact(include_str!("../data/gv100ad_20211130.tsv"))
-            .unwrap_or_else(|_| Gemeindeverzeichnis {
-                status: String::new(),
-                laender: BTreeMap::new(),
-                kreise: BTreeMap::new(),
-                gemeinden: BTreeMap::new(),
-            })
+        Arc::new(
+            Gemeindeverzeichnis::from_compact(include_str!("../data/gv100ad_20211130.tsv"))
+                .unwrap_or_else(|_| Gemeindeverzeichnis {
+                    status: String::new(),
+                    laender: BTreeMap::new(),
+                    kreise: BTreeMap::new(),
+                    gemeinden: BTreeMap::new(),
+                }),
+        )
     })
 }
 
