@@ -52,9 +52,16 @@ impl Browser {
     /// Runs `node ui.mjs` with `env` (and `CHROMIUM`), echoing its output as it comes;
     /// returns whether it passed and the lines of the checks that failed (with their details).
     pub fn run_ui_script(&self, env: &[(&str, String)]) -> (bool, Vec<String>) {
+        self.run_script("ui.mjs", env)
+    }
+
+    /// Runs `node <script>` (a file in `integration-tests/browser`) with `env` (and
+    /// `CHROMIUM`), like [`Browser::run_ui_script`]. The script follows the same conventions:
+    /// "ok - …" / "not ok - …" lines, exit code 1 when a check failed.
+    pub fn run_script(&self, script: &str, env: &[(&str, String)]) -> (bool, Vec<String>) {
         let mut env = env.to_vec();
         env.push(("CHROMIUM", self.chromium.display().to_string()));
-        run_browser_script(&self.dir, &env)
+        run_browser_script(&self.dir, script, &env)
     }
 }
 
@@ -87,11 +94,15 @@ fn missing_prerequisites(browser_dir: &Path, chromium: &Path) -> Vec<String> {
     missing
 }
 
-/// Runs `node ui.mjs` with `env`, echoing its output as it comes; returns whether it passed
+/// Runs `node <script>` with `env`, echoing its output as it comes; returns whether it passed
 /// and the lines of the checks that failed (with their details).
-fn run_browser_script(browser_dir: &Path, env: &[(&str, String)]) -> (bool, Vec<String>) {
+fn run_browser_script(
+    browser_dir: &Path,
+    script: &str,
+    env: &[(&str, String)],
+) -> (bool, Vec<String>) {
     let mut cmd = Command::new("node");
-    cmd.arg(browser_dir.join("ui.mjs"))
+    cmd.arg(browser_dir.join(script))
         .current_dir(browser_dir)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -159,7 +170,7 @@ fn run_browser_script(browser_dir: &Path, env: &[(&str, String)]) -> (bool, Vec<
     let mut failures = failures.lock().unwrap_or_else(|e| e.into_inner()).clone();
     if timed_out {
         failures.push(format!(
-            "ui.mjs did not finish within {} s and was killed",
+            "{script} did not finish within {} s and was killed",
             BROWSER_TIMEOUT.as_secs()
         ));
         return (false, failures);
@@ -167,11 +178,11 @@ fn run_browser_script(browser_dir: &Path, env: &[(&str, String)]) -> (bool, Vec<
     let passed = match status {
         Ok(s) if s.success() => true,
         Ok(s) => {
-            failures.push(format!("ui.mjs exited with {s}"));
+            failures.push(format!("{script} exited with {s}"));
             false
         }
         Err(e) => {
-            failures.push(format!("cannot wait for ui.mjs: {e}"));
+            failures.push(format!("cannot wait for {script}: {e}"));
             false
         }
     };
