@@ -593,6 +593,11 @@ impl Network {
                 end_to_end: Some(rng.chance(0.4)),
                 cost_once_eur: rng.chance(0.3).then(|| 500 * (1 + rng.below(200))),
                 cost_yearly_eur: rng.chance(0.6).then(|| 100 * (1 + rng.below(500))),
+                contact_role: None,
+                exchange_ok: None,
+                until: None,
+                replaced_by: None,
+                end_reason: None,
             };
             let key = format!("{:#}", RecordId::from_bytes(rng.bytes::<16>()));
             changes.extend(doc.edit(&org.key, replica, TIME, |ed| ed.put(&key, &d))?);

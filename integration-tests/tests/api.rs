@@ -61,6 +61,11 @@ async fn read_endpoints_answer_and_refuse_bad_input_with_a_code() {
                 end_to_end: Some(true),
                 cost_once_eur: None,
                 cost_yearly_eur: Some(500),
+                contact_role: None,
+                exchange_ok: None,
+                until: None,
+                replaced_by: None,
+                end_reason: None,
             };
             let deployments = DocHeader::singleton(DocKind::Deployments, OrgId::from_root_key(k));
             s.edit(&key, deployments, allmende_node::now(), |ed| {
@@ -625,6 +630,11 @@ async fn a_product_page_counts_integrations_in_both_directions() {
             end_to_end: None,
             cost_once_eur: None,
             cost_yearly_eur: None,
+            contact_role: None,
+            exchange_ok: None,
+            until: None,
+            replaced_by: None,
+            end_reason: None,
         };
     let records = vec![
         (

@@ -122,6 +122,11 @@ fn unauthorised_announcement(net: &Net) -> Vec<u8> {
         end_to_end: None,
         cost_once_eur: Some(1),
         cost_yearly_eur: None,
+        contact_role: None,
+        exchange_ok: None,
+        until: None,
+        replaced_by: None,
+        end_reason: None,
     };
     let key = net.x.keypair().unwrap();
     let change = doc

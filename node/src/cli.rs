@@ -1771,6 +1771,11 @@ fn deployment_add(
         end_to_end: a.end_to_end.map(bool::from),
         cost_once_eur: a.cost_once,
         cost_yearly_eur: a.cost_yearly,
+        contact_role: None,
+        exchange_ok: None,
+        until: None,
+        replaced_by: None,
+        end_reason: None,
     };
     let key = RecordId::from_bytes(random_bytes::<16>()?);
     let header = DocHeader::singleton(DocKind::Deployments, a.on_behalf_of.unwrap_or(id.org));

@@ -818,6 +818,11 @@ fn write_catalog(
             end_to_end: (u.product == 1 || u.product == 6).then_some(true),
             cost_once_eur: None,
             cost_yearly_eur: Some(u.yearly),
+            contact_role: None,
+            exchange_ok: None,
+            until: None,
+            replaced_by: None,
+            end_reason: None,
         };
         let r = repo_of(repos, u.org)?;
         let repo = &mut repos[r].1;

@@ -204,6 +204,11 @@ fn apply(repo: &mut Repo<SqliteStore>, ops: &[Op]) {
                     end_to_end: Some(status > 1),
                     cost_once_eur: Some(u64::from(key) * 100),
                     cost_yearly_eur: None,
+                    contact_role: None,
+                    exchange_ok: None,
+                    until: None,
+                    replaced_by: None,
+                    end_reason: None,
                 };
                 repo.edit(
                     &writer(org),

@@ -105,6 +105,11 @@ fn deploy(
         end_to_end: None,
         cost_once_eur: None,
         cost_yearly_eur: Some(yearly),
+        contact_role: None,
+        exchange_ok: None,
+        until: None,
+        replaced_by: None,
+        end_reason: None,
     };
     let header = DocHeader::singleton(DocKind::Deployments, org(seed));
     repo.edit(&kp(seed), header, NOW, |ed| ed.put(key, &d))

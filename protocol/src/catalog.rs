@@ -10,7 +10,8 @@ use sha2::{Digest, Sha256};
 use crate::doc::{DocKind, Document};
 use crate::ids::{DocId, OrgId};
 use crate::schema::{
-    Attestation, Deployment, OrgProfile, Product, Rating, ReuseReport, SchemaError,
+    Attestation, Deployment, OrgProfile, Product, Rating, ReuseReport, SchemaError, TrainingOffer,
+    TrainingRating,
 };
 use crate::stewardship::Context;
 
@@ -83,6 +84,12 @@ pub struct Catalog {
     pub reuse_reports: Vec<OwnedEntry<ReuseReport>>,
     /// Attestations, by anchor and organisation.
     pub attestations: Vec<AttestationEntry>,
+    /// Training offers, by organisation and key (added after v1: left out when empty).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trainings: Vec<OwnedEntry<TrainingOffer>>,
+    /// Ratings of training offers, by organisation and key (left out when empty).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub training_ratings: Vec<OwnedEntry<TrainingRating>>,
     /// Records that failed validation.
     pub invalid_records: Vec<InvalidRecord>,
 }
@@ -108,6 +115,10 @@ impl Catalog {
             .sort_by(|a, b| (a.org, &a.key).cmp(&(b.org, &b.key)));
         c.attestations
             .sort_by_key(|e| (e.anchor, e.attestation.org));
+        c.trainings
+            .sort_by(|a, b| (a.org, &a.key).cmp(&(b.org, &b.key)));
+        c.training_ratings
+            .sort_by(|a, b| (a.org, &a.key).cmp(&(b.org, &b.key)));
         c.invalid_records
             .sort_by(|a, b| (a.doc, &a.key).cmp(&(b.doc, &b.key)));
         c
@@ -168,6 +179,26 @@ impl Catalog {
                 for (key, r) in d.records::<ReuseReport>() {
                     match r {
                         Ok(record) => self.reuse_reports.push(OwnedEntry {
+                            org: owner,
+                            key,
+                            record,
+                        }),
+                        Err(e) => owned.push((key, e)),
+                    }
+                }
+                for (key, r) in d.records::<TrainingOffer>() {
+                    match r {
+                        Ok(record) => self.trainings.push(OwnedEntry {
+                            org: owner,
+                            key,
+                            record,
+                        }),
+                        Err(e) => owned.push((key, e)),
+                    }
+                }
+                for (key, r) in d.records::<TrainingRating>() {
+                    match r {
+                        Ok(record) => self.training_ratings.push(OwnedEntry {
                             org: owner,
                             key,
                             record,

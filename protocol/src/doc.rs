@@ -65,6 +65,21 @@ impl Record for Product {
 impl Record for Deployment {
     const KIND: DocKind = DocKind::Deployments;
     const PLACE: Place = Place::Section("deployments");
+    const OMITTED_WHEN_UNSET: &'static [&'static str] = &[
+        "contact_role",
+        "exchange_ok",
+        "until",
+        "replaced_by",
+        "end_reason",
+    ];
+}
+impl Record for crate::schema::TrainingOffer {
+    const KIND: DocKind = DocKind::Experience;
+    const PLACE: Place = Place::Section("trainings");
+}
+impl Record for crate::schema::TrainingRating {
+    const KIND: DocKind = DocKind::Experience;
+    const PLACE: Place = Place::Section("training_ratings");
 }
 impl Record for Rating {
     const KIND: DocKind = DocKind::Experience;

@@ -953,6 +953,23 @@ pub struct Deployment {
     /// Yearly cost in euros.
     #[serde(default)]
     pub cost_yearly_eur: Option<u64>,
+    /// Whom other bodies may ask about it: a role or unit ("Fachbereich Bürgerdienste,
+    /// Produktverantwortliche"), never a person's name, e-mail address or phone number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_role: Option<String>,
+    /// The organisation is open to questions from other bodies about this deployment
+    /// ("ansprechbar für Erfahrungsaustausch").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exchange_ok: Option<bool>,
+    /// When it ended (status `retired` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<Date>,
+    /// The product that replaced it (status `retired` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaced_by: Option<DocId>,
+    /// Why it ended or was replaced (status `retired` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_reason: Option<String>,
 }
 
 impl Deployment {
@@ -969,8 +986,40 @@ impl Deployment {
             end_to_end: None,
             cost_once_eur: None,
             cost_yearly_eur: None,
+            contact_role: None,
+            exchange_ok: None,
+            until: None,
+            replaced_by: None,
+            end_reason: None,
         }
     }
+}
+
+/// Refuses what is a person's contact rather than a role: an e-mail address or a phone
+/// number (six or more digits in a row, spaces and separators between them allowed).
+fn check_role(field: &str, value: &str) -> Result<(), SchemaError> {
+    check_text(field, value, 2, 200)?;
+    if value.contains('@') {
+        return Err(SchemaError::new(
+            field,
+            "name a role or unit, not an e-mail address (the data is public)",
+        ));
+    }
+    let mut run = 0;
+    for c in value.chars() {
+        if c.is_ascii_digit() {
+            run += 1;
+            if run >= 6 {
+                return Err(SchemaError::new(
+                    field,
+                    "name a role or unit, not a phone number (the data is public)",
+                ));
+            }
+        } else if !matches!(c, ' ' | '-' | '/' | '(' | ')' | '+') {
+            run = 0;
+        }
+    }
+    Ok(())
 }
 
 /// Costs above this are typing errors, not procurement (10 billion euros).
@@ -1001,7 +1050,42 @@ impl Validate for Deployment {
             }
         }
         check_eur("cost_once_eur", self.cost_once_eur)?;
-        check_eur("cost_yearly_eur", self.cost_yearly_eur)
+        check_eur("cost_yearly_eur", self.cost_yearly_eur)?;
+        if let Some(role) = &self.contact_role {
+            check_role("contact_role", role)?;
+        }
+        check_opt_text("end_reason", &self.end_reason, 2_000)?;
+        let ending = [
+            ("until", self.until.is_some()),
+            ("replaced_by", self.replaced_by.is_some()),
+            ("end_reason", self.end_reason.is_some()),
+        ];
+        if self.status != DeploymentStatus::Retired
+            && let Some((field, _)) = ending.iter().find(|(_, set)| *set)
+        {
+            return Err(SchemaError::new(
+                *field,
+                format!(
+                    "belongs to a deployment that ended: set status retired (it is {})",
+                    self.status.slug()
+                ),
+            ));
+        }
+        if self.replaced_by.as_ref() == Some(&self.product) {
+            return Err(SchemaError::new(
+                "replaced_by",
+                "a product cannot replace itself",
+            ));
+        }
+        if let (Some(since), Some(until)) = (&self.since, &self.until)
+            && until < since
+        {
+            return Err(SchemaError::new(
+                "until",
+                format!("{until} is before since ({since})"),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -1094,6 +1178,120 @@ impl Validate for ReuseReport {
     }
 }
 
+slug_enum!(
+    /// How a training is held.
+    TrainingFormat, "format" {
+        /// In a room, with a trainer.
+        InPerson = "in-person" | "praesenz" | "präsenz" | "vor-ort",
+        /// Live online (webinar, virtual classroom).
+        Online = "online" | "webinar" | "live-online",
+        /// Self-paced (e-learning, video course).
+        SelfPaced = "self-paced" | "e-learning" | "selbstlernkurs",
+        /// Partly in person, partly online.
+        Hybrid = "hybrid",
+    }
+);
+
+/// A training offer for a product (Schulungsangebot): published by any organisation, in its
+/// experience document under `trainings`, keyed by a record id.
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrainingOffer {
+    /// The product it teaches.
+    pub product: DocId,
+    /// Its title.
+    pub title: String,
+    /// Who holds it (the vendor, an IT-Dienstleister, a Studieninstitut, …).
+    pub provider: String,
+    /// How it is held.
+    pub format: TrainingFormat,
+    /// Length in minutes.
+    #[serde(default)]
+    pub duration_minutes: Option<u32>,
+    /// Cost per participant in euros (0 when free).
+    #[serde(default)]
+    pub cost_eur: Option<u64>,
+    /// Where to book it or read more.
+    #[serde(default)]
+    pub link: Option<WebUrl>,
+    /// For which roles ("Sachbearbeitung", "Administration", …).
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// What it covers.
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// A training longer than 60 days of lessons is a typing error.
+const MAX_TRAINING_MINUTES: u32 = 60 * 24 * 60;
+
+impl Validate for TrainingOffer {
+    fn validate(&self) -> Result<(), SchemaError> {
+        check_text("title", &self.title, 2, 200)?;
+        check_text("provider", &self.provider, 1, 200)?;
+        match self.duration_minutes {
+            Some(0) => return Err(SchemaError::new("duration_minutes", "must be at least 1")),
+            Some(m) if m > MAX_TRAINING_MINUTES => {
+                return Err(SchemaError::new(
+                    "duration_minutes",
+                    format!("{m} minutes is implausibly long (over {MAX_TRAINING_MINUTES})"),
+                ));
+            }
+            _ => {}
+        }
+        check_eur("cost_eur", self.cost_eur)?;
+        check_list("roles", &self.roles, 10)?;
+        for r in &self.roles {
+            check_role("roles", r)?;
+        }
+        check_opt_text("description", &self.description, 5_000)
+    }
+}
+
+/// One organisation's rating of a training offer: in its experience document under
+/// `training_ratings`, keyed `<offering organisation>/<offer key>` (one per organisation and
+/// offer).
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrainingRating {
+    /// The organisation that published the offer.
+    pub org: OrgId,
+    /// The offer's record key in that organisation's experience document (32 hex).
+    pub offer: String,
+    /// Overall score, 1–5.
+    pub score: Score,
+    /// Would recommend it.
+    #[serde(default)]
+    pub recommend: Option<bool>,
+    /// Free text.
+    #[serde(default)]
+    pub text: Option<String>,
+}
+
+impl TrainingRating {
+    /// The record key this rating must be stored under.
+    pub fn key(&self) -> String {
+        format!("{:#}/{}", self.org, self.offer)
+    }
+}
+
+impl Validate for TrainingRating {
+    fn validate(&self) -> Result<(), SchemaError> {
+        if self.offer.len() != 32
+            || !self
+                .offer
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
+            return Err(SchemaError::new(
+                "offer",
+                "must be the offer's record key: 32 lowercase hex characters",
+            ));
+        }
+        check_opt_text("text", &self.text, 2_000)
+    }
+}
+
 /// At most this many co-stewards per product.
 pub const MAX_CO_STEWARDS: usize = 20;
 
@@ -1156,6 +1354,146 @@ impl Validate for Attestation {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn product_id(byte: u8) -> DocId {
+        DocId::from_bytes([byte; 32])
+    }
+
+    #[test]
+    fn deployment_fields_added_after_v1_are_left_out_when_unset() {
+        let d = Deployment::new(
+            product_id(1),
+            DeploymentStatus::Production,
+            OperatedBy::Itself,
+        );
+        let json = serde_json::to_value(&d).unwrap();
+        for field in [
+            "contact_role",
+            "exchange_ok",
+            "until",
+            "replaced_by",
+            "end_reason",
+        ] {
+            assert!(json.get(field).is_none(), "{field} written while unset");
+        }
+        // Older records (without them) still read.
+        let old = r#"{"product":"0101010101010101010101010101010101010101010101010101010101010101",
+            "status":"production","operated_by":{"by":"self"}}"#;
+        let back: Deployment = serde_json::from_str(old).unwrap();
+        assert_eq!(back, d);
+    }
+
+    #[test]
+    fn only_an_ended_deployment_names_its_successor() {
+        let mut d = Deployment::new(
+            product_id(1),
+            DeploymentStatus::Production,
+            OperatedBy::Itself,
+        );
+        d.replaced_by = Some(product_id(2));
+        let e = d.validate().unwrap_err();
+        assert_eq!(e.field, "replaced_by");
+        assert!(e.message.contains("retired"), "{e}");
+        d.status = DeploymentStatus::Retired;
+        d.until = Some("2024-06-30".parse().unwrap());
+        d.end_reason = Some("Hersteller hat den Support eingestellt".into());
+        d.validate().unwrap();
+        d.since = Some("2025-01-01".parse().unwrap());
+        assert_eq!(d.validate().unwrap_err().field, "until");
+        d.since = None;
+        d.replaced_by = Some(product_id(1));
+        assert!(d.validate().unwrap_err().message.contains("itself"));
+    }
+
+    #[test]
+    fn a_contact_is_a_role_never_a_person_s_address_or_number() {
+        let mut d = Deployment::new(
+            product_id(1),
+            DeploymentStatus::Production,
+            OperatedBy::Itself,
+        );
+        d.contact_role = Some("Fachbereich Bürgerdienste, Produktverantwortliche".into());
+        d.validate().unwrap();
+        for bad in [
+            "max.mustermann@stadt.example",
+            "Tel. 0221 221-2345",
+            "+49 (221) 123456",
+            "x",
+        ] {
+            d.contact_role = Some(bad.into());
+            assert_eq!(d.validate().unwrap_err().field, "contact_role", "{bad}");
+        }
+        // A year or a room number is fine.
+        d.contact_role = Some("Amt 32, Raum 1.204, seit 2019".into());
+        d.validate().unwrap();
+    }
+
+    #[test]
+    fn training_offers_and_their_ratings_check_every_field() {
+        let offer = TrainingOffer {
+            product: product_id(1),
+            title: "Grundlagenschulung Sachbearbeitung".into(),
+            provider: "Studieninstitut Rhein-Erft".into(),
+            format: "Präsenz".parse().unwrap(),
+            duration_minutes: Some(360),
+            cost_eur: Some(290),
+            link: Some("https://studieninstitut.example/kurse/42".parse().unwrap()),
+            roles: vec!["Sachbearbeitung".into()],
+            description: None,
+        };
+        offer.validate().unwrap();
+        assert_eq!(offer.format, TrainingFormat::InPerson);
+        let bad = |f: &dyn Fn(&mut TrainingOffer), field: &str| {
+            let mut o = offer.clone();
+            f(&mut o);
+            assert_eq!(o.validate().unwrap_err().field, field);
+        };
+        bad(&|o| o.title = " ".into(), "title");
+        bad(&|o| o.provider = "p".repeat(201), "provider");
+        bad(&|o| o.duration_minutes = Some(0), "duration_minutes");
+        bad(
+            &|o| o.duration_minutes = Some(10_000_000),
+            "duration_minutes",
+        );
+        bad(&|o| o.cost_eur = Some(u64::MAX), "cost_eur");
+        bad(&|o| o.roles = vec!["Admin".into(); 11], "roles");
+        bad(&|o| o.roles = vec!["info@vendor.example".into()], "roles");
+        bad(&|o| o.description = Some("d".repeat(5_001)), "description");
+        assert_eq!(
+            "fernstudium".parse::<TrainingFormat>().unwrap_err().field,
+            "format"
+        );
+
+        let org = OrgId::from_root_key(
+            crate::identity::Keypair::from_secret_bytes(&[7; 32])
+                .unwrap()
+                .public(),
+        );
+        let rating = TrainingRating {
+            org,
+            offer: "0123456789abcdef0123456789abcdef".into(),
+            score: Score::try_from(4).unwrap(),
+            recommend: Some(true),
+            text: None,
+        };
+        rating.validate().unwrap();
+        assert_eq!(
+            rating.key(),
+            format!("{org:#}/0123456789abcdef0123456789abcdef")
+        );
+        for bad in [
+            "0123456789ABCDEF0123456789ABCDEF",
+            "short",
+            "../../x/0123456789abcdef01234",
+        ] {
+            let mut r = rating.clone();
+            r.offer = bad.into();
+            assert_eq!(r.validate().unwrap_err().field, "offer", "{bad}");
+        }
+        let json =
+            format!(r#"{{"org":"{org:#}","offer":"0123456789abcdef0123456789abcdef","score":6}}"#);
+        assert!(serde_json::from_str::<TrainingRating>(&json).is_err());
+    }
 
     #[test]
     fn ags_accepts_real_keys_and_names_the_problem() {

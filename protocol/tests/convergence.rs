@@ -426,6 +426,11 @@ fn edit(
                     end_to_end: s.end_to_end,
                     cost_once_eur: None,
                     cost_yearly_eur: s.cost_yearly_eur,
+                    contact_role: None,
+                    exchange_ok: None,
+                    until: None,
+                    replaced_by: None,
+                    end_reason: None,
                 },
             ),
             Op::DeleteDeployment(k) => ed.delete::<Deployment>(KEYS[*k]),
@@ -602,6 +607,11 @@ fn deployment(product: DocId, version: &str) -> Deployment {
         end_to_end: None,
         cost_once_eur: None,
         cost_yearly_eur: None,
+        contact_role: None,
+        exchange_ok: None,
+        until: None,
+        replaced_by: None,
+        end_reason: None,
     }
 }
 

@@ -400,6 +400,11 @@ async fn write(
             end_to_end: None,
             cost_once_eur: Some(n),
             cost_yearly_eur: None,
+            contact_role: None,
+            exchange_ok: None,
+            until: None,
+            replaced_by: None,
+            end_reason: None,
         };
         let k = key.clone();
         match s.node.edit(header, move |ed| ed.put(&k, &d)).await {

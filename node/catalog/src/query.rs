@@ -771,6 +771,11 @@ pub fn dump_index(conn: &Connection) -> Result<Vec<String>, QueryError> {
             "idx_reuse",
             "doc, key, org, product, provider, efa, effort_person_days, cost_once, cost_yearly, weeks, outcome, recommend, json",
         ),
+        ("idx_training", "doc, key, org, product, format, json"),
+        (
+            "idx_training_rating",
+            "doc, key, org, offer_org, offer, score, recommend, json",
+        ),
         ("idx_attestation", "doc, anchor, org, name, kind, ags, json"),
         ("idx_usage", "product, deployments, in_use"),
         ("idx_usage_region", "level, region, product, deployments"),

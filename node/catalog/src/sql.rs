@@ -145,6 +145,28 @@ pub const VIEWS: &[(&str, &str, &str)] = &[
          lower(hex(provider)) AS provider, efa, effort_person_days, cost_once AS cost_once_eur, \
          cost_yearly AS cost_yearly_eur, weeks, outcome, recommend, json FROM idx_reuse",
     ),
+    (
+        "replacements",
+        "a deployment that ended and the product that replaced it (\"abgelöst durch\")",
+        "SELECT key, lower(hex(org)) AS org, lower(hex(product)) AS product, \
+         json_extract(json, '$.replaced_by') AS replaced_by, json_extract(json, '$.until') AS until, \
+         json_extract(json, '$.end_reason') AS end_reason FROM idx_deployment \
+         WHERE status = 'retired' AND json_extract(json, '$.replaced_by') IS NOT NULL",
+    ),
+    (
+        "trainings",
+        "a training offer for a product, published by an organisation",
+        "SELECT key, lower(hex(org)) AS org, lower(hex(product)) AS product, format, \
+         json_extract(json, '$.title') AS title, json_extract(json, '$.provider') AS provider, \
+         json_extract(json, '$.duration_minutes') AS duration_minutes, \
+         json_extract(json, '$.cost_eur') AS cost_eur, json FROM idx_training",
+    ),
+    (
+        "training_ratings",
+        "an organisation's rating (1–5) of a training offer",
+        "SELECT lower(hex(org)) AS org, lower(hex(offer_org)) AS offer_org, offer, score, \
+         recommend, json FROM idx_training_rating",
+    ),
 ];
 
 /// Limits of one query.

@@ -9,7 +9,8 @@ use allmende_protocol::doc::{DocKind, Document};
 use allmende_protocol::ids::{DocId, OrgId};
 use allmende_protocol::ozg::Catalogue;
 use allmende_protocol::schema::{
-    Attestation, Deployment, OrgProfile, Product, Rating, ReuseReport,
+    Attestation, Deployment, OrgProfile, Product, Rating, ReuseReport, TrainingOffer,
+    TrainingRating,
 };
 use allmende_protocol::stewardship::Context;
 
@@ -69,6 +70,24 @@ pub enum Row {
         key: String,
         /// The report.
         report: ReuseReport,
+    },
+    /// A training offer.
+    Training {
+        /// The organisation that publishes it.
+        org: OrgId,
+        /// Record key.
+        key: String,
+        /// The offer.
+        offer: TrainingOffer,
+    },
+    /// A rating of a training offer.
+    TrainingRating {
+        /// The organisation that rates.
+        org: OrgId,
+        /// Record key (`<offering organisation>/<offer key>`).
+        key: String,
+        /// The rating.
+        rating: TrainingRating,
     },
     /// An attestation.
     Attestation {
@@ -136,6 +155,27 @@ pub fn rows(doc: &mut Document, shown: &Context<'_>) -> DocIndex {
                         org: owner,
                         key,
                         report,
+                    });
+                }
+            }
+            for (key, r) in doc.records::<TrainingOffer>() {
+                if let Ok(offer) = r {
+                    rows.push(Row::Training {
+                        org: owner,
+                        key,
+                        offer,
+                    });
+                }
+            }
+            for (key, r) in doc.records::<TrainingRating>() {
+                // One rating per organisation and offer: the record keyed by the offer.
+                if let Ok(rating) = r
+                    && key == rating.key()
+                {
+                    rows.push(Row::TrainingRating {
+                        org: owner,
+                        key,
+                        rating,
                     });
                 }
             }

@@ -1210,6 +1210,11 @@ fn parse_deployment(
         end_to_end,
         cost_once_eur,
         cost_yearly_eur,
+        contact_role: None,
+        exchange_ok: None,
+        until: None,
+        replaced_by: None,
+        end_reason: None,
     };
     c.validate(
         &d,

@@ -261,6 +261,25 @@ const MIGRATIONS: &[&str] = &[
         lebenslage INTEGER, themenfeld TEXT
     ) WITHOUT ROWID;
     ",
+    // 10 -> 11: training offers and their ratings (experience documents' `trainings` and
+    // `training_ratings`); deployments gained contact, end and replacement fields, read from
+    // their JSON. The index is built again so that offers already received appear.
+    "
+    CREATE TABLE idx_training (
+        doc BLOB NOT NULL, key TEXT NOT NULL, org BLOB NOT NULL, product BLOB NOT NULL,
+        format TEXT NOT NULL, json TEXT NOT NULL, PRIMARY KEY (doc, key)
+    ) WITHOUT ROWID;
+    CREATE INDEX idx_training_product ON idx_training (product);
+    CREATE TABLE idx_training_rating (
+        doc BLOB NOT NULL, key TEXT NOT NULL, org BLOB NOT NULL, offer_org BLOB NOT NULL,
+        offer TEXT NOT NULL, score INTEGER NOT NULL, recommend INTEGER, json TEXT NOT NULL,
+        PRIMARY KEY (doc, key)
+    ) WITHOUT ROWID;
+    CREATE INDEX idx_training_rating_offer ON idx_training_rating (offer_org, offer);
+    CREATE INDEX idx_deployment_replaced ON idx_deployment (json_extract(json, '$.replaced_by'))
+        WHERE status = 'retired';
+    UPDATE meta SET value = '1' WHERE key = 'index_stale';
+    ",
 ];
 
 /// The page cache of a store connection, in KiB (a negative `cache_size` counts KiB).

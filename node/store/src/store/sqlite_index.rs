@@ -16,6 +16,8 @@ const DOC_TABLES: &[&str] = &[
     "idx_rating",
     "idx_rating_score",
     "idx_reuse",
+    "idx_training",
+    "idx_training_rating",
     "idx_attestation",
 ];
 
@@ -209,6 +211,35 @@ fn insert(tx: &Transaction<'_>, doc: &[u8], row: &Row) -> Result<(), StoreError>
                 r.outcome.slug(),
                 r.recommend,
                 json(r)?,
+            ])?;
+        }
+        Row::Training { org, key, offer } => {
+            tx.prepare_cached(
+                "INSERT INTO idx_training (doc, key, org, product, format, json) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                doc,
+                key,
+                b(org.as_bytes()),
+                b(offer.product.as_bytes()),
+                offer.format.slug(),
+                json(offer)?,
+            ])?;
+        }
+        Row::TrainingRating { org, key, rating } => {
+            tx.prepare_cached(
+                "INSERT INTO idx_training_rating (doc, key, org, offer_org, offer, score, recommend, json)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?
+            .execute(params![
+                doc,
+                key,
+                b(org.as_bytes()),
+                b(rating.org.as_bytes()),
+                rating.offer,
+                rating.score.get(),
+                rating.recommend,
+                json(rating)?,
             ])?;
         }
         Row::Attestation {
