@@ -17,7 +17,8 @@ use allmende_protocol::doc::{DocHeader, DocKind, Record};
 use allmende_protocol::identity::Keypair;
 use allmende_protocol::ids::OrgId;
 use allmende_protocol::schema::{
-    Attestation, Deployment, OrgProfile, Product, Rating, ReuseReport, UnixTime,
+    Attestation, Deployment, OrgProfile, Product, Rating, ReuseReport, TrainingOffer,
+    TrainingRating, UnixTime,
 };
 use serde_json::{Value, json};
 
@@ -144,8 +145,28 @@ async fn build_example_catalog(node: &Node) {
     put::<Deployment>(node, KOELN, deployments(KOELN), Some(example::DEPLOYMENT_KEY.into()), json!({
         "product": bauantrag, "status": "production", "since": "2023-04-01", "operated_by": {"by": "saas"},
         "tasks": ["99009001001000"], "cost_yearly_eur": 48_000,
-        "integrations": [{"product": meldewesen, "standard": "FIT-Connect", "status": "works"}]
+        "integrations": [{"product": meldewesen, "standard": "FIT-Connect", "status": "works"}],
+        "contact_role": "Bauaufsichtsamt, Produktverantwortliche", "exchange_ok": true
     })).await;
+    put::<Deployment>(node, MUSTERHAUSEN, deployments(MUSTERHAUSEN), Some("0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e06".into()), json!({
+        "product": meldewesen, "status": "retired", "operated_by": {"by": "self"}, "since": "2015-01-01",
+        "until": "2023-03-31", "replaced_by": bauantrag, "end_reason": "Antragsstrecke jetzt online über das Land"
+    })).await;
+    put::<TrainingOffer>(node, KOELN, DocHeader::singleton(DocKind::Experience, org(KOELN)), Some(example::TRAINING_KEY.into()), json!({
+        "product": meldewesen, "title": "Meldewesen Plus für Einsteiger", "provider": "Stadt Köln, Amt für Informationsverarbeitung",
+        "format": "in-person", "duration_minutes": 420, "cost_eur": 250, "roles": ["Sachbearbeitung Bürgeramt"],
+        "link": "https://www.stadt-koeln.example/schulungen/meldewesen"
+    })).await;
+    put::<TrainingRating>(
+        node,
+        MUSTERHAUSEN,
+        DocHeader::singleton(DocKind::Experience, org(MUSTERHAUSEN)),
+        Some(format!("{}/{}", ids["KOELN"], example::TRAINING_KEY)),
+        json!({
+            "org": ids["KOELN"], "offer": example::TRAINING_KEY, "score": 5, "recommend": true
+        }),
+    )
+    .await;
     put::<Deployment>(
         node,
         KOELN,
@@ -982,13 +1003,14 @@ async fn products_and_organisations_page_with_a_cursor() {
 
         // Record lists: the new filters.
         let (_, _, body) = request(addr, "get", "/api/v1/deployments?kreis=05358", None, None);
+        // Musterhausen's pilot of Bauantrag Online and its retired Meldewesen Plus.
         assert_eq!(
             serde_json::from_str::<Value>(&body)
                 .unwrap()
                 .as_array()
                 .unwrap()
                 .len(),
-            1
+            2
         );
         let (_, _, body) = request(
             addr,

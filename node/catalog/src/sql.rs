@@ -150,8 +150,8 @@ pub const VIEWS: &[(&str, &str, &str)] = &[
         "a deployment that ended and the product that replaced it (\"abgelöst durch\")",
         "SELECT key, lower(hex(org)) AS org, lower(hex(product)) AS product, \
          json_extract(json, '$.replaced_by') AS replaced_by, json_extract(json, '$.until') AS until, \
-         json_extract(json, '$.end_reason') AS end_reason FROM idx_deployment \
-         WHERE status = 'retired' AND json_extract(json, '$.replaced_by') IS NOT NULL",
+         json_extract(json, '$.end_reason') AS end_reason FROM (SELECT * FROM idx_deployment \
+         WHERE status = 'retired' AND json_extract(json, '$.replaced_by') IS NOT NULL)",
     ),
     (
         "trainings",
@@ -163,9 +163,10 @@ pub const VIEWS: &[(&str, &str, &str)] = &[
     ),
     (
         "training_ratings",
-        "an organisation's rating (1–5) of a training offer",
-        "SELECT lower(hex(org)) AS org, lower(hex(offer_org)) AS offer_org, offer, score, \
-         recommend, json FROM idx_training_rating",
+        "an organisation's rating (1–5) of a training offer (`product` is the offer's product)",
+        "SELECT lower(hex(r.org)) AS org, lower(hex(r.offer_org)) AS offer_org, r.offer, \
+         lower(hex(t.product)) AS product, r.score, r.recommend, r.json \
+         FROM idx_training_rating r LEFT JOIN idx_training t ON t.org = r.offer_org AND t.key = r.offer",
     ),
 ];
 

@@ -376,6 +376,11 @@ fn select(conn: &rusqlite::Connection, f: &Filter, anchors: &[OrgId]) -> Result<
         ))?;
     }
     let rec = records_where("", f);
+    let rated = if f.selects_orgs() {
+        "t.product IN (SELECT doc FROM x_product) AND r.org IN (SELECT org FROM x_sel_org)"
+    } else {
+        "t.product IN (SELECT doc FROM x_product)"
+    };
     let listed_selected = if f.selects_products() {
         ""
     } else {
@@ -387,6 +392,7 @@ fn select(conn: &rusqlite::Connection, f: &Filter, anchors: &[OrgId]) -> Result<
            UNION SELECT org FROM idx_rating WHERE {rec}
            UNION SELECT org FROM idx_reuse WHERE {rec}
            UNION SELECT provider FROM idx_reuse WHERE {rec} AND provider IS NOT NULL
+           UNION SELECT org FROM idx_training WHERE {rec}
            UNION SELECT created_by FROM idx_product WHERE doc IN (SELECT doc FROM x_product)
            {listed_selected};
          INSERT OR IGNORE INTO x_doc (doc)
@@ -395,6 +401,9 @@ fn select(conn: &rusqlite::Connection, f: &Filter, anchors: &[OrgId]) -> Result<
            UNION SELECT doc FROM idx_deployment WHERE {rec}
            UNION SELECT doc FROM idx_rating WHERE {rec}
            UNION SELECT doc FROM idx_reuse WHERE {rec}
+           UNION SELECT doc FROM idx_training WHERE {rec}
+           UNION SELECT r.doc FROM idx_training_rating r JOIN idx_training t
+             ON t.org = r.offer_org AND t.key = r.offer WHERE {rated}
            UNION SELECT doc FROM idx_attestation WHERE org IN (SELECT org FROM x_org);"
     ))?;
     Ok(())
@@ -406,6 +415,15 @@ fn filtered_view(view: &str, select: &str, f: &Filter) -> String {
         "organisations" | "attestations" => "org IN (SELECT org FROM x_org)".to_owned(),
         "products" | "product_facets" => "doc IN (SELECT doc FROM x_product)".to_owned(),
         "deployment_tasks" | "integrations" => records_where("d.", f),
+        // A rating of an offer is about the offer's product.
+        "training_ratings" => {
+            let orgs = if f.selects_orgs() {
+                " AND r.org IN (SELECT org FROM x_sel_org)"
+            } else {
+                ""
+            };
+            format!("t.product IN (SELECT doc FROM x_product){orgs}")
+        }
         _ => records_where("", f),
     };
     // Every view's SELECT ends with its FROM clause (no WHERE), see `allmende_catalog::sql::VIEWS`.
@@ -487,6 +505,9 @@ fn record_type(view: &str) -> &str {
         "ratings" => "rating",
         "rating_scores" => "rating_score",
         "reuse_reports" => "reuse_report",
+        "replacements" => "replacement",
+        "trainings" => "training",
+        "training_ratings" => "training_rating",
         other => other,
     }
 }

@@ -28,6 +28,8 @@ pub mod example {
     pub const DEPLOYMENT_KEY: &str = "0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e01";
     /// Musterhausen's Nachnutzung report about Bauantrag Online.
     pub const REUSE_KEY: &str = "0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e04";
+    /// Köln's training offer for Meldewesen Plus.
+    pub const TRAINING_KEY: &str = "0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e05";
 
     /// The cursor that a name-ordered product search's `Link` names after the product `id`
     /// called `name` (for the paging example; clients never build cursors).

@@ -15,6 +15,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::answers::{self as doc, example};
+#[allow(clippy::wildcard_imports)]
+use crate::exchange::*;
 
 use allmende_catalog::query::{self, QueryError, SearchQuery};
 use allmende_net::net::NetHandle;
@@ -211,7 +213,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn bad_request(message: impl Into<String>) -> Self {
+    pub(crate) fn bad_request(message: impl Into<String>) -> Self {
         Self {
             status: StatusCode::BAD_REQUEST,
             code: "bad_request",
@@ -331,6 +333,10 @@ fn api_routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(deployments, create_deployment))
         .routes(routes!(ratings, set_rating))
         .routes(routes!(reuse_reports, create_reuse_report))
+        .routes(routes!(product_contacts))
+        .routes(routes!(product_replacements))
+        .routes(routes!(trainings, create_training))
+        .routes(routes!(set_training_rating))
         .routes(routes!(organizations))
         .routes(routes!(organization))
         .routes(routes!(task_catalogue))
@@ -2083,7 +2089,7 @@ pub fn tenant_index(tenants: &[Tenant], given: &[u8]) -> Option<usize> {
 /// Finds the tenant whose token the request carries, and the organisation it writes for:
 /// its own, or with `?for=ORG_ID` a member's when the token is the node's admin token. A
 /// member's token asking to write for anyone else gets 403.
-fn require_token(
+pub(crate) fn require_token(
     headers: &axum::http::HeaderMap,
     raw_query: Option<&str>,
     s: &ApiState,
@@ -2128,7 +2134,7 @@ fn require_token(
         })
 }
 
-fn parse_body<T: serde::de::DeserializeOwned + allmende_protocol::schema::Validate>(
+pub(crate) fn parse_body<T: serde::de::DeserializeOwned + allmende_protocol::schema::Validate>(
     body: &[u8],
 ) -> Result<T, ApiError> {
     let v: T = serde_json::from_slice(body)
@@ -2266,7 +2272,7 @@ async fn create_product(
 }
 
 /// Stores one record of the local organisation's own documents under the key `key_of` picks.
-async fn post_record<T>(
+pub(crate) async fn post_record<T>(
     s: &ApiState,
     raw_query: Option<&str>,
     headers: &axum::http::HeaderMap,
