@@ -13,7 +13,7 @@ use allmende_protocol::ids::{DocId, OrgId, RecordId};
 use allmende_protocol::schema::{
     Ags, Date, Deployment, DeploymentStatus, HostingModel, Integration, Licence, Obstacle,
     OperatedBy, OrgKind, OrgProfile, Product, ProductKind, Rating, RatingDimension, ReuseOutcome,
-    ReuseReport, Score, Task, WebUrl,
+    ReuseReport, Score, Task, TrainingFormat, TrainingOffer, TrainingRating, Validate, WebUrl,
 };
 use allmende_protocol::stewardship::Decision;
 use anyhow::{Context, bail};
@@ -88,6 +88,9 @@ pub enum Command {
     /// Report on a Nachnutzung (reuse of another body's solution).
     #[command(subcommand)]
     Reuse(ReuseCommand),
+    /// Training offers for products (Schulungen): publish, rate, list by task.
+    #[command(subcommand, alias = "schulung")]
+    Training(TrainingCommand),
     /// Write the catalog and its signed changes.
     Export(ExportArgs),
     /// Verify and store the signed changes of an export.
@@ -635,6 +638,28 @@ pub enum ProductCommand {
 pub enum DeploymentCommand {
     /// Add a deployment; prints its id.
     Add(DeploymentArgs),
+    /// End a deployment (status retired), optionally naming the product that replaced it.
+    End(DeploymentEndArgs),
+}
+
+/// `deployment end`.
+#[derive(Debug, Args)]
+pub struct DeploymentEndArgs {
+    /// The deployment's id (as `deployment add` printed it).
+    pub key: String,
+    /// The organisation whose deployment it is (under a delegation it gave this node's key).
+    /// Default: this node's own organisation.
+    #[arg(long, value_name = "ORG_ID")]
+    pub on_behalf_of: Option<OrgId>,
+    /// Last day in use (YYYY-MM-DD).
+    #[arg(long)]
+    pub until: Option<Date>,
+    /// The product that replaced it (id or a unique prefix).
+    #[arg(long, value_name = "PRODUCT")]
+    pub replaced_by: Option<String>,
+    /// Why it ended or was replaced.
+    #[arg(long)]
+    pub reason: Option<String>,
 }
 
 /// `deployment add`.
@@ -674,6 +699,22 @@ pub struct DeploymentArgs {
     /// Yearly cost in euros.
     #[arg(long)]
     pub cost_yearly: Option<u64>,
+    /// Whom other bodies may ask about it: a role or unit, never a person
+    /// ("Fachbereich Bürgerdienste, Produktverantwortliche").
+    #[arg(long)]
+    pub contact_role: Option<String>,
+    /// Open to questions from other bodies about this deployment ("ansprechbar").
+    #[arg(long, value_name = "YES_NO")]
+    pub exchange: Option<YesNo>,
+    /// Last day in use (status retired only).
+    #[arg(long)]
+    pub until: Option<Date>,
+    /// The product that replaced it (status retired only; id or a unique prefix).
+    #[arg(long, value_name = "PRODUCT")]
+    pub replaced_by: Option<String>,
+    /// Why it ended (status retired only).
+    #[arg(long)]
+    pub end_reason: Option<String>,
 }
 
 /// yes / no.
@@ -740,6 +781,95 @@ pub struct RatingArgs {
     /// In use since (YYYY-MM-DD).
     #[arg(long)]
     pub since: Option<Date>,
+}
+
+/// `training …`.
+#[derive(Debug, Subcommand)]
+pub enum TrainingCommand {
+    /// Publish a training offer for a product; prints its id.
+    Add(TrainingArgs),
+    /// Set (or replace) the organisation's rating of a training offer.
+    Rate(TrainingRateArgs),
+    /// List training offers by task, best rated first.
+    List(TrainingListArgs),
+}
+
+/// `training add`.
+#[derive(Debug, Args)]
+pub struct TrainingArgs {
+    /// Product id (or a unique prefix).
+    #[arg(long)]
+    pub product: String,
+    /// Publish for this organisation (id) under a delegation it gave this node's key.
+    #[arg(long, value_name = "ORG_ID")]
+    pub on_behalf_of: Option<OrgId>,
+    /// Title.
+    #[arg(long)]
+    pub title: String,
+    /// Who holds it (vendor, IT-Dienstleister, Studieninstitut, …).
+    #[arg(long)]
+    pub provider: String,
+    /// in-person (präsenz), online (webinar), self-paced (e-learning), hybrid.
+    #[arg(long)]
+    pub format: TrainingFormat,
+    /// Length in minutes.
+    #[arg(long)]
+    pub minutes: Option<u32>,
+    /// Cost per participant in euros (0 when free).
+    #[arg(long)]
+    pub cost: Option<u64>,
+    /// Where to book it or read more.
+    #[arg(long)]
+    pub link: Option<WebUrl>,
+    /// A role it is for, never a person (repeatable).
+    #[arg(long = "role")]
+    pub roles: Vec<String>,
+    /// What it covers.
+    #[arg(long)]
+    pub description: Option<String>,
+}
+
+/// `training rate`.
+#[derive(Debug, Args)]
+pub struct TrainingRateArgs {
+    /// The organisation that published the offer (id).
+    #[arg(long, value_name = "ORG_ID")]
+    pub org: OrgId,
+    /// The offer's id (as `training add` printed it, or from `training list`).
+    #[arg(long)]
+    pub offer: String,
+    /// Rate for this organisation (id) under a delegation it gave this node's key.
+    #[arg(long, value_name = "ORG_ID")]
+    pub on_behalf_of: Option<OrgId>,
+    /// Overall score 1–5.
+    #[arg(long)]
+    pub score: Score,
+    /// Would you recommend it?
+    #[arg(long)]
+    pub recommend: Option<YesNo>,
+    /// Free text.
+    #[arg(long)]
+    pub text: Option<String>,
+}
+
+/// `training list`.
+#[derive(Debug, Args)]
+pub struct TrainingListArgs {
+    /// Only offers for products of this task (LeiKa key or text).
+    #[arg(long)]
+    pub task: Option<Task>,
+    /// Only offers for this product (id or a unique prefix).
+    #[arg(long)]
+    pub product: Option<String>,
+    /// Only offers in this format.
+    #[arg(long)]
+    pub format: Option<TrainingFormat>,
+    /// List offers of organisations no followed anchor attests too.
+    #[arg(long)]
+    pub unverified: bool,
+    /// Print JSON (as `GET /api/v1/trainings` answers) instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `reuse …`.
@@ -1116,6 +1246,12 @@ pub fn run(
         Command::Org(c) => org(&dd, c, out),
         Command::Product(c) => product(&dd, c, out),
         Command::Deployment(DeploymentCommand::Add(a)) => deployment_add(&dd, a, out),
+        Command::Deployment(DeploymentCommand::End(a)) => deployment_end(&dd, a, out),
+        Command::Training(TrainingCommand::Add(a)) => training_add(&dd, a, out),
+        Command::Training(TrainingCommand::Rate(a)) => training_rate(&dd, a, out),
+        Command::Training(TrainingCommand::List(a)) => {
+            training_list(&dd, a, &cfg.trust.anchors, out)
+        }
         Command::Rating(RatingCommand::Set(a)) => rating_set(&dd, a, out),
         Command::Reuse(ReuseCommand::Add(a)) => reuse_add(&dd, a, out),
         Command::Export(a) => export(&dd, a, &cfg.trust.anchors, out),
@@ -1771,16 +1907,211 @@ fn deployment_add(
         end_to_end: a.end_to_end.map(bool::from),
         cost_once_eur: a.cost_once,
         cost_yearly_eur: a.cost_yearly,
-        contact_role: None,
-        exchange_ok: None,
-        until: None,
-        replaced_by: None,
-        end_reason: None,
+        contact_role: a.contact_role,
+        exchange_ok: a.exchange.map(bool::from),
+        until: a.until,
+        replaced_by: a
+            .replaced_by
+            .as_deref()
+            .map(|p| resolve_product(&repo, p))
+            .transpose()?,
+        end_reason: a.end_reason,
     };
+    d.validate()
+        .map_err(|e| bad(format!("invalid deployment: {e}")))?;
     let key = RecordId::from_bytes(random_bytes::<16>()?);
     let header = DocHeader::singleton(DocKind::Deployments, a.on_behalf_of.unwrap_or(id.org));
     write_record(&mut repo, &id, header, |ed| ed.put(&format!("{key:#}"), &d))?;
     writeln!(out, "{key:#}")?;
+    Ok(())
+}
+
+fn deployment_end(
+    dd: &DataDir,
+    a: DeploymentEndArgs,
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<()> {
+    let (id, mut repo) = open(dd)?;
+    let org = a.on_behalf_of.unwrap_or(id.org);
+    let header = DocHeader::singleton(DocKind::Deployments, org);
+    let key = a.key.trim().to_lowercase();
+    let current = repo
+        .document(&header.id())?
+        .and_then(|d| {
+            d.records::<Deployment>()
+                .into_iter()
+                .find(|(k, _)| *k == key)
+        })
+        .map(|(_, r)| r);
+    let mut d = match current {
+        Some(Ok(d)) => d,
+        Some(Err(e)) => bail!("deployment {key} is stored but not valid: {e}"),
+        None => {
+            return Err(bad(format!(
+                "{org:#} has no deployment {key} in this store (ids as `deployment add` printed them)"
+            )));
+        }
+    };
+    d.status = DeploymentStatus::Retired;
+    if a.until.is_some() {
+        d.until = a.until;
+    }
+    if let Some(p) = &a.replaced_by {
+        d.replaced_by = Some(resolve_product(&repo, p)?);
+    }
+    if a.reason.is_some() {
+        d.end_reason = a.reason;
+    }
+    d.validate()
+        .map_err(|e| bad(format!("invalid deployment: {e}")))?;
+    let changed = write_record(&mut repo, &id, header, |ed| ed.put(&key, &d))?;
+    writeln!(
+        out,
+        "{}",
+        if changed {
+            "Deployment ended."
+        } else {
+            "Deployment unchanged."
+        }
+    )?;
+    Ok(())
+}
+
+fn training_add(dd: &DataDir, a: TrainingArgs, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
+    let (id, mut repo) = open(dd)?;
+    let product = resolve_product(&repo, &a.product)?;
+    let offer = TrainingOffer {
+        product,
+        title: a.title,
+        provider: a.provider,
+        format: a.format,
+        duration_minutes: a.minutes,
+        cost_eur: a.cost,
+        link: a.link,
+        roles: a.roles,
+        description: a.description,
+    };
+    offer
+        .validate()
+        .map_err(|e| bad(format!("invalid training offer: {e}")))?;
+    let key = RecordId::from_bytes(random_bytes::<16>()?);
+    let header = DocHeader::singleton(DocKind::Experience, a.on_behalf_of.unwrap_or(id.org));
+    write_record(&mut repo, &id, header, |ed| {
+        ed.put(&format!("{key:#}"), &offer)
+    })?;
+    writeln!(out, "{key:#}")?;
+    Ok(())
+}
+
+fn training_rate(
+    dd: &DataDir,
+    a: TrainingRateArgs,
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<()> {
+    let (id, mut repo) = open(dd)?;
+    let rating = TrainingRating {
+        org: a.org,
+        offer: a.offer.trim().to_lowercase(),
+        score: a.score,
+        recommend: a.recommend.map(bool::from),
+        text: a.text,
+    };
+    rating
+        .validate()
+        .map_err(|e| bad(format!("invalid training rating: {e}")))?;
+    let known = allmende_catalog::exchange::training(
+        repo.store().connection(),
+        &rating.org,
+        &rating.offer,
+        allmende_catalog::exchange::Scope {
+            anchors: &[],
+            include_unverified: true,
+        },
+    )?;
+    if known.is_none() {
+        return Err(bad(format!(
+            "no training offer {} of {:#} in this store (see `allmende training list --unverified`)",
+            rating.offer, rating.org
+        )));
+    }
+    let header = DocHeader::singleton(DocKind::Experience, a.on_behalf_of.unwrap_or(id.org));
+    let key = rating.key();
+    let changed = write_record(&mut repo, &id, header, |ed| ed.put(&key, &rating))?;
+    writeln!(
+        out,
+        "{}",
+        if changed {
+            "Training rating saved."
+        } else {
+            "Training rating unchanged."
+        }
+    )?;
+    Ok(())
+}
+
+fn training_list(
+    dd: &DataDir,
+    a: TrainingListArgs,
+    anchors: &[OrgId],
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<()> {
+    let (_, repo) = open(dd)?;
+    let filter = allmende_catalog::exchange::TrainingFilter {
+        task: a.task.map(|t| t.as_str().to_owned()),
+        product: a
+            .product
+            .as_deref()
+            .map(|p| resolve_product(&repo, p))
+            .transpose()?,
+        format: a.format,
+    };
+    let groups = allmende_catalog::exchange::trainings_by_task(
+        repo.store().connection(),
+        &filter,
+        allmende_catalog::exchange::Scope {
+            anchors,
+            include_unverified: a.unverified,
+        },
+    )?;
+    if a.json {
+        serde_json::to_writer_pretty(&mut *out, &serde_json::json!({ "tasks": groups }))?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    if groups.is_empty() {
+        writeln!(out, "No training offers.")?;
+        return Ok(());
+    }
+    for g in &groups {
+        let heading = if g.task.is_empty() {
+            "(no task)".to_owned()
+        } else if g.name == g.task {
+            g.task.clone()
+        } else {
+            format!("{} ({})", g.name, g.task)
+        };
+        writeln!(out, "{heading}")?;
+        for t in &g.trainings {
+            let o = &t.offer;
+            let score = match t.mean_score {
+                Some(m) => format!("{m:.1}/5 from {}", t.ratings),
+                None => "not rated".to_owned(),
+            };
+            writeln!(
+                out,
+                "  {}  {} ({}, {}{}{}) [{score}]",
+                o.title,
+                t.product_name.as_deref().unwrap_or("?"),
+                o.provider,
+                o.format,
+                o.duration_minutes
+                    .map(|m| format!(", {m} min"))
+                    .unwrap_or_default(),
+                o.cost_eur.map(|c| format!(", {c} €")).unwrap_or_default(),
+            )?;
+            writeln!(out, "    offer {} by {}", t.key, t.org)?;
+        }
+    }
     Ok(())
 }
 

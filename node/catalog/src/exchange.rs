@@ -28,6 +28,15 @@ pub const MAX_FLOWS: usize = 50;
 /// At most this many distinct reasons are quoted per flow.
 const MAX_REASONS: usize = 5;
 
+/// (organisation, its name, contact role, status) of a deployment open to questions.
+type ContactRow = (Vec<u8>, Option<String>, Option<String>, String);
+/// (publisher, key, offer JSON, publisher's name, product's name).
+type TrainingRow = (Vec<u8>, String, String, Option<String>, Option<String>);
+/// (organisation, from product, to product (hex), reason) of a retired deployment.
+type MoveRow = (Vec<u8>, Vec<u8>, String, Option<String>);
+/// The organisations that made one move, and some of their reasons.
+type Move = (HashSet<Vec<u8>>, Vec<String>);
+
 /// Whose records count: the attested organisations, or every organisation when the node
 /// follows no anchor ("open mode").
 #[derive(Debug, Clone, Copy)]
@@ -71,7 +80,7 @@ pub fn contacts(
            FROM idx_deployment d LEFT JOIN idx_org o ON o.org = d.org
           WHERE d.product = ?1 AND json_extract(d.json, '$.exchange_ok') = 1",
     )?;
-    let rows: Vec<(Vec<u8>, Option<String>, Option<String>, String)> = stmt
+    let rows: Vec<ContactRow> = stmt
         .query_map([product.as_bytes().as_slice()], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
         })?
@@ -164,7 +173,7 @@ pub fn trainings(
         MAX_TRAININGS * 4
     ));
     let mut stmt = conn.prepare(&sql)?;
-    let rows: Vec<(Vec<u8>, String, String, Option<String>, Option<String>)> = stmt
+    let rows: Vec<TrainingRow> = stmt
         .query_map(rusqlite::params_from_iter(args), |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
         })?
@@ -367,7 +376,7 @@ pub fn flows(conn: &Connection, product: DocId, scope: Scope<'_>) -> Result<Flow
          SELECT org, product, json_extract(json, '$.replaced_by'), json_extract(json, '$.end_reason')
            FROM idx_deployment WHERE status = 'retired' AND json_extract(json, '$.replaced_by') = ?2",
     )?;
-    let rows: Vec<(Vec<u8>, Vec<u8>, String, Option<String>)> = stmt
+    let rows: Vec<MoveRow> = stmt
         .query_map(params![id, hex_id], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
         })?
@@ -375,7 +384,7 @@ pub fn flows(conn: &Connection, product: DocId, scope: Scope<'_>) -> Result<Flow
     let orgs: Vec<Vec<u8>> = rows.iter().map(|r| r.0.clone()).collect();
     let verified = verified_among(conn, scope.anchors, &orgs)?;
     // (from, to) → organisations, reasons
-    let mut moves: HashMap<(String, String), (HashSet<Vec<u8>>, Vec<String>)> = HashMap::new();
+    let mut moves: HashMap<(String, String), Move> = HashMap::new();
     for (org, from, to, reason) in rows {
         if !scope.counts(&verified, &org) {
             continue;

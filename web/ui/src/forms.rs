@@ -36,7 +36,7 @@ type Page = Result<Response, PageError>;
 // Who publishes
 
 /// The "publish for" choice, shown when this machine's user may publish for several tenants.
-fn tenant_choice(
+pub(super) fn tenant_choice(
     s: &UiState,
     ctx: &Ctx,
     names: &std::collections::HashMap<Vec<u8>, String>,
@@ -75,7 +75,7 @@ fn tenant_choice(
     )
 }
 
-fn stored_failure(lang: Lang, e: allmende_api::http::ApiError) -> PageError {
+pub(super) fn stored_failure(lang: Lang, e: allmende_api::http::ApiError) -> PageError {
     let status = e.status();
     let msg = format!(
         "{}: {e}",
@@ -172,7 +172,7 @@ impl Check<'_> {
         }
     }
 
-    fn date(&mut self, name: &str) -> Option<Date> {
+    pub(super) fn date(&mut self, name: &str) -> Option<Date> {
         let v = self.text(name, 20, false)?;
         match v.parse::<Date>() {
             Ok(d) => Some(d),
@@ -213,7 +213,7 @@ impl Check<'_> {
         }
     }
 
-    fn yes_no(&mut self, name: &str) -> Option<bool> {
+    pub(super) fn yes_no(&mut self, name: &str) -> Option<bool> {
         match self.st.value(name) {
             "ja" => Some(true),
             "nein" => Some(false),
@@ -221,7 +221,7 @@ impl Check<'_> {
         }
     }
 
-    fn choice<T: std::str::FromStr>(&mut self, name: &str) -> Option<T> {
+    pub(super) fn choice<T: std::str::FromStr>(&mut self, name: &str) -> Option<T> {
         match self.st.value(name).parse::<T>() {
             Ok(v) => Some(v),
             Err(_) => {
@@ -263,7 +263,7 @@ impl Check<'_> {
     }
 
     /// Maps a record's own cross-field rule to a message at its field.
-    fn validate(&mut self, v: &impl Validate, fields: &[&str]) {
+    pub(super) fn validate(&mut self, v: &impl Validate, fields: &[&str]) {
         if let Err(e) = v.validate() {
             let field = fields
                 .iter()
@@ -280,11 +280,11 @@ impl Check<'_> {
 
 const YES_NO: &[(&str, &str)] = &[("ja", "Ja"), ("nein", "Nein"), ("", "Keine Angabe")];
 
-fn yes_no_options(lang: Lang) -> Vec<(&'static str, &'static str)> {
+pub(super) fn yes_no_options(lang: Lang) -> Vec<(&'static str, &'static str)> {
     YES_NO.iter().map(|(v, l)| (*v, lang.tr(l))).collect()
 }
 
-fn yes_no_value(b: Option<bool>) -> String {
+pub(super) fn yes_no_value(b: Option<bool>) -> String {
     match b {
         Some(true) => "ja".into(),
         Some(false) => "nein".into(),
@@ -292,7 +292,7 @@ fn yes_no_value(b: Option<bool>) -> String {
     }
 }
 
-fn slugs<T: Copy>(
+pub(super) fn slugs<T: Copy>(
     all: &[T],
     slug: impl Fn(&T) -> &'static str,
     lang: Lang,
@@ -302,7 +302,7 @@ fn slugs<T: Copy>(
         .collect()
 }
 
-fn refs<'a>(v: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+pub(super) fn refs<'a>(v: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
     v.iter().map(|(a, b)| (*a, b.as_str())).collect()
 }
 
@@ -870,7 +870,11 @@ fn product_name(conn: &Connection, doc: &DocId) -> Result<Option<String>, UiErro
     }
 }
 
-async fn known_product(s: &UiState, lang: Lang, id: &str) -> Result<(DocId, String), PageError> {
+pub(super) async fn known_product(
+    s: &UiState,
+    lang: Lang,
+    id: &str,
+) -> Result<(DocId, String), PageError> {
     let doc = parse_doc(lang, id.trim())?;
     let name = db(s, lang, move |c| product_name(c, &doc)).await?;
     name.map(|n| (doc, n))
@@ -878,7 +882,7 @@ async fn known_product(s: &UiState, lang: Lang, id: &str) -> Result<(DocId, Stri
 }
 
 /// The tenant's stored record `key` in `table`, if any.
-async fn own_record<T: serde::de::DeserializeOwned + Send + 'static>(
+pub(super) async fn own_record<T: serde::de::DeserializeOwned + Send + 'static>(
     s: &UiState,
     lang: Lang,
     table: &'static str,
@@ -1131,6 +1135,26 @@ fn deployment_state(d: &Deployment) -> FormState {
             "cost_yearly_eur".into(),
             d.cost_yearly_eur.map(|c| c.to_string()).unwrap_or_default(),
         ),
+        (
+            "contact_role".into(),
+            d.contact_role.clone().unwrap_or_default(),
+        ),
+        ("exchange_ok".into(), yes_no_value(d.exchange_ok)),
+        (
+            "until".into(),
+            d.until
+                .as_ref()
+                .map(|x| x.as_str().to_owned())
+                .unwrap_or_default(),
+        ),
+        (
+            "replaced_by".into(),
+            d.replaced_by.map(|p| format!("{p:#}")).unwrap_or_default(),
+        ),
+        (
+            "end_reason".into(),
+            d.end_reason.clone().unwrap_or_default(),
+        ),
     ];
     for (i, it) in d.integrations.iter().take(INTEGRATION_ROWS).enumerate() {
         v.push((format!("int{i}_product"), format!("{:#}", it.product)));
@@ -1168,6 +1192,23 @@ fn parse_deployment(
     let end_to_end = c.yes_no("end_to_end");
     let cost_once_eur = c.number("cost_once_eur", 10_000_000_000);
     let cost_yearly_eur = c.number("cost_yearly_eur", 10_000_000_000);
+    let contact_role = c.text("contact_role", 200, false);
+    let exchange_ok = c.yes_no("exchange_ok");
+    let until = c.date("until");
+    let replaced_by = match c.st.value("replaced_by") {
+        "" => None,
+        other => match other.parse::<DocId>() {
+            Ok(p) => Some(p),
+            Err(_) => {
+                c.st.fail(
+                    "replaced_by",
+                    lang.tr("Bitte einen Eintrag aus der Liste wählen."),
+                );
+                None
+            }
+        },
+    };
+    let end_reason = c.text("end_reason", 2_000, false);
     let mut integrations = Vec::new();
     for i in 0..INTEGRATION_ROWS {
         let (pf, sf, tf) = (
@@ -1210,11 +1251,11 @@ fn parse_deployment(
         end_to_end,
         cost_once_eur,
         cost_yearly_eur,
-        contact_role: None,
-        exchange_ok: None,
-        until: None,
-        replaced_by: None,
-        end_reason: None,
+        contact_role,
+        exchange_ok,
+        until,
+        replaced_by,
+        end_reason,
     };
     c.validate(
         &d,
@@ -1224,6 +1265,10 @@ fn parse_deployment(
             "integrations",
             "cost_once_eur",
             "cost_yearly_eur",
+            "contact_role",
+            "until",
+            "replaced_by",
+            "end_reason",
         ],
     );
     if let Some(field) =
@@ -1287,7 +1332,14 @@ async fn deployment_page(
         ("int0_status", t("Funktioniert die Verbindung?")),
         ("int1_status", t("Funktioniert die Verbindung?")),
         ("int2_status", t("Funktioniert die Verbindung?")),
+        ("contact_role", t("Ansprechbare Stelle (Rolle)")),
+        ("exchange_ok", t("Ansprechbar für Erfahrungsaustausch")),
+        ("until", t("Im Einsatz bis")),
+        ("replaced_by", t("Abgelöst durch")),
+        ("end_reason", t("Grund der Ablösung")),
     ];
+    let mut successor_opts: Vec<(&str, &str)> = vec![("", t("keines / unbekannt"))];
+    successor_opts.extend(partners.iter().map(|(a, b)| (a.as_str(), b.as_str())));
     let title = format!("{}: {name}", t("Einsatz"));
     let main = html! {
         h1 { (title) }
@@ -1304,6 +1356,18 @@ async fn deployment_page(
             (form::choices(st, Field::new("end_to_end", t("Durchgängig digital (Ende-zu-Ende)")), &yes_no_options(lang), false))
             (form::input(lang, st, Field::new("cost_once_eur", t("Kosten einmalig (Euro)")).hint(t("Ganze Euro, z. B. 12000")), "text"))
             (form::input(lang, st, Field::new("cost_yearly_eur", t("Kosten jährlich (Euro)")).hint(t("Ganze Euro, z. B. 12000")), "text"))
+            fieldset.field {
+                legend { (t("Erfahrungsaustausch")) }
+                (form::choices(st, Field::new("exchange_ok", t("Ansprechbar für Erfahrungsaustausch")).hint(t("Andere Behörden dürfen Ihre Organisation zu diesem Einsatz ansprechen.")), &yes_no_options(lang), false))
+                (form::input(lang, st, Field::new("contact_role", t("Ansprechbare Stelle (Rolle)")).hint(t("Eine Rolle oder Stelle, kein Personenname, keine E-Mail-Adresse oder Telefonnummer: die Angaben sind öffentlich. Z. B. „Fachbereich Bürgerdienste, Produktverantwortliche“")), "text"))
+            }
+            fieldset.field {
+                legend { (t("Ende des Einsatzes")) }
+                p.hint { (t("Nur bei Status „eingestellt“.")) }
+                (form::input(lang, st, Field::new("until", t("Im Einsatz bis")).hint(t("Datum im Format JJJJ-MM-TT, z. B. 2024-06-30")), "text"))
+                (form::select(lang, st, Field::new("replaced_by", t("Abgelöst durch")), &successor_opts))
+                (form::textarea(lang, st, Field::new("end_reason", t("Grund der Ablösung")), 2))
+            }
             @for i in 0..INTEGRATION_ROWS {
                 fieldset.field {
                     legend { (t("Anbindung an ein anderes Produkt")) " " (i + 1) }
@@ -1322,14 +1386,14 @@ async fn deployment_page(
     Ok(render(s, ctx, Section::Products, &title, None, main).await)
 }
 
-fn query_value(raw: Option<&str>, key: &str) -> String {
+pub(super) fn query_value(raw: Option<&str>, key: &str) -> String {
     url::form_urlencoded::parse(raw.unwrap_or("").as_bytes())
         .find(|(k, _)| k == key)
         .map(|(_, v)| v.chars().take(200).collect())
         .unwrap_or_default()
 }
 
-fn choose_product_first(lang: Lang) -> PageError {
+pub(super) fn choose_product_first(lang: Lang) -> PageError {
     PageError::from((lang, UiError::BadRequest(lang.tr("Bitte wählen Sie zuerst das Produkt: Suchen Sie es unter „Produkte“ und wählen Sie dort „Einsatz melden“ oder „Nachnutzung berichten“.").to_owned())))
 }
 

@@ -29,6 +29,7 @@
 //! member's token at `/anmelden`, for that member only. Only the demo (`allmende demo`, made-up
 //! data on loopback) publishes without a session, and its banner says so.
 
+mod exchange;
 mod forms;
 mod import;
 mod keys;
@@ -83,6 +84,15 @@ pub fn router(state: UiState) -> Router {
         .route(
             "/einsaetze/{key}/bearbeiten",
             get(forms::deployment_edit).post(forms::deployment_update),
+        )
+        .route("/schulungen", get(exchange::overview))
+        .route(
+            "/schulungen/neu",
+            get(exchange::offer_new).post(exchange::offer_create),
+        )
+        .route(
+            "/schulungen/{org}/{key}/bewerten",
+            get(exchange::rate_form).post(exchange::rate_save),
         )
         .route(
             "/nachnutzung/neu",

@@ -65,7 +65,7 @@ pub(super) fn org_names(conn: &Connection) -> Result<HashMap<Vec<u8>, String>, U
 /// Names of the organisations (`idx_org`) or products (`idx_product`) among `ids`, by raw
 /// id: a page that links a few hundred entries reads their names only, not the whole
 /// catalog's (11,000 organisations and 3,000 products at full scale).
-fn names_among(
+pub(super) fn names_among(
     conn: &Connection,
     what: Named,
     ids: impl IntoIterator<Item = Vec<u8>>,
@@ -97,7 +97,7 @@ fn names_among(
 
 /// Which names [`names_among`] reads.
 #[derive(Clone, Copy)]
-enum Named {
+pub(super) enum Named {
     Orgs,
     Products,
 }
@@ -149,11 +149,11 @@ fn named_link(names: &HashMap<Vec<u8>, String>, path: &str, short: &str, hex_id:
     html! { a href={ (path) "/" (hex_id) } { (name) } }
 }
 
-fn org_link(names: &HashMap<Vec<u8>, String>, hex_id: &str) -> Markup {
+pub(super) fn org_link(names: &HashMap<Vec<u8>, String>, hex_id: &str) -> Markup {
     named_link(names, "/organisationen", "org", hex_id)
 }
 
-fn product_link(names: &HashMap<Vec<u8>, String>, hex_id: &str) -> Markup {
+pub(super) fn product_link(names: &HashMap<Vec<u8>, String>, hex_id: &str) -> Markup {
     named_link(names, "/produkte", "doc", hex_id)
 }
 
@@ -723,6 +723,8 @@ pub(super) fn flash_text(lang: Lang, raw: Option<&str>) -> Option<&'static str> 
             "Nachnutzungsbericht veröffentlicht. Andere Knoten erhalten ihn beim nächsten Abgleich."
         }
         "produkt" => "Produkt gespeichert. Andere Knoten erhalten es beim nächsten Abgleich.",
+        "schulung" => "Schulungsangebot veröffentlicht. Andere Knoten erhalten es beim nächsten Abgleich.",
+        "schulungsbewertung" => "Bewertung der Schulung veröffentlicht. Andere Knoten erhalten sie beim nächsten Abgleich.",
         "vorschlag" => {
             "Änderungsvorschlag gespeichert. Die Pflegenden des Eintrags entscheiden, ob sie ihn übernehmen."
         }
@@ -758,6 +760,11 @@ pub(super) async fn product(
             "Dieses Produkt ist auf diesem Knoten nicht bekannt.",
         ));
     };
+    let anchors = s.api.anchors.clone();
+    let exchange = db(&s, lang, move |conn| {
+        super::exchange::load(conn, doc, &anchors)
+    })
+    .await?;
     let all_proposals = super::stewardship::wants_all(raw.as_deref());
     let stewardship = super::stewardship::load(&s, lang, doc, all_proposals).await?;
     // The node's organisation (or a hosted one) that looks after the entry, if any.
@@ -964,6 +971,7 @@ pub(super) async fn product(
         @if d.pages > 1 {
             (pager(lang, d.page, u64::from(d.pages), |n| format!("/produkte/{}?seite={n}", d.id)))
         }
+        (super::exchange::product_sections(lang, &d.id, &exchange))
         h2 { (t("Interoperabilität")) }
         @if d.summary.integrations.is_empty() {
             p { (t("Keine Integrationen gemeldet.")) }
@@ -1124,7 +1132,7 @@ fn author_badge(lang: Lang, verified: &std::collections::HashSet<Vec<u8>>, org: 
     verified_badge(lang, yes)
 }
 
-fn verified_badge(lang: Lang, verified: bool) -> Markup {
+pub(super) fn verified_badge(lang: Lang, verified: bool) -> Markup {
     html! {
         @if verified { span.badge.ok { "✓ " (lang.tr("verifiziert")) } }
         @else { span.badge.warn { (lang.tr("nicht verifiziert")) } }
