@@ -937,3 +937,240 @@ async fn the_product_form_names_co_stewards_and_refuses_what_is_no_organisation_
     .unwrap();
     node.stop().await;
 }
+
+/// The location a 303 answer sends to.
+fn location(head: &str) -> String {
+    head.lines()
+        .find_map(|l| {
+            l.strip_prefix("location: ")
+                .or_else(|| l.strip_prefix("Location: "))
+        })
+        .expect("no redirect")
+        .trim()
+        .to_owned()
+}
+
+/// A JSON call on the API with the admin token; returns status and parsed body.
+fn api(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &str,
+) -> (u16, serde_json::Value) {
+    let (code, text) = integration_tests::http(
+        &addr.to_string(),
+        method,
+        path,
+        token,
+        body,
+        Duration::from_secs(20),
+    )
+    .unwrap();
+    (
+        code,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+    )
+}
+
+/// Whom to ask, how a deployment ended and training offers, entered in the forms: refused
+/// input stores nothing and names the field; what is stored shows on the product page, the
+/// training overview and in the API, and a publisher's own rating of its offer never counts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contacts_replacements_and_training_go_from_the_forms_to_the_pages() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut node = TestNode::start_http(&tmp.path().join("a"), Some("Gemeinde Beispiel"), &[])
+        .await
+        .unwrap();
+    let old = node.add_product("Gewerbe-Alt").await.unwrap().id();
+    let new = node.add_product("Gewerbe-Neu").await.unwrap().id();
+    let addr = node.http_addr().unwrap();
+    let admin = node.admin_token().unwrap();
+    let me = node.org().unwrap();
+    tokio::task::spawn_blocking(move || {
+        let cookie = session(addr, &admin);
+        let token = csrf_of(&cookie);
+        let deployments = || {
+            api(addr, "GET", "/api/v1/deployments", None, "").1
+                .as_array()
+                .unwrap()
+                .len()
+        };
+        let deploy = |fields: &str| {
+            post(
+                addr,
+                "/einsaetze/neu",
+                &cookie,
+                "",
+                &format!("_csrf={token}&produkt={old:#}&operated_by=self&{fields}"),
+            )
+        };
+        // A person's address is refused at its field, and nothing is stored.
+        let (code, _, page) = deploy(&format!(
+            "status=production&exchange_ok=ja&contact_role={}",
+            enc("anna.schmidt@gemeinde.example")
+        ));
+        assert_eq!(code, 422);
+        assert!(page.contains(r#"id="contact_role-fehler""#), "{page}");
+        // A successor needs the status retired.
+        let (code, _, page) = deploy(&format!("status=production&replaced_by={new:#}"));
+        assert_eq!(code, 422);
+        assert!(page.contains(r#"id="replaced_by-fehler""#), "{page}");
+        assert_eq!(deployments(), 0, "a refused form stored something");
+
+        let (code, head, _) = deploy(&format!(
+            "status=production&exchange_ok=ja&contact_role={}",
+            enc("Ordnungsamt, Produktverantwortliche")
+        ));
+        assert_eq!(code, 303, "{head}");
+        let (code, head, _) = deploy(&format!(
+            "status=retired&since=2016-01-01&until=2024-06-30&replaced_by={new:#}&end_reason={}",
+            enc("Hersteller hat <b>abgekündigt</b>")
+        ));
+        assert_eq!(code, 303, "{head}");
+        assert_eq!(deployments(), 2);
+
+        let (code, _, page) = get(addr, &format!("/produkte/{old:#}"), "");
+        assert_eq!(code, 200);
+        assert!(page.contains("Ordnungsamt, Produktverantwortliche"), "{page}");
+        assert!(page.contains("Abgelöst durch"), "{page}");
+        assert!(page.contains("Gewerbe-Neu"), "{page}");
+        assert!(
+            page.contains("Hersteller hat &lt;b&gt;abgekündigt&lt;/b&gt;"),
+            "the reason is not escaped"
+        );
+        let (_, page) = {
+            let (c, _, p) = get(addr, &format!("/produkte/{new:#}"), "");
+            (c, p)
+        };
+        assert!(page.contains("Löste ab"), "{page}");
+        let (code, flows) = api(
+            addr,
+            "GET",
+            &format!("/api/v1/products/{new:#}/replacements"),
+            None,
+            "",
+        );
+        assert_eq!(code, 200);
+        assert_eq!(flows["replaced"][0]["organisations"], 1, "{flows}");
+        let (code, contacts) = api(
+            addr,
+            "GET",
+            &format!("/api/v1/products/{old:#}/contacts"),
+            None,
+            "",
+        );
+        assert_eq!(code, 200);
+        assert_eq!(
+            contacts[0]["contact_role"], "Ordnungsamt, Produktverantwortliche",
+            "{contacts}"
+        );
+
+        // A training offer: a bad format and a bad link are named, then it is stored.
+        let offer = |format: &str, link: &str| {
+            post(
+                addr,
+                "/schulungen/neu",
+                &cookie,
+                "",
+                &format!(
+                    "_csrf={token}&produkt={new:#}&title={}&provider={}&format={format}&duration_minutes=360&cost_eur=0&link={}&roles={}",
+                    enc("Gewerbe-Neu für die Sachbearbeitung"),
+                    enc("Studieninstitut Westfalen"),
+                    enc(link),
+                    enc("Sachbearbeitung Gewerbeamt\nAdministration")
+                ),
+            )
+        };
+        let (code, _, page) = offer("fernstudium", "ftp://x");
+        assert_eq!(code, 422);
+        assert!(page.contains(r#"id="format-fehler""#), "{page}");
+        assert!(page.contains(r#"id="link-fehler""#), "{page}");
+        let (code, head, _) = offer("online", "https://studieninstitut.example/gewerbe");
+        assert_eq!(code, 303, "{head}");
+        assert!(location(&head).contains("gespeichert=schulung"));
+
+        let (code, list) = api(addr, "GET", "/api/v1/trainings", None, "");
+        assert_eq!(code, 200);
+        let t = &list["tasks"][0]["trainings"][0];
+        assert_eq!(t["offer"]["title"], "Gewerbe-Neu für die Sachbearbeitung");
+        assert_eq!(t["offer"]["roles"].as_array().unwrap().len(), 2);
+        let key = t["key"].as_str().unwrap().to_owned();
+        assert_eq!(t["org"], format!("{me:#}"));
+
+        let (code, _, page) = get(addr, "/schulungen", "");
+        assert_eq!(code, 200);
+        assert!(page.contains("Gewerbe-Neu für die Sachbearbeitung"), "{page}");
+        assert!(page.contains("6 h"), "{page}");
+        let (code, _, page) = get(addr, "/schulungen?format=praesenz", "");
+        assert_eq!(code, 200);
+        assert!(!page.contains("Gewerbe-Neu für die Sachbearbeitung"));
+        let (code, _, page) = get(addr, "/schulungen?format=%3Cscript%3E", "");
+        assert_eq!(code, 200);
+        assert!(page.contains("Unbekanntes Format."));
+        assert!(!page.contains("<script>"));
+
+        // Rating: out of range refused; the publisher's own rating is stored but not counted.
+        let rate = |score: &str| {
+            post(
+                addr,
+                &format!("/schulungen/{me:#}/{key}/bewerten"),
+                &cookie,
+                "",
+                &format!("_csrf={token}&score={score}&recommend=ja"),
+            )
+        };
+        let (code, _, page) = rate("9");
+        assert_eq!(code, 422);
+        assert!(page.contains(r#"id="score-fehler""#), "{page}");
+        let (code, head, _) = rate("5");
+        assert_eq!(code, 303, "{head}");
+        let (_, list) = api(addr, "GET", "/api/v1/trainings", None, "");
+        assert_eq!(list["tasks"][0]["trainings"][0]["ratings"], 0, "{list}");
+        let (code, _, _) = get(addr, &format!("/schulungen/{me:#}/{}/bewerten", "f".repeat(32)), &cookie);
+        assert_eq!(code, 404);
+
+        // The API refuses what the forms refuse, naming it.
+        for (path, body, field) in [
+            (
+                "/api/v1/trainings",
+                format!(r#"{{"product":"{new:#}","title":"Kurs","provider":"X","format":"fernstudium"}}"#),
+                "format",
+            ),
+            (
+                "/api/v1/training-ratings",
+                format!(r#"{{"org":"{me:#}","offer":"{key}","score":9}}"#),
+                "score",
+            ),
+            (
+                "/api/v1/training-ratings",
+                format!(r#"{{"org":"{me:#}","offer":"../{key}","score":3}}"#),
+                "offer",
+            ),
+            (
+                "/api/v1/deployments",
+                format!(r#"{{"product":"{old:#}","status":"production","operated_by":{{"by":"self"}},"contact_role":"Tel. 02241 12345"}}"#),
+                "contact_role",
+            ),
+        ] {
+            let (code, answer) = api(addr, "POST", path, Some(&admin), &body);
+            assert_eq!(code, 400, "{path} {body}: {answer}");
+            assert!(answer["message"].as_str().unwrap().contains(field), "{answer}");
+        }
+        let (code, _) = api(
+            addr,
+            "POST",
+            "/api/v1/trainings",
+            None,
+            &format!(r#"{{"product":"{new:#}","title":"Kurs","provider":"X","format":"online"}}"#),
+        );
+        assert_eq!(code, 401);
+        for bad in ["format=fernstudium", "task=123", "product=xyz", "sort=best", "unverified=ja"] {
+            let (code, answer) = api(addr, "GET", &format!("/api/v1/trainings?{bad}"), None, "");
+            assert_eq!(code, 400, "{bad}: {answer}");
+        }
+    })
+    .await
+    .unwrap();
+    node.stop().await;
+}

@@ -1271,3 +1271,206 @@ fn the_real_gv100ad_file_imports() {
         "{said}"
     );
 }
+
+/// A deployment says whom to ask and, when it ends, what replaced it; training offers are
+/// published, rated and listed by task; bad input is refused naming the field.
+#[test]
+fn deployments_end_with_their_successor_and_training_is_offered_and_rated() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    init(dir);
+    let add = |name: &str| {
+        ok(
+            dir,
+            &[
+                "product",
+                "add",
+                "--name",
+                name,
+                "--vendor",
+                "Beispiel GmbH",
+                "--kind",
+                "fachverfahren",
+                "--task",
+                "99001001002000",
+                "--new",
+            ],
+        )
+        .trim()
+        .to_owned()
+    };
+    let old = add("Abfallgebühren Alt");
+    let new = add("Abfallgebühren Neu");
+    refused(
+        dir,
+        &[
+            "deployment",
+            "add",
+            "--product",
+            &old,
+            "--status",
+            "production",
+            "--contact-role",
+            "m.muster@gemeinde.example",
+        ],
+        &["contact_role", "e-mail"],
+    );
+    refused(
+        dir,
+        &[
+            "deployment",
+            "add",
+            "--product",
+            &old,
+            "--status",
+            "production",
+            "--replaced-by",
+            &new,
+        ],
+        &["replaced_by", "retired"],
+    );
+    let key = ok(
+        dir,
+        &[
+            "deployment",
+            "add",
+            "--product",
+            &old,
+            "--status",
+            "production",
+            "--since",
+            "2015-01-01",
+            "--contact-role",
+            "Steueramt, Produktverantwortliche",
+            "--exchange",
+            "ja",
+        ],
+    )
+    .trim()
+    .to_owned();
+    refused(
+        dir,
+        &["deployment", "end", &key, "--until", "2010-01-01"],
+        &["until", "before since"],
+    );
+    refused(dir, &["deployment", "end", "feedfeed"], &["no deployment"]);
+    let ended = ok(
+        dir,
+        &[
+            "deployment",
+            "end",
+            &key,
+            "--until",
+            "2024-06-30",
+            "--replaced-by",
+            &new[..8],
+            "--reason",
+            "Umstieg auf die Landeslösung",
+        ],
+    );
+    assert!(ended.contains("Deployment ended."), "{ended}");
+    let sql = ok(
+        dir,
+        &[
+            "query",
+            "SELECT product, replaced_by, until, end_reason FROM replacements",
+        ],
+    );
+    assert!(sql.contains(&new), "{sql}");
+    assert!(sql.contains("Umstieg auf die Landeslösung"), "{sql}");
+
+    refused(
+        dir,
+        &[
+            "training",
+            "add",
+            "--product",
+            &new,
+            "--title",
+            "Kurs",
+            "--provider",
+            "X",
+            "--format",
+            "fernstudium",
+        ],
+        &["fernstudium"],
+    );
+    let offer = ok(
+        dir,
+        &[
+            "schulung",
+            "add",
+            "--product",
+            &new,
+            "--title",
+            "Abfallgebühren Neu kompakt",
+            "--provider",
+            "Kommunales Studieninstitut",
+            "--format",
+            "präsenz",
+            "--minutes",
+            "420",
+            "--cost",
+            "290",
+            "--role",
+            "Sachbearbeitung Steueramt",
+        ],
+    )
+    .trim()
+    .to_owned();
+    assert_eq!(offer.len(), 32, "{offer}");
+    let me = ok(dir, &["key", "export-public"]);
+    let me = me
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .last()
+        .unwrap()
+        .to_owned();
+    refused(
+        dir,
+        &[
+            "training",
+            "rate",
+            "--org",
+            &me,
+            "--offer",
+            &"e".repeat(32),
+            "--score",
+            "4",
+        ],
+        &["no training offer"],
+    );
+    refused(
+        dir,
+        &[
+            "training", "rate", "--org", &me, "--offer", &offer, "--score", "7",
+        ],
+        &["score"],
+    );
+    let rated = ok(
+        dir,
+        &[
+            "training", "rate", "--org", &me, "--offer", &offer, "--score", "4",
+        ],
+    );
+    assert!(rated.contains("Training rating saved."), "{rated}");
+    let list = ok(dir, &["training", "list", "--unverified"]);
+    assert!(list.contains("Abfallgebühren Neu kompakt"), "{list}");
+    assert!(list.contains("99001001002000"), "{list}");
+    assert!(list.contains(&offer), "{list}");
+    // The publisher's own rating does not count.
+    assert!(list.contains("not rated"), "{list}");
+    let json = ok(dir, &["training", "list", "--unverified", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        v["tasks"][0]["trainings"][0]["offer"]["duration_minutes"],
+        420
+    );
+    let none = ok(
+        dir,
+        &["training", "list", "--unverified", "--format", "online"],
+    );
+    assert!(none.contains("No training offers."), "{none}");
+}
