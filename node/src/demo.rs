@@ -31,7 +31,8 @@ use allmende_protocol::ids::{OrgId, RecordId};
 use allmende_protocol::schema::{
     Attestation, Date, Deployment, DeploymentStatus, Efa, HostingModel, Integration,
     IntegrationStatus, Land, Obstacle, OperatedBy, OrgKind, OrgProfile, Product, ProductKind,
-    Rating, RatingDimension, ReuseOutcome, ReuseReport, Score, UnixTime,
+    Rating, RatingDimension, ReuseOutcome, ReuseReport, Score, TrainingFormat, TrainingOffer,
+    TrainingRating, UnixTime,
 };
 use anyhow::{Context, bail};
 
@@ -42,7 +43,7 @@ use allmende_store::repo::Repo;
 use allmende_store::store::{KeyRecord, SqliteStore};
 
 /// Marks a directory as made by `allmende demo` (and the layout version of its contents).
-const MARKER: &str = "allmende-demo-v2";
+const MARKER: &str = "allmende-demo-v3";
 
 /// An organisation of the demo.
 struct Org {
@@ -818,8 +819,8 @@ fn write_catalog(
             end_to_end: (u.product == 1 || u.product == 6).then_some(true),
             cost_once_eur: None,
             cost_yearly_eur: Some(u.yearly),
-            contact_role: None,
-            exchange_ok: None,
+            contact_role: contact(u).map(str::to_owned),
+            exchange_ok: contact(u).map(|_| true),
             until: None,
             replaced_by: None,
             end_reason: None,
@@ -888,6 +889,7 @@ fn write_catalog(
             |ed| ed.put(&key, &report),
         )?;
     }
+    exchange(l, repos, now, repo_of, &ids)?;
     // The Land body attests the organisations it knows.
     let r = repo_of(repos, LAND)?;
     for (i, o) in ORGS.iter().enumerate().filter(|(_, o)| o.attested) {
@@ -939,6 +941,224 @@ fn write_catalog(
     repos[r]
         .1
         .edit(&l.keys[KOELN], header, now, |ed| ed.put_root(&proposed))?;
+    Ok(())
+}
+
+/// Whom to ask about a deployment: (organisation, product, role). These deployments are
+/// marked "ansprechbar für Erfahrungsaustausch".
+const CONTACTS: &[(usize, usize, &str)] = &[
+    (
+        KOELN,
+        0,
+        "Amt für Bürgerdienste, Produktverantwortliche Meldewesen",
+    ),
+    (KOELN, 10, "Amt für Informationsverarbeitung, Team E-Akte"),
+    (
+        MUENCHEN,
+        6,
+        "Kassen- und Steueramt, Verfahrensverantwortliche",
+    ),
+    (KREIS, 2, "Bauaufsichtsamt, Fachadministration"),
+    (HELLENTHAL, 0, "Bürgerbüro, Fachverfahrensbetreuung"),
+];
+
+fn contact(u: &Use) -> Option<&'static str> {
+    CONTACTS
+        .iter()
+        .find(|(org, product, _)| *org == u.org && *product == u.product)
+        .map(|(_, _, role)| *role)
+}
+
+/// Deployments that ended, and what replaced them: (organisation, old product, new product,
+/// since, until, why).
+const REPLACED: &[(usize, usize, usize, &str, &str, &str)] = &[
+    (
+        HELLENTHAL,
+        4,
+        3,
+        "2012-01-01",
+        "2021-12-31",
+        "Wechsel auf die Open-Source-Lösung, die auch der Kreis nutzt; die Lizenzkosten entfallen.",
+    ),
+    (
+        DAHLEM,
+        4,
+        3,
+        "2013-05-01",
+        "2022-03-31",
+        "Gemeinsamer Betrieb mit dem Kreis über das Rechenzentrum.",
+    ),
+    (
+        KOELN,
+        9,
+        8,
+        "2017-08-01",
+        "2022-07-31",
+        "Das neue Elternportal ist barrierefrei und an das Servicekonto angebunden.",
+    ),
+    (
+        MUENCHEN,
+        7,
+        6,
+        "2018-01-01",
+        "2021-06-30",
+        "Die Zahlung über ePayBL fehlte.",
+    ),
+];
+
+/// Training offers: (publisher, product, title, provider, format, minutes, euros, roles, link).
+type Offer = (
+    usize,
+    usize,
+    &'static str,
+    &'static str,
+    TrainingFormat,
+    u32,
+    u64,
+    &'static [&'static str],
+    &'static str,
+);
+
+const OFFERS: &[Offer] = &[
+    (
+        KRZ,
+        10,
+        "E-Akte Kommunal: Grundlagen für die Sachbearbeitung",
+        "Kommunales Rechenzentrum West, Schulungszentrum",
+        TrainingFormat::InPerson,
+        420,
+        240,
+        &["Sachbearbeitung", "Registratur"],
+        "https://schulung.krz-west.example/e-akte",
+    ),
+    (
+        KRZ,
+        0,
+        "Meldewesen Plus für die Fachadministration",
+        "Kommunales Rechenzentrum West, Schulungszentrum",
+        TrainingFormat::Hybrid,
+        960,
+        690,
+        &["Fachadministration"],
+        "https://schulung.krz-west.example/meldewesen",
+    ),
+    (
+        LAND,
+        1,
+        "Bauantrag Online für Bauaufsichten",
+        "Ministerium für Digitalisierung NRW",
+        TrainingFormat::Online,
+        120,
+        0,
+        &["Sachbearbeitung Bauaufsicht"],
+        "https://bauantrag.nrw.example/schulung",
+    ),
+    (
+        KOELN,
+        8,
+        "Kita-Navigator im Elternservice",
+        "Stadt Köln, Jugendamt",
+        TrainingFormat::SelfPaced,
+        90,
+        0,
+        &["Elternberatung", "Kita-Leitung"],
+        "https://kita.koeln.example/lernmodul",
+    ),
+];
+
+/// Ratings of the offers above: (rater, offer index, score, recommend, text).
+const OFFER_RATINGS: &[(usize, usize, u8, bool, &str)] = &[
+    (
+        HELLENTHAL,
+        1,
+        4,
+        true,
+        "Praxisnah; die Übungsumgebung entsprach unserem Stand.",
+    ),
+    (DAHLEM, 1, 5, true, "Sehr gut für kleine Bürgerbüros."),
+    (
+        KOELN,
+        0,
+        3,
+        false,
+        "Zu allgemein für die Fachämter einer Großstadt.",
+    ),
+    (
+        KREIS,
+        2,
+        5,
+        true,
+        "Kurz und genau auf die Bauaufsicht zugeschnitten.",
+    ),
+];
+
+/// The demo's replacements and training: deployments that ended with their
+/// successor, training offers and their ratings.
+fn exchange(
+    l: &Layout,
+    repos: &mut Vec<(usize, Repo<SqliteStore>)>,
+    now: UnixTime,
+    repo_of: &RepoOf,
+    ids: &[allmende_protocol::ids::DocId],
+) -> anyhow::Result<()> {
+    for &(org, old, new, since, until, why) in REPLACED {
+        let d = Deployment {
+            since: Some(since.parse::<Date>().map_err(demo_err)?),
+            until: Some(until.parse::<Date>().map_err(demo_err)?),
+            replaced_by: Some(ids[new]),
+            end_reason: Some(format!("[Demo-Daten] {why}")),
+            ..Deployment::new(ids[old], DeploymentStatus::Retired, OperatedBy::Itself)
+        };
+        let r = repo_of(repos, org)?;
+        let key = record_id()?;
+        repos[r].1.edit(
+            &l.keys[org],
+            DocHeader::singleton(DocKind::Deployments, l.orgs[org]),
+            now,
+            |ed| ed.put(&key, &d),
+        )?;
+    }
+    let mut keys = Vec::new();
+    for &(org, product, title, provider, format, minutes, euros, roles, link) in OFFERS {
+        let offer = TrainingOffer {
+            product: ids[product],
+            title: title.into(),
+            provider: provider.into(),
+            format,
+            duration_minutes: Some(minutes),
+            cost_eur: Some(euros),
+            link: Some(link.parse().map_err(demo_err)?),
+            roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+            description: Some("[Demo-Daten] Ein erfundenes Schulungsangebot.".into()),
+        };
+        let r = repo_of(repos, org)?;
+        let key = record_id()?;
+        repos[r].1.edit(
+            &l.keys[org],
+            DocHeader::singleton(DocKind::Experience, l.orgs[org]),
+            now,
+            |ed| ed.put(&key, &offer),
+        )?;
+        keys.push((org, key));
+    }
+    for &(rater, offer, score, recommend, text) in OFFER_RATINGS {
+        let (publisher, key) = &keys[offer];
+        let rating = TrainingRating {
+            org: l.orgs[*publisher],
+            offer: key.clone(),
+            score: Score::try_from(score).map_err(demo_err)?,
+            recommend: Some(recommend),
+            text: Some(format!("[Demo-Daten] {text}")),
+        };
+        let r = repo_of(repos, rater)?;
+        let key = rating.key();
+        repos[r].1.edit(
+            &l.keys[rater],
+            DocHeader::singleton(DocKind::Experience, l.orgs[rater]),
+            now,
+            |ed| ed.put(&key, &rating),
+        )?;
+    }
     Ok(())
 }
 

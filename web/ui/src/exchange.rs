@@ -101,7 +101,7 @@ fn rating_cell(lang: Lang, t: &Training) -> Markup {
         @match t.mean_score {
             Some(m) => {
                 (dec(lang, m)) " / 5 "
-                span.muted { "(" (int(lang, t.ratings)) " " (lang.tr("Bewertungen")) ")" }
+                span.muted { "(" (int(lang, t.ratings)) " " (lang.tr(if t.ratings == 1 { "Bewertung" } else { "Bewertungen" })) ")" }
             }
             None => span.muted { (lang.tr("noch keine Bewertung")) },
         }
@@ -186,7 +186,7 @@ pub(super) fn product_sections(lang: Lang, product_id: &str, x: &ProductExchange
             @if !x.flows.replaced_by.is_empty() {
                 h3 { (t("Abgelöst durch")) }
                 ul.flows { @for f in &x.flows.replaced_by { li {
-                    "→ " a href={ "/produkte/" (f.to) } { (name(&f.to_name, &f.to)) } ": "
+                    (name(&f.from_name, &f.from)) " → " a href={ "/produkte/" (f.to) } { (name(&f.to_name, &f.to)) } ": "
                     (int(lang, f.organisations)) " " (if f.organisations == 1 { t("Organisation") } else { t("Organisationen") })
                     @if !f.reasons.is_empty() { ul { @for r in &f.reasons { li.quote { (r) } } } }
                 } } }
@@ -194,7 +194,7 @@ pub(super) fn product_sections(lang: Lang, product_id: &str, x: &ProductExchange
             @if !x.flows.replaced.is_empty() {
                 h3 { (t("Löste ab")) }
                 ul.flows { @for f in &x.flows.replaced { li {
-                    a href={ "/produkte/" (f.from) } { (name(&f.from_name, &f.from)) } " →: "
+                    a href={ "/produkte/" (f.from) } { (name(&f.from_name, &f.from)) } " → " (name(&f.to_name, &f.to)) ": "
                     (int(lang, f.organisations)) " " (if f.organisations == 1 { t("Organisation") } else { t("Organisationen") })
                     @if !f.reasons.is_empty() { ul { @for r in &f.reasons { li.quote { (r) } } } }
                 } } }
