@@ -732,6 +732,8 @@ async function pageSweep(page) {
     [`/produkte/${PRODUCT_ID}/bearbeiten`, 'produkt-bearbeiten'],
     [`/einsaetze/neu?produkt=${PRODUCT_ID}`, 'einsatz-neu'],
     [`/nachnutzung/neu?produkt=${PRODUCT_ID}`, 'nachnutzung-neu'],
+    ['/schulungen', 'schulungen'],
+    [`/schulungen/neu?produkt=${PRODUCT_ID}`, 'schulung-neu'],
     ['/organisationen', 'organisationen'],
     [`/organisationen/${ORG_ID}`, 'organisation'],
     ['/aufgaben', 'aufgaben'],

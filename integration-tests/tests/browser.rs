@@ -118,10 +118,29 @@ async fn the_web_ui_works_in_a_real_browser() {
             "tasks": [TASK],
             "since": "2023-04-01",
             "cost_yearly_eur": 4800,
+            "contact_role": "Bauaufsichtsamt, Produktverantwortliche",
+            "exchange_ok": true,
         }),
     )
     .await;
     assert_eq!(code, 201, "{dep}");
+    // A training offer, so that the product page and the training overview show one.
+    let (code, offer) = post(
+        a_addr,
+        "/api/v1/trainings",
+        a.admin_token().unwrap(),
+        serde_json::json!({
+            "product": pid,
+            "title": "Bauantrag Online für Bauaufsichten",
+            "provider": "Studieninstitut Musterstadt",
+            "format": "online",
+            "duration_minutes": 120,
+            "cost_eur": 0,
+            "roles": ["Sachbearbeitung Bauaufsicht"],
+        }),
+    )
+    .await;
+    assert_eq!(code, 201, "{offer}");
 
     // B has the product and the deployment before the browser starts.
     let path = format!("/api/v1/products/{pid}");
