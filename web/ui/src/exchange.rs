@@ -141,7 +141,8 @@ fn training_rows(lang: Lang, list: &[Training], with_product: bool) -> Markup {
                     td { @if o.roles.is_empty() { "–" } @else { (o.roles.join(", ")) } }
                     td {
                         (rating_cell(lang, tr_)) " "
-                        a href={ "/schulungen/" (tr_.org) "/" (url_part(&tr_.key)) "/bewerten" } { (t("bewerten")) }
+                        a href={ "/schulungen/" (tr_.org) "/" (url_part(&tr_.key)) "/bewerten" }
+                            aria-label={ (t("Schulung bewerten")) ": " (o.title) } { (t("bewerten")) }
                     }
                     td {
                         a href={ "/organisationen/" (tr_.org) } { (tr_.org_name.clone().unwrap_or_else(|| format!("org:{}", &tr_.org[..12]))) }

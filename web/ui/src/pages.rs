@@ -1392,6 +1392,7 @@ pub(super) async fn tasks(State(s): State<UiState>, Extension(ctx): Extension<Ct
     let main = html! {
         h1 { (t("Aufgaben und Themenfelder")) }
         p { (t("Welche Produkte für welche Verwaltungsleistung im Einsatz sind: nach OZG-Themenfeld und nach Aufgabe (LeiKa-Schlüssel oder Bezeichnung).")) }
+        p { a href="/schulungen" { (t("Schulungsangebote nach Aufgabe")) } }
         h2 { (t("Themenfelder")) }
         div.table-wrap { table {
             thead { tr { th scope="col" { (t("Themenfeld")) } th scope="col" { (t("Produkte")) } th scope="col" { (t("Einsätze")) } } }
@@ -1467,7 +1468,10 @@ pub(super) async fn task(
     };
     let main = html! {
         h1 { (title) }
-        p { a href={ "/produkte?" (facet) "=" (url_part(&task)) } { (t("In der Produktsuche öffnen")) } }
+        p {
+            a href={ "/produkte?" (facet) "=" (url_part(&task)) } { (t("In der Produktsuche öffnen")) }
+            " · " a href={ "/schulungen?aufgabe=" (url_part(&task)) } { (t("Schulungen zu dieser Aufgabe")) }
+        }
         h2 { (t("Produkte für diese Aufgabe")) }
         @if rows.is_empty() { p { (t("Keine Produkte gefunden.")) } } @else {
             (bar_chart(lang, &chart))
