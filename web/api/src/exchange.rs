@@ -75,16 +75,31 @@ pub async fn product_contacts(
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Vec<Contact>>, ApiError> {
-    let doc = product_id(&id)?;
+    per_product(&s, &id, raw.as_deref(), exchange::contacts).await
+}
+
+/// Runs `read` for the product `id` on the repository thread, in the scope the query's
+/// `unverified` parameter (the only one allowed) selects.
+async fn per_product<T: Send + 'static>(
+    s: &ApiState,
+    id: &str,
+    raw: Option<&str>,
+    read: fn(
+        &rusqlite::Connection,
+        DocId,
+        Scope<'_>,
+    ) -> Result<T, allmende_catalog::query::QueryError>,
+) -> Result<Json<T>, ApiError> {
+    let doc = product_id(id)?;
     let mut unverified = false;
-    for (k, v) in read_params(raw.as_deref(), &["unverified"])? {
+    for (k, v) in read_params(raw, &["unverified"])? {
         unverified = flag(k, &v)?;
     }
     let anchors = s.anchors.clone();
-    let list = s
+    let answer = s
         .repo
         .call(move |st| {
-            exchange::contacts(
+            read(
                 st.repo().store().connection(),
                 doc,
                 Scope {
@@ -94,7 +109,7 @@ pub async fn product_contacts(
             )
         })
         .await??;
-    Ok(Json(list))
+    Ok(Json(answer))
 }
 
 /// `GET /api/v1/products/{id}/replacements`.
@@ -123,26 +138,7 @@ pub async fn product_replacements(
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Flows>, ApiError> {
-    let doc = product_id(&id)?;
-    let mut unverified = false;
-    for (k, v) in read_params(raw.as_deref(), &["unverified"])? {
-        unverified = flag(k, &v)?;
-    }
-    let anchors = s.anchors.clone();
-    let flows = s
-        .repo
-        .call(move |st| {
-            exchange::flows(
-                st.repo().store().connection(),
-                doc,
-                Scope {
-                    anchors: &anchors,
-                    include_unverified: unverified,
-                },
-            )
-        })
-        .await??;
-    Ok(Json(flows))
+    per_product(&s, &id, raw.as_deref(), exchange::flows).await
 }
 
 /// The training overview.
