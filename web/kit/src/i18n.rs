@@ -49,6 +49,89 @@ fn english() -> &'static HashMap<&'static str, &'static str> {
 
 /// German → English.
 const EN: &[(&str, &str)] = &[
+    ("1 = mangelhaft, 5 = sehr gut", "1 = poor, 5 = very good"),
+    ("Abgelöst durch", "Replaced by"),
+    ("Ablösungen", "Replacements"),
+    ("Alle Schulungen nach Aufgabe", "All training by task"),
+    ("Ansprechbare Stelle", "Whom to ask"),
+    ("Ansprechbare Stelle (Rolle)", "Whom to ask (role)"),
+    (
+        "Ansprechbar für Erfahrungsaustausch",
+        "Open to an exchange of experience",
+    ),
+    (
+        "Andere Behörden dürfen Ihre Organisation zu diesem Einsatz ansprechen.",
+        "Other public bodies may ask your organisation about this deployment.",
+    ),
+    (
+        "Diese Organisationen setzen das Produkt ein und beantworten Fragen anderer Behörden dazu.",
+        "These organisations run the product and answer other public bodies' questions about it.",
+    ),
+    (
+        "Eine Rolle je Zeile, z. B. Sachbearbeitung, Administration; keine Personennamen",
+        "One role per line, e.g. case work, administration; no names of persons",
+    ),
+    ("Ende des Einsatzes", "End of the deployment"),
+    ("Erfahrungsaustausch", "Exchange of experience"),
+    ("Ganze Euro; 0 für kostenlos", "Whole euros; 0 when free"),
+    (
+        "Ganze Minuten, z. B. 360 für einen Schulungstag",
+        "Whole minutes, e.g. 360 for a day of training",
+    ),
+    ("Gesamturteil", "Overall score"),
+    ("Grund der Ablösung", "Why it was replaced"),
+    ("Im Einsatz bis", "In use until"),
+    ("Keine Ablösungen gemeldet.", "No replacements reported."),
+    (
+        "Keine Schulungsangebote gefunden.",
+        "No training offers found.",
+    ),
+    ("Kosten je Person", "Cost per person"),
+    ("Kosten je Person (Euro)", "Cost per person (euros)"),
+    (
+        "LeiKa-Schlüssel (14 Ziffern) oder Aufgabenbezeichnung",
+        "LeiKa key (14 digits) or task name",
+    ),
+    (
+        "Link zur Anmeldung oder Beschreibung",
+        "Link to book or read more",
+    ),
+    ("Löste ab", "Replaced"),
+    (
+        "Noch keine Organisation hat sich zu diesem Produkt als ansprechbar gemeldet.",
+        "No organisation has offered to answer questions about this product yet.",
+    ),
+    ("Noch keine Schulungsangebote.", "No training offers yet."),
+    (
+        "Nur bei Status „eingestellt“.",
+        "Only with the status “retired”.",
+    ),
+    ("Ohne Aufgabe", "Without a task"),
+    ("Schulung", "Training"),
+    ("Schulung anbieten", "Offer training"),
+    ("Schulung bewerten", "Rate training"),
+    ("Schulung veröffentlichen", "Publish the training"),
+    ("Schulungen", "Training"),
+    ("Schulungen zu dieser Aufgabe", "Training for this task"),
+    ("Schulungsangebote nach Aufgabe", "Training offers by task"),
+    (
+        "Schulungsangebote zu Produkten, die Organisationen im Netz veröffentlichen und bewerten, geordnet nach den Aufgaben der Produkte.",
+        "Training offers for products, published and rated by organisations in the network, by the products' tasks.",
+    ),
+    ("Unbekanntes Format.", "Unknown format."),
+    ("Veröffentlicht von", "Published by"),
+    (
+        "Wer es einsetzt, kann das beim Einsatz angeben.",
+        "Whoever runs it can say so with their deployment.",
+    ),
+    (
+        "Würden Sie die Schulung weiterempfehlen?",
+        "Would you recommend the training?",
+    ),
+    ("keines / unbekannt", "none / unknown"),
+    ("kostenlos", "free"),
+    ("noch keine Bewertung", "not rated yet"),
+    ("unbekanntes Produkt", "unknown product"),
     (
         "Widersprüchliche Änderungen signiert",
         "Signed contradicting changes",
