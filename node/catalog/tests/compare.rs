@@ -223,7 +223,7 @@ fn task<'a>(c: &'a Comparison, name: &str) -> &'a compare::TaskComparison {
         .unwrap_or_else(|| panic!("no task {name} in {:#?}", c.tasks))
 }
 
-fn listed<'a>(t: &'a compare::TaskComparison, id: DocId) -> &'a compare::ProductComparison {
+fn listed(t: &compare::TaskComparison, id: DocId) -> &compare::ProductComparison {
     let id = hex::encode(id.as_bytes());
     t.products
         .iter()
