@@ -447,6 +447,14 @@ fn choices(s: &Subject) -> Vec<GroupChoice> {
         .collect()
 }
 
+/// The three groups and whether each can be formed for `org` (for switchers), and its name.
+pub fn groups(conn: &Connection, org: &OrgId) -> Result<(String, Vec<GroupChoice>), CompareError> {
+    stats::population_table(conn, "compare_population", false)?;
+    let me = subject(conn, org)?;
+    let choices = choices(&me);
+    Ok((me.name, choices))
+}
+
 /// One deployment of the group or the subject, for one of its tasks.
 struct Row {
     deployment: (Vec<u8>, String),
@@ -525,16 +533,24 @@ struct Tally {
     retired: BTreeSet<Vec<u8>>,
 }
 
-/// Compares `org` with `group` as the statistics of `scope` count (module documentation).
+/// Compares `org` with `group` as the statistics of `scope` count (module documentation);
+/// without a group, with the first of [`Group::ALL`] that can be formed for it.
 pub fn compare(
     conn: &Connection,
     scope: &Scope,
     org: &OrgId,
-    group: Group,
+    group: Option<Group>,
 ) -> Result<Comparison, CompareError> {
     stats::population_table(conn, "compare_population", false)?;
     let me = subject(conn, org)?;
     let groups = choices(&me);
+    let group = match group {
+        Some(g) => g,
+        None => groups
+            .iter()
+            .find(|c| c.available)
+            .map_or(Group::Kreis, |c| c.group),
+    };
     if let Some(c) = groups.iter().find(|c| c.group == group && !c.available) {
         return Err(CompareError::GroupUnavailable {
             group,

@@ -213,7 +213,7 @@ fn scoped() -> Scope {
 }
 
 fn run(w: &World, scope: &Scope, seed: u8, group: Group) -> Result<Comparison, CompareError> {
-    compare::compare(w.repo.store().connection(), scope, &org(seed), group)
+    compare::compare(w.repo.store().connection(), scope, &org(seed), Some(group))
 }
 
 fn task<'a>(c: &'a Comparison, name: &str) -> &'a compare::TaskComparison {
@@ -344,6 +344,21 @@ fn groups_that_cannot_be_formed_say_why_and_unknown_organisations_are_refused() 
     assert!(e.to_string().contains("amtliche Einwohnerzahl"), "{e}");
     let e = run(&w, &scoped(), 99, Group::Land).unwrap_err();
     assert!(matches!(e, CompareError::UnknownOrg(_)), "{e:?}");
+    // Without a group: the first that can be formed (the Land is not known either, so size).
+    let e =
+        compare::compare(w.repo.store().connection(), &scoped(), &org(NO_AGS), None).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            CompareError::GroupUnavailable {
+                group: Group::Kreis,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    let c = compare::compare(w.repo.store().connection(), &scoped(), &org(ME), None).unwrap();
+    assert_eq!(c.group, Group::Kreis);
     // The choices list every group with its availability.
     let c = run(&w, &scoped(), ME, Group::Kreis).unwrap();
     assert_eq!(c.groups.len(), 3);
