@@ -157,6 +157,10 @@ pub enum Command {
     /// organisations, filled with demo data) and serve the web UI of one of them, until
     /// Ctrl-C. Without --data-dir it keeps its data under the system's temp dir.
     Demo(DemoArgs),
+    /// Nachbarvergleich: per task, what comparable bodies (same Kreis, Land or size class)
+    /// run, with their ratings and costs, next to this organisation's products.
+    #[command(alias = "compare")]
+    Vergleich(crate::vergleich::VergleichArgs),
 }
 
 /// Network flags shared by `allmende run` and `allmende-bootstrap`. Unset flags leave the
@@ -1229,6 +1233,12 @@ pub fn run(
         }
         Command::Health { url } => health(&url, out),
         Command::Query(a) => query_command(&dd, a, out),
+        Command::Vergleich(a) => {
+            crate::vergleich::run(&dd, a, &cfg.trust.anchors, out).map_err(|e| match e {
+                crate::vergleich::VergleichError::Refused(m) => bad(m),
+                crate::vergleich::VergleichError::Failed(e) => e,
+            })
+        }
         Command::Init(a) => {
             // The manifest is checked before anything touches the disk.
             if let Some(file) = &a.network {

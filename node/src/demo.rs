@@ -4,7 +4,7 @@
 //! ```text
 //!   bootstrap node (no organisation)
 //!      ▲      ▲        ▲           ▲              ▲
-//!   Land NRW  Köln  München  Kreis Euskirchen  KRZ West ── hosts Hellenthal, Dahlem
+//!   Land NRW  Köln  München  Kreis Euskirchen  KRZ West ── hosts Hellenthal, Dahlem, Nettersheim
 //!   (anchor)                  (delegates to KRZ)   └── serves the web UI
 //! ```
 //!
@@ -37,6 +37,8 @@ use allmende_protocol::schema::{
 use anyhow::{Context, bail};
 
 use crate::node::{Node, NodeConfig};
+
+mod vergleich;
 use allmende_net::net::NetConfig;
 use allmende_store::datadir::{DataDir, random_bytes};
 use allmende_store::repo::Repo;
@@ -147,6 +149,18 @@ const ORGS: &[Org] = &[
         ags: Some("05366012"),
         land: None,
         population: Some(4_301),
+        hosted_by: Some(KRZ),
+        it_dienstleister: Some(KRZ),
+        attested: true,
+    },
+    // For the Nachbarvergleich: a Gemeinde of the Kreis in Hellenthal's size class.
+    Org {
+        slug: "nettersheim",
+        name: "Demo: Gemeinde Nettersheim",
+        kind: OrgKind::Kommune,
+        ags: Some("05366032"),
+        land: None,
+        population: Some(7_705),
         hosted_by: Some(KRZ),
         it_dienstleister: Some(KRZ),
         attested: true,
@@ -776,6 +790,32 @@ fn seed(base: &Path, now: UnixTime) -> anyhow::Result<Layout> {
     Ok(layout)
 }
 
+/// The deployments of `vergleich.rs` (the Nachbarvergleich's demo data) as [`Use`]s.
+fn extra_uses() -> anyhow::Result<Vec<Use>> {
+    vergleich::USES
+        .iter()
+        .map(|e| {
+            Ok(Use {
+                org: ORGS
+                    .iter()
+                    .position(|o| o.slug == e.org)
+                    .with_context(|| format!("demo organisation {}", e.org))?,
+                product: PRODUCTS
+                    .iter()
+                    .position(|p| p.name == e.product)
+                    .with_context(|| format!("demo product {}", e.product))?,
+                status: e.status,
+                since: e.since,
+                yearly: e.yearly,
+                at_krz: e.at_krz,
+                integration: None,
+                scores: e.scores,
+                text: e.text,
+            })
+        })
+        .collect()
+}
+
 type RepoOf = dyn Fn(&mut Vec<(usize, Repo<SqliteStore>)>, usize) -> anyhow::Result<usize>;
 
 fn write_catalog(
@@ -795,7 +835,8 @@ fn write_catalog(
         ids.push(header.id());
     }
     let score = |n: u8| Score::try_from(n).map_err(demo_err);
-    for u in USES {
+    let extra = extra_uses()?;
+    for u in USES.iter().chain(&extra) {
         let d = Deployment {
             product: ids[u.product],
             version: None,
@@ -1211,7 +1252,7 @@ fn prepare(dir: &Path, out: &mut dyn Write) -> anyhow::Result<OrgId> {
         dir.display(),
         ORGS.len(),
         PRODUCTS.len(),
-        USES.len(),
+        USES.len() + vergleich::USES.len(),
         REPORTS.len()
     )?;
     Ok(layout.orgs[LAND])
@@ -1350,7 +1391,7 @@ mod tests {
             allmende_protocol::schema::Validate::validate(&record).unwrap();
             assert!(record.description.unwrap().starts_with("[Demo-Daten] "));
         }
-        for u in USES {
+        for u in USES.iter().chain(&extra_uses().unwrap()) {
             assert!(u.product < PRODUCTS.len() && u.org < ORGS.len());
             assert!(u.since.parse::<Date>().is_ok(), "{}", u.since);
         }
@@ -1397,7 +1438,10 @@ mod tests {
         );
         // The IT-Dienstleister's node hosts its members.
         let krz = DataDir::new(tmp.path().join("krz-west"));
-        assert_eq!(krz.members().unwrap().len(), 2);
+        assert_eq!(
+            krz.members().unwrap().len(),
+            ORGS.iter().filter(|o| o.hosted_by == Some(KRZ)).count()
+        );
         // A second run reuses the directory; a foreign directory is refused.
         let mut out = Vec::new();
         assert_eq!(prepare(tmp.path(), &mut out).unwrap(), anchor);

@@ -14,10 +14,11 @@ pub mod config;
 pub mod demo;
 pub mod network;
 pub mod node;
+pub mod vergleich;
 
 // The layers below, under the names the node's tests and tools have always used.
 pub use allmende_api::{aggregates, http, metrics, openapi};
-pub use allmende_catalog::{exchange, query, sql, stats, stewardship, trust};
+pub use allmende_catalog::{compare, exchange, query, sql, stats, stewardship, trust};
 pub use allmende_formats::{export, export_stream, publiccode};
 pub use allmende_net::net;
 pub use allmende_repo_thread::{quarantine, repo_actor};

@@ -25,7 +25,7 @@ pub struct Scope {
 }
 
 /// Prepares the temporary table `counted(org)` with the organisations that count.
-fn counted(conn: &Connection, scope: &Scope) -> Result<(), QueryError> {
+pub(crate) fn counted(conn: &Connection, scope: &Scope) -> Result<(), QueryError> {
     // Merged product entries count as their canonical entry.
     crate::query::prepare_canon(conn)?;
     conn.execute_batch("CREATE TEMP TABLE IF NOT EXISTS counted (org BLOB PRIMARY KEY) WITHOUT ROWID; DELETE FROM counted;")?;
@@ -124,10 +124,40 @@ pub struct RatingStats {
 /// self-ratings excluded.
 pub fn ratings(conn: &Connection, scope: &Scope) -> Result<Vec<RatingStats>, QueryError> {
     counted(conn, scope)?;
+    ratings_among(conn, Among::Counted)
+}
+
+/// Which organisations an aggregate reads: a temporary table `(org BLOB PRIMARY KEY)`
+/// prepared before, never a name from outside.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Among {
+    /// `counted`, the trust scope ([`counted`]).
+    Counted,
+    /// `compare_group`, a comparison group within the trust scope (`crate::compare`).
+    CompareGroup,
+}
+
+impl Among {
+    fn table(self) -> &'static str {
+        match self {
+            Among::Counted => "counted",
+            Among::CompareGroup => "compare_group",
+        }
+    }
+}
+
+/// [`ratings`] of the organisations in `among` (prepared by the caller, as is `canon`).
+pub(crate) fn ratings_among(
+    conn: &Connection,
+    among: Among,
+) -> Result<Vec<RatingStats>, QueryError> {
     // A rating by the organisation named as the product's vendor does not count.
-    let filter = "JOIN counted c ON c.org = s.org JOIN idx_product p ON p.doc = s.product
+    let filter = format!(
+        "JOIN {table} c ON c.org = s.org JOIN idx_product p ON p.doc = s.product
          JOIN canon k ON k.doc = s.product
-         WHERE (json_extract(p.json, '$.vendor_org') IS NULL OR json_extract(p.json, '$.vendor_org') != lower(hex(s.org)))";
+         WHERE (json_extract(p.json, '$.vendor_org') IS NULL OR json_extract(p.json, '$.vendor_org') != lower(hex(s.org)))",
+        table = among.table()
+    );
     let mut out: BTreeMap<Vec<u8>, RatingStats> = BTreeMap::new();
     let mut stmt = conn.prepare(&format!(
         "SELECT k.canonical, s.dimension, avg(s.score), count(*) FROM idx_rating_score s {filter}
@@ -262,20 +292,32 @@ pub fn duplicates(conn: &Connection) -> Result<Vec<Duplicate>, QueryError> {
 /// official population where its AGS names a Gemeinde, Kreis (`KKKKK000`) or Land
 /// (`LL000000`) of the Gemeindeverzeichnis, else the population its profile claims.
 pub fn official_population(conn: &Connection) -> Result<(), QueryError> {
-    conn.execute_batch(
-        "CREATE TEMP TABLE IF NOT EXISTS org_population (org BLOB PRIMARY KEY, population INTEGER)
+    population_table(conn, "org_population", true)
+}
+
+/// Fills the temporary table `table (org, population)` as [`official_population`] does; with
+/// `claimed` false, organisations whose AGS the Gemeindeverzeichnis does not name get none
+/// (the population their profile claims is not taken).
+pub(crate) fn population_table(
+    conn: &Connection,
+    table: &'static str,
+    claimed: bool,
+) -> Result<(), QueryError> {
+    let fallback = if claimed { "o.population" } else { "NULL" };
+    conn.execute_batch(&format!(
+        "CREATE TEMP TABLE IF NOT EXISTS {table} (org BLOB PRIMARY KEY, population INTEGER)
            WITHOUT ROWID;
-         DELETE FROM org_population;
-         INSERT OR REPLACE INTO org_population (org, population)
+         DELETE FROM {table};
+         INSERT OR REPLACE INTO {table} (org, population)
            SELECT o.org, coalesce(
              (SELECT g.population FROM ref_gemeinde g WHERE g.ags = o.ags),
              CASE WHEN substr(o.ags, 6) = '000'
                THEN (SELECT sum(g.population) FROM ref_gemeinde g WHERE g.kreis = substr(o.ags, 1, 5)) END,
              CASE WHEN substr(o.ags, 3) = '000000'
                THEN (SELECT sum(g.population) FROM ref_gemeinde g WHERE g.land = substr(o.ags, 1, 2)) END,
-             o.population)
-           FROM idx_org o;",
-    )?;
+             {fallback})
+           FROM idx_org o;"
+    ))?;
     Ok(())
 }
 
@@ -299,8 +341,13 @@ pub struct Costs {
 /// Land's Gemeinden, from the Gemeindeverzeichnis), else the one their profile claims.
 pub fn costs(conn: &Connection, scope: &Scope) -> Result<Vec<Costs>, QueryError> {
     counted(conn, scope)?;
+    costs_among(conn, Among::Counted)
+}
+
+/// [`costs`] of the organisations in `among` (prepared by the caller, as is `canon`).
+pub(crate) fn costs_among(conn: &Connection, among: Among) -> Result<Vec<Costs>, QueryError> {
     official_population(conn)?;
-    let mut stmt = conn.prepare(
+    let mut stmt = conn.prepare(&format!(
         // Per product: deployments in use that report a yearly cost; each organisation's
         // population counts once however many such deployments it reports.
         // First per product and organisation, then per product: a population subquery per
@@ -308,13 +355,14 @@ pub fn costs(conn: &Connection, scope: &Scope) -> Result<Vec<Costs>, QueryError>
         "SELECT prod, sum(n), sum(yearly), sum(population) FROM (
            SELECT coalesce(k.canonical, d.product) AS prod, d.org, count(*) AS n,
              sum(d.cost_yearly) AS yearly, max(o.population) AS population
-           FROM idx_deployment d JOIN counted c ON c.org = d.org JOIN org_population o ON o.org = d.org
+           FROM idx_deployment d JOIN {table} c ON c.org = d.org JOIN org_population o ON o.org = d.org
            LEFT JOIN canon k ON k.doc = d.product
            WHERE d.cost_yearly IS NOT NULL AND o.population IS NOT NULL
              AND d.status IN ('pilot', 'production')
            GROUP BY prod, d.org)
          GROUP BY prod ORDER BY prod",
-    )?;
+        table = among.table()
+    ))?;
     let rows = stmt.query_map([], |r| {
         let yearly = r.get::<_, i64>(2)? as u64;
         let population = r.get::<_, i64>(3)? as u64;

@@ -339,6 +339,7 @@ fn api_routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(set_training_rating))
         .routes(routes!(organizations))
         .routes(routes!(organization))
+        .routes(routes!(comparison))
         .routes(routes!(task_catalogue))
         .routes(routes!(stats_index))
         .routes(routes!(stats))
@@ -2695,6 +2696,61 @@ async fn reuse_reports(
         Some(("outcome", reuse_outcome)),
     )
     .await
+}
+
+/// `GET /api/v1/organizations/{id}/comparison`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/organizations/{id}/comparison",
+    tag = "statistics",
+    summary = "Nachbarvergleich: what comparable bodies run, per task",
+    description = "Compares an organisation's deployments with those of one group: `kreis` (every organisation whose AGS lies in its Kreis), `land` (its Land) or `groesse` (same kind and size class of official population from the Gemeindeverzeichnis; classes in `size_class`). Per task: its own products and the group's, each organisation counted once per product, with the group's ratings (vendor self-ratings left out) and costs (medians per organisation, euros per inhabitant). Differences: `missing_tasks` (neighbours run something, it nothing), `rare` (it runs a product fewer than 25 % of the neighbours active in the task run), `left` (neighbours with a retired deployment and none in use). Counts organisations a followed trust anchor attested, as /api/v1/stats does, unless `include_unverified=true`. Bounded: at most 5,000 organisations per group, 150 tasks, 8 products per task besides its own (api.md, nachbarvergleich.md).",
+    params(
+        ("id" = String, Path, description = "The organisation id, 64 hex characters", example = json!(example::MUSTERHAUSEN)),
+        ("group" = Option<String>, Query, description = "`kreis`, `land` or `groesse`; without it the first of these that can be formed for the organisation", example = "kreis"),
+        ("include_unverified" = Option<bool>, Query, description = "`true` to count every organisation, not only attested ones"),
+    ),
+    responses(
+        (status = 200, description = "The comparison", body = allmende_catalog::compare::Comparison),
+        (status = 400, description = "A malformed id or parameter, or a group that cannot be formed for this organisation (no AGS, no official population); the message names the field", body = doc::ErrorBody),
+        (status = 404, description = "Neither a profile nor any record of the organisation", body = doc::ErrorBody),
+        (status = 500, description = "A storage error", body = doc::ErrorBody), (status = 503, description = "The node is shutting down", body = doc::ErrorBody),
+    ),
+    extensions(("x-example-requests" = json!([
+        { "summary": "Musterhausen and the other bodies of its Kreis", "request": format!("/api/v1/organizations/{}/comparison", example::MUSTERHAUSEN), "status": 200 },
+        { "summary": "Köln and the bodies of Nordrhein-Westfalen", "request": format!("/api/v1/organizations/{}/comparison?group=land", example::KOELN), "status": 200 },
+        { "summary": "Musterhausen and Kommunen of its size class, attested or not", "request": format!("/api/v1/organizations/{}/comparison?group=groesse&include_unverified=true", example::MUSTERHAUSEN), "status": 200 },
+        { "summary": "The Land body has no AGS: no Kreis group", "request": format!("/api/v1/organizations/{}/comparison?group=kreis", example::LAND), "status": 400 },
+        { "summary": "An unknown group", "request": format!("/api/v1/organizations/{}/comparison?group=gemeinde", example::KOELN), "status": 400 },
+        { "summary": "An organisation this node does not know", "request": format!("/api/v1/organizations/{}/comparison", crate::compare::UNKNOWN_ORG), "status": 404 }
+    ])))
+)]
+async fn comparison(
+    State(s): State<ApiState>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<allmende_catalog::compare::Comparison>, ApiError> {
+    let org: OrgId = id
+        .parse()
+        .map_err(|e| ApiError::bad_request(format!("id: {e}")))?;
+    let (group, include_unverified) =
+        crate::compare::params(raw.as_deref().unwrap_or("")).map_err(ApiError::bad_request)?;
+    let scope = allmende_catalog::stats::Scope {
+        anchors: s.anchors.to_vec(),
+        include_unverified,
+    };
+    let c = s
+        .repo
+        .call(move |st| {
+            allmende_catalog::compare::compare(st.repo().store().connection(), &scope, &org, group)
+        })
+        .await?
+        .map_err(|e| match crate::compare::refusal(e) {
+            crate::compare::Refusal::BadRequest(m) => ApiError::bad_request(m),
+            crate::compare::Refusal::NotFound(m) => ApiError::not_found(m),
+            crate::compare::Refusal::Query(q) => q.into(),
+        })?;
+    Ok(Json(c))
 }
 
 /// `GET /api/v1/organizations/{id}`.

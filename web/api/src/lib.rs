@@ -2,7 +2,8 @@
 //!
 //! The HTTP face of a node for programs: the API routes and their state ([`http`]), the
 //! OpenAPI description generated from them ([`openapi`]), the node status ([`status`]),
-//! Prometheus metrics ([`metrics`]) and the cache of aggregates ([`aggregates`]). It talks to
+//! Prometheus metrics ([`metrics`]), the cache of aggregates ([`aggregates`]) and the
+//! Nachbarvergleich route ([`compare`]). It talks to
 //! the node only through the handles of the repository thread and the network actor.
 //!
 //! May use: every layer below (protocol, store, catalog, formats, repository thread,
@@ -10,6 +11,7 @@
 
 pub mod aggregates;
 pub mod answers;
+pub mod compare;
 pub mod exchange;
 pub mod http;
 pub mod metrics;

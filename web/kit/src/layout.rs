@@ -22,6 +22,8 @@ pub enum Section {
     Duplicates,
     /// Coverage.
     Coverage,
+    /// The Nachbarvergleich.
+    Compare,
     /// Network.
     Network,
     /// Trust.
@@ -44,6 +46,7 @@ const NAV: &[(Section, &str, &str)] = &[
         "Doppelentwicklungen",
     ),
     (Section::Coverage, "/abdeckung", "Abdeckung"),
+    (Section::Compare, "/vergleich", "Nachbarvergleich"),
     (Section::Network, "/netzwerk", "Netzwerk"),
     (Section::Trust, "/vertrauen", "Vertrauen"),
     (Section::Settings, "/einstellungen", "Einstellungen"),

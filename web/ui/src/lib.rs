@@ -29,6 +29,7 @@
 //! member's token at `/anmelden`, for that member only. Only the demo (`allmende demo`, made-up
 //! data on loopback) publishes without a session, and its banner says so.
 
+mod compare;
 mod exchange;
 mod forms;
 mod import;
@@ -100,6 +101,8 @@ pub fn router(state: UiState) -> Router {
         )
         .route("/organisationen", get(pages::organisations))
         .route("/organisationen/{id}", get(pages::organisation))
+        .route("/organisationen/{id}/vergleich", get(compare::of_org))
+        .route("/vergleich", get(compare::own))
         .route("/aufgaben", get(pages::tasks))
         .route("/aufgaben/{task}", get(pages::task))
         .route("/interoperabilitaet", get(pages::interop))

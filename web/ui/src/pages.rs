@@ -1335,6 +1335,7 @@ pub(super) async fn organisation(
             h2 { (t("Betreute Organisationen")) }
             ul { @for (id, name) in &d.members { li { a href={ "/organisationen/" (id) } { (name) } } } }
         }
+        p.actions { a href={ "/organisationen/" (d.id) "/vergleich" } { (t("Nachbarvergleich: was vergleichbare Organisationen einsetzen")) } }
         h2 { (t("Software-Ausstattung")) }
         @if d.deployments.is_empty() {
             p { (t("Noch keine Einsätze gemeldet.")) }

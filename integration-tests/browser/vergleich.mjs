@@ -1,0 +1,211 @@
+// Browser test of the Nachbarvergleich pages (/vergleich, /organisationen/{id}/vergleich)
+// against the running demo network (`allmende demo`), in a real headless Chromium driven by
+// playwright-core, with axe-core (WCAG 2.1 A/AA) on every page visited.
+//
+// Run by `integration-tests/tests/vergleich.rs`, which starts the demo and sets:
+//   BASE_URL   the demo's web UI (http://127.0.0.1:PORT), served by the KRZ West's node, which
+//              hosts Hellenthal, Dahlem and Nettersheim
+//   CHROMIUM   the browser binary (default /usr/bin/chromium)
+//   VERGLEICH_DEADLINE_SECS  hard limit for the whole run (default 120)
+//
+// Prints "ok - …" / "not ok - …" lines and exits with 1 if any check failed, 2 on bad input.
+// The browser loads nothing but 127.0.0.1.
+
+import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import { chromium } from 'playwright-core';
+
+const require = createRequire(import.meta.url);
+const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
+const STEP_MS = 15_000;
+const DEADLINE_MS = (Number(process.env.VERGLEICH_DEADLINE_SECS) || 120) * 1000;
+
+const raw = (process.env.BASE_URL || '').replace(/\/+$/, '');
+let base;
+try {
+  base = new URL(raw);
+} catch {
+  console.error(`vergleich.mjs: BASE_URL=${raw} is not a URL`);
+  process.exit(2);
+}
+if (base.protocol !== 'http:' || base.hostname !== '127.0.0.1') {
+  console.error(`vergleich.mjs: BASE_URL=${raw} must be http://127.0.0.1:PORT`);
+  process.exit(2);
+}
+const BASE = raw;
+
+let passed = 0;
+let failed = 0;
+function report(ok, name, detail) {
+  if (ok) {
+    passed += 1;
+    console.log(`ok - ${name}`);
+  } else {
+    failed += 1;
+    console.log(`not ok - ${name}`);
+    for (const line of String(detail ?? '').split('\n')) {
+      if (line.trim()) console.log(`    # ${line}`);
+    }
+  }
+}
+
+async function check(name, fn) {
+  try {
+    await fn();
+    report(true, name);
+    return true;
+  } catch (e) {
+    report(false, name, e && e.stack ? e.message : String(e));
+    return false;
+  }
+}
+
+function expect(cond, message) {
+  if (!cond) throw new Error(message);
+}
+
+const external = [];
+let browser;
+
+const deadline = setTimeout(async () => {
+  report(false, `whole run within ${DEADLINE_MS / 1000} s`, 'deadline reached');
+  if (browser) await browser.close().catch(() => {});
+  process.exit(1);
+}, DEADLINE_MS);
+
+/** axe-core on the current page: no violation of WCAG 2.1 A/AA. */
+async function axe(page) {
+  await page.addScriptTag({ content: AXE_SOURCE });
+  const result = await page.evaluate(
+    (tags) => window.axe.run(document, { runOnly: { type: 'tag', values: tags } }),
+    AXE_TAGS,
+  );
+  const problems = result.violations.map(
+    (v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')})`,
+  );
+  expect(problems.length === 0, `axe-core violations on ${page.url()}:\n${problems.join('\n')}`);
+}
+
+/** Loads `url` until `ready(page)` holds (the demo's nodes may still be syncing). */
+async function until(page, url, ready, what, ms = 45_000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const res = await page.goto(url);
+    expect(res && res.status() === 200, `${url}: status ${res && res.status()}`);
+    if (await ready(page)) return;
+    if (Date.now() > end) throw new Error(`${url}: ${what} did not appear within ${ms / 1000} s`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+async function main() {
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--no-sandbox'],
+  });
+  const ctx = await browser.newContext({ locale: 'de-DE', viewport: { width: 1280, height: 900 } });
+  ctx.setDefaultTimeout(STEP_MS);
+  await ctx.route('**/*', (route) => {
+    const url = route.request().url();
+    if (new URL(url).hostname === '127.0.0.1') return route.continue();
+    external.push(url);
+    return route.abort('blockedbyclient');
+  });
+  const page = await ctx.newPage();
+
+  await check('the navigation leads to the comparison of the own organisation', async () => {
+    await page.goto(`${BASE}/`);
+    await page.getByRole('navigation').getByRole('link', { name: 'Nachbarvergleich' }).first().click();
+    expect(new URL(page.url()).pathname === '/vergleich', `at ${page.url()}`);
+    const h1 = await page.locator('h1').innerText();
+    expect(h1.includes('Nachbarvergleich') && h1.includes('Rechenzentrum West'), `h1: ${h1}`);
+    // The IT-Dienstleister has no AGS: Kreis and size class are marked as impossible, the Land works.
+    const nav = await page.getByRole('navigation', { name: 'Vergleichsgruppe' }).innerText();
+    expect(nav.includes('Gleicher Kreis (nicht möglich)'), `switcher: ${nav}`);
+    const current = page.locator('nav[aria-label="Vergleichsgruppe"] a[aria-current="page"]');
+    expect((await current.innerText()).includes('Gleiches Land'), 'the Land group is current');
+    expect((await page.locator('script').count()) === 0, 'the page needs no JavaScript');
+    await axe(page);
+  });
+
+  await check('a hosted Gemeinde is chosen in the form and compared with its Kreis', async () => {
+    await page.goto(`${BASE}/vergleich`);
+    await page.getByLabel('Organisation', { exact: true }).selectOption({ label: 'Demo: Gemeinde Hellenthal' });
+    await page.getByRole('button', { name: 'Vergleichen' }).click();
+    const org = new URL(page.url()).searchParams.get('org');
+    expect(/^[0-9a-f]{64}$/.test(org || ''), `org parameter: ${page.url()}`);
+    // The Kreis's own deployments arrive by sync; Nettersheim and Dahlem are local.
+    await until(
+      page,
+      `${BASE}/vergleich?org=${org}&gruppe=kreis`,
+      async (p) => (await p.locator('body').innerText()).includes('Baugenehmigung Digital'),
+      "the Kreis's deployments",
+    );
+    const body = await page.locator('body').innerText();
+    expect(body.includes('Kreis Euskirchen (05366)'), 'the group is named');
+    const missing = page.locator('h3:has-text("Aufgaben ohne eigenes Produkt") + ul');
+    expect((await missing.innerText()).includes('Bauantrag'), 'Bauantrag is a task without own product');
+    const left = await page.locator('h3:has-text("Produkte, von denen Nachbarn abgerückt sind") + ul').innerText();
+    expect(/Sitzungsdienst Kommunal: [23] Nachbarn haben es abgelöst/.test(left), `left: ${left}`);
+    // The table per task: headers with scope, the own product marked.
+    const table = page.locator('section:has(h3:text-is("Meldewesen")) table');
+    expect((await table.locator('th[scope="col"]').count()) >= 8, 'column headers');
+    const row = table.locator('tr:has(th:has-text("Meldewesen Plus"))');
+    expect((await row.locator('td').first().innerText()).trim() === 'ja', 'Meldewesen Plus is mine');
+    await axe(page);
+  });
+
+  await check('the chart is an accessible image whose table repeats its numbers', async () => {
+    const svg = page.locator('figure.chart svg[role="img"]');
+    expect((await svg.count()) === 1, 'one chart');
+    const title = await svg.locator('title').textContent();
+    const desc = await svg.locator('desc').textContent();
+    expect(title.includes('je Aufgabe'), `title: ${title}`);
+    expect(desc.includes('Bauantrag') && /\d von \d/.test(desc), `desc: ${desc}`);
+    const labelled = await svg.getAttribute('aria-labelledby');
+    expect(labelled && labelled.split(' ').length === 2, 'labelled by title and desc');
+  });
+
+  await check('the size class switcher compares with Gemeinden of the same size', async () => {
+    await page.getByRole('navigation', { name: 'Vergleichsgruppe' }).getByRole('link', { name: 'Gleiche Größenklasse' }).click();
+    expect(new URL(page.url()).searchParams.get('gruppe') === 'groesse', page.url());
+    const facts = await page.locator('dl.facts').innerText();
+    expect(facts.includes('5.000 bis unter 10.000 Einwohner'), `facts: ${facts}`);
+    expect(facts.includes('7.797'), 'the official population');
+    await axe(page);
+  });
+
+  await check('the organisation page links to its comparison; bad input gets a clear 400', async () => {
+    const org = new URL(page.url()).searchParams.get('org');
+    await page.goto(`${BASE}/organisationen/${org}`);
+    await page.getByRole('link', { name: /^Nachbarvergleich: was vergleichbare/ }).click();
+    expect(new URL(page.url()).pathname === `/organisationen/${org}/vergleich`, page.url());
+    expect((await page.locator('h1').innerText()).includes('Hellenthal'), 'h1 names Hellenthal');
+    await axe(page);
+    const res = await page.goto(`${BASE}/organisationen/${org}/vergleich?gruppe=stadt`);
+    expect(res.status() === 400, `status ${res.status()}`);
+    expect((await page.locator('body').innerText()).includes('gruppe'), 'the message names the field');
+  });
+
+  await check('a group that cannot be formed is explained on the page', async () => {
+    await page.goto(`${BASE}/vergleich?gruppe=kreis`);
+    const alert = await page.getByRole('alert').innerText();
+    expect(alert.includes('Gemeindeschlüssel'), `alert: ${alert}`);
+    await axe(page);
+  });
+
+  await check('nothing but 127.0.0.1 was loaded', async () => {
+    expect(external.length === 0, external.join('\n'));
+  });
+
+  await browser.close();
+}
+
+main()
+  .catch((e) => report(false, 'the run finished', e && e.stack ? e.stack : String(e)))
+  .finally(() => {
+    clearTimeout(deadline);
+    console.log(`vergleich.mjs: ${passed} passed, ${failed} failed`);
+    process.exit(failed > 0 ? 1 : 0);
+  });
