@@ -211,7 +211,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn bad_request(message: impl Into<String>) -> Self {
+    pub(crate) fn bad_request(message: impl Into<String>) -> Self {
         Self {
             status: StatusCode::BAD_REQUEST,
             code: "bad_request",
@@ -219,7 +219,7 @@ impl ApiError {
         }
     }
 
-    fn not_found(message: impl Into<String>) -> Self {
+    pub(crate) fn not_found(message: impl Into<String>) -> Self {
         Self {
             status: StatusCode::NOT_FOUND,
             code: "not_found",
@@ -243,7 +243,7 @@ impl ApiError {
         }
     }
 
-    fn forbidden(message: impl Into<String>) -> Self {
+    pub(crate) fn forbidden(message: impl Into<String>) -> Self {
         Self {
             status: StatusCode::FORBIDDEN,
             code: "forbidden",
@@ -251,7 +251,7 @@ impl ApiError {
         }
     }
 
-    fn conflict(message: impl Into<String>) -> Self {
+    pub(crate) fn conflict(message: impl Into<String>) -> Self {
         Self {
             status: StatusCode::CONFLICT,
             code: "conflict",
@@ -259,7 +259,7 @@ impl ApiError {
         }
     }
 
-    fn internal(message: impl Into<String>) -> Self {
+    pub(crate) fn internal(message: impl Into<String>) -> Self {
         Self {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             code: "internal",
@@ -336,6 +336,14 @@ fn api_routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(task_catalogue))
         .routes(routes!(stats_index))
         .routes(routes!(stats))
+        // Following changes (`follow.rs`): feeds, the watch list, notices.
+        .routes(routes!(crate::follow::product_feed))
+        .routes(routes!(crate::follow::task_feed))
+        .routes(routes!(crate::follow::organization_feed))
+        .routes(routes!(crate::follow::region_feed))
+        .routes(routes!(crate::follow::watch_list, crate::follow::watch_add))
+        .routes(routes!(crate::follow::watch_remove))
+        .routes(routes!(crate::follow::notices))
 }
 
 /// The finished OpenAPI description as JSON, as served at `/api/v1/openapi.json` (built once,
@@ -2083,7 +2091,7 @@ pub fn tenant_index(tenants: &[Tenant], given: &[u8]) -> Option<usize> {
 /// Finds the tenant whose token the request carries, and the organisation it writes for:
 /// its own, or with `?for=ORG_ID` a member's when the token is the node's admin token. A
 /// member's token asking to write for anyone else gets 403.
-fn require_token(
+pub(crate) fn require_token(
     headers: &axum::http::HeaderMap,
     raw_query: Option<&str>,
     s: &ApiState,

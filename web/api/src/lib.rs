@@ -10,6 +10,7 @@
 
 pub mod aggregates;
 pub mod answers;
+pub mod follow;
 pub mod http;
 pub mod metrics;
 pub mod openapi;

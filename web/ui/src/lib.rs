@@ -29,6 +29,7 @@
 //! member's token at `/anmelden`, for that member only. Only the demo (`allmende demo`, made-up
 //! data on loopback) publishes without a session, and its banner says so.
 
+mod follow;
 mod forms;
 mod import;
 mod keys;
@@ -111,6 +112,9 @@ pub fn router(state: UiState) -> Router {
             axum::routing::post(keys::delegate),
         )
         .route("/schluessel/widerrufen", axum::routing::post(keys::revoke))
+        .route("/beobachtet", get(follow::watch_page))
+        .route("/hinweise", get(follow::notices_page))
+        .route("/beobachten", axum::routing::post(follow::toggle))
         .route("/anmelden", get(forms::login_form).post(forms::login))
         .route("/abmelden", axum::routing::post(forms::logout))
         .fallback(fallback)
