@@ -15,6 +15,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::answers::{self as doc, example};
+// The handlers of `follow.rs` with their OpenAPI path items, for `routes!` below.
+use crate::follow::*;
 
 use allmende_catalog::query::{self, QueryError, SearchQuery};
 use allmende_net::net::NetHandle;
@@ -337,13 +339,13 @@ fn api_routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(stats_index))
         .routes(routes!(stats))
         // Following changes (`follow.rs`): feeds, the watch list, notices.
-        .routes(routes!(crate::follow::product_feed))
-        .routes(routes!(crate::follow::task_feed))
-        .routes(routes!(crate::follow::organization_feed))
-        .routes(routes!(crate::follow::region_feed))
-        .routes(routes!(crate::follow::watch_list, crate::follow::watch_add))
-        .routes(routes!(crate::follow::watch_remove))
-        .routes(routes!(crate::follow::notices))
+        .routes(routes!(product_feed))
+        .routes(routes!(task_feed))
+        .routes(routes!(organization_feed))
+        .routes(routes!(region_feed))
+        .routes(routes!(watch_list, watch_add))
+        .routes(routes!(watch_remove))
+        .routes(routes!(notices))
 }
 
 /// The finished OpenAPI description as JSON, as served at `/api/v1/openapi.json` (built once,
