@@ -246,11 +246,11 @@ fn raw_events(
     Ok(out)
 }
 
+/// Names by raw id.
+type Names = HashMap<Vec<u8>, String>;
+
 /// Names of products and organisations, for the events' titles.
-fn names(
-    conn: &Connection,
-    raws: &[Raw],
-) -> Result<(HashMap<Vec<u8>, String>, HashMap<Vec<u8>, String>), QueryError> {
+fn names(conn: &Connection, raws: &[Raw]) -> Result<(Names, Names), QueryError> {
     let mut products = HashMap::new();
     let mut orgs = HashMap::new();
     let mut pstmt = conn.prepare_cached("SELECT name FROM idx_product WHERE doc = ?1")?;

@@ -10,8 +10,8 @@
 //! without one changes nothing. Changing the list is a POST with the CSRF token and needs a
 //! session, like every other write (the guard and [`crate::shell::tenant`]).
 
-use allmende_api::follow as api;
 use allmende_api::http::ApiError;
+use allmende_api::http::follow_api as api;
 use allmende_catalog::follow::Event;
 use allmende_protocol::ids::OrgId;
 use allmende_store::watch::WatchKind;
