@@ -78,9 +78,38 @@ async fn watching_in_the_ui_needs_csrf_and_a_session_and_the_api_needs_the_token
     let node = TestNode::start_http(&dir, Some("Stadt Beobachtungshausen"), &[])
         .await
         .unwrap();
-    let product = node.add_product("Melde-Suite").await.unwrap().id();
+    let header = node.add_product("Melde-Suite").await.unwrap();
+    let product = header.id();
     let addr = node.http_addr().unwrap();
     let admin = node.admin_token().unwrap();
+    // Another organisation's key proposes a new version: a proposal, not the shown value.
+    let (_, page) = tokio::task::spawn_blocking(move || {
+        api(
+            addr,
+            "GET",
+            &format!("/api/v1/products/{product:#}"),
+            None,
+            "",
+        )
+    })
+    .await
+    .unwrap();
+    let page: serde_json::Value = serde_json::from_str(&page).unwrap();
+    let mut proposed: allmende_protocol::schema::Product =
+        serde_json::from_value(page["product"].clone()).unwrap();
+    proposed.current_version = Some("9.9".into());
+    let other = allmende_protocol::identity::Keypair::from_secret_bytes(&[77; 32]).unwrap();
+    node.node()
+        .unwrap()
+        .repo
+        .call(move |st| {
+            st.edit(&other, header, allmende_node::now(), |ed| {
+                ed.put_root(&proposed)
+            })
+        })
+        .await
+        .unwrap()
+        .unwrap();
     tokio::task::spawn_blocking(move || {
         let id = format!("{product:#}");
         // The page reads without a session and announces its feed.
@@ -163,8 +192,26 @@ async fn watching_in_the_ui_needs_csrf_and_a_session_and_the_api_needs_the_token
         assert_eq!(code, 404);
         assert_eq!(get(addr, "/api/v1/feeds/regions/99", "").0, 400);
         assert_eq!(get(addr, "/api/v1/feeds/regions/05315", "").0, 200);
+        assert!(feed.contains("Vorschlag zu Melde-Suite"), "{feed}");
+        assert!(feed.contains("Felder: current_version"), "{feed}");
+        // The organisation runs the product: the open proposal is a notice for it.
+        let deployment = format!(
+            "{{\"product\":\"{id}\",\"status\":\"production\",\"operated_by\":{{\"by\":\"self\"}}}}"
+        );
+        let (code, answer) = api(addr, "POST", "/api/v1/deployments", Some(&admin), &deployment);
+        assert_eq!(code, 201, "{answer}");
         assert_eq!(api(addr, "GET", "/api/v1/notices", None, "").0, 401);
-        assert_eq!(api(addr, "GET", "/api/v1/notices", Some(&admin), "").0, 200);
+        let (code, notices) = api(addr, "GET", "/api/v1/notices", Some(&admin), "");
+        assert_eq!(code, 200);
+        let notices: serde_json::Value = serde_json::from_str(&notices).unwrap();
+        assert!(
+            notices["notices"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|n| n["kind"] == "proposal" && n["product"] == id.as_str()),
+            "{notices}"
+        );
     })
     .await
     .unwrap();

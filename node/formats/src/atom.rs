@@ -126,6 +126,11 @@ pub fn title(e: &Event) -> String {
             }
             format!("{p}: {}", parts.join(", "))
         }
+        "proposal" => format!("Vorschlag zu {p} von {o}"),
+        "decision" => match field(e, "decision").and_then(|v| v.as_str()) {
+            Some("accepted") => format!("{p}: Vorschlag von {o} angenommen"),
+            _ => format!("{p}: Vorschlag von {o} abgelehnt"),
+        },
         _ => format!("{p}: Eintrag geändert"),
     }
 }
@@ -175,6 +180,13 @@ pub fn summary(e: &Event) -> String {
             s
         }
         "release" => title(e),
+        "proposal" | "decision" => {
+            let fields: Vec<&str> = field(e, "fields")
+                .and_then(|v| v.as_array())
+                .map(|a| a.iter().filter_map(|f| f.as_str()).collect())
+                .unwrap_or_default();
+            format!("Felder: {}", fields.join(", "))
+        }
         _ => String::from("Die Angaben des Eintrags wurden geändert."),
     }
 }

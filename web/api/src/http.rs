@@ -2850,9 +2850,17 @@ pub mod follow_api {
         self_path: &str,
         page_path: &str,
     ) -> Result<Response, ApiError> {
-        let Some(events) = events_for(s, subject, follow::MAX_EVENTS).await? else {
+        let product = match &subject {
+            Subject::Product(d) => Some(*d),
+            _ => None,
+        };
+        let Some(mut events) = events_for(s, subject, follow::MAX_EVENTS).await? else {
             return Err(ApiError::not_found(format!("nothing known as {self_path}")));
         };
+        if let Some(doc) = product {
+            events.extend(proposal_events(s, &[doc], false, None).await?);
+            newest_first(&mut events);
+        }
         let base = base_url(headers);
         let self_url = format!("{base}{self_path}");
         let page_url = format!("{base}{page_path}");
@@ -2866,6 +2874,96 @@ pub mod follow_api {
             now: allmende_store::now().0,
         };
         Ok(atom(allmende_formats::atom::feed(&meta, &events)))
+    }
+
+    /// At most this many products' proposals go into one answer (each is one stewardship
+    /// resolution, kept in the repository's step cache).
+    const MAX_PROPOSAL_PRODUCTS: usize = 50;
+
+    fn newest_first(events: &mut Vec<Event>) {
+        events.sort_by(|a, b| (b.at, &b.id).cmp(&(a.at, &a.id)));
+        events.truncate(follow::MAX_EVENTS);
+    }
+
+    /// The steward proposals (and, unless `open_only`, the decisions on them) about
+    /// `products` as events, leaving out those by `except`. The stewardship view decides what
+    /// is shown exactly as on the product's page (proposals by unverified authors only in open
+    /// mode). A proposal's time is its claimed time clamped to when this node received the
+    /// change, so a proposal claiming a future time does not stay on top.
+    pub async fn proposal_events(
+        s: &ApiState,
+        products: &[DocId],
+        open_only: bool,
+        except: Option<OrgId>,
+    ) -> Result<Vec<Event>, ApiError> {
+        let unverified = s.anchors.is_empty();
+        let except = except.map(|o| format!("{o:#}"));
+        let mut found = Vec::new();
+        for doc in products.iter().take(MAX_PROPOSAL_PRODUCTS) {
+            let Some(view) = super::stewardship_view(s, *doc, unverified).await? else {
+                continue;
+            };
+            for p in view.proposals {
+                if (open_only && !p.open) || (except.is_some() && p.author.org == except) {
+                    continue;
+                }
+                found.push((*doc, p));
+            }
+        }
+        if found.is_empty() {
+            return Ok(Vec::new());
+        }
+        let now = allmende_store::now().0;
+        s.repo
+            .call(move |st| -> Result<Vec<Event>, ApiError> {
+                let conn = st.repo().store().connection();
+                let received = |doc: &DocId, change: &str| -> Option<i64> {
+                    conn.query_row(
+                        "SELECT received_at FROM changes WHERE doc = ?1 AND hash = ?2",
+                        rusqlite::params![
+                            doc.as_bytes().as_slice(),
+                            hex::decode(change).unwrap_or_default()
+                        ],
+                        |r| r.get::<_, Option<i64>>(0),
+                    )
+                    .ok()
+                    .flatten()
+                };
+                let mut out = Vec::new();
+                for (doc, p) in found {
+                    let (kind, by) = match (&p.decision, &p.decided_by) {
+                        (Some(_), Some(by)) if !open_only => ("decision", by),
+                        _ => ("proposal", &p.author),
+                    };
+                    let seen = received(&doc, &by.change).unwrap_or(now);
+                    let at = if by.at > 0 { by.at.min(seen) } else { seen };
+                    let fields: Vec<&str> = p.changes.iter().map(|c| c.field.as_str()).collect();
+                    out.push(Event {
+                        id: format!(
+                            "tag:allmende.invalid,2026:{kind}/{doc:#}/{}",
+                            hex::encode(hex::decode(&by.change).unwrap_or_default())
+                        ),
+                        kind: kind.to_owned(),
+                        product: format!("{doc:#}"),
+                        product_name: target_name(conn, WatchKind::Product, &format!("{doc:#}")),
+                        org: p
+                            .author
+                            .org
+                            .clone()
+                            .unwrap_or_else(|| p.author.signer.clone()),
+                        org_name: p.author.name.clone(),
+                        at,
+                        noticed_at: seen,
+                        record: serde_json::json!({
+                            "proposal": p.id,
+                            "fields": fields,
+                            "decision": p.decision,
+                        }),
+                    });
+                }
+                Ok(out)
+            })
+            .await?
     }
 
     fn no_query(raw: Option<&str>) -> Result<(), ApiError> {
@@ -3146,8 +3244,9 @@ pub mod follow_api {
     ) -> Result<NoticesView, ApiError> {
         let s2 = s.clone();
         let now = allmende_store::now().0;
-        s.repo
-            .call(move |st| -> Result<NoticesView, ApiError> {
+        let view = s
+            .repo
+            .call(move |st| -> Result<_, ApiError> {
                 let conn = st.repo().store().connection();
                 let last_visit = if mark {
                     watch::mark_visit(conn, &org, VisitedPage::Notices, now)
@@ -3157,18 +3256,24 @@ pub mod follow_api {
                 .map_err(|e| ApiError::internal(e.to_string()))?;
                 let counted = counted(conn, &s2)?;
                 let notices = follow::notices(conn, &org, counted.as_ref(), follow::MAX_EVENTS)?;
-                let new_notices = notices
-                    .iter()
-                    .filter(|e| last_visit.is_none_or(|v| e.noticed_at > v))
-                    .count();
-                Ok(NoticesView {
-                    org: format!("{org:#}"),
-                    last_visit,
-                    new_notices,
-                    notices,
-                })
+                let runs = follow::products_run_by(conn, &org, MAX_PROPOSAL_PRODUCTS)?;
+                Ok((last_visit, notices, runs))
             })
-            .await?
+            .await??;
+        let (last_visit, mut notices, runs) = view;
+        // Open proposals by others about the products it runs.
+        notices.extend(proposal_events(s, &runs, true, Some(org)).await?);
+        newest_first(&mut notices);
+        let new_notices = notices
+            .iter()
+            .filter(|e| last_visit.is_none_or(|v| e.noticed_at > v))
+            .count();
+        Ok(NoticesView {
+            org: format!("{org:#}"),
+            last_visit,
+            new_notices,
+            notices,
+        })
     }
 
     /// Adds an entry to `owner`'s list after checking that the node knows the target; returns
