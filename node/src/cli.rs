@@ -135,6 +135,17 @@ pub enum Command {
         #[arg(long, default_value = "http://127.0.0.1:8080/healthz")]
         url: String,
     },
+    /// The organisation's watch list (local to this node): products, tasks, organisations,
+    /// Kreise and Länder it follows.
+    #[command(subcommand)]
+    Watch(crate::follow_cli::WatchCommand),
+    /// Notices about the products the organisation runs: new ratings and Nachnutzung reports
+    /// by others, a new version or end of support.
+    Notices {
+        /// JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Run one read-only SQL query against the local catalog index (views and tables in
     /// docs/sql.md); writes, ATTACH and PRAGMA are refused.
     Query(QueryArgs),
@@ -556,6 +567,12 @@ pub struct ProductFields {
     /// sets it; from anyone else it is a proposal.
     #[arg(long = "co-steward", value_name = "ORG_ID")]
     pub co_stewards: Vec<OrgId>,
+    /// The latest version the vendor released (at most 100 characters).
+    #[arg(long)]
+    pub current_version: Option<String>,
+    /// The day the vendor's support ends (Abkündigung), YYYY-MM-DD.
+    #[arg(long)]
+    pub support_ends: Option<Date>,
 }
 
 /// `product …`.
@@ -1239,6 +1256,10 @@ pub fn run(
                 crate::vergleich::VergleichError::Failed(e) => e,
             })
         }
+        Command::Watch(c) => crate::follow_cli::watch_command(&dd, c, &cfg.trust.anchors, out),
+        Command::Notices { json } => {
+            crate::follow_cli::notices_command(&dd, &cfg.trust.anchors, json, out)
+        }
         Command::Init(a) => {
             // The manifest is checked before anything touches the disk.
             if let Some(file) = &a.network {
@@ -1634,6 +1655,12 @@ fn apply_fields(p: &mut Product, f: ProductFields) {
     }
     if !f.co_stewards.is_empty() {
         p.co_stewards = f.co_stewards;
+    }
+    if f.current_version.is_some() {
+        p.current_version = f.current_version.map(|v| v.trim().to_owned());
+    }
+    if f.support_ends.is_some() {
+        p.support_ends = f.support_ends;
     }
 }
 

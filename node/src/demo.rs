@@ -787,6 +787,14 @@ fn seed(base: &Path, now: UnixTime) -> anyhow::Result<Layout> {
     }
     let layout = Layout { keys, orgs };
     write_catalog(&layout, &mut repos, now, &repo_of)?;
+    // Following changes: a version, an end of support and a watch list at Köln.
+    let r = repo_of(&mut repos, KOELN)?;
+    crate::follow_cli::demo(
+        &mut repos[r].1,
+        &layout.keys[KOELN],
+        layout.orgs[KOELN],
+        now,
+    )?;
     Ok(layout)
 }
 

@@ -12,6 +12,7 @@ pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod follow_cli;
 pub mod network;
 pub mod node;
 pub mod vergleich;

@@ -489,6 +489,8 @@ fn edit_producing_an_oversized_change_is_refused_and_not_stored() {
         vendor_org: None,
         same_as: None,
         co_stewards: vec![],
+        current_version: None,
+        support_ends: None,
     };
     let header = DocHeader::product(OrgId::from_root_key(f.owner.public()), [5; 16]);
     let before = state(&f.repo);

@@ -60,7 +60,13 @@ impl Record for OrgProfile {
 impl Record for Product {
     const KIND: DocKind = DocKind::Product;
     const PLACE: Place = Place::Root;
-    const OMITTED_WHEN_UNSET: &'static [&'static str] = &["vendor_org", "same_as", "co_stewards"];
+    const OMITTED_WHEN_UNSET: &'static [&'static str] = &[
+        "vendor_org",
+        "same_as",
+        "co_stewards",
+        "current_version",
+        "support_ends",
+    ];
 }
 impl Record for Deployment {
     const KIND: DocKind = DocKind::Deployments;
@@ -208,6 +214,16 @@ impl Document {
         let mut h = self.doc.get_heads();
         h.sort();
         h
+    }
+
+    /// The latest time the document's heads (its newest changes) claim, in Unix seconds; `None`
+    /// for an empty document. Claimed by the authors: callers clamp it to their own clock.
+    pub fn newest_claimed_time(&mut self) -> Option<i64> {
+        let heads = self.doc.get_heads();
+        heads
+            .iter()
+            .filter_map(|h| self.doc.get_change_by_hash(h).map(|c| c.timestamp()))
+            .max()
     }
 
     /// Whether the change is part of the document.

@@ -853,6 +853,13 @@ pub struct Product {
     /// `vendor_org`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub co_stewards: Vec<OrgId>,
+    /// The latest version the vendor released (what an organisation running an older one
+    /// may want to follow). Omitted when unset, like `vendor_org`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_version: Option<String>,
+    /// The day the vendor's support ends (Abkündigung). Omitted when unset, like `vendor_org`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub support_ends: Option<Date>,
 }
 
 impl Product {
@@ -880,6 +887,8 @@ impl Product {
             vendor_org: None,
             same_as: None,
             co_stewards: vec![],
+            current_version: None,
+            support_ends: None,
         }
     }
 }
@@ -903,6 +912,7 @@ impl Validate for Product {
         check_opt_text("prerequisites", &self.prerequisites, 5_000)?;
         check_opt_text("cost_model", &self.cost_model, 2_000)?;
         check_opt_text("sla", &self.sla, 2_000)?;
+        check_opt_text("current_version", &self.current_version, 100)?;
         if let Some(efa) = &self.efa {
             check_opt_text("reuse_route", &efa.reuse_route, 500).map_err(|e| e.within("efa"))?;
         }
@@ -1617,5 +1627,27 @@ mod tests {
             it_dienstleister: None,
         };
         assert_eq!(p.validate().unwrap_err().field, "land");
+    }
+
+    #[test]
+    fn release_fields_are_bounded_and_left_out_when_unset() {
+        let mut p = Product::new("Fachverfahren", "Hersteller", ProductKind::Fachverfahren);
+        let unset = serde_json::to_value(&p).unwrap();
+        assert!(unset.get("current_version").is_none());
+        assert!(unset.get("support_ends").is_none());
+        p.current_version = Some("4.2".into());
+        p.support_ends = Some("2027-12-31".parse().unwrap());
+        p.validate().unwrap();
+        let set = serde_json::to_value(&p).unwrap();
+        assert_eq!(set["current_version"], "4.2");
+        assert_eq!(set["support_ends"], "2027-12-31");
+        p.current_version = Some("v".repeat(101));
+        assert_eq!(p.validate().unwrap_err().field, "current_version");
+        p.current_version = Some("4.2\u{7}".into());
+        assert_eq!(p.validate().unwrap_err().field, "current_version");
+        let bad: Result<Product, _> = serde_json::from_value(serde_json::json!({
+            "name": "X", "vendor": "Y", "kind": "software", "support_ends": "2027-02-30"
+        }));
+        assert!(bad.is_err());
     }
 }

@@ -270,6 +270,8 @@ fn product_strategy() -> impl Strategy<Value = Product> {
                 vendor_org: None,
                 same_as: None,
                 co_stewards: vec![],
+                current_version: None,
+                support_ends: None,
             },
         )
 }
@@ -694,6 +696,8 @@ fn concurrent_field_edits_merge_fieldwise() {
         vendor_org: None,
         same_as: None,
         co_stewards: vec![],
+        current_version: None,
+        support_ends: None,
     };
     let mut created = Vec::new();
     let c = {

@@ -69,6 +69,8 @@ fn product() -> Product {
         vendor_org: None,
         same_as: None,
         co_stewards: vec![],
+        current_version: None,
+        support_ends: None,
     }
 }
 

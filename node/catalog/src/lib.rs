@@ -13,6 +13,7 @@
 
 pub mod compare;
 pub mod exchange;
+pub mod follow;
 pub mod query;
 pub mod refdata;
 pub mod sql;

@@ -7,6 +7,7 @@
 //! May use: `allmende-protocol`, `allmende-store`, `allmende-catalog`. Never: the network,
 //! HTTP, async runtimes.
 
+pub mod atom;
 pub mod export;
 pub mod export_stream;
 pub mod publiccode;

@@ -21,6 +21,9 @@ pub struct DocIndex {
     pub doc: DocId,
     /// Its rows (empty when the document holds no valid record).
     pub rows: Vec<Row>,
+    /// The time the document's newest change claims (Unix seconds), for when its records
+    /// changed (`store/follow.rs` clamps it to the local clock).
+    pub claimed_at: Option<i64>,
 }
 
 /// One indexed record.
@@ -196,6 +199,7 @@ pub fn rows(doc: &mut Document, shown: &Context<'_>) -> DocIndex {
     DocIndex {
         doc: doc.id(),
         rows,
+        claimed_at: doc.newest_claimed_time(),
     }
 }
 

@@ -17,6 +17,7 @@ pub mod index;
 pub mod repo;
 pub mod search_text;
 pub mod store;
+pub mod watch;
 
 use allmende_protocol::schema::UnixTime;
 

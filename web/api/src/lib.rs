@@ -13,6 +13,7 @@ pub mod aggregates;
 pub mod answers;
 pub mod compare;
 pub mod exchange;
+pub mod follow;
 pub mod http;
 pub mod metrics;
 pub mod openapi;

@@ -73,6 +73,8 @@ pub struct Shell<'a> {
     pub open_mode: bool,
     /// Whether a signed-in session exists (shows the sign-out button); with its CSRF token.
     pub signed_in: Option<&'a str>,
+    /// The Atom feed of the page's subject (href), announced in the head for feed readers.
+    pub feed: Option<&'a str>,
 }
 
 /// Renders a whole page around `main`.
@@ -90,6 +92,9 @@ pub fn page(shell: &Shell<'_>, main: Markup) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (shell.title) " – Allmende" }
                 link rel="stylesheet" href=(crate::STYLESHEET_PATH);
+                @if let Some(feed) = shell.feed {
+                    link rel="alternate" type="application/atom+xml" title={ (shell.title) " – Atom-Feed" } href=(feed);
+                }
             }
             body {
                 a.skip href="#inhalt" { (t("Zum Inhalt springen")) }
@@ -163,6 +168,7 @@ mod tests {
             demo: false,
             open_mode: false,
             signed_in: None,
+            feed: None,
         }
     }
 

@@ -334,6 +334,8 @@ const PRODUCT_FIELDS: &[&str] = &[
     "dpia_available",
     "test_instance",
     "co_stewards",
+    "current_version",
+    "support_ends",
 ];
 
 fn product_state(p: &Product) -> FormState {
@@ -409,6 +411,17 @@ fn product_state(p: &Product) -> FormState {
         ("dpia_available".into(), yes_no_value(p.dpia_available)),
         ("test_instance".into(), yes_no_value(p.test_instance)),
         (
+            "current_version".into(),
+            p.current_version.clone().unwrap_or_default(),
+        ),
+        (
+            "support_ends".into(),
+            p.support_ends
+                .as_ref()
+                .map(|d| d.as_str().to_owned())
+                .unwrap_or_default(),
+        ),
+        (
             "co_stewards".into(),
             p.co_stewards
                 .iter()
@@ -458,6 +471,8 @@ fn parse_product(st: &mut FormState, lang: Lang, base: Option<&Product>) -> Opti
     let dpia_available = c.yes_no("dpia_available");
     let test_instance = c.yes_no("test_instance");
     let co_stewards = c.orgs("co_stewards");
+    let current_version = c.text("current_version", 100, false);
+    let support_ends = c.date("support_ends");
     let p = Product {
         name: name?,
         vendor: vendor?,
@@ -480,6 +495,8 @@ fn parse_product(st: &mut FormState, lang: Lang, base: Option<&Product>) -> Opti
         vendor_org: base.and_then(|b| b.vendor_org),
         same_as: base.and_then(|b| b.same_as),
         co_stewards,
+        current_version,
+        support_ends,
     };
     c.validate(&p, PRODUCT_FIELDS);
     (!c.st.has_errors()).then_some(p)
@@ -626,6 +643,8 @@ async fn product_page_form(
         ),
         ("test_instance", t("Testinstanz verfügbar")),
         ("co_stewards", t("Mitpflegende Organisationen")),
+        ("current_version", t("Aktuelle Version")),
+        ("support_ends", t("Support endet am")),
     ];
     let label = |n: &str| labels.iter().find(|(k, _)| *k == n).map_or("", |(_, l)| *l);
     let main = html! {
@@ -664,6 +683,8 @@ async fn product_page_form(
             (form::input(lang, st, Field::new("accessibility_statement", label("accessibility_statement")), "url"))
             (form::choices(st, Field::new("dpia_available", label("dpia_available")), &yes_no_options(lang), false))
             (form::choices(st, Field::new("test_instance", label("test_instance")), &yes_no_options(lang), false))
+            (form::input(lang, st, Field::new("current_version", label("current_version")).hint(t("Die zuletzt vom Hersteller veröffentlichte Version, z. B. 4.2")), "text"))
+            (form::input(lang, st, Field::new("support_ends", label("support_ends")).hint(t("Abkündigung: Datum im Format JJJJ-MM-TT")), "text"))
             (form::textarea(lang, st, Field::new("co_stewards", label("co_stewards")).hint(t("Organisationen, die den Eintrag mit Ihnen pflegen, z. B. der Hersteller: je Zeile eine Organisations-ID. Festlegen kann das nur, wer den Eintrag angelegt hat; von anderen ist es ein Vorschlag.")), 2))
             div.actions {
                 button type="submit" { (view.submit) }

@@ -119,6 +119,8 @@ pub(crate) fn field(lang: Lang, name: &str) -> String {
         "vendor_org" => "Organisation des Herstellers",
         "same_as" => "dasselbe Produkt wie",
         "co_stewards" => "Mitpflegende",
+        "current_version" => "Aktuelle Version",
+        "support_ends" => "Support endet am",
         other => return other.to_owned(),
     };
     lang.tr(german).to_owned()

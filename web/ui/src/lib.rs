@@ -31,6 +31,7 @@
 
 mod compare;
 mod exchange;
+mod follow;
 mod forms;
 mod import;
 mod keys;
@@ -124,6 +125,9 @@ pub fn router(state: UiState) -> Router {
             axum::routing::post(keys::delegate),
         )
         .route("/schluessel/widerrufen", axum::routing::post(keys::revoke))
+        .route("/beobachtet", get(follow::watch_page))
+        .route("/hinweise", get(follow::notices_page))
+        .route("/beobachten", axum::routing::post(follow::toggle))
         .route("/anmelden", get(forms::login_form).post(forms::login))
         .route("/abmelden", axum::routing::post(forms::logout))
         .fallback(fallback)

@@ -17,9 +17,11 @@ use rusqlite::{Connection, OptionalExtension, params_from_iter};
 
 use super::labels;
 use crate::shell::{
-    Ctx, OrPage, PageError, UiError, UiState, dec, int, not_found, parse_doc, render, url_part,
+    Ctx, OrPage, PageError, UiError, UiState, dec, int, not_found, parse_doc, render, render_feed,
+    url_part,
 };
 use allmende_catalog::query::{self, SearchQuery};
+use allmende_store::watch::WatchKind;
 
 type Page = Result<Response, PageError>;
 
@@ -295,6 +297,8 @@ pub(super) async fn start(State(s): State<UiState>, Extension(ctx): Extension<Ct
             }
         }
     };
+    let teaser = crate::follow::start_teaser(&s, &ctx).await;
+    let main = html! { (main) (teaser) };
     Ok(render(&s, &ctx, Section::Start, t("Start"), None, main)
         .await
         .into_response())
@@ -870,6 +874,8 @@ pub(super) async fn product(
             @if let Some(u) = &p.accessibility_statement { dt { (t("Erklärung zur Barrierefreiheit")) } dd { a href=(u.as_str()) rel="noopener noreferrer" { (u.as_str()) } } }
             @if let Some(b) = p.dpia_available { dt { (t("Datenschutz-Folgenabschätzung verfügbar")) } dd { (yes_no(b)) } }
             @if let Some(b) = p.test_instance { dt { (t("Testinstanz verfügbar")) } dd { (yes_no(b)) } }
+            @if let Some(v) = &p.current_version { dt { (t("Aktuelle Version")) } dd { (v) } }
+            @if let Some(d) = &p.support_ends { dt { (t("Support endet am")) } dd { time datetime=(d.as_str()) { (d.as_str()) } } }
             dt { (t("Angelegt von")) } dd { (org_link(&d.orgs, &d.created_by)) " " (author_badge(lang, &d.verified, &d.created_by)) }
             dt { (t("Kennung")) } dd.mono { (d.id) }
         }
@@ -1005,9 +1011,19 @@ pub(super) async fn product(
         }
     };
     let flash = flash_text(lang, raw.as_deref());
-    Ok(render(&s, &ctx, Section::Products, &p.name, flash, main)
-        .await
-        .into_response())
+    let (main, feed) =
+        crate::follow::with_controls(&s, &ctx, WatchKind::Product, &format!("{doc:#}"), main).await;
+    Ok(render_feed(
+        &s,
+        &ctx,
+        Section::Products,
+        &p.name,
+        flash,
+        main,
+        Some(&feed),
+    )
+    .await
+    .into_response())
 }
 
 fn operated_by(lang: Lang, orgs: &HashMap<Vec<u8>, String>, o: &OperatedBy) -> Markup {
@@ -1364,9 +1380,19 @@ pub(super) async fn organisation(
             } } }
         }
     };
-    Ok(render(&s, &ctx, Section::Organisations, &title, None, main)
-        .await
-        .into_response())
+    let (main, feed) =
+        crate::follow::with_controls(&s, &ctx, WatchKind::Org, &format!("{org:#}"), main).await;
+    Ok(render_feed(
+        &s,
+        &ctx,
+        Section::Organisations,
+        &title,
+        None,
+        main,
+        Some(&feed),
+    )
+    .await
+    .into_response())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1485,9 +1511,25 @@ pub(super) async fn task(
             } }
         }
     };
-    Ok(render(&s, &ctx, Section::Tasks, &title, None, main)
-        .await
-        .into_response())
+    let (main, feed) = match task.parse::<allmende_protocol::schema::Task>() {
+        Ok(t) if themenfeld.is_none() => {
+            let (m, f) =
+                crate::follow::with_controls(&s, &ctx, WatchKind::Task, t.as_str(), main).await;
+            (m, Some(f))
+        }
+        _ => (main, None),
+    };
+    Ok(render_feed(
+        &s,
+        &ctx,
+        Section::Tasks,
+        &title,
+        None,
+        main,
+        feed.as_deref(),
+    )
+    .await
+    .into_response())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1901,9 +1943,12 @@ pub(super) async fn kreis(
             } } }
         } }
     };
-    Ok(render(&s, &ctx, Section::Coverage, &name, None, main)
-        .await
-        .into_response())
+    let (main, feed) = crate::follow::with_controls(&s, &ctx, WatchKind::Kreis, &key, main).await;
+    Ok(
+        render_feed(&s, &ctx, Section::Coverage, &name, None, main, Some(&feed))
+            .await
+            .into_response(),
+    )
 }
 
 // ---------------------------------------------------------------------------------------------

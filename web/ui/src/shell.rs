@@ -126,6 +126,20 @@ pub(crate) async fn render(
     flash: Option<&str>,
     main: Markup,
 ) -> Html<String> {
+    render_feed(s, ctx, section, title, flash, main, None).await
+}
+
+/// Like [`render`] for a page with an Atom feed, announced in the head
+/// (`link rel="alternate"`).
+pub(crate) async fn render_feed(
+    s: &UiState,
+    ctx: &Ctx,
+    section: Section,
+    title: &str,
+    flash: Option<&str>,
+    main: Markup,
+    feed: Option<&str>,
+) -> Html<String> {
     let org = own_name(s).await;
     let shell = Shell {
         lang: ctx.lang,
@@ -137,6 +151,7 @@ pub(crate) async fn render(
         demo: s.demo,
         open_mode: s.api.anchors.is_empty(),
         signed_in: ctx.session.map(|_| ctx.csrf.as_str()),
+        feed,
     };
     Html(allmende_web_kit::layout::page(&shell, main).into_string())
 }
@@ -153,6 +168,7 @@ pub(crate) fn error_page(lang: Lang, status: StatusCode, title: &str, message: &
         demo: false,
         open_mode: false,
         signed_in: None,
+        feed: None,
     };
     let main = html! {
         h1 { (title) }

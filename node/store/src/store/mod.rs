@@ -12,6 +12,7 @@ use allmende_protocol::automerge::ChangeHash;
 use allmende_protocol::doc::DocHeader;
 use allmende_protocol::ids::{DocId, PublicKey};
 
+mod follow;
 mod memory;
 mod sqlite;
 mod sqlite_index;

@@ -280,6 +280,32 @@ const MIGRATIONS: &[&str] = &[
         WHERE status = 'retired';
     UPDATE meta SET value = '1' WHERE key = 'index_stale';
     ",
+    // Following changes (`store/follow.rs`, `watch.rs`; docs/feeds.md), local and never
+    // sent: when each indexed record last changed as this node saw it (filled by the index
+    // rebuild this step asks for), the watch lists of the node's organisations and their
+    // last visits of the watch list and the notices.
+    "
+    CREATE TABLE follow_seen (
+        kind TEXT NOT NULL, doc BLOB NOT NULL, key TEXT NOT NULL, digest INTEGER NOT NULL,
+        changed_at INTEGER NOT NULL, noticed_at INTEGER NOT NULL,
+        PRIMARY KEY (doc, kind, key)
+    ) WITHOUT ROWID;
+    CREATE INDEX follow_seen_changed ON follow_seen (changed_at);
+    CREATE TABLE follow_watch (
+        owner BLOB NOT NULL CHECK (length(owner) = 32),
+        kind TEXT NOT NULL CHECK (kind IN ('product', 'task', 'org', 'kreis', 'land')),
+        target TEXT NOT NULL CHECK (length(target) BETWEEN 1 AND 120),
+        added_at INTEGER NOT NULL,
+        PRIMARY KEY (owner, kind, target)
+    ) WITHOUT ROWID;
+    CREATE TABLE follow_visit (
+        owner BLOB NOT NULL CHECK (length(owner) = 32),
+        page TEXT NOT NULL CHECK (page IN ('watch', 'notices')),
+        visited_at INTEGER NOT NULL,
+        PRIMARY KEY (owner, page)
+    ) WITHOUT ROWID;
+    UPDATE meta SET value = '1' WHERE key = 'index_stale';
+    ",
 ];
 
 /// The page cache of a store connection, in KiB (a negative `cache_size` counts KiB).

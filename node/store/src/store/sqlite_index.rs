@@ -67,7 +67,7 @@ pub(super) fn replace(tx: &Transaction<'_>, idx: &DocIndex) -> Result<(), StoreE
     for row in &idx.rows {
         insert(tx, doc, row)?;
     }
-    Ok(())
+    super::follow::observe(tx, idx, crate::now().0)
 }
 
 fn insert(tx: &Transaction<'_>, doc: &[u8], row: &Row) -> Result<(), StoreError> {
