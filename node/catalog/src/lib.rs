@@ -9,6 +9,7 @@
 //! May use: `allmende-protocol`, `allmende-store` (read connections). Never: the network, HTTP,
 //! async runtimes, the repository thread.
 
+pub mod inventory_match;
 pub mod query;
 pub mod refdata;
 pub mod sql;

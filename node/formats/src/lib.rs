@@ -9,4 +9,5 @@
 
 pub mod export;
 pub mod export_stream;
+pub mod inventory;
 pub mod publiccode;
