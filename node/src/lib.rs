@@ -12,6 +12,8 @@ pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod demo_inventory;
+pub mod inventory_cli;
 pub mod network;
 pub mod node;
 

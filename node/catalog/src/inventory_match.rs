@@ -140,6 +140,10 @@ pub struct Matcher {
     entries: Vec<Entry>,
 }
 
+/// Name similarity: the mean of Jaro–Winkler (forgiving typos, rewarding a common start) and
+/// normalised Levenshtein (punishing long differences that Jaro–Winkler overlooks when two
+/// names share a word, as "Wahlen Plus" and "Wohngeld Plus"), also with the words sorted; a
+/// name whose words start the other's ("ALLRIS" / "ALLRIS net") counts at least 0.9.
 fn similarity(a: &str, b: &str) -> f64 {
     if a.is_empty() || b.is_empty() {
         return 0.0;
@@ -147,14 +151,20 @@ fn similarity(a: &str, b: &str) -> f64 {
     if a == b {
         return 1.0;
     }
-    let direct = strsim::jaro_winkler(a, b);
-    // Word order ("Meldewesen OK.EWO" / "OK.EWO Meldewesen").
+    let blend = |x: &str, y: &str| {
+        (strsim::jaro_winkler(x, y) + strsim::normalized_levenshtein(x, y)) / 2.0
+    };
     let sorted = |s: &str| {
         let mut w: Vec<&str> = s.split(' ').collect();
         w.sort_unstable();
         w.join(" ")
     };
-    direct.max(strsim::jaro_winkler(&sorted(a), &sorted(b)))
+    let mut best = blend(a, b).max(blend(&sorted(a), &sorted(b)));
+    let starts = |x: &str, y: &str| y.starts_with(&format!("{x} "));
+    if starts(a, b) || starts(b, a) {
+        best = best.max(0.9);
+    }
+    best
 }
 
 fn vendor_similarity(a: &str, b: &str) -> f64 {

@@ -275,6 +275,15 @@ impl std::fmt::Display for ApiError {
 }
 
 impl ApiError {
+    /// An error with any status and code (for the modules beside this one).
+    pub(crate) fn with(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
     /// The HTTP status this error maps to.
     pub fn status(&self) -> StatusCode {
         self.status
@@ -336,6 +345,7 @@ fn api_routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(task_catalogue))
         .routes(routes!(stats_index))
         .routes(routes!(stats))
+        .merge(crate::inventory::routes())
 }
 
 /// The finished OpenAPI description as JSON, as served at `/api/v1/openapi.json` (built once,
@@ -2083,7 +2093,7 @@ pub fn tenant_index(tenants: &[Tenant], given: &[u8]) -> Option<usize> {
 /// Finds the tenant whose token the request carries, and the organisation it writes for:
 /// its own, or with `?for=ORG_ID` a member's when the token is the node's admin token. A
 /// member's token asking to write for anyone else gets 403.
-fn require_token(
+pub(crate) fn require_token(
     headers: &axum::http::HeaderMap,
     raw_query: Option<&str>,
     s: &ApiState,

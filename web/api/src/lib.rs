@@ -11,6 +11,7 @@
 pub mod aggregates;
 pub mod answers;
 pub mod http;
+pub mod inventory;
 pub mod metrics;
 pub mod openapi;
 pub mod status;

@@ -396,20 +396,38 @@ pub fn plan(
             }
         };
         let Some(product) = product else {
-            planned.action = Action::Choose;
+            // A row with an error is left out whatever its product; only a row that could be
+            // imported waits for a choice.
+            if !row.has_error {
+                planned.action = Action::Choose;
+            }
             rows.push(planned);
             continue;
         };
         planned.product = Some(product);
-        // The organisation's deployment of this product: one not yet claimed, in use first.
-        let found = existing
+        // The organisation's deployment of this product, among those not yet claimed: the
+        // one the row describes unchanged (a product listed several times keeps its rows'
+        // deployments apart), else one in use before a retired one.
+        let open: Vec<&(String, Deployment)> = existing
             .iter()
             .filter(|(k, d)| d.product == product && !claimed.contains(k))
-            .min_by_key(|(_, d)| d.status == DeploymentStatus::Retired);
+            .collect();
+        let mut quiet = |_: Severity, _: Field, _: String| {};
+        let found = open
+            .iter()
+            .find(|(_, d)| {
+                deployment(row, product, Some(d), &mapped, &dienstleister, &mut quiet) == *d
+            })
+            .or_else(|| {
+                open.iter()
+                    .min_by_key(|(_, d)| d.status == DeploymentStatus::Retired)
+            })
+            .copied();
         if let Some((k, _)) = found {
             claimed.insert(k.clone());
         }
         if row.has_error {
+            planned.product_label = None;
             rows.push(planned);
             continue;
         }

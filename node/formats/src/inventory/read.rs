@@ -257,10 +257,17 @@ fn put(rows: &mut Vec<Vec<Cell>>, row: usize, col: usize, cell: Cell) {
 fn read_csv(bytes: &[u8], limits: &Limits) -> Result<Table, InventoryError> {
     let sheet = "CSV";
     let text = decode_text(bytes);
-    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-    let delimiter = [b';', b',', b'\t']
+    // The separator that occurs most in the first lines (a title line above the table has
+    // none); `;` on a tie, as German Excel writes it.
+    let head: Vec<&str> = text.lines().take(20).collect();
+    let count = |d: u8| {
+        head.iter()
+            .map(|l| l.bytes().filter(|b| *b == d).count())
+            .sum::<usize>()
+    };
+    let delimiter = [b'\t', b',', b';']
         .into_iter()
-        .max_by_key(|d| first.bytes().filter(|b| b == d).count())
+        .max_by_key(|d| count(*d))
         .unwrap_or(b';');
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)

@@ -92,3 +92,104 @@ fn windows_1252_csv_is_read() {
     let p = parse(&bytes, &Limits::default(), &MappingChoice::default()).unwrap();
     assert_eq!(p.rows[0].cost_yearly_eur, Some(1000));
 }
+
+fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let deflated = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, bytes) in entries {
+        zip.start_file(*name, deflated).unwrap();
+        zip.write_all(bytes).unwrap();
+    }
+    zip.finish().unwrap().into_inner()
+}
+
+fn ods(table: &str) -> Vec<u8> {
+    let content = format!(
+        "<?xml version=\"1.0\"?><office:document-content xmlns:office=\"urn:oasis:names:tc:opendocument:xmlns:office:1.0\" xmlns:table=\"urn:oasis:names:tc:opendocument:xmlns:table:1.0\" xmlns:text=\"urn:oasis:names:tc:opendocument:xmlns:text:1.0\"><office:body><office:spreadsheet><table:table table:name=\"T\">{table}</table:table></office:spreadsheet></office:body></office:document-content>"
+    );
+    zip_of(&[
+        (
+            "mimetype",
+            b"application/vnd.oasis.opendocument.spreadsheet",
+        ),
+        ("content.xml", content.as_bytes()),
+        ("META-INF/manifest.xml", b"<?xml version=\"1.0\"?><manifest:manifest xmlns:manifest=\"urn:oasis:names:tc:opendocument:xmlns:manifest:1.0\"/>"),
+    ])
+}
+
+fn cell(s: &str) -> String {
+    format!(
+        "<table:table-cell office:value-type=\"string\"><text:p>{s}</text:p></table:table-cell>"
+    )
+}
+
+#[test]
+fn zip_bombs_stop_at_the_decompressed_limit() {
+    // 8 MiB of zeros deflate to a few KiB; the limit is measured while inflating.
+    let zeros = vec![0u8; 8 * 1024 * 1024];
+    let bomb = zip_of(&[
+        ("xl/workbook.xml", b"<workbook/>"),
+        ("xl/worksheets/sheet1.xml", &zeros),
+    ]);
+    assert!(bomb.len() < 64 * 1024);
+    let limits = Limits {
+        max_unzipped: 1024 * 1024,
+        ..Limits::default()
+    };
+    let e = parse(&bomb, &limits, &MappingChoice::default()).unwrap_err();
+    assert!(e.message.contains("ZIP-Bombe"), "{e}");
+    let many: Vec<(String, Vec<u8>)> = (0..300).map(|i| (format!("f{i}"), vec![])).collect();
+    let refs: Vec<(&str, &[u8])> = many
+        .iter()
+        .map(|(n, b)| (n.as_str(), b.as_slice()))
+        .collect();
+    let mut with_workbook = vec![("xl/workbook.xml", b"<workbook/>".as_slice())];
+    with_workbook.extend(refs);
+    let e = parse(
+        &zip_of(&with_workbook),
+        &Limits::default(),
+        &MappingChoice::default(),
+    )
+    .unwrap_err();
+    assert!(e.message.contains("Einträge"), "{e}");
+}
+
+#[test]
+fn ods_repeats_are_counted_before_they_are_expanded() {
+    let header = format!(
+        "<table:table-row>{}{}</table:table-row>",
+        cell("Produkt"),
+        cell("Hersteller")
+    );
+    let row = format!(
+        "<table:table-row>{}{}</table:table-row>",
+        cell("OK.EWO"),
+        cell("AKDB")
+    );
+    // A good file, with the filler office programs write at the end.
+    let good = ods(&format!(
+        "{header}{row}<table:table-row table:number-rows-repeated=\"1048574\"><table:table-cell table:number-columns-repeated=\"1024\"/></table:table-row>"
+    ));
+    let p = parse(&good, &Limits::default(), &MappingChoice::default()).unwrap();
+    assert_eq!(p.rows.len(), 1);
+    assert_eq!(p.rows[0].vendor.as_deref(), Some("AKDB"));
+    // A value repeated across a billion columns, or a row with values a billion times, or
+    // empty rows repeated between rows with values: refused before calamine expands them.
+    let wide = ods(&format!(
+        "{header}<table:table-row><table:table-cell office:value-type=\"string\" table:number-columns-repeated=\"1000000000\"><text:p>x</text:p></table:table-cell></table:table-row>"
+    ));
+    let tall = ods(&format!(
+        "{header}<table:table-row table:number-rows-repeated=\"1000000000\">{}{}</table:table-row>",
+        cell("a"),
+        cell("b")
+    ));
+    let gap = ods(&format!(
+        "{header}<table:table-row table:number-rows-repeated=\"1000000000\"><table:table-cell/></table:table-row>{row}"
+    ));
+    for bad in [wide, tall, gap] {
+        let e = parse(&bad, &Limits::default(), &MappingChoice::default()).unwrap_err();
+        assert!(e.message.contains("größer als"), "{e}");
+    }
+}

@@ -1,0 +1,435 @@
+//! The inventory import over HTTP (`POST /api/v1/inventory/preview`, `POST
+//! /api/v1/inventory/import`), and the steps the web UI and the command line share with it:
+//! reading the options ([`Options::from_pairs`]), planning ([`plan_import`]) and turning a
+//! plan into the repository thread's batch ([`batch_of`]).
+//!
+//! The body is the file itself (CSV, XLSX or ODS, at most
+//! [`allmende_formats::inventory::Limits::max_bytes`]); the mapping and the decisions are
+//! query parameters, so the preview and the import take the same request and the import
+//! plans again from the file rather than trusting a plan kept between requests.
+//!
+//! Threat: a holder of a token uploads any bytes. The reader bounds them
+//! ([`allmende_formats::inventory::read`]); the plan and the write run on the repository
+//! thread (the file is at most 4 MiB, the plan linear in its rows times the catalog's
+//! products); nothing is written unless every row passed or was skipped by request.
+
+use allmende_formats::inventory::plan::{self, Decisions, Plan, RowChoice};
+use allmende_formats::inventory::{self, Field, InventoryError, Limits, MappingChoice};
+use allmende_protocol::ids::{DocId, OrgId};
+use allmende_repo_thread::inventory::{ImportBatch, ImportError, ImportWritten};
+use axum::Json;
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use rusqlite::Connection;
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::http::{ApiError, ApiState};
+
+/// Most values of each repeated option.
+const MAX_OPTIONS: usize = 5_000;
+
+/// The user's mapping and decisions.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Column index → field (or ignored).
+    pub explicit: Vec<(usize, Option<Field>)>,
+    /// Row choices, kept deployments, skipping rows with errors.
+    pub decisions: Decisions,
+}
+
+impl Options {
+    /// Reads `map=C:vendor` (or `C:` to ignore column C), `choose=12:new|skip|<product id>`,
+    /// `keep=<deployment key>`, `skip_errors=true`; other keys are left to the caller
+    /// (`known` lists those it accepts itself, e.g. `for`). The error names the parameter.
+    pub fn from_pairs(
+        pairs: impl IntoIterator<Item = (String, String)>,
+        known: &[&str],
+    ) -> Result<Self, String> {
+        let mut o = Options::default();
+        let mut n = 0;
+        for (k, v) in pairs {
+            n += 1;
+            if n > MAX_OPTIONS {
+                return Err(format!("more than {MAX_OPTIONS} parameters"));
+            }
+            let v = v.trim();
+            match k.as_str() {
+                "map" => {
+                    let (col, field) = v
+                        .split_once([':', '='])
+                        .ok_or_else(|| format!("map: {v:?} is not COLUMN:FIELD, e.g. C:vendor"))?;
+                    let col = inventory::column_index(col)
+                        .ok_or_else(|| format!("map: {col:?} is no column letter"))?;
+                    let field = match field.trim() {
+                        "" | "-" | "ignore" => None,
+                        f => Some(Field::from_slug(f).ok_or_else(|| {
+                            format!(
+                                "map: unknown field {f:?}; known: {}",
+                                Field::ALL.map(Field::slug).join(", ")
+                            )
+                        })?),
+                    };
+                    o.explicit.push((col, field));
+                }
+                "choose" => {
+                    let (row, what) = v
+                        .split_once([':', '='])
+                        .ok_or_else(|| format!("choose: {v:?} is not ROW:new|skip|PRODUCT_ID"))?;
+                    let row: usize = row
+                        .trim()
+                        .parse()
+                        .map_err(|_| format!("choose: {row:?} is no row number"))?;
+                    let choice = match what.trim() {
+                        "new" => RowChoice::New,
+                        "skip" => RowChoice::Skip,
+                        "" => continue,
+                        id => RowChoice::Existing(
+                            id.parse::<DocId>()
+                                .map_err(|e| format!("choose: row {row}: {e}"))?,
+                        ),
+                    };
+                    o.decisions.rows.insert(row, choice);
+                }
+                "keep" => {
+                    if !v.is_empty() {
+                        o.decisions.keep.insert(v.chars().take(64).collect());
+                    }
+                }
+                "skip_errors" => {
+                    o.decisions.skip_errors = match v {
+                        "true" | "1" | "on" | "ja" => true,
+                        "false" | "0" | "" => false,
+                        other => {
+                            return Err(format!("skip_errors: {other:?} is not true or false"));
+                        }
+                    }
+                }
+                other if known.contains(&other) => {}
+                other => {
+                    return Err(format!(
+                        "unknown parameter {other:?}; known: map, choose, keep, skip_errors"
+                    ));
+                }
+            }
+        }
+        Ok(o)
+    }
+}
+
+/// Why there is no plan.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanFailure {
+    /// The file cannot be read (position named).
+    #[error(transparent)]
+    File(#[from] InventoryError),
+    /// The store could not be read.
+    #[error("{0}")]
+    Store(String),
+}
+
+fn random<const N: usize>() -> Result<[u8; N], PlanFailure> {
+    allmende_store::datadir::random_bytes::<N>().map_err(|e| PlanFailure::Store(e.to_string()))
+}
+
+/// Reads `bytes` and plans their import for `org` against the catalog in `conn`, with the
+/// mapping remembered for `org` under the user's explicit choices.
+pub fn plan_import(
+    conn: &Connection,
+    org: OrgId,
+    bytes: &[u8],
+    options: &Options,
+) -> Result<Plan, PlanFailure> {
+    let limits = Limits::default();
+    let remembered =
+        plan::remembered_mapping(conn, &org).map_err(|e| PlanFailure::Store(e.to_string()))?;
+    let parsed = inventory::parse(
+        bytes,
+        &limits,
+        &MappingChoice {
+            remembered,
+            explicit: options.explicit.clone(),
+        },
+    )?;
+    // Keys and nonces up front: the plan's callbacks cannot fail.
+    let n = parsed.rows.len();
+    let mut keys = Vec::with_capacity(n);
+    let mut nonces = Vec::with_capacity(n);
+    for _ in 0..n {
+        keys.push(format!(
+            "{:#}",
+            allmende_protocol::ids::RecordId::from_bytes(random::<16>()?)
+        ));
+        nonces.push(random::<16>()?);
+    }
+    let mut new_key = move || keys.pop().unwrap_or_default();
+    let mut new_nonce = move || nonces.pop().unwrap_or_default();
+    plan::plan(
+        parsed,
+        &options.decisions,
+        &mut plan::Context {
+            conn,
+            org,
+            new_key: &mut new_key,
+            new_nonce: &mut new_nonce,
+        },
+    )
+    .map_err(|e| PlanFailure::Store(e.to_string()))
+}
+
+/// The batch that writes `plan` for `org`, with the mapping to remember.
+pub fn batch_of(plan: &Plan, org: &OrgId) -> ImportBatch {
+    ImportBatch {
+        products: plan
+            .new_products
+            .iter()
+            .map(|p| (p.nonce, p.product.clone()))
+            .collect(),
+        deployments: plan.writes.clone(),
+        meta: serde_json::to_string(&plan.remembered)
+            .map(|v| vec![(plan::mapping_meta_key(org), v)])
+            .unwrap_or_default(),
+    }
+}
+
+/// Plans and, if the plan is ready, writes it, on the repository thread.
+pub async fn import(
+    s: &ApiState,
+    tenant: &crate::http::Tenant,
+    bytes: Vec<u8>,
+    options: Options,
+) -> Result<Result<(Plan, ImportWritten), Plan>, ApiError> {
+    let org = tenant.org;
+    let signer = tenant.keypair.clone();
+    let now = allmende_store::now();
+    s.repo
+        .call(move |st| {
+            let plan = plan_import(st.repo().store().connection(), org, &bytes, &options)
+                .map_err(failure)?;
+            if !plan.ready {
+                return Ok(Err(plan));
+            }
+            let batch = batch_of(&plan, &org);
+            let written = st
+                .write_import(&signer, org, batch, now)
+                .map_err(|e| match e {
+                    ImportError::Invalid(m) => {
+                        ApiError::with(StatusCode::BAD_REQUEST, "bad_request", m)
+                    }
+                    ImportError::Repo(e) => crate::http::map_repo(e),
+                })?;
+            Ok(Ok((plan, written)))
+        })
+        .await?
+}
+
+/// Plans on the repository thread.
+pub async fn preview(
+    s: &ApiState,
+    org: OrgId,
+    bytes: Vec<u8>,
+    options: Options,
+) -> Result<Plan, ApiError> {
+    s.repo
+        .call(move |st| {
+            plan_import(st.repo().store().connection(), org, &bytes, &options).map_err(failure)
+        })
+        .await?
+}
+
+fn failure(e: PlanFailure) -> ApiError {
+    match e {
+        PlanFailure::File(e) => ApiError::with(StatusCode::BAD_REQUEST, "bad_file", e.to_string()),
+        PlanFailure::Store(m) => ApiError::with(StatusCode::INTERNAL_SERVER_ERROR, "internal", m),
+    }
+}
+
+fn options(raw: Option<&str>) -> Result<Options, ApiError> {
+    let pairs = url::form_urlencoded::parse(raw.unwrap_or("").as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()));
+    Options::from_pairs(pairs, &["for"])
+        .map_err(|m| ApiError::with(StatusCode::BAD_REQUEST, "bad_request", m))
+}
+
+/// The preview of an import (schema of the answer; the rows, issues and candidates are
+/// described in docs/inventory.md).
+#[derive(Serialize, ToSchema)]
+pub struct PreviewAnswer {
+    /// Whether the import can be confirmed as it is.
+    pub ready: bool,
+    /// csv, xlsx or ods.
+    pub format: String,
+    /// The sheet read.
+    pub sheet: String,
+    /// The header row as the spreadsheet numbers it.
+    pub header_row: usize,
+    /// Column letter → label.
+    #[schema(value_type = Object)]
+    pub columns: serde_json::Value,
+    /// Column letter → field.
+    #[schema(value_type = Object)]
+    pub mapping: serde_json::Value,
+    /// Counts: rows, empty_rows, add, update, unchanged, end, keep, new_products, choose, skip, errors, warnings.
+    #[schema(value_type = Object)]
+    pub counts: serde_json::Value,
+    /// Per row: row, name, vendor, action, matched, product, product_label, score, candidates, key.
+    #[schema(value_type = Vec<Object>)]
+    pub rows: Vec<serde_json::Value>,
+    /// Product entries the import creates.
+    #[schema(value_type = Vec<Object>)]
+    pub new_products: Vec<serde_json::Value>,
+    /// The organisation's deployments the file no longer lists (ended unless kept).
+    #[schema(value_type = Vec<Object>)]
+    pub ending: Vec<serde_json::Value>,
+    /// Errors and warnings with sheet, row and column.
+    #[schema(value_type = Vec<Object>)]
+    pub issues: Vec<serde_json::Value>,
+}
+
+/// What an import wrote.
+#[derive(Serialize, ToSchema)]
+pub struct ImportAnswer {
+    /// The product entries created.
+    #[schema(value_type = Vec<String>)]
+    pub products: Vec<String>,
+    /// Deployments written (added, updated, ended).
+    pub deployments: usize,
+    /// The plan's counts.
+    #[schema(value_type = Object)]
+    pub counts: serde_json::Value,
+}
+
+/// A plan that cannot be written yet.
+#[derive(Serialize, ToSchema)]
+pub struct NotReady {
+    /// `not_ready`.
+    pub error: String,
+    /// Why.
+    pub message: String,
+    /// The preview.
+    pub plan: PreviewAnswer,
+}
+
+fn answer(plan: &Plan) -> serde_json::Value {
+    serde_json::to_value(plan).unwrap_or_default()
+}
+
+const CSV_EXAMPLE: &str = "Fachverfahren;Hersteller;Im Einsatz seit;Kosten jährlich\nMeldewesen Plus;Beispiel GmbH;01.03.2019;1.234,50 €\n";
+
+/// `POST /api/v1/inventory/preview`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/inventory/preview",
+    tag = "write",
+    summary = "Preview an inventory import (Bestandsaufnahme) of a CSV, XLSX or ODS file",
+    description = "The body is the file. The answer shows the header and column mapping found, each row's product match (with candidates and scores), what is added, updated or ended, and every error and warning with sheet, row and column. Nothing is written. Parameters override the mapping (`map=C:vendor`, `map=D:` to ignore D), decide rows (`choose=12:new`, `choose=12:skip`, `choose=12:<product id>`), keep deployments the file no longer lists (`keep=<key>`) and leave rows with errors out (`skip_errors=true`).",
+    params(
+        ("map" = Option<Vec<String>>, Query, description = "COLUMN:FIELD, repeated; fields: name, vendor, repository, version, tasks, status, since, operator, cost_once, cost_yearly, contact_role"),
+        ("choose" = Option<Vec<String>>, Query, description = "ROW:new|skip|PRODUCT_ID, repeated"),
+        ("keep" = Option<Vec<String>>, Query, description = "A deployment key not to end, repeated"),
+        ("skip_errors" = Option<bool>, Query, description = "Leave rows with errors out"),
+        ("for" = Option<OrgId>, Query, description = "With the admin token: import for this hosted member organisation"),
+    ),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The file (at most 4 MiB)"),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The preview", body = PreviewAnswer),
+        (status = 400, description = "The file cannot be read (the message names sheet, row and column), or a parameter is wrong", body = crate::answers::ErrorBody),
+        (status = 401, description = "No valid token", body = crate::answers::ErrorBody),
+        (status = 403, description = "The token may not write for this organisation", body = crate::answers::ErrorBody),
+        (status = 500, description = "A storage error", body = crate::answers::ErrorBody), (status = 503, description = "The node is shutting down", body = crate::answers::ErrorBody),
+    ),
+    extensions(("x-example-requests" = json!([
+        { "summary": "Preview a CSV inventory", "request": "/api/v1/inventory/preview", "token": "admin", "body_text": CSV_EXAMPLE, "status": 200 },
+        { "summary": "A file that is no table", "request": "/api/v1/inventory/preview", "token": "admin", "body_text": "nur ein Satz ohne Spalten", "status": 400 },
+        { "summary": "An unknown field in the mapping", "request": "/api/v1/inventory/preview?map=C:preis", "token": "admin", "body_text": CSV_EXAMPLE, "status": 400 },
+        { "summary": "Without the token", "request": "/api/v1/inventory/preview", "body_text": CSV_EXAMPLE, "status": 401 }
+    ])))
+)]
+async fn inventory_preview(
+    State(s): State<ApiState>,
+    RawQuery(raw): RawQuery,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let tenant = crate::http::require_token(&headers, raw.as_deref(), &s)?;
+    let options = options(raw.as_deref())?;
+    let plan = preview(&s, tenant.org, body.to_vec(), options).await?;
+    Ok(Json(answer(&plan)))
+}
+
+/// `POST /api/v1/inventory/import`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/inventory/import",
+    tag = "write",
+    summary = "Import an inventory (Bestandsaufnahme) as one signed batch",
+    description = "Takes the same body and parameters as the preview, plans again and, when the plan is ready (no error, or `skip_errors=true`; no row waiting for a choice), writes the new product entries and every added, updated and ended deployment in one batch: all or nothing. Importing the updated file again updates, ends and adds deployments instead of duplicating them. The column mapping is remembered for the next import.",
+    params(
+        ("map" = Option<Vec<String>>, Query, description = "COLUMN:FIELD, repeated"),
+        ("choose" = Option<Vec<String>>, Query, description = "ROW:new|skip|PRODUCT_ID, repeated"),
+        ("keep" = Option<Vec<String>>, Query, description = "A deployment key not to end, repeated"),
+        ("skip_errors" = Option<bool>, Query, description = "Leave rows with errors out"),
+        ("for" = Option<OrgId>, Query, description = "With the admin token: import for this hosted member organisation"),
+    ),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The file (at most 4 MiB)"),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Written", body = ImportAnswer),
+        (status = 400, description = "The file cannot be read (the message names sheet, row and column), or a parameter is wrong", body = crate::answers::ErrorBody),
+        (status = 401, description = "No valid token", body = crate::answers::ErrorBody),
+        (status = 403, description = "The token may not write for this organisation", body = crate::answers::ErrorBody),
+        (status = 409, description = "The plan has errors or open choices; nothing was written", body = NotReady),
+        (status = 500, description = "A storage error", body = crate::answers::ErrorBody), (status = 503, description = "The node is shutting down", body = crate::answers::ErrorBody),
+    ),
+    extensions(("x-example-requests" = json!([
+        { "summary": "A row with an error: nothing is written", "request": "/api/v1/inventory/import", "token": "admin", "body_text": "Produkt;Hersteller;Seit\nMeldewesen Plus;Beispiel GmbH;demnächst\n", "status": 409 },
+        { "summary": "An empty file", "request": "/api/v1/inventory/import", "token": "admin", "body_text": "", "status": 400 },
+        { "summary": "Without the token", "request": "/api/v1/inventory/import", "body_text": CSV_EXAMPLE, "status": 401 }
+    ])))
+)]
+async fn inventory_import(
+    State(s): State<ApiState>,
+    RawQuery(raw): RawQuery,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let tenant = crate::http::require_token(&headers, raw.as_deref(), &s)?;
+    let options = options(raw.as_deref())?;
+    match import(&s, &tenant, body.to_vec(), options).await? {
+        Ok((plan, written)) => Ok((
+            StatusCode::CREATED,
+            Json(serde_json::json!({
+                "products": written.products.iter().map(|p| format!("{p:#}")).collect::<Vec<_>>(),
+                "deployments": written.deployments,
+                "counts": plan.counts,
+            })),
+        )
+            .into_response()),
+        Err(plan) => Ok((
+            StatusCode::CONFLICT,
+            Json(serde_json::json!({
+                "error": "not_ready",
+                "message": format!(
+                    "not imported: {} errors, {} rows waiting for a choice; fix the file, choose, or repeat with skip_errors=true",
+                    plan.counts.errors, plan.counts.choose
+                ),
+                "plan": answer(&plan),
+            })),
+        )
+            .into_response()),
+    }
+}
+
+/// The routes, with a body limit for files (the API's default is smaller).
+pub(crate) fn routes() -> OpenApiRouter<ApiState> {
+    OpenApiRouter::new()
+        .routes(routes!(inventory_preview))
+        .routes(routes!(inventory_import))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            Limits::default().max_bytes + 1024,
+        ))
+}
