@@ -15,6 +15,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::answers::{self as doc, example};
+use crate::inventory::{
+    __path_inventory_import, __path_inventory_preview, inventory_import, inventory_preview,
+    with_file_limit,
+};
 
 use allmende_catalog::query::{self, QueryError, SearchQuery};
 use allmende_net::net::NetHandle;
@@ -345,7 +349,8 @@ fn api_routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(task_catalogue))
         .routes(routes!(stats_index))
         .routes(routes!(stats))
-        .merge(crate::inventory::routes())
+        .routes(with_file_limit(routes!(inventory_preview)))
+        .routes(with_file_limit(routes!(inventory_import)))
 }
 
 /// The finished OpenAPI description as JSON, as served at `/api/v1/openapi.json` (built once,

@@ -24,8 +24,6 @@ use axum::response::{IntoResponse, Response};
 use rusqlite::Connection;
 use serde::Serialize;
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use crate::http::{ApiError, ApiState};
 
@@ -242,7 +240,9 @@ pub async fn preview(
 
 fn failure(e: PlanFailure) -> ApiError {
     match e {
-        PlanFailure::File(e) => ApiError::with(StatusCode::BAD_REQUEST, "bad_file", e.to_string()),
+        PlanFailure::File(e) => {
+            ApiError::with(StatusCode::BAD_REQUEST, "bad_request", e.to_string())
+        }
         PlanFailure::Store(m) => ApiError::with(StatusCode::INTERNAL_SERVER_ERROR, "internal", m),
     }
 }
@@ -257,7 +257,7 @@ fn options(raw: Option<&str>) -> Result<Options, ApiError> {
 /// The preview of an import (schema of the answer; the rows, issues and candidates are
 /// described in docs/inventory.md).
 #[derive(Serialize, ToSchema)]
-pub struct PreviewAnswer {
+pub struct InventoryPreview {
     /// Whether the import can be confirmed as it is.
     pub ready: bool,
     /// csv, xlsx or ods.
@@ -291,7 +291,7 @@ pub struct PreviewAnswer {
 
 /// What an import wrote.
 #[derive(Serialize, ToSchema)]
-pub struct ImportAnswer {
+pub struct InventoryImported {
     /// The product entries created.
     #[schema(value_type = Vec<String>)]
     pub products: Vec<String>,
@@ -300,17 +300,6 @@ pub struct ImportAnswer {
     /// The plan's counts.
     #[schema(value_type = Object)]
     pub counts: serde_json::Value,
-}
-
-/// A plan that cannot be written yet.
-#[derive(Serialize, ToSchema)]
-pub struct NotReady {
-    /// `not_ready`.
-    pub error: String,
-    /// Why.
-    pub message: String,
-    /// The preview.
-    pub plan: PreviewAnswer,
 }
 
 fn answer(plan: &Plan) -> serde_json::Value {
@@ -336,7 +325,7 @@ const CSV_EXAMPLE: &str = "Fachverfahren;Hersteller;Im Einsatz seit;Kosten jähr
     request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The file (at most 4 MiB)"),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The preview", body = PreviewAnswer),
+        (status = 200, description = "The preview", body = InventoryPreview),
         (status = 400, description = "The file cannot be read (the message names sheet, row and column), or a parameter is wrong", body = crate::answers::ErrorBody),
         (status = 401, description = "No valid token", body = crate::answers::ErrorBody),
         (status = 403, description = "The token may not write for this organisation", body = crate::answers::ErrorBody),
@@ -349,7 +338,7 @@ const CSV_EXAMPLE: &str = "Fachverfahren;Hersteller;Im Einsatz seit;Kosten jähr
         { "summary": "Without the token", "request": "/api/v1/inventory/preview", "body_text": CSV_EXAMPLE, "status": 401 }
     ])))
 )]
-async fn inventory_preview(
+pub(crate) async fn inventory_preview(
     State(s): State<ApiState>,
     RawQuery(raw): RawQuery,
     headers: axum::http::HeaderMap,
@@ -378,11 +367,11 @@ async fn inventory_preview(
     request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The file (at most 4 MiB)"),
     security(("bearer" = [])),
     responses(
-        (status = 201, description = "Written", body = ImportAnswer),
+        (status = 201, description = "Written", body = InventoryImported),
         (status = 400, description = "The file cannot be read (the message names sheet, row and column), or a parameter is wrong", body = crate::answers::ErrorBody),
         (status = 401, description = "No valid token", body = crate::answers::ErrorBody),
         (status = 403, description = "The token may not write for this organisation", body = crate::answers::ErrorBody),
-        (status = 409, description = "The plan has errors or open choices; nothing was written", body = NotReady),
+        (status = 409, description = "The plan has errors or rows waiting for a choice; nothing was written (the message counts them; the preview shows them)", body = crate::answers::ErrorBody),
         (status = 500, description = "A storage error", body = crate::answers::ErrorBody), (status = 503, description = "The node is shutting down", body = crate::answers::ErrorBody),
     ),
     extensions(("x-example-requests" = json!([
@@ -391,7 +380,7 @@ async fn inventory_preview(
         { "summary": "Without the token", "request": "/api/v1/inventory/import", "body_text": CSV_EXAMPLE, "status": 401 }
     ])))
 )]
-async fn inventory_import(
+pub(crate) async fn inventory_import(
     State(s): State<ApiState>,
     RawQuery(raw): RawQuery,
     headers: axum::http::HeaderMap,
@@ -409,27 +398,27 @@ async fn inventory_import(
             })),
         )
             .into_response()),
-        Err(plan) => Ok((
+        Err(plan) => Err(ApiError::with(
             StatusCode::CONFLICT,
-            Json(serde_json::json!({
-                "error": "not_ready",
-                "message": format!(
-                    "not imported: {} errors, {} rows waiting for a choice; fix the file, choose, or repeat with skip_errors=true",
-                    plan.counts.errors, plan.counts.choose
-                ),
-                "plan": answer(&plan),
-            })),
-        )
-            .into_response()),
+            "conflict",
+            format!(
+                "not imported: {} errors, {} rows waiting for a choice; see the preview, fix the file, choose, or repeat with skip_errors=true",
+                plan.counts.errors, plan.counts.choose
+            ),
+        )),
     }
 }
 
-/// The routes, with a body limit for files (the API's default is smaller).
-pub(crate) fn routes() -> OpenApiRouter<ApiState> {
-    OpenApiRouter::new()
-        .routes(routes!(inventory_preview))
-        .routes(routes!(inventory_import))
-        .layer(axum::extract::DefaultBodyLimit::max(
+/// A route of this module with a body limit for files (the API's default is smaller).
+pub(crate) fn with_file_limit(
+    r: utoipa_axum::router::UtoipaMethodRouter<ApiState>,
+) -> utoipa_axum::router::UtoipaMethodRouter<ApiState> {
+    let (schemas, paths, method) = r;
+    (
+        schemas,
+        paths,
+        method.layer(axum::extract::DefaultBodyLimit::max(
             Limits::default().max_bytes + 1024,
-        ))
+        )),
+    )
 }
