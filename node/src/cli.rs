@@ -1975,7 +1975,12 @@ fn import(dd: &DataDir, a: ImportArgs, out: &mut dyn std::io::Write) -> anyhow::
     match &a.what {
         Some(ImportWhat::Publiccode { files }) => return import_publiccode(dd, files, out),
         Some(ImportWhat::Gv100ad { file }) => return import_gv100ad(dd, file, out),
-        Some(ImportWhat::Bestand(b)) => return crate::inventory_cli::run(dd, b, out),
+        Some(ImportWhat::Bestand(b)) => {
+            return crate::inventory_cli::run(dd, b, out).map_err(|e| match e {
+                crate::inventory_cli::BestandError::Input(m) => bad(m),
+                crate::inventory_cli::BestandError::Other(e) => e,
+            });
+        }
         None => {}
     }
     let file = a

@@ -41,20 +41,41 @@ pub struct BestandArgs {
     pub json: bool,
 }
 
-fn read_file(path: &Path) -> anyhow::Result<Vec<u8>> {
+/// Why `import bestand` failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BestandError {
+    /// The user's input is wrong (the file, an option, a plan that is not ready): exit code 2.
+    #[error("{0}")]
+    Input(String),
+    /// Anything else.
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+impl From<std::io::Error> for BestandError {
+    fn from(e: std::io::Error) -> Self {
+        Self::Other(e.into())
+    }
+}
+
+fn read_file(path: &Path) -> Result<Vec<u8>, BestandError> {
     let max = Limits::default().max_bytes;
     let mut bytes = Vec::new();
     std::fs::File::open(path)
-        .map_err(|e| crate::cli::BadInput(format!("{}: {e}", path.display())))?
+        .map_err(|e| BestandError::Input(format!("{}: {e}", path.display())))?
         .take(max as u64 + 1)
         .read_to_end(&mut bytes)?;
     Ok(bytes)
 }
 
 /// Runs `import bestand`.
-pub fn run(dd: &DataDir, a: &BestandArgs, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
-    let id = dd.identity()?;
-    let mut repo = dd.open_repo()?;
+pub fn run(
+    dd: &DataDir,
+    a: &BestandArgs,
+    out: &mut dyn std::io::Write,
+) -> Result<(), BestandError> {
+    let id = dd.identity().map_err(anyhow::Error::from)?;
+    let mut repo = dd.open_repo().map_err(anyhow::Error::from)?;
     let bytes = read_file(&a.file)?;
     let mut pairs: Vec<(String, String)> = Vec::new();
     pairs.extend(a.map.iter().map(|v| ("map".to_string(), v.clone())));
@@ -63,16 +84,20 @@ pub fn run(dd: &DataDir, a: &BestandArgs, out: &mut dyn std::io::Write) -> anyho
     if a.skip_errors {
         pairs.push(("skip_errors".into(), "true".into()));
     }
-    let options = Options::from_pairs(pairs, &[]).map_err(crate::cli::BadInput)?;
+    let options = Options::from_pairs(pairs, &[]).map_err(BestandError::Input)?;
     let plan = match plan_import(repo.store().connection(), id.org, &bytes, &options) {
         Ok(p) => p,
         Err(PlanFailure::File(e)) => {
-            return Err(crate::cli::BadInput(format!("{}: {e}", a.file.display())).into());
+            return Err(BestandError::Input(format!("{}: {e}", a.file.display())));
         }
-        Err(e) => return Err(e.into()),
+        Err(e) => return Err(anyhow::Error::from(e).into()),
     };
     if a.json {
-        writeln!(out, "{}", serde_json::to_string_pretty(&plan)?)?;
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&plan).map_err(anyhow::Error::from)?
+        )?;
     } else {
         print_plan(&plan, out)?;
     }
@@ -81,11 +106,10 @@ pub fn run(dd: &DataDir, a: &BestandArgs, out: &mut dyn std::io::Write) -> anyho
         return Ok(());
     }
     if !plan.ready {
-        return Err(crate::cli::BadInput(format!(
+        return Err(BestandError::Input(format!(
             "nicht importiert: {} Fehler, {} Zeilen ohne Entscheidung; Datei korrigieren, mit --choose entscheiden oder --skip-errors angeben",
             plan.counts.errors, plan.counts.choose
-        ))
-        .into());
+        )));
     }
     let (written, _) = allmende_repo_thread::inventory::write_import(
         &mut repo,
@@ -93,7 +117,8 @@ pub fn run(dd: &DataDir, a: &BestandArgs, out: &mut dyn std::io::Write) -> anyho
         id.org,
         batch_of(&plan, &id.org),
         allmende_store::now(),
-    )?;
+    )
+    .map_err(anyhow::Error::from)?;
     writeln!(
         out,
         "Importiert in einem signierten Schritt: {} Einsätze geschrieben, {} Produkte angelegt.",

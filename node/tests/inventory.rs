@@ -383,7 +383,7 @@ fn write_xlsx(lines: &[Option<Line>], path: &Path) {
             let c16 = c as u16;
             // Every third date as a real date cell, every fourth plain amount as a number.
             let parts: Vec<&str> = v.split('.').collect();
-            if c == 6 && i % 3 == 0 && parts.len() == 3 && parts[2].len() == 4 {
+            if c == 6 && i.is_multiple_of(3) && parts.len() == 3 && parts[2].len() == 4 {
                 let dt = ExcelDateTime::from_ymd(
                     parts[2].parse().unwrap(),
                     parts[1].parse().unwrap(),
@@ -391,7 +391,10 @@ fn write_xlsx(lines: &[Option<Line>], path: &Path) {
                 )
                 .unwrap();
                 ws.write_datetime_with_format(r, c16, &dt, &date).unwrap();
-            } else if (c == 8 || c == 9) && i % 4 == 0 && v.bytes().all(|b| b.is_ascii_digit()) {
+            } else if (c == 8 || c == 9)
+                && i.is_multiple_of(4)
+                && v.bytes().all(|b| b.is_ascii_digit())
+            {
                 ws.write_number(r, c16, v.parse::<f64>().unwrap()).unwrap();
             } else {
                 ws.write_string(r, c16, v).unwrap();

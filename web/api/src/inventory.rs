@@ -17,15 +17,13 @@ use allmende_formats::inventory::plan::{self, Decisions, Plan, RowChoice};
 use allmende_formats::inventory::{self, Field, InventoryError, Limits, MappingChoice};
 use allmende_protocol::ids::{DocId, OrgId};
 use allmende_repo_thread::inventory::{ImportBatch, ImportError, ImportWritten};
-use axum::Json;
-use axum::extract::{RawQuery, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
+
+use allmende_protocol::identity::Keypair;
+use allmende_repo_thread::repo_actor::RepoHandle;
 use rusqlite::Connection;
 use serde::Serialize;
 use utoipa::ToSchema;
-
-use crate::http::{ApiError, ApiState};
 
 /// Most values of each repeated option.
 const MAX_OPTIONS: usize = 5_000;
@@ -193,66 +191,70 @@ pub fn batch_of(plan: &Plan, org: &OrgId) -> ImportBatch {
     }
 }
 
-/// Plans and, if the plan is ready, writes it, on the repository thread.
+/// Why a request of the inventory import failed.
+#[derive(Debug, thiserror::Error)]
+pub enum InventoryFailure {
+    /// The file or the store could not be read.
+    #[error(transparent)]
+    Plan(#[from] PlanFailure),
+    /// The batch was refused before anything was written.
+    #[error(transparent)]
+    Import(#[from] ImportError),
+    /// The repository thread is gone.
+    #[error(transparent)]
+    Gone(#[from] allmende_repo_thread::repo_actor::RepoGone),
+}
+
+/// Plans and, if the plan is ready, writes it, on the repository thread: `Ok(Err(plan))`
+/// when the plan is not ready (nothing written).
 pub async fn import(
-    s: &ApiState,
-    tenant: &crate::http::Tenant,
+    repo: &RepoHandle,
+    signer: Arc<Keypair>,
+    org: OrgId,
     bytes: Vec<u8>,
     options: Options,
-) -> Result<Result<(Plan, ImportWritten), Plan>, ApiError> {
-    let org = tenant.org;
-    let signer = tenant.keypair.clone();
+) -> Result<Result<(Plan, ImportWritten), Plan>, InventoryFailure> {
     let now = allmende_store::now();
-    s.repo
-        .call(move |st| {
-            let plan = plan_import(st.repo().store().connection(), org, &bytes, &options)
-                .map_err(failure)?;
-            if !plan.ready {
-                return Ok(Err(plan));
-            }
-            let batch = batch_of(&plan, &org);
-            let written = st
-                .write_import(&signer, org, batch, now)
-                .map_err(|e| match e {
-                    ImportError::Invalid(m) => {
-                        ApiError::with(StatusCode::BAD_REQUEST, "bad_request", m)
-                    }
-                    ImportError::Repo(e) => crate::http::map_repo(e),
-                })?;
-            Ok(Ok((plan, written)))
-        })
-        .await?
+    repo.call(move |st| {
+        let plan = plan_import(st.repo().store().connection(), org, &bytes, &options)?;
+        if !plan.ready {
+            return Ok(Err(plan));
+        }
+        let batch = batch_of(&plan, &org);
+        let written = st.write_import(&signer, org, batch, now)?;
+        Ok(Ok((plan, written)))
+    })
+    .await?
 }
 
 /// Plans on the repository thread.
 pub async fn preview(
-    s: &ApiState,
+    repo: &RepoHandle,
     org: OrgId,
     bytes: Vec<u8>,
     options: Options,
-) -> Result<Plan, ApiError> {
-    s.repo
-        .call(move |st| {
-            plan_import(st.repo().store().connection(), org, &bytes, &options).map_err(failure)
-        })
-        .await?
+) -> Result<Plan, InventoryFailure> {
+    repo.call(move |st| {
+        plan_import(st.repo().store().connection(), org, &bytes, &options)
+            .map_err(InventoryFailure::from)
+    })
+    .await?
 }
 
-fn failure(e: PlanFailure) -> ApiError {
-    match e {
-        PlanFailure::File(e) => {
-            ApiError::with(StatusCode::BAD_REQUEST, "bad_request", e.to_string())
-        }
-        PlanFailure::Store(m) => ApiError::with(StatusCode::INTERNAL_SERVER_ERROR, "internal", m),
-    }
-}
-
-fn options(raw: Option<&str>) -> Result<Options, ApiError> {
+/// The options of a query string (`for` is the caller's).
+pub fn options(raw: Option<&str>) -> Result<Options, String> {
     let pairs = url::form_urlencoded::parse(raw.unwrap_or("").as_bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()));
     Options::from_pairs(pairs, &["for"])
-        .map_err(|m| ApiError::with(StatusCode::BAD_REQUEST, "bad_request", m))
 }
+
+/// A plan as the API answers it.
+pub fn answer(plan: &Plan) -> serde_json::Value {
+    serde_json::to_value(plan).unwrap_or_default()
+}
+
+/// The CSV of the examples in the OpenAPI description.
+pub const CSV_EXAMPLE: &str = "Fachverfahren;Hersteller;Im Einsatz seit;Kosten jährlich\nMeldewesen Plus;Beispiel GmbH;01.03.2019;1.234,50 €\n";
 
 /// The preview of an import (schema of the answer; the rows, issues and candidates are
 /// described in docs/inventory.md).
@@ -302,117 +304,10 @@ pub struct InventoryImported {
     pub counts: serde_json::Value,
 }
 
-fn answer(plan: &Plan) -> serde_json::Value {
-    serde_json::to_value(plan).unwrap_or_default()
-}
-
-const CSV_EXAMPLE: &str = "Fachverfahren;Hersteller;Im Einsatz seit;Kosten jährlich\nMeldewesen Plus;Beispiel GmbH;01.03.2019;1.234,50 €\n";
-
-/// `POST /api/v1/inventory/preview`.
-#[utoipa::path(
-    post,
-    path = "/api/v1/inventory/preview",
-    tag = "write",
-    summary = "Preview an inventory import (Bestandsaufnahme) of a CSV, XLSX or ODS file",
-    description = "The body is the file. The answer shows the header and column mapping found, each row's product match (with candidates and scores), what is added, updated or ended, and every error and warning with sheet, row and column. Nothing is written. Parameters override the mapping (`map=C:vendor`, `map=D:` to ignore D), decide rows (`choose=12:new`, `choose=12:skip`, `choose=12:<product id>`), keep deployments the file no longer lists (`keep=<key>`) and leave rows with errors out (`skip_errors=true`).",
-    params(
-        ("map" = Option<Vec<String>>, Query, description = "COLUMN:FIELD, repeated; fields: name, vendor, repository, version, tasks, status, since, operator, cost_once, cost_yearly, contact_role"),
-        ("choose" = Option<Vec<String>>, Query, description = "ROW:new|skip|PRODUCT_ID, repeated"),
-        ("keep" = Option<Vec<String>>, Query, description = "A deployment key not to end, repeated"),
-        ("skip_errors" = Option<bool>, Query, description = "Leave rows with errors out"),
-        ("for" = Option<OrgId>, Query, description = "With the admin token: import for this hosted member organisation"),
-    ),
-    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The file (at most 4 MiB)"),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, description = "The preview", body = InventoryPreview),
-        (status = 400, description = "The file cannot be read (the message names sheet, row and column), or a parameter is wrong", body = crate::answers::ErrorBody),
-        (status = 401, description = "No valid token", body = crate::answers::ErrorBody),
-        (status = 403, description = "The token may not write for this organisation", body = crate::answers::ErrorBody),
-        (status = 500, description = "A storage error", body = crate::answers::ErrorBody), (status = 503, description = "The node is shutting down", body = crate::answers::ErrorBody),
-    ),
-    extensions(("x-example-requests" = json!([
-        { "summary": "Preview a CSV inventory", "request": "/api/v1/inventory/preview", "token": "admin", "body_text": CSV_EXAMPLE, "status": 200 },
-        { "summary": "A file that is no table", "request": "/api/v1/inventory/preview", "token": "admin", "body_text": "nur ein Satz ohne Spalten", "status": 400 },
-        { "summary": "An unknown field in the mapping", "request": "/api/v1/inventory/preview?map=C:preis", "token": "admin", "body_text": CSV_EXAMPLE, "status": 400 },
-        { "summary": "Without the token", "request": "/api/v1/inventory/preview", "body_text": CSV_EXAMPLE, "status": 401 }
-    ])))
-)]
-pub(crate) async fn inventory_preview(
-    State(s): State<ApiState>,
-    RawQuery(raw): RawQuery,
-    headers: axum::http::HeaderMap,
-    body: axum::body::Bytes,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let tenant = crate::http::require_token(&headers, raw.as_deref(), &s)?;
-    let options = options(raw.as_deref())?;
-    let plan = preview(&s, tenant.org, body.to_vec(), options).await?;
-    Ok(Json(answer(&plan)))
-}
-
-/// `POST /api/v1/inventory/import`.
-#[utoipa::path(
-    post,
-    path = "/api/v1/inventory/import",
-    tag = "write",
-    summary = "Import an inventory (Bestandsaufnahme) as one signed batch",
-    description = "Takes the same body and parameters as the preview, plans again and, when the plan is ready (no error, or `skip_errors=true`; no row waiting for a choice), writes the new product entries and every added, updated and ended deployment in one batch: all or nothing. Importing the updated file again updates, ends and adds deployments instead of duplicating them. The column mapping is remembered for the next import.",
-    params(
-        ("map" = Option<Vec<String>>, Query, description = "COLUMN:FIELD, repeated"),
-        ("choose" = Option<Vec<String>>, Query, description = "ROW:new|skip|PRODUCT_ID, repeated"),
-        ("keep" = Option<Vec<String>>, Query, description = "A deployment key not to end, repeated"),
-        ("skip_errors" = Option<bool>, Query, description = "Leave rows with errors out"),
-        ("for" = Option<OrgId>, Query, description = "With the admin token: import for this hosted member organisation"),
-    ),
-    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The file (at most 4 MiB)"),
-    security(("bearer" = [])),
-    responses(
-        (status = 201, description = "Written", body = InventoryImported),
-        (status = 400, description = "The file cannot be read (the message names sheet, row and column), or a parameter is wrong", body = crate::answers::ErrorBody),
-        (status = 401, description = "No valid token", body = crate::answers::ErrorBody),
-        (status = 403, description = "The token may not write for this organisation", body = crate::answers::ErrorBody),
-        (status = 409, description = "The plan has errors or rows waiting for a choice; nothing was written (the message counts them; the preview shows them)", body = crate::answers::ErrorBody),
-        (status = 500, description = "A storage error", body = crate::answers::ErrorBody), (status = 503, description = "The node is shutting down", body = crate::answers::ErrorBody),
-    ),
-    extensions(("x-example-requests" = json!([
-        { "summary": "A row with an error: nothing is written", "request": "/api/v1/inventory/import", "token": "admin", "body_text": "Produkt;Hersteller;Seit\nMeldewesen Plus;Beispiel GmbH;demnächst\n", "status": 409 },
-        { "summary": "An empty file", "request": "/api/v1/inventory/import", "token": "admin", "body_text": "", "status": 400 },
-        { "summary": "Without the token", "request": "/api/v1/inventory/import", "body_text": CSV_EXAMPLE, "status": 401 }
-    ])))
-)]
-pub(crate) async fn inventory_import(
-    State(s): State<ApiState>,
-    RawQuery(raw): RawQuery,
-    headers: axum::http::HeaderMap,
-    body: axum::body::Bytes,
-) -> Result<Response, ApiError> {
-    let tenant = crate::http::require_token(&headers, raw.as_deref(), &s)?;
-    let options = options(raw.as_deref())?;
-    match import(&s, &tenant, body.to_vec(), options).await? {
-        Ok((plan, written)) => Ok((
-            StatusCode::CREATED,
-            Json(serde_json::json!({
-                "products": written.products.iter().map(|p| format!("{p:#}")).collect::<Vec<_>>(),
-                "deployments": written.deployments,
-                "counts": plan.counts,
-            })),
-        )
-            .into_response()),
-        Err(plan) => Err(ApiError::with(
-            StatusCode::CONFLICT,
-            "conflict",
-            format!(
-                "not imported: {} errors, {} rows waiting for a choice; see the preview, fix the file, choose, or repeat with skip_errors=true",
-                plan.counts.errors, plan.counts.choose
-            ),
-        )),
-    }
-}
-
 /// A route of this module with a body limit for files (the API's default is smaller).
-pub(crate) fn with_file_limit(
-    r: utoipa_axum::router::UtoipaMethodRouter<ApiState>,
-) -> utoipa_axum::router::UtoipaMethodRouter<ApiState> {
+pub fn with_file_limit<S: Clone + Send + Sync + 'static>(
+    r: utoipa_axum::router::UtoipaMethodRouter<S>,
+) -> utoipa_axum::router::UtoipaMethodRouter<S> {
     let (schemas, paths, method) = r;
     (
         schemas,

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use allmende_store::search_text::normalise;
 
 use super::read::{Cell, Table};
+pub use super::types::column_letter;
 
 /// How many rows from the top are looked at for the header.
 pub const HEADER_SCAN: usize = 25;
@@ -271,20 +272,6 @@ pub fn column_name(header: &Header, col: usize) -> String {
     }
 }
 
-/// Spreadsheet letters of a 0-based column: 0 → A, 26 → AA.
-pub fn column_letter(mut col: usize) -> String {
-    let mut out = Vec::new();
-    loop {
-        out.push(b'A' + (col % 26) as u8);
-        if col < 26 {
-            break;
-        }
-        col = col / 26 - 1;
-    }
-    out.reverse();
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// The field a column names: its own text (a synonym or starting with one), the group and
 /// the cell together (exactly a synonym, "Kosten" + "einmalig"), or the group alone when the
 /// cell is empty (a label merged down over both rows).
@@ -456,7 +443,7 @@ pub fn is_empty_row(cells: &[Cell]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::inventory::Format;
+    use crate::inventory::types::Format;
 
     fn table(rows: &[&[&str]]) -> Table {
         Table {

@@ -13,50 +13,11 @@
 
 use std::io::{Cursor, Read};
 
-use allmende_protocol::schema::Date;
 use calamine::{Data, DataRef, Reader};
 
+pub use super::types::Cell;
+use super::types::{Format, InventoryError, Limits, Position};
 use super::values::excel_serial_date;
-use super::{Format, InventoryError, Limits, Position};
-
-/// One cell's value.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub enum Cell {
-    /// Nothing.
-    #[default]
-    Empty,
-    /// Text, trimmed of surrounding white space.
-    Text(String),
-    /// A number.
-    Number(f64),
-    /// A date cell.
-    Date(Date),
-    /// A truth value.
-    Bool(bool),
-}
-
-impl Cell {
-    /// The cell as text (numbers without a trailing `.0`).
-    pub fn text(&self) -> String {
-        match self {
-            Cell::Empty => String::new(),
-            Cell::Text(t) => t.clone(),
-            Cell::Number(n) if n.fract() == 0.0 && n.abs() < 1e15 => format!("{}", *n as i64),
-            Cell::Number(n) => n.to_string(),
-            Cell::Date(d) => d.as_str().to_string(),
-            Cell::Bool(b) => if *b { "ja" } else { "nein" }.to_string(),
-        }
-    }
-
-    /// Whether the cell holds nothing (or only white space).
-    pub fn is_empty(&self) -> bool {
-        match self {
-            Cell::Empty => true,
-            Cell::Text(t) => t.trim().is_empty(),
-            _ => false,
-        }
-    }
-}
 
 /// A merged region of the header: rows and columns, 0-based, inclusive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 
 use allmende_protocol::schema::{Date, DeploymentStatus};
 
-use super::read::Cell;
+use super::types::Cell;
 
 /// Days from 0001-01-01 (proleptic Gregorian, day 0) for a civil date; Howard Hinnant's
 /// algorithm, written out for the range a spreadsheet can hold.
