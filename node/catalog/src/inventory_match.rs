@@ -235,7 +235,9 @@ impl Matcher {
                 .total_cmp(&a.score)
                 .then(a.entry.id.cmp(&b.entry.id))
         });
-        all.dedup_by(|a, b| a.entry.id == b.entry.id);
+        // One candidate per product: several names of merged entries count once, best first.
+        let mut seen = std::collections::HashSet::new();
+        all.retain(|c| seen.insert(c.entry.id));
         all.truncate(SHOWN);
         all
     }
@@ -259,13 +261,14 @@ impl Matcher {
     }
 }
 
-/// The catalog's products as entries (entries merged by "same as" into another are left out:
-/// rows match the entry they resolve to).
+/// The catalog's products as entries. An entry merged by "same as" into another keeps its
+/// name and vendor for matching but stands for the entry it resolves to, as everywhere in
+/// the catalog.
 pub fn catalog_entries(conn: &Connection) -> Result<Vec<Entry>, QueryError> {
     let mut stmt = conn.prepare(
-        "SELECT doc, name, vendor, json_extract(json, '$.repository'), json_extract(json, '$.website')
-         FROM idx_product WHERE doc NOT IN (SELECT doc FROM idx_product_same WHERE doc != same)
-         ORDER BY id LIMIT ?1",
+        "SELECT coalesce((SELECT same FROM idx_product_same s WHERE s.doc = p.doc), p.doc),
+                name, vendor, json_extract(json, '$.repository'), json_extract(json, '$.website')
+         FROM idx_product p ORDER BY id LIMIT ?1",
     )?;
     let rows = stmt.query_map([MAX_ENTRIES as i64], |r| {
         Ok((
