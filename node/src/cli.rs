@@ -1106,6 +1106,11 @@ pub enum ImportWhat {
         /// The `.ASC` file.
         file: PathBuf,
     },
+    /// Import the organisation's inventory (Bestandsaufnahme) from a CSV, XLSX or ODS file:
+    /// columns mapped by their headers (remembered), products matched against the catalog,
+    /// new entries where nothing matches, then one signed batch. Again with the updated file:
+    /// deployments are updated, ended and added, not duplicated. See docs/inventory.md.
+    Bestand(crate::inventory_cli::BestandArgs),
 }
 
 /// Largest import file read, in bytes.
@@ -2343,6 +2348,12 @@ fn import(dd: &DataDir, a: ImportArgs, out: &mut dyn std::io::Write) -> anyhow::
     match &a.what {
         Some(ImportWhat::Publiccode { files }) => return import_publiccode(dd, files, out),
         Some(ImportWhat::Gv100ad { file }) => return import_gv100ad(dd, file, out),
+        Some(ImportWhat::Bestand(b)) => {
+            return crate::inventory_cli::run(dd, b, out).map_err(|e| match e {
+                crate::inventory_cli::BestandError::Input(m) => bad(m),
+                crate::inventory_cli::BestandError::Other(e) => e,
+            });
+        }
         None => {}
     }
     let file = a

@@ -1362,6 +1362,7 @@ pub fn run(opts: &DemoOptions, out: &mut dyn Write) -> anyhow::Result<()> {
             "Oberfläche von {}: http://{url}/",
             ORGS[SERVED].name
         )?;
+        crate::demo_inventory::offer(&opts.dir, &opts.dir.join(ORGS[SERVED].slug), &url.to_string(), out)?;
         writeln!(out, "Beenden mit Strg+C.")?;
         out.flush()?;
         crate::node::shutdown_signal().await;

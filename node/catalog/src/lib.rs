@@ -14,6 +14,7 @@
 pub mod compare;
 pub mod exchange;
 pub mod follow;
+pub mod inventory_match;
 pub mod query;
 pub mod refdata;
 pub mod sql;

@@ -10,4 +10,5 @@
 pub mod atom;
 pub mod export;
 pub mod export_stream;
+pub mod inventory;
 pub mod publiccode;

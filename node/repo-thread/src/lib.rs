@@ -10,5 +10,6 @@
 //! Never: the network, HTTP.
 
 pub mod counters;
+pub mod inventory;
 pub mod quarantine;
 pub mod repo_actor;

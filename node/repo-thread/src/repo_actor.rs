@@ -1204,7 +1204,13 @@ impl RepoState {
         Ok(hash)
     }
 
-    fn held_heads(&self, id: &DocId) -> Vec<ChangeHash> {
+    /// The repository, for writes of this crate's other modules (they announce through
+    /// [`RepoState::announce_local`]).
+    pub(crate) fn repo_mut(&mut self) -> &mut Repo<SqliteStore> {
+        &mut self.repo
+    }
+
+    pub(crate) fn held_heads(&self, id: &DocId) -> Vec<ChangeHash> {
         self.heads
             .get(id)
             .map(|(_, h)| h.clone())
@@ -1213,7 +1219,11 @@ impl RepoState {
 
     /// After a local change to `header` (whose heads were `old`): the scope, the metrics, the
     /// inventory and an announcement to peers.
-    fn announce_local(&mut self, header: DocHeader, old: &[ChangeHash]) -> Result<(), RepoError> {
+    pub(crate) fn announce_local(
+        &mut self,
+        header: DocHeader,
+        old: &[ChangeHash],
+    ) -> Result<(), RepoError> {
         let id = header.id();
         if header.kind == DocKind::Trust {
             self.refresh_scope();

@@ -380,6 +380,9 @@ pub struct IntegrityReport {
     pub certificates: usize,
 }
 
+/// One edit of [`Repo::edit_many`].
+pub type ManyEdit = Box<dyn FnOnce(&mut Editor<'_>) -> Result<(), DocError> + Send>;
+
 /// Verified access to a store.
 #[derive(Debug)]
 pub struct Repo<S: Store> {
@@ -1249,6 +1252,72 @@ impl<S: Store> Repo<S> {
         let stored = vec![stored_change(ok.verified().signed())];
         self.commit_doc(&mut doc, stored)?;
         Ok(Some(hash))
+    }
+
+    /// Several local edits as `author`, all or none: each is made and checked like
+    /// [`Repo::edit`] (signed, verified, authorised), and only when every one passed are they
+    /// stored, in one transaction (one [`Store::commit`]) together with the store settings
+    /// `meta`. Each document appears at most once.
+    /// Returns the hash of each edit's change (`None` where it changed nothing).
+    pub fn edit_many(
+        &mut self,
+        author: &Keypair,
+        now: UnixTime,
+        edits: Vec<(DocHeader, ManyEdit)>,
+        meta: Vec<(String, String)>,
+    ) -> Result<Vec<Option<ChangeHash>>, RepoError> {
+        let mut seen = std::collections::HashSet::new();
+        let mut batch = Batch::default();
+        let mut headers = Vec::new();
+        let mut hashes = Vec::with_capacity(edits.len());
+        for (header, f) in edits {
+            header.check().map_err(RepoError::InvalidHeader)?;
+            let id = header.id();
+            if !seen.insert(id) {
+                return Err(RepoError::Integrity(format!(
+                    "{id} appears twice in one batch of edits"
+                )));
+            }
+            let mut doc = match self.document(&id)? {
+                Some(d) => d,
+                None => Document::new(header),
+            };
+            let shown = (header.kind == DocKind::Product).then(|| self.shown().resolve(&mut doc));
+            let Some(signed) = doc.edit_shown(
+                author,
+                self.replica,
+                now,
+                shown.as_ref().map(|r| r as &dyn ShownValues),
+                f,
+            )?
+            else {
+                hashes.push(None);
+                continue;
+            };
+            hashes.push(Some(signed.hash()));
+            let verified = signed
+                .verify(id)
+                .map_err(|error| RepoError::Verify { index: 0, error })?;
+            let ok = self
+                .certs
+                .authorise(&header, verified, now)
+                .map_err(|error| RepoError::Auth { index: 0, error })?;
+            let staged = Staged::of(
+                &mut doc,
+                vec![stored_change(ok.verified().signed())],
+                &self.shown(),
+            );
+            batch.docs.push(staged.doc);
+            batch.changes.extend(staged.changes);
+            batch.index.push(staged.index);
+            headers.push(header);
+        }
+        batch.meta = meta;
+        if !batch.docs.is_empty() || !batch.meta.is_empty() {
+            self.store.commit(&batch)?;
+            self.after_storing(&headers)?;
+        }
+        Ok(hashes)
     }
 
     fn commit_doc(

@@ -18,6 +18,7 @@ use crate::answers::{self as doc, example};
 #[allow(clippy::wildcard_imports)]
 use crate::exchange::*;
 // The handlers of following changes with their OpenAPI path items, for `routes!` below.
+use crate::inventory::with_file_limit;
 use follow_api::*;
 
 use allmende_catalog::query::{self, QueryError, SearchQuery};
@@ -353,6 +354,8 @@ fn api_routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(watch_list, watch_add))
         .routes(routes!(watch_remove))
         .routes(routes!(notices))
+        .routes(with_file_limit(routes!(inventory_preview)))
+        .routes(with_file_limit(routes!(inventory_import)))
 }
 
 /// The finished OpenAPI description as JSON, as served at `/api/v1/openapi.json` (built once,
@@ -2338,6 +2341,128 @@ async fn create_deployment(
         |_| record_key(),
     )
     .await
+}
+
+/// `POST /api/v1/inventory/preview`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/inventory/preview",
+    tag = "write",
+    summary = "Preview an inventory import (Bestandsaufnahme) of a CSV, XLSX or ODS file",
+    description = "The body is the file. The answer shows the header and column mapping found, each row's product match (with candidates and scores), what is added, updated or ended, and every error and warning with sheet, row and column. Nothing is written. Parameters override the mapping (`map=C:vendor`, `map=D:` to ignore D), decide rows (`choose=12:new`, `choose=12:skip`, `choose=12:<product id>`), keep deployments the file no longer lists (`keep=<key>`) and leave rows with errors out (`skip_errors=true`).",
+    params(
+        ("map" = Option<Vec<String>>, Query, description = "COLUMN:FIELD, repeated; fields: name, vendor, repository, version, tasks, status, since, operator, cost_once, cost_yearly, contact_role"),
+        ("choose" = Option<Vec<String>>, Query, description = "ROW:new|skip|PRODUCT_ID, repeated"),
+        ("keep" = Option<Vec<String>>, Query, description = "A deployment key not to end, repeated"),
+        ("skip_errors" = Option<bool>, Query, description = "Leave rows with errors out"),
+        ("for" = Option<OrgId>, Query, description = "With the admin token: import for this hosted member organisation"),
+    ),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The file (at most 4 MiB)"),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The preview", body = crate::inventory::InventoryPreview),
+        (status = 400, description = "The file cannot be read (the message names sheet, row and column), or a parameter is wrong", body = doc::ErrorBody),
+        (status = 401, description = "No valid token", body = doc::ErrorBody),
+        (status = 403, description = "The token may not write for this organisation", body = doc::ErrorBody),
+        (status = 500, description = "A storage error", body = doc::ErrorBody), (status = 503, description = "The node is shutting down", body = doc::ErrorBody),
+    ),
+    extensions(("x-example-requests" = json!([
+        { "summary": "Preview a CSV inventory", "request": "/api/v1/inventory/preview", "token": "admin", "body_text": crate::inventory::CSV_EXAMPLE, "status": 200 },
+        { "summary": "A file that is no table", "request": "/api/v1/inventory/preview", "token": "admin", "body_text": "nur ein Satz ohne Spalten", "status": 400 },
+        { "summary": "An unknown field in the mapping", "request": "/api/v1/inventory/preview?map=C:preis", "token": "admin", "body_text": crate::inventory::CSV_EXAMPLE, "status": 400 },
+        { "summary": "Without the token", "request": "/api/v1/inventory/preview", "body_text": crate::inventory::CSV_EXAMPLE, "status": 401 }
+    ])))
+)]
+async fn inventory_preview(
+    State(s): State<ApiState>,
+    RawQuery(raw): RawQuery,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let tenant = require_token(&headers, raw.as_deref(), &s)?;
+    let options = crate::inventory::options(raw.as_deref()).map_err(ApiError::bad_request)?;
+    let plan = crate::inventory::preview(&s.repo, tenant.org, body.to_vec(), options)
+        .await
+        .map_err(inventory_failure)?;
+    Ok(Json(crate::inventory::answer(&plan)))
+}
+
+/// `POST /api/v1/inventory/import`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/inventory/import",
+    tag = "write",
+    summary = "Import an inventory (Bestandsaufnahme) as one signed batch",
+    description = "Takes the same body and parameters as the preview, plans again and, when the plan is ready (no error, or `skip_errors=true`; no row waiting for a choice), writes the new product entries and every added, updated and ended deployment in one batch: all or nothing. Importing the updated file again updates, ends and adds deployments instead of duplicating them. The column mapping is remembered for the next import.",
+    params(
+        ("map" = Option<Vec<String>>, Query, description = "COLUMN:FIELD, repeated"),
+        ("choose" = Option<Vec<String>>, Query, description = "ROW:new|skip|PRODUCT_ID, repeated"),
+        ("keep" = Option<Vec<String>>, Query, description = "A deployment key not to end, repeated"),
+        ("skip_errors" = Option<bool>, Query, description = "Leave rows with errors out"),
+        ("for" = Option<OrgId>, Query, description = "With the admin token: import for this hosted member organisation"),
+    ),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The file (at most 4 MiB)"),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Written", body = crate::inventory::InventoryImported),
+        (status = 400, description = "The file cannot be read (the message names sheet, row and column), or a parameter is wrong", body = doc::ErrorBody),
+        (status = 401, description = "No valid token", body = doc::ErrorBody),
+        (status = 403, description = "The token may not write for this organisation", body = doc::ErrorBody),
+        (status = 409, description = "The plan has errors or rows waiting for a choice; nothing was written (the message counts them; the preview shows them)", body = doc::ErrorBody),
+        (status = 500, description = "A storage error", body = doc::ErrorBody), (status = 503, description = "The node is shutting down", body = doc::ErrorBody),
+    ),
+    extensions(("x-example-requests" = json!([
+        { "summary": "A row with an error: nothing is written", "request": "/api/v1/inventory/import", "token": "admin", "body_text": "Produkt;Hersteller;Seit\nMeldewesen Plus;Beispiel GmbH;demnächst\n", "status": 409 },
+        { "summary": "An empty file", "request": "/api/v1/inventory/import", "token": "admin", "body_text": "", "status": 400 },
+        { "summary": "Without the token", "request": "/api/v1/inventory/import", "body_text": crate::inventory::CSV_EXAMPLE, "status": 401 }
+    ])))
+)]
+async fn inventory_import(
+    State(s): State<ApiState>,
+    RawQuery(raw): RawQuery,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let tenant = require_token(&headers, raw.as_deref(), &s)?;
+    let options = crate::inventory::options(raw.as_deref()).map_err(ApiError::bad_request)?;
+    let imported = crate::inventory::import(
+        &s.repo,
+        tenant.keypair.clone(),
+        tenant.org,
+        body.to_vec(),
+        options,
+    )
+    .await
+    .map_err(inventory_failure)?;
+    match imported {
+        Ok((plan, written)) => Ok((
+            StatusCode::CREATED,
+            Json(serde_json::json!({
+                "products": written.products.iter().map(|p| format!("{p:#}")).collect::<Vec<_>>(),
+                "deployments": written.deployments,
+                "counts": plan.counts,
+            })),
+        )
+            .into_response()),
+        Err(plan) => Err(ApiError::conflict(format!(
+            "not imported: {} errors, {} rows waiting for a choice; see the preview, fix the file, choose, or repeat with skip_errors=true",
+            plan.counts.errors, plan.counts.choose
+        ))),
+    }
+}
+
+/// The API error of a failed inventory request: the file's own message (sheet, row,
+/// column) as 400, a refused batch as its repository error.
+fn inventory_failure(e: crate::inventory::InventoryFailure) -> ApiError {
+    use crate::inventory::{InventoryFailure, PlanFailure};
+    use allmende_repo_thread::inventory::ImportError;
+    match e {
+        InventoryFailure::Plan(PlanFailure::File(e)) => ApiError::bad_request(e.to_string()),
+        InventoryFailure::Plan(PlanFailure::Store(m)) => ApiError::internal(m),
+        InventoryFailure::Import(ImportError::Invalid(m)) => ApiError::bad_request(m),
+        InventoryFailure::Import(ImportError::Repo(e)) => map_repo(e),
+        InventoryFailure::Gone(g) => g.into(),
+    }
 }
 
 /// `POST /api/v1/ratings`.

@@ -15,6 +15,7 @@ pub mod compare;
 pub mod exchange;
 pub mod follow;
 pub mod http;
+pub mod inventory;
 pub mod metrics;
 pub mod openapi;
 pub mod status;
