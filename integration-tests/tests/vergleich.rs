@@ -51,9 +51,10 @@ fn the_comparison_pages_of_the_demo_work_in_a_browser_and_are_accessible() {
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
             eprintln!("demo: {line}");
-            if let Some(url) = line.split("Oberfläche von ").nth(1) {
-                let url = url.split(": ").nth(1).unwrap_or("").trim().to_owned();
-                let _ = tx.send(url);
+            if line.starts_with("Oberfläche von ")
+                && let Some(i) = line.find("http://")
+            {
+                let _ = tx.send(line[i..].trim().to_owned());
             }
         }
     });
