@@ -34,6 +34,7 @@ mod exchange;
 mod follow;
 mod forms;
 mod import;
+mod inventory;
 mod keys;
 mod labels;
 mod pages;
@@ -87,6 +88,12 @@ pub fn router(state: UiState) -> Router {
             "/einsaetze/{key}/bearbeiten",
             get(forms::deployment_edit).post(forms::deployment_update),
         )
+        .route("/bestand", get(inventory::form).post(inventory::upload))
+        .route(
+            "/bestand/vorschau",
+            axum::routing::post(inventory::repreview),
+        )
+        .route("/bestand/import", axum::routing::post(inventory::import))
         .route("/schulungen", get(exchange::overview))
         .route(
             "/schulungen/neu",
@@ -195,6 +202,7 @@ async fn guard(State(s): State<UiState>, req: Request, next: Next) -> Response {
             .and_then(|m| m.get(sid.as_str()).copied())
     });
     let mut form = Vec::new();
+    let mut file = None;
     let body = if parts.method == Method::POST {
         if let Some(origin) = parts.headers.get(header::ORIGIN) {
             // Behind a reverse proxy with TLS the browser's origin is https://{host}.
@@ -208,23 +216,65 @@ async fn guard(State(s): State<UiState>, req: Request, next: Next) -> Response {
                 );
             }
         }
-        let bytes = match axum::body::to_bytes(body, MAX_FORM_BYTES).await {
+        // Only the inventory upload takes a file (multipart/form-data, up to its file limit);
+        // every other form is URL-encoded and small.
+        let content_type = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let multipart =
+            parts.uri.path() == "/bestand" && content_type.starts_with("multipart/form-data");
+        let limit = if multipart {
+            inventory::MAX_FILE_BYTES + 64 * 1024
+        } else {
+            MAX_FORM_BYTES
+        };
+        let bytes = match axum::body::to_bytes(body, limit).await {
             Ok(b) => b,
             Err(_) => {
                 return error_page(
                     lang,
                     StatusCode::PAYLOAD_TOO_LARGE,
                     lang.tr("Anfrage abgelehnt"),
-                    lang.tr("Die Eingaben sind zu umfangreich (höchstens 256 KiB)."),
+                    if multipart {
+                        lang.tr("Die Datei ist größer als 4 MiB.")
+                    } else {
+                        lang.tr("Die Eingaben sind zu umfangreich (höchstens 256 KiB).")
+                    },
                 );
             }
         };
         let mut sent_csrf = None;
-        for (k, v) in url::form_urlencoded::parse(&bytes) {
-            if k == "_csrf" {
-                sent_csrf = Some(v.into_owned());
-            } else {
-                form.push((k.into_owned(), v.into_owned()));
+        if multipart {
+            match read_multipart(&content_type, bytes).await {
+                Ok((fields, f)) => {
+                    for (k, v) in fields {
+                        if k == "_csrf" {
+                            sent_csrf = Some(v);
+                        } else {
+                            form.push((k, v));
+                        }
+                    }
+                    file = f;
+                }
+                Err(m) => {
+                    return error_page(
+                        lang,
+                        StatusCode::BAD_REQUEST,
+                        lang.tr("Anfrage abgelehnt"),
+                        &m,
+                    );
+                }
+            }
+        } else {
+            for (k, v) in url::form_urlencoded::parse(&bytes) {
+                if k == "_csrf" {
+                    sent_csrf = Some(v.into_owned());
+                } else {
+                    form.push((k.into_owned(), v.into_owned()));
+                }
             }
         }
         if sent_csrf.as_deref() != Some(csrf.as_str()) || !jar.contains_key(CSRF_COOKIE) {
@@ -245,6 +295,7 @@ async fn guard(State(s): State<UiState>, req: Request, next: Next) -> Response {
         path: parts.uri.path().to_owned(),
         session,
         form,
+        file,
     });
     let mut resp = next.run(Request::from_parts(parts, body)).await;
     let h = resp.headers_mut();
@@ -270,6 +321,52 @@ async fn guard(State(s): State<UiState>, req: Request, next: Next) -> Response {
     h.entry(header::CACHE_CONTROL)
         .or_insert(HeaderValue::from_static("no-store"));
     resp
+}
+
+/// The text fields and the one file of a `multipart/form-data` body (axum's parser). At most
+/// 20 text fields of 4 KiB each and one file part.
+async fn read_multipart(
+    content_type: &str,
+    bytes: axum::body::Bytes,
+) -> Result<(Vec<(String, String)>, Option<inventory::FilePart>), String> {
+    use axum::extract::FromRequest;
+    let req = Request::builder()
+        .method(Method::POST)
+        .header(header::CONTENT_TYPE, content_type)
+        .body(Body::from(bytes))
+        .map_err(|e| e.to_string())?;
+    let mut mp = axum::extract::Multipart::from_request(req, &())
+        .await
+        .map_err(|e| format!("not a valid multipart/form-data body: {e}"))?;
+    let mut fields = Vec::new();
+    let mut file = None;
+    while let Some(field) = mp
+        .next_field()
+        .await
+        .map_err(|e| format!("not a valid multipart/form-data body: {e}"))?
+    {
+        let name = field.name().unwrap_or("").to_owned();
+        if let Some(file_name) = field.file_name().map(str::to_owned) {
+            if file.is_some() {
+                return Err("only one file may be uploaded".to_owned());
+            }
+            let data = field.bytes().await.map_err(|e| e.to_string())?;
+            file = Some(inventory::FilePart {
+                name: file_name.chars().take(200).collect(),
+                bytes: data.to_vec(),
+            });
+        } else {
+            if fields.len() >= 20 {
+                return Err("too many form fields".to_owned());
+            }
+            let text = field.text().await.map_err(|e| e.to_string())?;
+            if text.len() > 4096 {
+                return Err(format!("form field {name:?} is too long"));
+            }
+            fields.push((name, text));
+        }
+    }
+    Ok((fields, file))
 }
 
 async fn fallback(axum::Extension(ctx): axum::Extension<Ctx>) -> Response {

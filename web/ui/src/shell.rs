@@ -24,6 +24,8 @@ pub struct UiState {
     /// Whether this node runs the demo network (shows the demo banner).
     pub demo: bool,
     pub(crate) sessions: Arc<Mutex<HashMap<String, Session>>>,
+    /// Spreadsheets uploaded for the inventory import, waiting for their import.
+    pub(crate) uploads: Arc<crate::inventory::Uploads>,
 }
 
 /// What a signed-in browser may publish for.
@@ -43,6 +45,7 @@ impl UiState {
             local_only,
             demo,
             sessions: Arc::default(),
+            uploads: Arc::default(),
         }
     }
 }
@@ -57,6 +60,8 @@ pub(crate) struct Ctx {
     pub(crate) session: Option<Session>,
     /// The posted form (CSRF field removed), for POST requests.
     pub(crate) form: Vec<(String, String)>,
+    /// The file of a `multipart/form-data` POST (the inventory upload only).
+    pub(crate) file: Option<crate::inventory::FilePart>,
 }
 
 pub(crate) const CSRF_COOKIE: &str = "allmende_csrf";
