@@ -580,3 +580,36 @@ fn the_command_line_previews_refuses_and_imports() {
     assert_eq!(e.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&e.stderr).contains("preis"));
 }
+
+/// The contact role column fills `contact_role`; a person's address there is left out with a
+/// warning at its row, and the row is still imported.
+#[test]
+fn the_contact_role_column_keeps_roles_and_leaves_out_persons() {
+    let (repo, _) = catalog();
+    let org = org_of(&kp(1));
+    let csv = "Fachverfahren;Hersteller;Ansprechpartner (Rolle)\n\
+               OK.EWO;AKDB;Bürgerbüro, Fachverfahrensbetreuung\n\
+               Session;Somacos GmbH;erika.muster@stadt.example\n";
+    let p = plan(&repo, org, csv.as_bytes(), &Options::default());
+    assert_eq!(p.mapping["C"], Field::ContactRole, "{:?}", p.mapping);
+    let roles: Vec<Option<&str>> = p
+        .writes
+        .iter()
+        .map(|(_, d)| d.contact_role.as_deref())
+        .collect();
+    assert_eq!(
+        roles,
+        [Some("Bürgerbüro, Fachverfahrensbetreuung"), None],
+        "{:#?}",
+        p.issues
+    );
+    assert!(p.writes.iter().all(|(_, d)| d.exchange_ok.is_none()));
+    let warning = p
+        .issues
+        .iter()
+        .find(|i| i.field == Some(Field::ContactRole))
+        .expect("no warning about the address");
+    assert_eq!(warning.severity, Severity::Warning);
+    assert_eq!(warning.position.row, Some(3));
+    assert!(warning.message.contains("e-mail"), "{}", warning.message);
+}

@@ -292,15 +292,6 @@ pub fn plan(
             message,
         });
     };
-    if mapped(Field::ContactRole) {
-        row_issue(
-            &mut issues,
-            parsed.header.row + 1,
-            Severity::Warning,
-            Some(Field::ContactRole),
-            "die Spalte Ansprechpartner (Rolle) wird erkannt, aber noch nicht gespeichert".into(),
-        );
-    }
     for row in &parsed.rows {
         let choice = decisions.rows.get(&row.row).copied();
         let mut planned = PlannedRow {
@@ -636,15 +627,25 @@ fn deployment(
             }
         };
     }
-    map_contact_fields(row, &mut d);
+    if mapped(Field::ContactRole) {
+        map_contact_role(row, &mut d, warn);
+    }
     d
 }
 
-/// CONTACT-ROLE-MAPPING (issue 26, item 4): the single place where the columns "Ansprechpartner
-/// (Rolle)" and "ansprechbar für Erfahrungsaustausch" go into the deployment once
-/// `Deployment` has `contact_role` and `exchange_ok`. Until then the column is recognised
-/// ([`Field::ContactRole`], read into [`Row::contact_role`]) and reported as not stored.
-fn map_contact_fields(row: &Row, d: &mut Deployment) {
-    // d.contact_role = row.contact_role.clone();
-    let _ = (&row.contact_role, d);
+/// The column "Ansprechpartner (Rolle)" into the deployment's `contact_role`. A role that is
+/// a person's contact (an e-mail address, a phone number) is left out with a warning, not
+/// published: the catalog is public.
+fn map_contact_role(row: &Row, d: &mut Deployment, warn: &mut dyn FnMut(Severity, Field, String)) {
+    d.contact_role = row.contact_role.clone();
+    if let Err(e) = d.validate()
+        && e.field == "contact_role"
+    {
+        d.contact_role = None;
+        warn(
+            Severity::Warning,
+            Field::ContactRole,
+            format!("nicht übernommen: {}", e.message),
+        );
+    }
 }
