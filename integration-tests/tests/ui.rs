@@ -1174,3 +1174,108 @@ async fn contacts_replacements_and_training_go_from_the_forms_to_the_pages() {
     .unwrap();
     node.stop().await;
 }
+
+/// The inventory upload is the one multipart form: it needs the CSRF field like every form,
+/// takes one file of at most 4 MiB, refuses a broken body, and an upload token works only for
+/// the organisation that uploaded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_inventory_upload_is_guarded_like_every_form() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut node = TestNode::start_http(&tmp.path().join("a"), Some("Gemeinde Upload"), &[])
+        .await
+        .unwrap();
+    let addr = node.http_addr().unwrap();
+    let admin = node.admin_token().unwrap();
+    tokio::task::spawn_blocking(move || {
+        let cookie = session(addr, &admin);
+        let token = csrf_of(&cookie);
+        let multipart = |csrf: &str, file: &[u8]| {
+            let mut body = format!(
+                "--XYZ\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{csrf}\r\n\
+                 --XYZ\r\nContent-Disposition: form-data; name=\"datei\"; filename=\"b.csv\"\r\nContent-Type: text/csv\r\n\r\n"
+            )
+            .into_bytes();
+            body.extend_from_slice(file);
+            body.extend_from_slice(b"\r\n--XYZ--\r\n");
+            body
+        };
+        let send = |body: &[u8]| {
+            let mut s = std::net::TcpStream::connect(addr).unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+            let head = format!(
+                "POST /bestand HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\nContent-Type: multipart/form-data; boundary=XYZ\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            s.write_all(head.as_bytes()).unwrap();
+            let _ = s.write_all(body);
+            let mut out = Vec::new();
+            let _ = s.read_to_end(&mut out);
+            let text = String::from_utf8_lossy(&out).into_owned();
+            let code: u16 = text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+            (code, text)
+        };
+        let csv = "Fachverfahren;Hersteller\nMeldewesen <script>;Beispiel GmbH\n";
+        let deployments = || {
+            let (_, _, body) = get(addr, "/api/v1/deployments", "");
+            serde_json::from_str::<serde_json::Value>(&body).unwrap().as_array().unwrap().len()
+        };
+        // Without the CSRF field: refused before anything is read.
+        let (code, _) = send(&multipart("wrong", csv.as_bytes()));
+        assert_eq!(code, 403);
+        // A body that is no multipart.
+        let (code, _) = send(b"--XYZ\r\nnonsense");
+        assert_eq!(code, 400);
+        // Too large.
+        let (code, _) = send(&multipart(&token, &vec![b'a'; 5 * 1024 * 1024]));
+        assert_eq!(code, 413);
+        // Not a spreadsheet: the preview form again, with the reason at the field.
+        let (code, page) = send(&multipart(&token, b"\x00\x01\x02 PK not a table"));
+        assert_eq!(code, 422, "{page}");
+        assert!(page.contains(r#"id="datei-fehler""#), "{page}");
+        // A real file: the preview, escaped, with its upload token; nothing written yet.
+        let (code, page) = send(&multipart(&token, csv.as_bytes()));
+        assert_eq!(code, 200, "{page}");
+        assert!(page.contains("Meldewesen &lt;script&gt;"), "{page}");
+        assert!(!page.contains("Meldewesen <script>"));
+        assert_eq!(deployments(), 0);
+        let upload = page
+            .split(r#"name="datei" value=""#)
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .unwrap()
+            .to_owned();
+        // An unknown token: gone, start again.
+        let (code, _, page) = post(
+            addr,
+            "/bestand/import",
+            &cookie,
+            "",
+            &format!("_csrf={token}&datei={}", "0".repeat(64)),
+        );
+        assert_eq!(code, 410, "{page}");
+        // Importing the real upload writes it (one new product, one deployment).
+        let (code, _, page) = post(
+            addr,
+            "/bestand/import",
+            &cookie,
+            "",
+            &format!("_csrf={token}&datei={upload}"),
+        );
+        assert_eq!(code, 200, "{page}");
+        assert!(page.contains("Bestand importiert"), "{page}");
+        assert_eq!(deployments(), 1);
+        // The token is used up.
+        let (code, _, _) = post(
+            addr,
+            "/bestand/import",
+            &cookie,
+            "",
+            &format!("_csrf={token}&datei={upload}"),
+        );
+        assert_eq!(code, 410);
+        assert_eq!(deployments(), 1);
+    })
+    .await
+    .unwrap();
+    node.stop().await;
+}

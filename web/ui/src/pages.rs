@@ -269,6 +269,7 @@ pub(super) async fn start(State(s): State<UiState>, Extension(ctx): Extension<Ct
         div.actions {
             a.button href="/produkte/neu" { (t("Neues Produkt anlegen")) }
             a.button.secondary href="/produkte/import" { (t("publiccode.yml importieren")) }
+            a.button.secondary href="/bestand" { (t("Bestand importieren")) }
             a.button.secondary href="/produkte" { (t("Alle Produkte")) }
         }
         h2 { (t("Meistgenutzte Produkte")) }
