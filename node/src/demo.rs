@@ -795,6 +795,51 @@ fn seed(base: &Path, now: UnixTime) -> anyhow::Result<Layout> {
         layout.orgs[KOELN],
         now,
     )?;
+    // The served node (the KRZ West) watches that product (Köln's Meldewesen Plus, which
+    // Hellenthal and Dahlem run) and the Kreis Euskirchen, last visited a day ago: its
+    // "Beobachtet" page shows what is new since.
+    let k = repo_of(&mut repos, KOELN)?;
+    let meldewesen: Option<Vec<u8>> = repos[k]
+        .1
+        .store()
+        .connection()
+        .query_row(
+            "SELECT doc FROM idx_product WHERE name = 'Meldewesen Plus'",
+            [],
+            |row| row.get(0),
+        )
+        .ok();
+    let r = repo_of(&mut repos, SERVED)?;
+    let conn = repos[r].1.store().connection();
+    let krz = layout.orgs[SERVED];
+    if let Some(p) = meldewesen {
+        allmende_store::watch::add(
+            conn,
+            &krz,
+            allmende_store::watch::WatchKind::Product,
+            &hex::encode(p),
+            now.0,
+        )?;
+    }
+    allmende_store::watch::add(
+        conn,
+        &krz,
+        allmende_store::watch::WatchKind::Kreis,
+        "05366",
+        now.0,
+    )?;
+    allmende_store::watch::mark_visit(
+        conn,
+        &krz,
+        allmende_store::watch::VisitedPage::Watch,
+        now.0 - 86_400,
+    )?;
+    allmende_store::watch::mark_visit(
+        conn,
+        &krz,
+        allmende_store::watch::VisitedPage::Notices,
+        now.0 - 86_400,
+    )?;
     Ok(layout)
 }
 
