@@ -6,7 +6,7 @@
 //! Threat: any caller names any organisation and group; the answer is public data as the
 //! organisation pages show it, counted in the statistics' trust scope. The work per request is
 //! bounded by the catalog query's limits (group size, rows, tasks, products), and the query
-//! string by [`MAX_QUERY_BYTES`].
+//! string by `MAX_QUERY_BYTES` (1 KiB).
 
 use allmende_catalog::compare::{CompareError, Group};
 use allmende_catalog::query::QueryError;

@@ -12,7 +12,6 @@
 pub mod aggregates;
 pub mod answers;
 pub mod compare;
-pub mod exchange;
 pub mod follow;
 pub mod http;
 pub mod inventory;

@@ -5,12 +5,10 @@
 //! ([`allmende_api::inventory`]), so UI, API and CLI import alike.
 //!
 //! The upload is kept in memory between the preview and the import, under a random token, for
-//! the organisation that uploaded it only: at most [`MAX_UPLOADS`] files for at most
-//! [`UPLOAD_TTL`]; a newer upload drops the oldest. Nothing is written before "Importieren".
+//! the organisation that uploaded it only: at most four files for at most 30 minutes
+//! (`shell::Uploads`); a newer upload drops the oldest. Nothing is written before "Importieren".
 
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use allmende_api::inventory::{InventoryFailure, Options, PlanFailure};
 use allmende_formats::inventory::Severity;
@@ -25,67 +23,11 @@ use axum::response::{IntoResponse, Response};
 
 use super::forms::tenant_choice;
 use super::pages::{db, org_names};
-use crate::shell::{Ctx, PageError, UiError, UiState, int, new_token, render, tenant};
+use crate::shell::{Ctx, PageError, UiError, UiState, int, render, tenant};
 
 type Page = Result<Response, PageError>;
 
-/// Uploads kept at once, across all organisations of the node.
-pub(crate) const MAX_UPLOADS: usize = 4;
-/// How long an upload waits for its import.
-pub(crate) const UPLOAD_TTL: Duration = Duration::from_secs(30 * 60);
-/// Largest file (as the API): 4 MiB.
-pub(crate) const MAX_FILE_BYTES: usize = 4 * 1024 * 1024;
-
-/// One uploaded file waiting for its import.
-pub(crate) struct Upload {
-    token: String,
-    org: OrgId,
-    name: String,
-    bytes: Arc<Vec<u8>>,
-    at: Instant,
-}
-
-/// The uploads of a node's UI.
-#[derive(Default)]
-pub(crate) struct Uploads(Mutex<VecDeque<Upload>>);
-
-impl Uploads {
-    fn put(&self, org: OrgId, name: String, bytes: Vec<u8>) -> Result<String, UiError> {
-        let token = new_token().map_err(|e| UiError::Internal(e.to_string()))?;
-        let mut q = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        q.retain(|u| u.at.elapsed() < UPLOAD_TTL);
-        while q.len() >= MAX_UPLOADS {
-            q.pop_front();
-        }
-        q.push_back(Upload {
-            token: token.clone(),
-            org,
-            name,
-            bytes: Arc::new(bytes),
-            at: Instant::now(),
-        });
-        Ok(token)
-    }
-
-    fn get(&self, org: OrgId, token: &str) -> Option<(String, Arc<Vec<u8>>)> {
-        let q = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        q.iter()
-            .find(|u| u.token == token && u.org == org && u.at.elapsed() < UPLOAD_TTL)
-            .map(|u| (u.name.clone(), u.bytes.clone()))
-    }
-
-    fn remove(&self, token: &str) {
-        let mut q = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        q.retain(|u| u.token != token);
-    }
-}
-
-/// A file posted as `multipart/form-data` (the guard reads it; [`crate::guard`]).
-#[derive(Debug, Clone)]
-pub(crate) struct FilePart {
-    pub(crate) name: String,
-    pub(crate) bytes: Vec<u8>,
-}
+pub(crate) use crate::shell::MAX_FILE_BYTES;
 
 fn upload_form(lang: Lang, ctx: &Ctx, tenants: Markup, problem: Option<&str>) -> Markup {
     let t = |x| lang.tr(x);

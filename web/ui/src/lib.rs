@@ -40,6 +40,7 @@ mod labels;
 mod pages;
 mod shell;
 mod stewardship;
+mod training;
 
 use allmende_web_kit::Lang;
 use axum::Router;
@@ -94,14 +95,14 @@ pub fn router(state: UiState) -> Router {
             axum::routing::post(inventory::repreview),
         )
         .route("/bestand/import", axum::routing::post(inventory::import))
-        .route("/schulungen", get(exchange::overview))
+        .route("/schulungen", get(training::overview))
         .route(
             "/schulungen/neu",
-            get(exchange::offer_new).post(exchange::offer_create),
+            get(training::offer_new).post(training::offer_create),
         )
         .route(
             "/schulungen/{org}/{key}/bewerten",
-            get(exchange::rate_form).post(exchange::rate_save),
+            get(training::rate_form).post(training::rate_save),
         )
         .route(
             "/nachnutzung/neu",
@@ -227,7 +228,7 @@ async fn guard(State(s): State<UiState>, req: Request, next: Next) -> Response {
         let multipart =
             parts.uri.path() == "/bestand" && content_type.starts_with("multipart/form-data");
         let limit = if multipart {
-            inventory::MAX_FILE_BYTES + 64 * 1024
+            shell::MAX_FILE_BYTES + 64 * 1024
         } else {
             MAX_FORM_BYTES
         };
@@ -328,7 +329,7 @@ async fn guard(State(s): State<UiState>, req: Request, next: Next) -> Response {
 async fn read_multipart(
     content_type: &str,
     bytes: axum::body::Bytes,
-) -> Result<(Vec<(String, String)>, Option<inventory::FilePart>), String> {
+) -> Result<(Vec<(String, String)>, Option<shell::FilePart>), String> {
     use axum::extract::FromRequest;
     let req = Request::builder()
         .method(Method::POST)
@@ -351,7 +352,7 @@ async fn read_multipart(
                 return Err("only one file may be uploaded".to_owned());
             }
             let data = field.bytes().await.map_err(|e| e.to_string())?;
-            file = Some(inventory::FilePart {
+            file = Some(shell::FilePart {
                 name: file_name.chars().take(200).collect(),
                 bytes: data.to_vec(),
             });

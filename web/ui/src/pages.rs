@@ -18,7 +18,7 @@ use rusqlite::{Connection, OptionalExtension, params_from_iter};
 use super::labels;
 use crate::shell::{
     Ctx, OrPage, PageError, UiError, UiState, dec, int, not_found, parse_doc, render, render_feed,
-    url_part,
+    url_part, verified_badge,
 };
 use allmende_catalog::query::{self, SearchQuery};
 use allmende_store::watch::WatchKind;
@@ -1147,13 +1147,6 @@ pub(super) async fn organisations(
 fn author_badge(lang: Lang, verified: &std::collections::HashSet<Vec<u8>>, org: &str) -> Markup {
     let yes = hex::decode(org).is_ok_and(|b| verified.contains(&b));
     verified_badge(lang, yes)
-}
-
-pub(super) fn verified_badge(lang: Lang, verified: bool) -> Markup {
-    html! {
-        @if verified { span.badge.ok { "✓ " (lang.tr("verifiziert")) } }
-        @else { span.badge.warn { (lang.tr("nicht verifiziert")) } }
-    }
 }
 
 struct OrgData {

@@ -25,7 +25,7 @@ pub struct UiState {
     pub demo: bool,
     pub(crate) sessions: Arc<Mutex<HashMap<String, Session>>>,
     /// Spreadsheets uploaded for the inventory import, waiting for their import.
-    pub(crate) uploads: Arc<crate::inventory::Uploads>,
+    pub(crate) uploads: Arc<Uploads>,
 }
 
 /// What a signed-in browser may publish for.
@@ -61,7 +61,7 @@ pub(crate) struct Ctx {
     /// The posted form (CSRF field removed), for POST requests.
     pub(crate) form: Vec<(String, String)>,
     /// The file of a `multipart/form-data` POST (the inventory upload only).
-    pub(crate) file: Option<crate::inventory::FilePart>,
+    pub(crate) file: Option<FilePart>,
 }
 
 pub(crate) const CSRF_COOKIE: &str = "allmende_csrf";
@@ -388,4 +388,70 @@ mod tests {
         assert!(is_token(&"a".repeat(64)));
         assert!(!is_token(&"g".repeat(64)));
     }
+}
+
+/// The verified badge of an organisation: attested by a followed anchor, or not.
+pub(crate) fn verified_badge(lang: Lang, verified: bool) -> Markup {
+    html! {
+        @if verified { span.badge.ok { "✓ " (lang.tr("verifiziert")) } }
+        @else { span.badge.warn { (lang.tr("nicht verifiziert")) } }
+    }
+}
+
+/// Spreadsheets kept at once for the inventory import, across all organisations of the node.
+pub(crate) const MAX_UPLOADS: usize = 4;
+/// How long an uploaded spreadsheet waits for its import.
+pub(crate) const UPLOAD_TTL: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+/// Largest spreadsheet (as the API): 4 MiB.
+pub(crate) const MAX_FILE_BYTES: usize = 4 * 1024 * 1024;
+
+/// One uploaded file waiting for its import.
+pub(crate) struct Upload {
+    token: String,
+    org: OrgId,
+    name: String,
+    bytes: Arc<Vec<u8>>,
+    at: std::time::Instant,
+}
+
+/// The uploads of a node's UI.
+#[derive(Default)]
+pub(crate) struct Uploads(Mutex<std::collections::VecDeque<Upload>>);
+
+impl Uploads {
+    pub(crate) fn put(&self, org: OrgId, name: String, bytes: Vec<u8>) -> Result<String, UiError> {
+        let token = new_token().map_err(|e| UiError::Internal(e.to_string()))?;
+        let mut q = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        q.retain(|u| u.at.elapsed() < UPLOAD_TTL);
+        while q.len() >= MAX_UPLOADS {
+            q.pop_front();
+        }
+        q.push_back(Upload {
+            token: token.clone(),
+            org,
+            name,
+            bytes: Arc::new(bytes),
+            at: std::time::Instant::now(),
+        });
+        Ok(token)
+    }
+
+    pub(crate) fn get(&self, org: OrgId, token: &str) -> Option<(String, Arc<Vec<u8>>)> {
+        let q = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        q.iter()
+            .find(|u| u.token == token && u.org == org && u.at.elapsed() < UPLOAD_TTL)
+            .map(|u| (u.name.clone(), u.bytes.clone()))
+    }
+
+    pub(crate) fn remove(&self, token: &str) {
+        let mut q = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        q.retain(|u| u.token != token);
+    }
+}
+
+/// A file posted as `multipart/form-data` (the guard in `lib.rs` reads it).
+#[derive(Debug, Clone)]
+pub(crate) struct FilePart {
+    pub(crate) name: String,
+    pub(crate) bytes: Vec<u8>,
 }
