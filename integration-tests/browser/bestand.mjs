@@ -13,13 +13,10 @@
 // Prints "ok - …" / "not ok - …" lines and exits with 1 if any check failed, 2 on bad input.
 // The browser loads nothing but 127.0.0.1.
 
-import { createRequire } from 'node:module';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { chromium } from 'playwright-core';
+import { axe, check, counts, expect, report } from './checks.mjs';
 
-const require = createRequire(import.meta.url);
-const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
-const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
 const STEP_MS = 15_000;
 const DEADLINE_MS = (Number(process.env.BESTAND_DEADLINE_SECS) || 120) * 1000;
 
@@ -31,36 +28,6 @@ if (!/^http:\/\/127\.0\.0\.1:\d+$/.test(BASE) || !LOGIN_URL.startsWith(`${BASE}/
   process.exit(2);
 }
 
-let passed = 0;
-let failed = 0;
-function report(ok, name, detail) {
-  if (ok) {
-    passed += 1;
-    console.log(`ok - ${name}`);
-  } else {
-    failed += 1;
-    console.log(`not ok - ${name}`);
-    for (const line of String(detail ?? '').split('\n')) {
-      if (line.trim()) console.log(`    # ${line}`);
-    }
-  }
-}
-
-async function check(name, fn) {
-  try {
-    await fn();
-    report(true, name);
-    return true;
-  } catch (e) {
-    report(false, name, e && e.stack ? e.message : String(e));
-    return false;
-  }
-}
-
-function expect(cond, message) {
-  if (!cond) throw new Error(message);
-}
-
 const external = [];
 let browser;
 
@@ -69,20 +36,6 @@ const deadline = setTimeout(async () => {
   if (browser) await browser.close().catch(() => {});
   process.exit(1);
 }, DEADLINE_MS);
-
-/** axe-core on the current page: no violation of WCAG 2.1 A/AA. */
-async function axe(page) {
-  // The pages forbid inline scripts (CSP); evaluate runs outside the page's policy.
-  await page.evaluate(AXE_SOURCE);
-  const result = await page.evaluate(
-    (tags) => window.axe.run(document, { runOnly: { type: 'tag', values: tags } }),
-    AXE_TAGS,
-  );
-  const problems = result.violations.map(
-    (v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')})`,
-  );
-  expect(problems.length === 0, `axe-core violations on ${page.url()}:\n${problems.join('\n')}`);
-}
 
 async function main() {
   browser = await chromium.launch({
@@ -170,6 +123,6 @@ main()
   .catch((e) => report(false, 'the run finished', e && e.stack ? e.stack : String(e)))
   .finally(() => {
     clearTimeout(deadline);
-    console.log(`bestand.mjs: ${passed} passed, ${failed} failed`);
-    process.exit(failed > 0 ? 1 : 0);
+    console.log(`bestand.mjs: ${counts.passed} passed, ${counts.failed} failed`);
+    process.exit(counts.failed > 0 ? 1 : 0);
   });

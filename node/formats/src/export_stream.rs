@@ -823,7 +823,7 @@ pub fn csv(
 }
 
 /// One CSV file of the export, for a single table (the API's `format=csv&table=…`): the
-/// same bytes as `<table>.csv` of [`csv`]. Returns the rows written.
+/// same bytes as `<table>.csv` of [`csv()`]. Returns the rows written.
 pub fn csv_table(
     db: &Path,
     meta: &Meta,

@@ -3767,7 +3767,7 @@ mod tests {
 /// The routes of what helps one body learn from another about a product: whom to ask,
 /// training offers and their ratings, and "abgelöst durch" flows
 /// ([`allmende_catalog::exchange`]). A module of this file because the handlers are
-/// registered in [`api_routes`] by name.
+/// registered in the router (`api_routes`) by name.
 pub mod exchange_api {
     use allmende_catalog::exchange::{self, Contact, Flows, Scope, TaskTrainings, TrainingFilter};
     use allmende_protocol::ids::DocId;
