@@ -2065,8 +2065,8 @@ fn training_rate(
         repo.store().connection(),
         &rating.org,
         &rating.offer,
-        allmende_catalog::exchange::Scope {
-            anchors: &[],
+        &allmende_catalog::exchange::Scope {
+            anchors: vec![],
             include_unverified: true,
         },
     )?;
@@ -2110,8 +2110,8 @@ fn training_list(
     let groups = allmende_catalog::exchange::trainings_by_task(
         repo.store().connection(),
         &filter,
-        allmende_catalog::exchange::Scope {
-            anchors,
+        &allmende_catalog::exchange::Scope {
+            anchors: anchors.to_vec(),
             include_unverified: a.unverified,
         },
     )?;

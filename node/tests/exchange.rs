@@ -133,9 +133,9 @@ fn anchors() -> Vec<OrgId> {
     vec![org(ANCHOR)]
 }
 
-fn verified(a: &[OrgId]) -> Scope<'_> {
+fn verified(a: &[OrgId]) -> Scope {
     Scope {
-        anchors: a,
+        anchors: a.to_vec(),
         include_unverified: false,
     }
 }
@@ -173,7 +173,7 @@ fn contacts_are_the_deployments_open_to_questions_verified_first() {
     w.deploy(STRANGER, "a", &open(Some("Hauptamt")));
 
     let a = anchors();
-    let list = exchange::contacts(w.conn(), w.old, verified(&a)).unwrap();
+    let list = exchange::contacts(w.conn(), w.old, &verified(&a)).unwrap();
     let orgs: Vec<&str> = list.iter().map(|c| c.org.as_str()).collect();
     assert_eq!(
         orgs,
@@ -190,8 +190,8 @@ fn contacts_are_the_deployments_open_to_questions_verified_first() {
     let all = exchange::contacts(
         w.conn(),
         w.old,
-        Scope {
-            anchors: &a,
+        &Scope {
+            anchors: a.clone(),
             include_unverified: true,
         },
     )
@@ -200,7 +200,7 @@ fn contacts_are_the_deployments_open_to_questions_verified_first() {
     assert!(!all[2].verified, "unverified last: {all:#?}");
     // Open mode (no anchor): everyone counts.
     assert_eq!(
-        exchange::contacts(w.conn(), w.old, verified(&[]))
+        exchange::contacts(w.conn(), w.old, &verified(&[]))
             .unwrap()
             .len(),
         3
@@ -229,7 +229,7 @@ fn flows_count_each_organisation_once_in_both_directions() {
     );
 
     let a = anchors();
-    let f = exchange::flows(w.conn(), old, verified(&a)).unwrap();
+    let f = exchange::flows(w.conn(), old, &verified(&a)).unwrap();
     assert!(f.replaced.is_empty());
     let moves: Vec<(&str, u64)> = f
         .replaced_by
@@ -249,7 +249,7 @@ fn flows_count_each_organisation_once_in_both_directions() {
     );
 
     // The successor sees the same move from the other side.
-    let back = exchange::flows(w.conn(), new, verified(&a)).unwrap();
+    let back = exchange::flows(w.conn(), new, &verified(&a)).unwrap();
     assert!(back.replaced_by.is_empty());
     assert_eq!(back.replaced.len(), 1);
     assert_eq!(back.replaced[0].from, format!("{old:#}"));
@@ -261,7 +261,7 @@ fn flows_count_each_organisation_once_in_both_directions() {
         "a",
         &Deployment::new(old, DeploymentStatus::Production, OperatedBy::Itself),
     );
-    let f = exchange::flows(w.conn(), old, verified(&a)).unwrap();
+    let f = exchange::flows(w.conn(), old, &verified(&a)).unwrap();
     assert_eq!(f.replaced_by[0].organisations, 1);
 }
 
@@ -303,7 +303,7 @@ fn training_ratings_count_like_statistics_and_never_the_publisher_s_own() {
             product: Some(w.old),
             ..Default::default()
         },
-        verified(&a),
+        &verified(&a),
     )
     .unwrap();
     assert_eq!(list.len(), 1);
@@ -317,7 +317,7 @@ fn training_ratings_count_like_statistics_and_never_the_publisher_s_own() {
 
     // By task: listed under the product's LeiKa task, with its name.
     let groups =
-        exchange::trainings_by_task(w.conn(), &TrainingFilter::default(), verified(&a)).unwrap();
+        exchange::trainings_by_task(w.conn(), &TrainingFilter::default(), &verified(&a)).unwrap();
     assert_eq!(groups.len(), 1);
     assert_eq!(groups[0].task, "99001001002000");
     assert_ne!(groups[0].name, groups[0].task, "the task has a name");
@@ -337,7 +337,7 @@ fn training_ratings_count_like_statistics_and_never_the_publisher_s_own() {
         },
     ] {
         assert!(
-            exchange::trainings(w.conn(), &filter, verified(&a))
+            exchange::trainings(w.conn(), &filter, &verified(&a))
                 .unwrap()
                 .is_empty(),
             "{filter:?}"
@@ -347,7 +347,7 @@ fn training_ratings_count_like_statistics_and_never_the_publisher_s_own() {
     // An offer by an unattested organisation is listed only on request.
     w.experience(STRANGER, OFFER, &offer);
     assert_eq!(
-        exchange::trainings(w.conn(), &TrainingFilter::default(), verified(&a))
+        exchange::trainings(w.conn(), &TrainingFilter::default(), &verified(&a))
             .unwrap()
             .len(),
         1
@@ -355,20 +355,20 @@ fn training_ratings_count_like_statistics_and_never_the_publisher_s_own() {
     let all = exchange::trainings(
         w.conn(),
         &TrainingFilter::default(),
-        Scope {
-            anchors: &a,
+        &Scope {
+            anchors: a.clone(),
             include_unverified: true,
         },
     )
     .unwrap();
     assert_eq!(all.len(), 2);
     // One offer by publisher and key.
-    let one = exchange::training(w.conn(), &org(1), OFFER, verified(&a))
+    let one = exchange::training(w.conn(), &org(1), OFFER, &verified(&a))
         .unwrap()
         .unwrap();
     assert_eq!(one.ratings, 2);
     assert!(
-        exchange::training(w.conn(), &org(2), OFFER, verified(&a))
+        exchange::training(w.conn(), &org(2), OFFER, &verified(&a))
             .unwrap()
             .is_none()
     );

@@ -18,6 +18,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use crate::query::{QueryError, verified_among};
+pub use crate::stats::Scope;
 
 /// At most this many contacts are listed for one product (verified organisations first).
 pub const MAX_CONTACTS: usize = 50;
@@ -37,20 +38,10 @@ type MoveRow = (Vec<u8>, Vec<u8>, String, Option<String>);
 /// The organisations that made one move, and some of their reasons.
 type Move = (HashSet<Vec<u8>>, Vec<String>);
 
-/// Whose records count: the attested organisations, or every organisation when the node
-/// follows no anchor ("open mode").
-#[derive(Debug, Clone, Copy)]
-pub struct Scope<'a> {
-    /// The followed anchors.
-    pub anchors: &'a [OrgId],
-    /// Count and list unverified organisations too.
-    pub include_unverified: bool,
-}
-
-impl Scope<'_> {
-    fn counts(&self, verified: &HashSet<Vec<u8>>, org: &[u8]) -> bool {
-        self.include_unverified || self.anchors.is_empty() || verified.contains(org)
-    }
+/// Whether `org`'s records count in `scope`: the statistics' scope, where a node that follows
+/// no anchor ("open mode") counts every organisation; `verified` are the attested ones.
+fn counts(scope: &Scope, verified: &HashSet<Vec<u8>>, org: &[u8]) -> bool {
+    scope.include_unverified || scope.anchors.is_empty() || verified.contains(org)
 }
 
 /// An organisation that others may ask about a product.
@@ -73,7 +64,7 @@ pub struct Contact {
 pub fn contacts(
     conn: &Connection,
     product: DocId,
-    scope: Scope<'_>,
+    scope: &Scope,
 ) -> Result<Vec<Contact>, QueryError> {
     let mut stmt = conn.prepare_cached(
         "SELECT d.org, o.name, json_extract(d.json, '$.contact_role'), d.status
@@ -86,11 +77,11 @@ pub fn contacts(
         })?
         .collect::<Result<_, _>>()?;
     let orgs: Vec<Vec<u8>> = rows.iter().map(|r| r.0.clone()).collect();
-    let verified = verified_among(conn, scope.anchors, &orgs)?;
+    let verified = verified_among(conn, &scope.anchors, &orgs)?;
     let mut seen = HashSet::new();
     let mut out: Vec<Contact> = rows
         .into_iter()
-        .filter(|(org, ..)| scope.counts(&verified, org))
+        .filter(|(org, ..)| counts(scope, &verified, org))
         // One line per organisation (several deployments of one product: the first).
         .filter(|(org, ..)| seen.insert(org.clone()))
         .map(|(org, name, contact_role, status)| Contact {
@@ -144,7 +135,7 @@ pub struct TrainingFilter {
 pub fn trainings(
     conn: &Connection,
     filter: &TrainingFilter,
-    scope: Scope<'_>,
+    scope: &Scope,
 ) -> Result<Vec<Training>, QueryError> {
     let mut sql = String::from(
         "SELECT t.org, t.key, t.json, o.name, p.name FROM idx_training t
@@ -179,10 +170,10 @@ pub fn trainings(
         })?
         .collect::<Result<_, _>>()?;
     let orgs: Vec<Vec<u8>> = rows.iter().map(|r| r.0.clone()).collect();
-    let verified = verified_among(conn, scope.anchors, &orgs)?;
+    let verified = verified_among(conn, &scope.anchors, &orgs)?;
     let mut out = Vec::new();
     for (org, key, json, org_name, product_name) in rows {
-        if !scope.counts(&verified, &org) {
+        if !counts(scope, &verified, &org) {
             continue;
         }
         let Ok(offer) = serde_json::from_str::<TrainingOffer>(&json) else {
@@ -217,7 +208,7 @@ pub fn training(
     conn: &Connection,
     org: &OrgId,
     key: &str,
-    scope: Scope<'_>,
+    scope: &Scope,
 ) -> Result<Option<Training>, QueryError> {
     let row: Option<(String, Option<String>, Option<String>)> = conn
         .query_row(
@@ -236,7 +227,7 @@ pub fn training(
         return Ok(None);
     };
     let raw = org.as_bytes().to_vec();
-    let verified = verified_among(conn, scope.anchors, std::slice::from_ref(&raw))?;
+    let verified = verified_among(conn, &scope.anchors, std::slice::from_ref(&raw))?;
     let (ratings, mean_score, recommend_share) = offer_ratings(conn, &raw, key, scope)?;
     Ok(Some(Training {
         verified: verified.contains(&raw),
@@ -257,7 +248,7 @@ fn offer_ratings(
     conn: &Connection,
     org: &[u8],
     key: &str,
-    scope: Scope<'_>,
+    scope: &Scope,
 ) -> Result<(u64, Option<f64>, Option<f64>), QueryError> {
     let mut stmt = conn.prepare_cached(
         "SELECT org, score, recommend FROM idx_training_rating
@@ -267,10 +258,10 @@ fn offer_ratings(
         .query_map(params![org, key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<Result<_, _>>()?;
     let raters: Vec<Vec<u8>> = rows.iter().map(|r| r.0.clone()).collect();
-    let verified = verified_among(conn, scope.anchors, &raters)?;
+    let verified = verified_among(conn, &scope.anchors, &raters)?;
     let (mut n, mut sum, mut said, mut yes) = (0u64, 0i64, 0u64, 0u64);
     for (rater, score, recommend) in rows {
-        if !scope.counts(&verified, &rater) {
+        if !counts(scope, &verified, &rater) {
             continue;
         }
         n += 1;
@@ -301,7 +292,7 @@ pub struct TaskTrainings {
 pub fn trainings_by_task(
     conn: &Connection,
     filter: &TrainingFilter,
-    scope: Scope<'_>,
+    scope: &Scope,
 ) -> Result<Vec<TaskTrainings>, QueryError> {
     let list = trainings(conn, filter, scope)?;
     let mut groups: BTreeMap<String, Vec<Training>> = BTreeMap::new();
@@ -362,7 +353,7 @@ pub struct Flows {
 }
 
 /// The flows from and to `product`, each at most [`MAX_FLOWS`].
-pub fn flows(conn: &Connection, product: DocId, scope: Scope<'_>) -> Result<Flows, QueryError> {
+pub fn flows(conn: &Connection, product: DocId, scope: &Scope) -> Result<Flows, QueryError> {
     let id = product.as_bytes().to_vec();
     let hex_id = format!("{product:#}");
     // Away from it: its retired deployments (index on product, status). Towards it: every
@@ -382,11 +373,11 @@ pub fn flows(conn: &Connection, product: DocId, scope: Scope<'_>) -> Result<Flow
         })?
         .collect::<Result<_, _>>()?;
     let orgs: Vec<Vec<u8>> = rows.iter().map(|r| r.0.clone()).collect();
-    let verified = verified_among(conn, scope.anchors, &orgs)?;
+    let verified = verified_among(conn, &scope.anchors, &orgs)?;
     // (from, to) → organisations, reasons
     let mut moves: HashMap<(String, String), Move> = HashMap::new();
     for (org, from, to, reason) in rows {
-        if !scope.counts(&verified, &org) {
+        if !counts(scope, &verified, &org) {
             continue;
         }
         let e = moves.entry((hex::encode(from), to)).or_default();

@@ -3854,7 +3854,7 @@ pub mod exchange_api {
         read: fn(
             &rusqlite::Connection,
             DocId,
-            Scope<'_>,
+            &Scope,
         ) -> Result<T, allmende_catalog::query::QueryError>,
     ) -> Result<Json<T>, ApiError> {
         let doc = product_id(id)?;
@@ -3862,19 +3862,13 @@ pub mod exchange_api {
         for (k, v) in read_params(raw, &["unverified"])? {
             unverified = flag(k, &v)?;
         }
-        let anchors = s.anchors.clone();
+        let scope = Scope {
+            anchors: s.anchors.to_vec(),
+            include_unverified: unverified,
+        };
         let answer = s
             .repo
-            .call(move |st| {
-                read(
-                    st.repo().store().connection(),
-                    doc,
-                    Scope {
-                        anchors: &anchors,
-                        include_unverified: unverified,
-                    },
-                )
-            })
+            .call(move |st| read(st.repo().store().connection(), doc, &scope))
             .await??;
         Ok(Json(answer))
     }
@@ -3965,18 +3959,14 @@ pub mod exchange_api {
                 _ => unverified = flag(k, &v)?,
             }
         }
-        let anchors = s.anchors.clone();
+        let scope = Scope {
+            anchors: s.anchors.to_vec(),
+            include_unverified: unverified,
+        };
         let tasks = s
             .repo
             .call(move |st| {
-                exchange::trainings_by_task(
-                    st.repo().store().connection(),
-                    &filter,
-                    Scope {
-                        anchors: &anchors,
-                        include_unverified: unverified,
-                    },
-                )
+                exchange::trainings_by_task(st.repo().store().connection(), &filter, &scope)
             })
             .await??;
         Ok(Json(TrainingList { tasks }))

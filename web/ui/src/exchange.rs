@@ -20,9 +20,9 @@ pub(super) struct ProductExchange {
 
 /// The statistics scope of this node: attested organisations, or everyone when it follows no
 /// anchor.
-pub(super) fn scope(anchors: &[OrgId]) -> Scope<'_> {
+pub(super) fn scope(anchors: &[OrgId]) -> Scope {
     Scope {
-        anchors,
+        anchors: anchors.to_vec(),
         include_unverified: anchors.is_empty(),
     }
 }
@@ -35,16 +35,16 @@ pub(super) fn load(
 ) -> Result<ProductExchange, UiError> {
     let sc = scope(anchors);
     Ok(ProductExchange {
-        contacts: exchange::contacts(conn, doc, sc)?,
+        contacts: exchange::contacts(conn, doc, &sc)?,
         trainings: exchange::trainings(
             conn,
             &TrainingFilter {
                 product: Some(doc),
                 ..Default::default()
             },
-            sc,
+            &sc,
         )?,
-        flows: exchange::flows(conn, doc, sc)?,
+        flows: exchange::flows(conn, doc, &sc)?,
     })
 }
 

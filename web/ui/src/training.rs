@@ -57,7 +57,11 @@ pub(super) async fn overview(
     }
     let anchors = s.api.anchors.clone();
     let groups = db(&s, lang, move |conn| {
-        Ok(exchange::trainings_by_task(conn, &filter, scope(&anchors))?)
+        Ok(exchange::trainings_by_task(
+            conn,
+            &filter,
+            &scope(&anchors),
+        )?)
     })
     .await?;
     let formats: Vec<(&str, &str)> = std::iter::once(("", t("alle Formate")))
@@ -269,19 +273,14 @@ async fn known_offer(
     };
     let org: OrgId = org.parse().map_err(|_| unknown())?;
     let key: String = key.chars().take(64).collect();
-    let anchors = s.api.anchors.clone();
+    let everyone = Scope {
+        anchors: s.api.anchors.to_vec(),
+        include_unverified: true,
+    };
     let k = key.clone();
     // Any publisher's offer may be rated, verified or not: the scope decides what counts.
     let found = db(s, lang, move |conn| {
-        Ok(exchange::training(
-            conn,
-            &org,
-            &k,
-            Scope {
-                anchors: &anchors,
-                include_unverified: true,
-            },
-        )?)
+        Ok(exchange::training(conn, &org, &k, &everyone)?)
     })
     .await?;
     let training = found.ok_or_else(unknown)?;
