@@ -4,7 +4,7 @@
 //! [`product_sections`], and `training.rs` holds the overview and the forms.
 
 use allmende_catalog::exchange::{self, Contact, Flows, Scope, Training, TrainingFilter};
-use allmende_protocol::ids::{DocId, OrgId};
+use allmende_protocol::ids::DocId;
 use allmende_protocol::schema::TrainingFormat;
 use allmende_web_kit::{Lang, Markup, html};
 use rusqlite::Connection;
@@ -18,33 +18,19 @@ pub(super) struct ProductExchange {
     flows: Flows,
 }
 
-/// The statistics scope of this node: attested organisations, or everyone when it follows no
-/// anchor.
-pub(super) fn scope(anchors: &[OrgId]) -> Scope {
-    Scope {
-        anchors: anchors.to_vec(),
-        include_unverified: anchors.is_empty(),
-    }
-}
-
-/// Reads the contacts, training offers and flows of `doc`.
-pub(super) fn load(
-    conn: &Connection,
-    doc: DocId,
-    anchors: &[OrgId],
-) -> Result<ProductExchange, UiError> {
-    let sc = scope(anchors);
+/// Reads the contacts, training offers and flows of `doc` in the statistics scope `sc`.
+pub(super) fn load(conn: &Connection, doc: DocId, sc: &Scope) -> Result<ProductExchange, UiError> {
     Ok(ProductExchange {
-        contacts: exchange::contacts(conn, doc, &sc)?,
+        contacts: exchange::contacts(conn, doc, sc)?,
         trainings: exchange::trainings(
             conn,
             &TrainingFilter {
                 product: Some(doc),
                 ..Default::default()
             },
-            &sc,
+            sc,
         )?,
-        flows: exchange::flows(conn, doc, &sc)?,
+        flows: exchange::flows(conn, doc, sc)?,
     })
 }
 

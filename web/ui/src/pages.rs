@@ -18,7 +18,7 @@ use rusqlite::{Connection, OptionalExtension, params_from_iter};
 use super::labels;
 use crate::shell::{
     Ctx, OrPage, PageError, UiError, UiState, dec, int, not_found, parse_doc, render, render_feed,
-    url_part, verified_badge,
+    stats_scope, url_part, verified_badge,
 };
 use allmende_catalog::query::{self, SearchQuery};
 use allmende_store::watch::WatchKind;
@@ -111,18 +111,6 @@ fn product_names(conn: &Connection) -> Result<HashMap<Vec<u8>, String>, UiError>
         Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?))
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
-}
-
-/// The statistics scope: verified organisations, or everyone when this node follows no anchor
-/// or `alle=1` asks for it.
-fn scope(s: &UiState, raw: Option<&str>) -> allmende_catalog::stats::Scope {
-    let all = raw.is_some_and(|q| {
-        url::form_urlencoded::parse(q.as_bytes()).any(|(k, v)| k == "alle" && v == "1")
-    });
-    allmende_catalog::stats::Scope {
-        anchors: s.api.anchors.to_vec(),
-        include_unverified: all || s.api.anchors.is_empty(),
-    }
 }
 
 fn scope_note(lang: Lang, s: &UiState, sc: &allmende_catalog::stats::Scope, path: &str) -> Markup {
@@ -765,11 +753,8 @@ pub(super) async fn product(
             "Dieses Produkt ist auf diesem Knoten nicht bekannt.",
         ));
     };
-    let anchors = s.api.anchors.clone();
-    let exchange = db(&s, lang, move |conn| {
-        super::exchange::load(conn, doc, &anchors)
-    })
-    .await?;
+    let sc = stats_scope(&s, None);
+    let exchange = db(&s, lang, move |conn| super::exchange::load(conn, doc, &sc)).await?;
     let all_proposals = super::stewardship::wants_all(raw.as_deref());
     let stewardship = super::stewardship::load(&s, lang, doc, all_proposals).await?;
     // The node's organisation (or a hosted one) that looks after the entry, if any.
@@ -1540,7 +1525,7 @@ pub(super) async fn interop(
     RawQuery(raw): RawQuery,
 ) -> Page {
     let lang = ctx.lang;
-    let sc = scope(&s, raw.as_deref());
+    let sc = stats_scope(&s, raw.as_deref());
     let sc2 = sc.clone();
     let key = format!("interop {}", sc2.include_unverified);
     let data = db_cached(&s, lang, key, move |conn| {
@@ -1703,7 +1688,7 @@ pub(super) async fn coverage(
     let lang = ctx.lang;
     let by_kreis = url::form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes())
         .any(|(k, v)| k == "nach" && v == "kreis");
-    let sc = scope(&s, raw.as_deref());
+    let sc = stats_scope(&s, raw.as_deref());
     let sc2 = sc.clone();
     let by = if by_kreis { "kreis" } else { "land" };
     let key = format!("coverage {by} {}", sc2.include_unverified);
@@ -1808,7 +1793,7 @@ pub(super) async fn ozg(
     RawQuery(raw): RawQuery,
 ) -> Page {
     let lang = ctx.lang;
-    let sc = scope(&s, raw.as_deref());
+    let sc = stats_scope(&s, raw.as_deref());
     let sc2 = sc.clone();
     let key = format!("ozg {}", sc2.include_unverified);
     let data = db_cached(&s, lang, key, move |conn| {

@@ -455,3 +455,15 @@ pub(crate) struct FilePart {
     pub(crate) name: String,
     pub(crate) bytes: Vec<u8>,
 }
+
+/// The statistics scope: verified organisations, or everyone when this node follows no anchor
+/// or `alle=1` (in the query `raw`) asks for it.
+pub(crate) fn stats_scope(s: &UiState, raw: Option<&str>) -> allmende_catalog::stats::Scope {
+    let all = raw.is_some_and(|q| {
+        url::form_urlencoded::parse(q.as_bytes()).any(|(k, v)| k == "alle" && v == "1")
+    });
+    allmende_catalog::stats::Scope {
+        anchors: s.api.anchors.to_vec(),
+        include_unverified: all || s.api.anchors.is_empty(),
+    }
+}

@@ -16,13 +16,15 @@ use axum::Extension;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
 
-use super::exchange::{format_label, scope, training_rows};
+use super::exchange::{format_label, training_rows};
 use super::forms::{
     Check, choose_product_first, known_product, own_record, query_value, refs, slugs,
     stored_failure, tenant_choice, unprocessable, yes_no_options, yes_no_value,
 };
 use super::pages::{db, org_names};
-use crate::shell::{Ctx, PageError, UiState, not_found, render, see_other, tenant, url_part};
+use crate::shell::{
+    Ctx, PageError, UiState, not_found, render, see_other, stats_scope, tenant, url_part,
+};
 
 type Page = Result<Response, PageError>;
 
@@ -55,13 +57,9 @@ pub(super) async fn overview(
             Err(_) => problems.push(t("Unbekanntes Format.")),
         }
     }
-    let anchors = s.api.anchors.clone();
+    let sc = stats_scope(&s, None);
     let groups = db(&s, lang, move |conn| {
-        Ok(exchange::trainings_by_task(
-            conn,
-            &filter,
-            &scope(&anchors),
-        )?)
+        Ok(exchange::trainings_by_task(conn, &filter, &sc)?)
     })
     .await?;
     let formats: Vec<(&str, &str)> = std::iter::once(("", t("alle Formate")))
