@@ -16,8 +16,8 @@ use allmende_formats::inventory::plan::{Action, Matched, Plan, RowChoice};
 use allmende_formats::inventory::{Field, Severity};
 use allmende_node::repo::Repo;
 use allmende_node::store::{SqliteStore, Store};
-use allmende_protocol::change::ReplicaId;
-use allmende_protocol::doc::DocHeader;
+use allmende_protocol::change::{MAX_CHANGE_BYTES, ReplicaId};
+use allmende_protocol::doc::{DocHeader, DocKind};
 use allmende_protocol::identity::Keypair;
 use allmende_protocol::ids::{DocId, OrgId};
 use allmende_protocol::schema::{Deployment, DeploymentStatus, Product, ProductKind, UnixTime};
@@ -612,4 +612,135 @@ fn the_contact_role_column_keeps_roles_and_leaves_out_persons() {
     assert_eq!(warning.severity, Severity::Warning);
     assert_eq!(warning.position.row, Some(3));
     assert!(warning.message.contains("e-mail"), "{}", warning.message);
+}
+
+/// The largest inventory the import takes (2,000 rows: a header and 1,999 lines, every column
+/// filled with long values; 1,000 rows name products in the catalog, 999 new ones) is
+/// written, all of it: the deployments document gets as many changes as keep each within a
+/// third of the protocol's limit of [`MAX_CHANGE_BYTES`] (one change of them all took 838 KB).
+#[test]
+fn the_largest_inventory_is_written_in_changes_within_the_limit() {
+    use std::fmt::Write as _;
+    const ROWS: u32 = 1_999;
+    const KNOWN: u32 = 1_000;
+    // Invented names that differ as real product names do (three made-up words each).
+    let word = |seed: u32, n: u32| {
+        let mut x = seed
+            .wrapping_mul(2_654_435_761)
+            .wrapping_add(n.wrapping_mul(40_503))
+            | 1;
+        let len = 5 + x % 6;
+        (0..len)
+            .map(|k| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                let c = char::from(b'a' + (x % 26) as u8);
+                if k == 0 { c.to_ascii_uppercase() } else { c }
+            })
+            .collect::<String>()
+    };
+    let name = |i: u32| format!("{} {} {}", word(i, 1), word(i, 2), word(i, 3));
+    let vendor = |i: u32| format!("{} {} GmbH & Co. KG", word(i % 300, 4), word(i % 300, 5));
+    let mut repo = Repo::open(SqliteStore::open_in_memory().unwrap(), ReplicaId([7; 16])).unwrap();
+    let other = kp(9);
+    let catalog: Vec<(DocHeader, allmende_node::repo::ManyEdit)> = (0..KNOWN)
+        .map(|i| {
+            let p = Product::new(name(i), vendor(i), ProductKind::Fachverfahren);
+            let mut nonce = [0u8; 16];
+            nonce[..4].copy_from_slice(&i.to_be_bytes());
+            let edit: allmende_node::repo::ManyEdit = Box::new(move |ed| ed.put_root(&p));
+            (DocHeader::product(org_of(&other), nonce), edit)
+        })
+        .collect();
+    repo.edit_many(&other, NOW, catalog, Vec::new()).unwrap();
+    let me = kp(1);
+    let org = org_of(&me);
+    let mut text = String::from(
+        "Fachverfahren;Hersteller;Website / Repository;Version;Aufgaben (LeiKa);Status;\
+         Im Einsatz seit;Betrieb;Kosten einmalig;Kosten jährlich;Ansprechpartner (Rolle)\n",
+    );
+    for i in 0..ROWS {
+        writeln!(
+            text,
+            "{};{};https://code.example.org/kommunal/fachverfahren-{i:04};\
+             {}.{}.{i};99115005000000, 99115001000000;Wirkbetrieb;{:02}.{:02}.20{:02};\
+             Kommunales Rechenzentrum Musterland;{}.{:03},50 €;{}.{:03},00 €;\
+             Fachbereich Bürgerdienste, Sachgebiet Meldewesen und Personenstandswesen {i}",
+            name(i),
+            vendor(i),
+            i % 17,
+            i % 9,
+            i % 28 + 1,
+            i % 12 + 1,
+            i % 25,
+            i % 90 + 10,
+            i % 1000,
+            i % 40 + 1,
+            (i * 7) % 1000,
+        )
+        .unwrap();
+    }
+    let planning = std::time::Instant::now();
+    let p = plan(&repo, org, text.as_bytes(), &Options::default());
+    eprintln!("plan of {ROWS} rows against {KNOWN} entries: {:?}", planning.elapsed());
+    assert_eq!(p.counts.rows, ROWS as usize, "{:?}", p.counts);
+    assert_eq!(
+        p.counts.errors,
+        0,
+        "{:#?}",
+        &p.issues[..p.issues.len().min(5)]
+    );
+    assert!(p.ready, "{:?} {:#?}", p.counts, &p.issues[..p.issues.len().min(3)]);
+    let batch = batch_of(&p, &org);
+    assert_eq!(batch.deployments.len(), ROWS as usize);
+    assert_eq!(
+        batch.products.len(),
+        (ROWS - KNOWN) as usize,
+        "{:?}",
+        p.counts
+    );
+    assert!(
+        batch
+            .deployments
+            .iter()
+            .all(|(_, d)| d.contact_role.is_some()
+                && d.cost_yearly_eur.is_some()
+                && d.since.is_some())
+    );
+    let json: usize = batch
+        .deployments
+        .iter()
+        .map(|(k, d)| k.len() + serde_json::to_vec(d).unwrap().len())
+        .sum();
+    let (written, _) = write_import(&mut repo, &me, org, batch.clone(), NOW).unwrap();
+    assert_eq!(written.deployments, ROWS as usize);
+    let sorted = |mut d: Vec<(String, Deployment)>| {
+        d.sort_by(|a, b| a.0.cmp(&b.0));
+        d
+    };
+    assert!(sorted(own(&repo, org)) == sorted(batch.deployments));
+    let doc = DocHeader::singleton(DocKind::Deployments, org).id();
+    let sizes: Vec<usize> = repo
+        .store()
+        .changes(&doc)
+        .unwrap()
+        .iter()
+        .map(|c| c.encoded.len())
+        .collect();
+    let total: usize = sizes.iter().sum();
+    eprintln!(
+        "{ROWS} deployments ({json} bytes of JSON): {} changes of {sizes:?} bytes, {total} in all \
+         ({:.2}x the JSON; limit {MAX_CHANGE_BYTES} per change)",
+        sizes.len(),
+        total as f64 / json as f64
+    );
+    assert!(sizes.len() > 1, "{sizes:?}");
+    assert!(
+        sizes.iter().all(|&b| b < MAX_CHANGE_BYTES / 3),
+        "a change of the deployments takes more than a third of {MAX_CHANGE_BYTES} bytes: {sizes:?}"
+    );
+    // A second import of the same file changes nothing.
+    let again = plan(&repo, org, text.as_bytes(), &Options::default());
+    assert_eq!(again.counts.unchanged, ROWS as usize, "{:?}", again.counts);
 }

@@ -1257,7 +1257,9 @@ impl<S: Store> Repo<S> {
     /// Several local edits as `author`, all or none: each is made and checked like
     /// [`Repo::edit`] (signed, verified, authorised), and only when every one passed are they
     /// stored, in one transaction (one [`Store::commit`]) together with the store settings
-    /// `meta`. Each document appears at most once.
+    /// `meta`. Consecutive edits of one document make one change each, the later on top of
+    /// the earlier (so a write too large for one change can be cut into several); a document
+    /// may not come back after another one.
     /// Returns the hash of each edit's change (`None` where it changed nothing).
     pub fn edit_many(
         &mut self,
@@ -1270,47 +1272,54 @@ impl<S: Store> Repo<S> {
         let mut batch = Batch::default();
         let mut headers = Vec::new();
         let mut hashes = Vec::with_capacity(edits.len());
+        // The document being edited, with its changes so far.
+        let mut open: Option<(Document, Vec<StoredChange>)> = None;
         for (header, f) in edits {
             header.check().map_err(RepoError::InvalidHeader)?;
             let id = header.id();
-            if !seen.insert(id) {
-                return Err(RepoError::Integrity(format!(
-                    "{id} appears twice in one batch of edits"
-                )));
-            }
-            let mut doc = match self.document(&id)? {
-                Some(d) => d,
-                None => Document::new(header),
+            let (mut doc, mut stored) = match open.take() {
+                Some((doc, stored)) if doc.header().id() == id => (doc, stored),
+                previous => {
+                    if let Some((mut doc, stored)) = previous {
+                        self.stage_edited(&mut batch, &mut headers, &mut doc, stored);
+                    }
+                    if !seen.insert(id) {
+                        return Err(RepoError::Integrity(format!(
+                            "{id} comes back after another document in one batch of edits"
+                        )));
+                    }
+                    let doc = match self.document(&id)? {
+                        Some(d) => d,
+                        None => Document::new(header),
+                    };
+                    (doc, Vec::new())
+                }
             };
             let shown = (header.kind == DocKind::Product).then(|| self.shown().resolve(&mut doc));
-            let Some(signed) = doc.edit_shown(
+            let signed = doc.edit_shown(
                 author,
                 self.replica,
                 now,
                 shown.as_ref().map(|r| r as &dyn ShownValues),
                 f,
-            )?
-            else {
+            )?;
+            if let Some(signed) = signed {
+                hashes.push(Some(signed.hash()));
+                let verified = signed
+                    .verify(id)
+                    .map_err(|error| RepoError::Verify { index: 0, error })?;
+                let ok = self
+                    .certs
+                    .authorise(&header, verified, now)
+                    .map_err(|error| RepoError::Auth { index: 0, error })?;
+                stored.push(stored_change(ok.verified().signed()));
+            } else {
                 hashes.push(None);
-                continue;
-            };
-            hashes.push(Some(signed.hash()));
-            let verified = signed
-                .verify(id)
-                .map_err(|error| RepoError::Verify { index: 0, error })?;
-            let ok = self
-                .certs
-                .authorise(&header, verified, now)
-                .map_err(|error| RepoError::Auth { index: 0, error })?;
-            let staged = Staged::of(
-                &mut doc,
-                vec![stored_change(ok.verified().signed())],
-                &self.shown(),
-            );
-            batch.docs.push(staged.doc);
-            batch.changes.extend(staged.changes);
-            batch.index.push(staged.index);
-            headers.push(header);
+            }
+            open = Some((doc, stored));
+        }
+        if let Some((mut doc, stored)) = open {
+            self.stage_edited(&mut batch, &mut headers, &mut doc, stored);
         }
         batch.meta = meta;
         if !batch.docs.is_empty() || !batch.meta.is_empty() {
@@ -1318,6 +1327,24 @@ impl<S: Store> Repo<S> {
             self.after_storing(&headers)?;
         }
         Ok(hashes)
+    }
+
+    /// Adds `doc` with its new changes `stored` to `batch` (nothing when it has none).
+    fn stage_edited(
+        &self,
+        batch: &mut Batch,
+        headers: &mut Vec<DocHeader>,
+        doc: &mut Document,
+        stored: Vec<StoredChange>,
+    ) {
+        if stored.is_empty() {
+            return;
+        }
+        let staged = Staged::of(doc, stored, &self.shown());
+        batch.docs.push(staged.doc);
+        batch.changes.extend(staged.changes);
+        batch.index.push(staged.index);
+        headers.push(*doc.header());
     }
 
     fn commit_doc(
