@@ -1228,9 +1228,27 @@ impl<S: Store> Repo<S> {
             Some(d) => d,
             None => Document::new(header),
         };
+        let Some(stored) = self.sign_edit(author, now, &mut doc, f)? else {
+            return Ok(None);
+        };
+        let hash = stored.hash;
+        self.commit_doc(&mut doc, vec![stored])?;
+        Ok(Some(hash))
+    }
+
+    /// Makes `f`'s edit of `doc` as `author` and checks the change like one from a peer
+    /// (verified, authorised); `None` when it changed nothing. Stores nothing.
+    fn sign_edit(
+        &self,
+        author: &Keypair,
+        now: UnixTime,
+        doc: &mut Document,
+        f: impl FnOnce(&mut Editor<'_>) -> Result<(), DocError>,
+    ) -> Result<Option<StoredChange>, RepoError> {
+        let header = *doc.header();
         // A product is written against what it shows (its stewards' values), not against
         // whatever Automerge holds last.
-        let shown = (header.kind == DocKind::Product).then(|| self.shown().resolve(&mut doc));
+        let shown = (header.kind == DocKind::Product).then(|| self.shown().resolve(doc));
         let Some(signed) = doc.edit_shown(
             author,
             self.replica,
@@ -1241,17 +1259,14 @@ impl<S: Store> Repo<S> {
         else {
             return Ok(None);
         };
-        let hash = signed.hash();
         let verified = signed
-            .verify(id)
+            .verify(header.id())
             .map_err(|error| RepoError::Verify { index: 0, error })?;
         let ok = self
             .certs
             .authorise(&header, verified, now)
             .map_err(|error| RepoError::Auth { index: 0, error })?;
-        let stored = vec![stored_change(ok.verified().signed())];
-        self.commit_doc(&mut doc, stored)?;
-        Ok(Some(hash))
+        Ok(Some(stored_change(ok.verified().signed())))
     }
 
     /// Several local edits as `author`, all or none: each is made and checked like
@@ -1295,27 +1310,9 @@ impl<S: Store> Repo<S> {
                     (doc, Vec::new())
                 }
             };
-            let shown = (header.kind == DocKind::Product).then(|| self.shown().resolve(&mut doc));
-            let signed = doc.edit_shown(
-                author,
-                self.replica,
-                now,
-                shown.as_ref().map(|r| r as &dyn ShownValues),
-                f,
-            )?;
-            if let Some(signed) = signed {
-                hashes.push(Some(signed.hash()));
-                let verified = signed
-                    .verify(id)
-                    .map_err(|error| RepoError::Verify { index: 0, error })?;
-                let ok = self
-                    .certs
-                    .authorise(&header, verified, now)
-                    .map_err(|error| RepoError::Auth { index: 0, error })?;
-                stored.push(stored_change(ok.verified().signed()));
-            } else {
-                hashes.push(None);
-            }
+            let change = self.sign_edit(author, now, &mut doc, f)?;
+            hashes.push(change.as_ref().map(|c| c.hash));
+            stored.extend(change);
             open = Some((doc, stored));
         }
         if let Some((mut doc, stored)) = open {
