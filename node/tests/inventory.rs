@@ -683,7 +683,10 @@ fn the_largest_inventory_is_written_in_changes_within_the_limit() {
     }
     let planning = std::time::Instant::now();
     let p = plan(&repo, org, text.as_bytes(), &Options::default());
-    eprintln!("plan of {ROWS} rows against {KNOWN} entries: {:?}", planning.elapsed());
+    eprintln!(
+        "plan of {ROWS} rows against {KNOWN} entries: {:?}",
+        planning.elapsed()
+    );
     assert_eq!(p.counts.rows, ROWS as usize, "{:?}", p.counts);
     assert_eq!(
         p.counts.errors,
@@ -691,7 +694,12 @@ fn the_largest_inventory_is_written_in_changes_within_the_limit() {
         "{:#?}",
         &p.issues[..p.issues.len().min(5)]
     );
-    assert!(p.ready, "{:?} {:#?}", p.counts, &p.issues[..p.issues.len().min(3)]);
+    assert!(
+        p.ready,
+        "{:?} {:#?}",
+        p.counts,
+        &p.issues[..p.issues.len().min(3)]
+    );
     let batch = batch_of(&p, &org);
     assert_eq!(batch.deployments.len(), ROWS as usize);
     assert_eq!(
