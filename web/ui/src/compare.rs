@@ -39,11 +39,14 @@ struct Params {
     all: bool,
 }
 
-fn params(raw: Option<&str>) -> Result<Params, UiError> {
+fn params(lang: Lang, raw: Option<&str>) -> Result<Params, UiError> {
+    let t = |x| lang.tr(x);
     let raw = raw.unwrap_or("");
     if raw.len() > MAX_QUERY_BYTES {
         return Err(UiError::BadRequest(format!(
-            "Die Anfrage ist länger als {MAX_QUERY_BYTES} Zeichen."
+            "{} {MAX_QUERY_BYTES} {}",
+            t("Die Anfrage ist länger als"),
+            t("Zeichen.")
         )));
     }
     let mut p = Params::default();
@@ -53,14 +56,15 @@ fn params(raw: Option<&str>) -> Result<Params, UiError> {
             "org" => {
                 p.org = Some(v.parse().map_err(|_| {
                     UiError::BadRequest(
-                        "org: keine gültige Organisationskennung (64 Hexadezimalzeichen).".into(),
+                        t("org: keine gültige Organisationskennung (64 Hexadezimalzeichen).")
+                            .into(),
                     )
                 })?);
             }
             "gruppe" => {
                 p.group = Some(v.parse().map_err(|_| {
                     UiError::BadRequest(
-                        "gruppe: unbekannte Vergleichsgruppe; möglich sind kreis, land und groesse."
+                        t("gruppe: unbekannte Vergleichsgruppe; möglich sind kreis, land und groesse.")
                             .into(),
                     )
                 })?);
@@ -68,8 +72,10 @@ fn params(raw: Option<&str>) -> Result<Params, UiError> {
             "alle" => p.all = v == "1",
             other => {
                 return Err(UiError::BadRequest(format!(
-                    "Unbekannter Parameter {:?}; möglich sind org, gruppe und alle.",
-                    other.chars().take(40).collect::<String>()
+                    "{} {:?}; {}",
+                    t("Unbekannter Parameter"),
+                    other.chars().take(40).collect::<String>(),
+                    t("möglich sind org, gruppe und alle.")
                 )));
             }
         }
@@ -83,13 +89,14 @@ pub(super) async fn own(
     Extension(ctx): Extension<Ctx>,
     RawQuery(raw): RawQuery,
 ) -> Page {
-    let p = params(raw.as_deref()).map_err(|e| PageError::from((ctx.lang, e)))?;
+    let p = params(ctx.lang, raw.as_deref()).map_err(|e| PageError::from((ctx.lang, e)))?;
     let org = p.org.or(s.api.organisation);
     let Some(org) = org else {
         return Err(PageError::from((
             ctx.lang,
             UiError::NotFound(
-                "Dieser Knoten hat keine eigene Organisation; wählen Sie eine Organisation auf ihrer Seite (Organisationen) und dort „Nachbarvergleich“."
+                ctx.lang
+                    .tr("Dieser Knoten hat keine eigene Organisation; wählen Sie eine Organisation auf ihrer Seite (Organisationen) und dort „Nachbarvergleich“.")
                     .into(),
             ),
         )));
@@ -111,7 +118,7 @@ pub(super) async fn of_org(
             UiError::NotFound(lang.tr("Keine gültige Organisationskennung.").into()),
         ))
     })?;
-    let p = params(raw.as_deref()).map_err(|e| PageError::from((lang, e)))?;
+    let p = params(lang, raw.as_deref()).map_err(|e| PageError::from((lang, e)))?;
     page(s, ctx, org, p).await
 }
 
@@ -137,7 +144,7 @@ async fn page(s: UiState, ctx: Ctx, org: OrgId, p: Params) -> Page {
         match compare::compare(conn, &scope, &org, group) {
             Ok(c) => Ok(Answer::Done(Box::new(c))),
             Err(CompareError::GroupUnavailable { group, reason }) => {
-                let (name, groups) = compare::groups(conn, &org).map_err(ui_error)?;
+                let (name, groups) = compare::groups(conn, &org).map_err(|e| ui_error(lang, e))?;
                 Ok(Answer::Unavailable {
                     name,
                     group,
@@ -145,7 +152,7 @@ async fn page(s: UiState, ctx: Ctx, org: OrgId, p: Params) -> Page {
                     groups,
                 })
             }
-            Err(e) => Err(ui_error(e)),
+            Err(e) => Err(ui_error(lang, e)),
         }
     })
     .await?;
@@ -213,7 +220,7 @@ async fn page(s: UiState, ctx: Ctx, org: OrgId, p: Params) -> Page {
         &s,
         &ctx,
         Section::Compare,
-        &format!("{} – {}", t("Nachbarvergleich"), shown_title(&answer)),
+        &format!("{} – {}", t("Nachbarvergleich"), shown_title(lang, &answer)),
         None,
         main,
     )
@@ -221,11 +228,12 @@ async fn page(s: UiState, ctx: Ctx, org: OrgId, p: Params) -> Page {
     .into_response())
 }
 
-fn shown_title(a: &Answer) -> String {
-    match a {
-        Answer::Done(c) => c.group.label().to_owned(),
-        Answer::Unavailable { group, .. } => group.label().to_owned(),
-    }
+fn shown_title(lang: Lang, a: &Answer) -> &'static str {
+    let group = match a {
+        Answer::Done(c) => c.group,
+        Answer::Unavailable { group, .. } => *group,
+    };
+    lang.tr(group.label())
 }
 
 /// The names of the organisations this node publishes for (its own and hosted ones).
@@ -251,11 +259,12 @@ async fn tenant_labels(s: &UiState, orgs: Vec<OrgId>) -> Vec<(OrgId, String)> {
         .unwrap_or_default()
 }
 
-fn ui_error(e: CompareError) -> UiError {
+fn ui_error(lang: Lang, e: CompareError) -> UiError {
     match e {
-        CompareError::UnknownOrg(_) => {
-            UiError::NotFound("Diese Organisation ist auf diesem Knoten nicht bekannt.".into())
-        }
+        CompareError::UnknownOrg(_) => UiError::NotFound(
+            lang.tr("Diese Organisation ist auf diesem Knoten nicht bekannt.")
+                .into(),
+        ),
         CompareError::GroupUnavailable { reason, .. } => UiError::BadRequest(reason),
         CompareError::Query(q) => q.into(),
     }
@@ -291,6 +300,15 @@ fn switcher(lang: Lang, groups: &[GroupChoice], current: Group, path: &str, all:
     }
 }
 
+/// "von" as in "3 von 10". The shared table translates "von" as "by" (who made a change), so
+/// this sense is chosen here.
+fn of(lang: Lang) -> &'static str {
+    match lang {
+        Lang::De => "von",
+        Lang::En => "of",
+    }
+}
+
 fn euro(lang: Lang, v: Option<u64>, n: u64) -> Markup {
     match v {
         Some(v) => html! { (int(lang, v)) " €" span.muted { " (" (int(lang, n)) ")" } },
@@ -315,7 +333,7 @@ fn result(lang: Lang, c: &Comparison, path: &str, all: bool) -> Markup {
             shown: format!(
                 "{} {} {}",
                 int(lang, x.neighbours),
-                t("von"),
+                of(lang),
                 int(lang, c.neighbours_with_deployments)
             ),
         })
@@ -343,7 +361,7 @@ fn result(lang: Lang, c: &Comparison, path: &str, all: bool) -> Markup {
                 dt { (t("Einwohner (amtlich)")) } dd { (int(lang, p)) }
             }
             @if let Some(k) = &c.size_class {
-                dt { (t("Größenklasse")) } dd { (k.label) }
+                dt { (t("Größenklasse")) } dd { (t(k.label)) }
             }
             dt { (t("Vergleichbare Organisationen")) }
             dd { (int(lang, c.neighbours)) ", " (t("davon mit Einsätzen")) " " (int(lang, c.neighbours_with_deployments)) }
@@ -375,7 +393,7 @@ fn result(lang: Lang, c: &Comparison, path: &str, all: bool) -> Markup {
             h3 { (t("Eigene Produkte, die wenige Nachbarn einsetzen")) }
             ul { @for r in &c.rare {
                 li { a href={ "/produkte/" (r.product) } { (r.name) } " (" (r.task) "): "
-                     (int(lang, r.organisations)) " " (t("von")) " " (int(lang, r.neighbours)) " " (t("Nachbarn mit einem Produkt für diese Aufgabe")) }
+                     (int(lang, r.organisations)) " " (of(lang)) " " (int(lang, r.neighbours)) " " (t("Nachbarn mit einem Produkt für diese Aufgabe")) }
             } }
         }
         @if !c.left.is_empty() {
@@ -396,7 +414,7 @@ fn result(lang: Lang, c: &Comparison, path: &str, all: bool) -> Markup {
                 h3 #{ "aufgabe-" (anchor(&x.task)) } { (x.name) }
                 p {
                     @if x.mine.is_empty() { (t("Kein eigenes Produkt für diese Aufgabe.")) " " }
-                    (int(lang, x.neighbours)) " " (t("von")) " " (int(lang, c.neighbours_with_deployments)) " " (t("Nachbarn setzen ein Produkt dafür ein."))
+                    (int(lang, x.neighbours)) " " (of(lang)) " " (int(lang, c.neighbours_with_deployments)) " " (t("Nachbarn setzen ein Produkt dafür ein."))
                 }
                 div.table-wrap { table {
                     caption.visually-hidden { (x.name) ": " (t("Produkte der Nachbarn")) }
@@ -418,7 +436,7 @@ fn result(lang: Lang, c: &Comparison, path: &str, all: bool) -> Markup {
                         td.num { (int(lang, p.left)) }
                         td.num { @match p.score { Some(s) => (dec(lang, s)), None => "–" } }
                         td.num { @match p.ratings.as_ref().map(|r| r.recommend) {
-                            Some((yes, n)) if n > 0 => { (int(lang, yes)) " " (t("von")) " " (int(lang, n)) }
+                            Some((yes, n)) if n > 0 => { (int(lang, yes)) " " (of(lang)) " " (int(lang, n)) }
                             _ => "–",
                         } }
                         td.num { (euro(lang, p.costs.median_yearly_eur, p.costs.reporting_yearly)) }
@@ -463,14 +481,14 @@ mod tests {
 
     #[test]
     fn parameters_are_checked_and_named() {
-        assert_eq!(params(None).unwrap(), Params::default());
-        let p = params(Some("gruppe=land&alle=1&org=")).unwrap();
+        assert_eq!(params(Lang::De, None).unwrap(), Params::default());
+        let p = params(Lang::De, Some("gruppe=land&alle=1&org=")).unwrap();
         assert_eq!((p.group, p.all, p.org), (Some(Group::Land), true, None));
-        let e = params(Some("gruppe=stadt")).unwrap_err();
+        let e = params(Lang::De, Some("gruppe=stadt")).unwrap_err();
         assert!(matches!(e, UiError::BadRequest(m) if m.starts_with("gruppe:")));
-        let e = params(Some("org=abc")).unwrap_err();
+        let e = params(Lang::De, Some("org=abc")).unwrap_err();
         assert!(matches!(e, UiError::BadRequest(m) if m.starts_with("org:")));
-        assert!(params(Some("x=1")).is_err());
+        assert!(params(Lang::De, Some("x=1")).is_err());
     }
 
     #[test]

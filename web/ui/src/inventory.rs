@@ -337,7 +337,7 @@ async fn preview_page(
             tbody { @for (col, label) in &plan.columns { tr {
                 th scope="row" { (col) }
                 td { (label) }
-                td { @match plan.mapping.get(col) { Some(f) => (f.label()), None => span.muted { (t("nicht verwendet")) } } }
+                td { @match plan.mapping.get(col) { Some(f) => (t(f.label())), None => span.muted { (t("nicht verwendet")) } } }
             } } }
         } }
         @if !plan.issues.is_empty() {

@@ -1904,7 +1904,7 @@ pub(super) async fn kreis(
         p.muted { (t("Laut Gemeindeverzeichnis")) " (" (t("Stand")) " " (status) "; " (allmende_protocol::gv100ad::COPYRIGHT) ")." }
         div.table-wrap { table {
             thead { tr {
-                th scope="col" { "AGS" }
+                th scope="col" { (t("AGS")) }
                 th scope="col" { (t("Gemeinde")) }
                 th scope="col" { (t("Einwohner")) }
                 th scope="col" { (t("Organisation im Katalog")) }
@@ -2047,7 +2047,12 @@ pub(super) async fn trust(State(s): State<UiState>, Extension(ctx): Extension<Ct
                         r.body.effective.0,
                         match r.succession() {
                             Some(next) => {
-                                format!("Schlüsselwechsel zu {:#}. {}", next.next, r.note())
+                                format!(
+                                    "{} {:#}. {}",
+                                    lang.tr("Schlüsselwechsel zu"),
+                                    next.next,
+                                    r.note()
+                                )
                             }
                             None => r.body.reason.clone(),
                         },
