@@ -1414,8 +1414,22 @@ pub(super) fn query_value(raw: Option<&str>, key: &str) -> String {
         .unwrap_or_default()
 }
 
-pub(super) fn choose_product_first(lang: Lang) -> PageError {
+fn choose_product_first(lang: Lang) -> PageError {
     PageError::from((lang, UiError::BadRequest(lang.tr("Bitte wählen Sie zuerst das Produkt: Suchen Sie es unter „Produkte“ und wählen Sie dort „Einsatz melden“ oder „Nachnutzung berichten“.").to_owned())))
+}
+
+/// The product a new-record form is for, from its query's `produkt` (a 400 asking to choose
+/// one first when it is missing, a 404 when the node does not know it): its id and name.
+pub(super) async fn product_of_query(
+    s: &UiState,
+    lang: Lang,
+    raw: Option<&str>,
+) -> Result<(DocId, String), PageError> {
+    let id = query_value(raw, "produkt");
+    if id.is_empty() {
+        return Err(choose_product_first(lang));
+    }
+    known_product(s, lang, &id).await
 }
 
 pub(super) async fn deployment_new(
@@ -1426,11 +1440,7 @@ pub(super) async fn deployment_new(
     if let Err(r) = tenant(&s, &ctx) {
         return Ok(*r);
     }
-    let id = query_value(raw.as_deref(), "produkt");
-    if id.is_empty() {
-        return Err(choose_product_first(ctx.lang));
-    }
-    let (doc, name) = known_product(&s, ctx.lang, &id).await?;
+    let (doc, name) = product_of_query(&s, ctx.lang, raw.as_deref()).await?;
     let st = FormState::with_values(vec![
         ("status".into(), "production".into()),
         ("operated_by".into(), "self".into()),
@@ -1627,11 +1637,7 @@ pub(super) async fn reuse_new(
     if let Err(r) = tenant(&s, &ctx) {
         return Ok(*r);
     }
-    let id = query_value(raw.as_deref(), "produkt");
-    if id.is_empty() {
-        return Err(choose_product_first(ctx.lang));
-    }
-    let (doc, name) = known_product(&s, ctx.lang, &id).await?;
+    let (doc, name) = product_of_query(&s, ctx.lang, raw.as_deref()).await?;
     let st = FormState::with_values(vec![
         ("outcome".into(), "production".into()),
         ("efa".into(), "nein".into()),

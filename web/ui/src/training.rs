@@ -18,8 +18,8 @@ use axum::response::{IntoResponse, Response};
 
 use super::exchange::{format_label, training_rows};
 use super::forms::{
-    Check, choose_product_first, known_product, own_record, query_value, refs, slugs,
-    stored_failure, tenant_choice, unprocessable, yes_no_options, yes_no_value,
+    Check, known_product, own_record, product_of_query, query_value, refs, slugs, stored_failure,
+    tenant_choice, unprocessable, yes_no_options, yes_no_value,
 };
 use super::pages::{db, org_names};
 use crate::shell::{
@@ -167,11 +167,7 @@ pub(super) async fn offer_new(
     if let Err(r) = tenant(&s, &ctx) {
         return Ok(*r);
     }
-    let id = query_value(raw.as_deref(), "produkt");
-    if id.is_empty() {
-        return Err(choose_product_first(ctx.lang));
-    }
-    let (doc, name) = known_product(&s, ctx.lang, &id).await?;
+    let (doc, name) = product_of_query(&s, ctx.lang, raw.as_deref()).await?;
     let st = FormState::with_values(vec![("format".into(), "online".into())]);
     Ok(offer_page(&s, &ctx, doc, &name, &st).await?.into_response())
 }
