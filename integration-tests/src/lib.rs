@@ -10,6 +10,7 @@ pub mod attacks;
 pub mod browser;
 pub mod fault;
 pub mod fuzz;
+pub mod raw_http;
 pub mod synth;
 
 use std::net::SocketAddr;

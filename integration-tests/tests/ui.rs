@@ -13,48 +13,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use integration_tests::TestNode;
-
-/// One raw HTTP/1.1 exchange; returns (status, headers, body).
-fn raw(addr: SocketAddr, request: &str) -> (u16, String, String) {
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    s.write_all(request.as_bytes()).unwrap();
-    let mut bytes = Vec::new();
-    let _ = s.read_to_end(&mut bytes);
-    let text = String::from_utf8_lossy(&bytes).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let code = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    (code, head.to_owned(), body.to_owned())
-}
-
-fn get(addr: SocketAddr, path: &str, cookie: &str) -> (u16, String, String) {
-    raw(
-        addr,
-        &format!(
-            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
-        ),
-    )
-}
-
-fn post(
-    addr: SocketAddr,
-    path: &str,
-    cookie: &str,
-    extra: &str,
-    body: &str,
-) -> (u16, String, String) {
-    raw(
-        addr,
-        &format!(
-            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\n{extra}Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        ),
-    )
-}
+use integration_tests::raw_http::{get, post, raw};
 
 /// The CSRF cookie the node sets on a first visit.
 fn csrf(addr: SocketAddr) -> String {
