@@ -14,8 +14,7 @@
 // The browser loads nothing but 127.0.0.1.
 
 import { existsSync } from 'node:fs';
-import { chromium } from 'playwright-core';
-import { axe, check, counts, expect, report } from './checks.mjs';
+import { axe, check, expect, runLocal } from './checks.mjs';
 
 const STEP_MS = 15_000;
 const DEADLINE_MS = (Number(process.env.BESTAND_DEADLINE_SECS) || 120) * 1000;
@@ -28,29 +27,7 @@ if (!/^http:\/\/127\.0\.0\.1:\d+$/.test(BASE) || !LOGIN_URL.startsWith(`${BASE}/
   process.exit(2);
 }
 
-const external = [];
-let browser;
-
-const deadline = setTimeout(async () => {
-  report(false, `whole run within ${DEADLINE_MS / 1000} s`, 'deadline reached');
-  if (browser) await browser.close().catch(() => {});
-  process.exit(1);
-}, DEADLINE_MS);
-
-async function main() {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--no-sandbox'],
-  });
-  const ctx = await browser.newContext({ locale: 'de-DE', viewport: { width: 1280, height: 900 } });
-  ctx.setDefaultTimeout(STEP_MS);
-  await ctx.route('**/*', (route) => {
-    const url = route.request().url();
-    if (new URL(url).hostname === '127.0.0.1') return route.continue();
-    external.push(url);
-    return route.abort('blockedbyclient');
-  });
-  const page = await ctx.newPage();
+runLocal('bestand.mjs', { stepMs: STEP_MS, deadlineMs: DEADLINE_MS }, async (page) => {
   await page.goto(LOGIN_URL);
 
   await check('the upload form is accessible and says nothing is written before the import', async () => {
@@ -111,18 +88,4 @@ async function main() {
     expect(/Einsätze geschrieben\s+\d+/.test(facts), `facts: ${facts}`);
     await axe(page);
   });
-
-  await check('nothing but 127.0.0.1 was loaded', async () => {
-    expect(external.length === 0, external.join('\n'));
-  });
-
-  await browser.close();
-}
-
-main()
-  .catch((e) => report(false, 'the run finished', e && e.stack ? e.stack : String(e)))
-  .finally(() => {
-    clearTimeout(deadline);
-    console.log(`bestand.mjs: ${counts.passed} passed, ${counts.failed} failed`);
-    process.exit(counts.failed > 0 ? 1 : 0);
-  });
+});

@@ -11,8 +11,7 @@
 // Prints "ok - …" / "not ok - …" lines and exits with 1 if any check failed, 2 on bad input.
 // The browser loads nothing but 127.0.0.1.
 
-import { chromium } from 'playwright-core';
-import { axe, check, counts, expect, report } from './checks.mjs';
+import { axe, check, expect, runLocal } from './checks.mjs';
 
 const STEP_MS = 15_000;
 const DEADLINE_MS = (Number(process.env.VERGLEICH_DEADLINE_SECS) || 120) * 1000;
@@ -31,16 +30,8 @@ if (base.protocol !== 'http:' || base.hostname !== '127.0.0.1') {
 }
 const BASE = raw;
 
-const external = [];
-let browser;
 /** Hellenthal's organisation id, once chosen in the form. */
 let hellenthal = '';
-
-const deadline = setTimeout(async () => {
-  report(false, `whole run within ${DEADLINE_MS / 1000} s`, 'deadline reached');
-  if (browser) await browser.close().catch(() => {});
-  process.exit(1);
-}, DEADLINE_MS);
 
 /** Loads `url` until `ready(page)` holds (the demo's nodes may still be syncing). */
 async function until(page, url, ready, what, ms = 45_000) {
@@ -54,21 +45,7 @@ async function until(page, url, ready, what, ms = 45_000) {
   }
 }
 
-async function main() {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--no-sandbox'],
-  });
-  const ctx = await browser.newContext({ locale: 'de-DE', viewport: { width: 1280, height: 900 } });
-  ctx.setDefaultTimeout(STEP_MS);
-  await ctx.route('**/*', (route) => {
-    const url = route.request().url();
-    if (new URL(url).hostname === '127.0.0.1') return route.continue();
-    external.push(url);
-    return route.abort('blockedbyclient');
-  });
-  const page = await ctx.newPage();
-
+runLocal('vergleich.mjs', { stepMs: STEP_MS, deadlineMs: DEADLINE_MS }, async (page) => {
   await check('the navigation leads to the comparison of the own organisation', async () => {
     await page.goto(`${BASE}/`);
     await page.getByRole('navigation').getByRole('link', { name: 'Nachbarvergleich' }).first().click();
@@ -152,18 +129,4 @@ async function main() {
     expect(alert.includes('Gemeindeschlüssel'), `alert: ${alert}`);
     await axe(page);
   });
-
-  await check('nothing but 127.0.0.1 was loaded', async () => {
-    expect(external.length === 0, external.join('\n'));
-  });
-
-  await browser.close();
-}
-
-main()
-  .catch((e) => report(false, 'the run finished', e && e.stack ? e.stack : String(e)))
-  .finally(() => {
-    clearTimeout(deadline);
-    console.log(`vergleich.mjs: ${counts.passed} passed, ${counts.failed} failed`);
-    process.exit(counts.failed > 0 ? 1 : 0);
-  });
+});
