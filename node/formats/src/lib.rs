@@ -8,6 +8,7 @@
 //! HTTP, async runtimes.
 
 pub mod atom;
+pub mod civil;
 pub mod export;
 pub mod export_stream;
 pub mod inventory;

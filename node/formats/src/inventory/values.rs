@@ -5,30 +5,6 @@ use allmende_protocol::schema::{Date, DeploymentStatus};
 
 use super::types::Cell;
 
-/// Days from 0001-01-01 (proleptic Gregorian, day 0) for a civil date; Howard Hinnant's
-/// algorithm, written out for the range a spreadsheet can hold.
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe
-}
-
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
 /// The date of an Excel serial number (days since 1899-12-30, the 1900 system with its leap
 /// year bug already folded in for dates after February 1900). Only 1950–2100 is accepted:
 /// an inventory's "since" outside that is a typing error, not a date.
@@ -36,8 +12,8 @@ pub fn excel_serial_date(serial: f64) -> Option<Date> {
     if !serial.is_finite() || !(18_264.0..=73_051.0).contains(&serial) {
         return None;
     }
-    let base = days_from_civil(1899, 12, 30);
-    let (y, m, d) = civil_from_days(base + serial.floor() as i64);
+    let base = crate::civil::days_of_date(1899, 12, 30);
+    let (y, m, d) = crate::civil::date_of_days(base + serial.floor() as i64);
     ymd(y, m, d)
 }
 
